@@ -1,0 +1,337 @@
+//! Lease configuration: table, attribute names, lock sort key, TTL.
+
+use std::time::Duration;
+
+use crate::error::ConfigError;
+
+/// Defaults, identical to TableTheory's `lease` package so that Go, TypeScript, Python and Rust
+/// services can share one lock table.
+pub mod defaults {
+    use std::time::Duration;
+
+    /// Partition key attribute name: `pk`.
+    pub const PARTITION_KEY_ATTRIBUTE: &str = "pk";
+    /// Sort key attribute name: `sk`.
+    pub const SORT_KEY_ATTRIBUTE: &str = "sk";
+    /// Token attribute name: `lease_token` (DynamoDB `S`).
+    pub const TOKEN_ATTRIBUTE: &str = "lease_token";
+    /// Expiry attribute name: `lease_expires_at` (DynamoDB `N`, whole epoch seconds).
+    pub const EXPIRES_AT_ATTRIBUTE: &str = "lease_expires_at";
+    /// TTL attribute name: `ttl` (DynamoDB `N`, whole epoch seconds).
+    pub const TTL_ATTRIBUTE: &str = "ttl";
+    /// Sort key value used when a lease is taken by partition key only: `LOCK`.
+    pub const LOCK_SORT_KEY: &str = "LOCK";
+    /// Time added to a lease's expiry to get its TTL attribute: one hour.
+    pub const TTL_BUFFER: Duration = Duration::from_secs(3600);
+}
+
+/// DynamoDB's limit on an attribute name's length, in UTF-8 bytes.
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 255;
+
+/// The largest TTL buffer accepted: 10 years. The TTL attribute is only for garbage collection;
+/// a longer buffer is almost certainly a unit mistake (milliseconds passed as seconds).
+pub const MAX_TTL_BUFFER: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
+/// A validated lease configuration. Build one with [`LeaseConfig::builder`].
+///
+/// Every option of TableTheory's Go `lease.NewManager` has a counterpart here; the clock and the
+/// token generator are not part of it (the core takes time and tokens as parameters; the manager
+/// in the `lease` crate injects them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseConfig {
+    table_name: String,
+    partition_key_attribute: String,
+    sort_key_attribute: String,
+    token_attribute: String,
+    expires_at_attribute: String,
+    ttl_attribute: String,
+    lock_sort_key: String,
+    ttl_buffer: Duration,
+    include_ttl: bool,
+    validate_input: bool,
+}
+
+impl LeaseConfig {
+    /// A builder for the given table, with every other option at its default (see [`defaults`]).
+    pub fn builder(table_name: impl Into<String>) -> LeaseConfigBuilder {
+        LeaseConfigBuilder {
+            config: Self {
+                table_name: table_name.into(),
+                partition_key_attribute: defaults::PARTITION_KEY_ATTRIBUTE.into(),
+                sort_key_attribute: defaults::SORT_KEY_ATTRIBUTE.into(),
+                token_attribute: defaults::TOKEN_ATTRIBUTE.into(),
+                expires_at_attribute: defaults::EXPIRES_AT_ATTRIBUTE.into(),
+                ttl_attribute: defaults::TTL_ATTRIBUTE.into(),
+                lock_sort_key: defaults::LOCK_SORT_KEY.into(),
+                ttl_buffer: defaults::TTL_BUFFER,
+                include_ttl: true,
+                validate_input: true,
+            },
+        }
+    }
+
+    /// The table name.
+    #[must_use]
+    pub fn table_name(&self) -> &str {
+        &self.table_name
+    }
+
+    /// The partition key attribute name (default `pk`).
+    #[must_use]
+    pub fn partition_key_attribute(&self) -> &str {
+        &self.partition_key_attribute
+    }
+
+    /// The sort key attribute name (default `sk`).
+    #[must_use]
+    pub fn sort_key_attribute(&self) -> &str {
+        &self.sort_key_attribute
+    }
+
+    /// The token attribute name (default `lease_token`).
+    #[must_use]
+    pub fn token_attribute(&self) -> &str {
+        &self.token_attribute
+    }
+
+    /// The expiry attribute name (default `lease_expires_at`).
+    #[must_use]
+    pub fn expires_at_attribute(&self) -> &str {
+        &self.expires_at_attribute
+    }
+
+    /// The TTL attribute name (default `ttl`).
+    #[must_use]
+    pub fn ttl_attribute(&self) -> &str {
+        &self.ttl_attribute
+    }
+
+    /// The sort key value for leases taken by partition key only (default `LOCK`).
+    #[must_use]
+    pub fn lock_sort_key(&self) -> &str {
+        &self.lock_sort_key
+    }
+
+    /// Time added to the expiry to get the TTL attribute (default one hour). Stored rounded up to
+    /// whole seconds.
+    #[must_use]
+    pub fn ttl_buffer(&self) -> Duration {
+        self.ttl_buffer
+    }
+
+    /// Whether acquire and refresh write the TTL attribute: the `include_ttl` option is on and
+    /// the buffer is not zero (TableTheory's rule).
+    #[must_use]
+    pub fn writes_ttl(&self) -> bool {
+        self.include_ttl && !self.ttl_buffer.is_zero()
+    }
+
+    /// Whether keys, tokens and durations are checked before a request is planned (default on).
+    #[must_use]
+    pub fn validate_input(&self) -> bool {
+        self.validate_input
+    }
+}
+
+/// Builder for [`LeaseConfig`]. Setters take and return the builder; [`build`](Self::build)
+/// checks everything at once.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct LeaseConfigBuilder {
+    config: LeaseConfig,
+}
+
+impl LeaseConfigBuilder {
+    /// Renames the key attributes (default `pk` and `sk`). Compatible with TableTheory's
+    /// `WithKeyAttributeNames`, except that an empty name is an error instead of being ignored.
+    pub fn key_attribute_names(
+        mut self,
+        partition: impl Into<String>,
+        sort: impl Into<String>,
+    ) -> Self {
+        self.config.partition_key_attribute = partition.into();
+        self.config.sort_key_attribute = sort.into();
+        self
+    }
+
+    /// Renames the lease attributes (default `lease_token`, `lease_expires_at`, `ttl`).
+    /// Compatible with TableTheory's `WithLeaseAttributeNames`, except that an empty name is an
+    /// error instead of being ignored. To stop writing TTL, use [`include_ttl`](Self::include_ttl).
+    pub fn lease_attribute_names(
+        mut self,
+        token: impl Into<String>,
+        expires_at: impl Into<String>,
+        ttl: impl Into<String>,
+    ) -> Self {
+        self.config.token_attribute = token.into();
+        self.config.expires_at_attribute = expires_at.into();
+        self.config.ttl_attribute = ttl.into();
+        self
+    }
+
+    /// The sort key value for leases taken by partition key only (default `LOCK`).
+    pub fn lock_sort_key(mut self, sort: impl Into<String>) -> Self {
+        self.config.lock_sort_key = sort.into();
+        self
+    }
+
+    /// Time added to the expiry for the TTL attribute (default one hour). Zero turns TTL off, as
+    /// in TableTheory; it is rounded up to whole seconds when written; more than
+    /// [`MAX_TTL_BUFFER`] is an error.
+    pub fn ttl_buffer(mut self, buffer: Duration) -> Self {
+        self.config.ttl_buffer = buffer;
+        self
+    }
+
+    /// Whether to write the TTL attribute at all (default `true`).
+    pub fn include_ttl(mut self, include: bool) -> Self {
+        self.config.include_ttl = include;
+        self
+    }
+
+    /// Whether to check keys, tokens and durations before planning a request (default `true`).
+    /// Off reproduces TableTheory's `WithValidateInput(false)`: empty keys and tokens and a zero
+    /// duration are sent as given (DynamoDB rejects empty key values itself). Arithmetic that
+    /// would overflow is rejected either way.
+    pub fn validate_input(mut self, validate: bool) -> Self {
+        self.config.validate_input = validate;
+        self
+    }
+
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the table name is not a valid DynamoDB table name (3 to 255 characters
+    /// of `a-z A-Z 0-9 _ - .`), an attribute name is empty or over 255 bytes, two attributes
+    /// share a name, the lock sort key is empty, or the TTL buffer exceeds [`MAX_TTL_BUFFER`].
+    pub fn build(self) -> Result<LeaseConfig, ConfigError> {
+        let c = self.config;
+        check_table_name(&c.table_name)?;
+        let attributes = [
+            ("partition key", &c.partition_key_attribute),
+            ("sort key", &c.sort_key_attribute),
+            ("token", &c.token_attribute),
+            ("expires-at", &c.expires_at_attribute),
+            ("ttl", &c.ttl_attribute),
+        ];
+        for (i, (role, name)) in attributes.iter().enumerate() {
+            if name.is_empty() {
+                return Err(ConfigError::EmptyAttributeName { role });
+            }
+            if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
+                return Err(ConfigError::AttributeNameTooLong {
+                    role,
+                    len: name.len(),
+                });
+            }
+            for (other_role, other) in &attributes[..i] {
+                if other == name {
+                    return Err(ConfigError::DuplicateAttributeName {
+                        name: (*name).clone(),
+                        first: other_role,
+                        second: role,
+                    });
+                }
+            }
+        }
+        if c.lock_sort_key.is_empty() {
+            return Err(ConfigError::EmptyLockSortKey);
+        }
+        if c.ttl_buffer > MAX_TTL_BUFFER {
+            return Err(ConfigError::TtlBufferTooLong {
+                buffer: c.ttl_buffer,
+            });
+        }
+        Ok(c)
+    }
+}
+
+fn check_table_name(name: &str) -> Result<(), ConfigError> {
+    let valid_chars = name
+        .chars()
+        .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
+    if (3..=255).contains(&name.len()) && valid_chars {
+        Ok(())
+    } else {
+        Err(ConfigError::InvalidTableName { name: name.into() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_tabletheory() {
+        let c = LeaseConfig::builder("tbl").build().unwrap();
+        assert_eq!(c.partition_key_attribute(), "pk");
+        assert_eq!(c.sort_key_attribute(), "sk");
+        assert_eq!(c.token_attribute(), "lease_token");
+        assert_eq!(c.expires_at_attribute(), "lease_expires_at");
+        assert_eq!(c.ttl_attribute(), "ttl");
+        assert_eq!(c.lock_sort_key(), "LOCK");
+        assert_eq!(c.ttl_buffer(), Duration::from_secs(3600));
+        assert!(c.writes_ttl());
+        assert!(c.validate_input());
+    }
+
+    #[test]
+    fn bad_configurations_are_rejected_with_the_reason() {
+        let err = |b: LeaseConfigBuilder| b.build().unwrap_err();
+        assert!(matches!(
+            err(LeaseConfig::builder("")),
+            ConfigError::InvalidTableName { .. }
+        ));
+        assert!(matches!(
+            err(LeaseConfig::builder("a b c")),
+            ConfigError::InvalidTableName { .. }
+        ));
+        assert!(matches!(
+            err(LeaseConfig::builder("tbl").key_attribute_names("", "sk")),
+            ConfigError::EmptyAttributeName {
+                role: "partition key"
+            }
+        ));
+        assert!(matches!(
+            err(LeaseConfig::builder("tbl").lease_attribute_names("pk", "e", "t")),
+            ConfigError::DuplicateAttributeName {
+                first: "partition key",
+                second: "token",
+                ..
+            }
+        ));
+        assert!(matches!(
+            err(LeaseConfig::builder("tbl").lease_attribute_names("x".repeat(256), "e", "t")),
+            ConfigError::AttributeNameTooLong {
+                role: "token",
+                len: 256
+            }
+        ));
+        assert!(matches!(
+            err(LeaseConfig::builder("tbl").lock_sort_key("")),
+            ConfigError::EmptyLockSortKey
+        ));
+        assert!(matches!(
+            err(LeaseConfig::builder("tbl").ttl_buffer(MAX_TTL_BUFFER + Duration::from_secs(1))),
+            ConfigError::TtlBufferTooLong { .. }
+        ));
+    }
+
+    #[test]
+    fn ttl_is_off_with_a_zero_buffer_or_the_flag() {
+        assert!(
+            !LeaseConfig::builder("tbl")
+                .ttl_buffer(Duration::ZERO)
+                .build()
+                .unwrap()
+                .writes_ttl()
+        );
+        assert!(
+            !LeaseConfig::builder("tbl")
+                .include_ttl(false)
+                .build()
+                .unwrap()
+                .writes_ttl()
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! Store requests as plain data: what to send, never how.
+
+use crate::attribute::Item;
+use crate::expr::{Condition, UpdateAction};
+use crate::render::{Rendered, Renderer};
+
+/// One DynamoDB request, as data. A store executes it and answers with a
+/// [`StoreResponse`](crate::StoreResponse) or a [`StoreError`](crate::StoreError).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Request {
+    /// `PutItem`
+    Put(PutRequest),
+    /// `UpdateItem`
+    Update(UpdateRequest),
+    /// `DeleteItem`
+    Delete(DeleteRequest),
+    /// `GetItem`
+    Get(GetRequest),
+}
+
+impl Request {
+    /// The table the request goes to.
+    #[must_use]
+    pub fn table_name(&self) -> &str {
+        match self {
+            Self::Put(r) => &r.table_name,
+            Self::Update(r) => &r.table_name,
+            Self::Delete(r) => &r.table_name,
+            Self::Get(r) => &r.table_name,
+        }
+    }
+
+    /// The request's condition, if any.
+    #[must_use]
+    pub fn condition(&self) -> Option<&Condition> {
+        match self {
+            Self::Put(r) => r.condition.as_ref(),
+            Self::Update(r) => r.condition.as_ref(),
+            Self::Delete(r) => r.condition.as_ref(),
+            Self::Get(_) => None,
+        }
+    }
+
+    /// The expression strings and placeholder maps of this request, as DynamoDB takes them.
+    /// Stores that evaluate the AST directly (`lease-memory`) do not need this.
+    #[must_use]
+    pub fn render(&self) -> Rendered {
+        let mut r = Renderer::default();
+        if let Self::Update(update) = self {
+            r.update(&update.update);
+        }
+        if let Some(condition) = self.condition() {
+            r.condition(condition);
+        }
+        r.finish()
+    }
+}
+
+/// What a write returns when its condition fails: DynamoDB's
+/// `ReturnValuesOnConditionCheckFailure`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnConditionFailure {
+    /// Return nothing (`NONE`).
+    ReturnNothing,
+    /// Return the item as it was (`ALL_OLD`), so the caller learns the current holder without a
+    /// second read. Stores that do not support it answer without the item.
+    ReturnOldItem,
+}
+
+/// What a successful update returns: DynamoDB's `ReturnValues`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReturnValues {
+    /// `NONE`
+    None,
+    /// `ALL_NEW`: the whole item after the update.
+    AllNew,
+    /// `ALL_OLD`: the whole item before the write.
+    AllOld,
+}
+
+/// A conditional `PutItem`: writes the whole item (replacing any item with the same key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutRequest {
+    /// Table name.
+    pub table_name: String,
+    /// The complete item, key attributes included.
+    pub item: Item,
+    /// The condition the current item must meet.
+    pub condition: Option<Condition>,
+    /// What to return when the condition fails.
+    pub on_condition_failure: OnConditionFailure,
+}
+
+/// A conditional `UpdateItem` (an upsert if the item does not exist and the condition allows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateRequest {
+    /// Table name.
+    pub table_name: String,
+    /// The item's key attributes.
+    pub key: Item,
+    /// The update actions, applied in order.
+    pub update: Vec<UpdateAction>,
+    /// The condition the current item must meet.
+    pub condition: Option<Condition>,
+    /// What a successful update returns.
+    pub return_values: ReturnValues,
+    /// What to return when the condition fails.
+    pub on_condition_failure: OnConditionFailure,
+}
+
+/// A conditional `DeleteItem`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeleteRequest {
+    /// Table name.
+    pub table_name: String,
+    /// The item's key attributes.
+    pub key: Item,
+    /// The condition the current item must meet.
+    pub condition: Option<Condition>,
+    /// What to return when the condition fails.
+    pub on_condition_failure: OnConditionFailure,
+}
+
+/// A `GetItem`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetRequest {
+    /// Table name.
+    pub table_name: String,
+    /// The item's key attributes.
+    pub key: Item,
+    /// Strongly consistent read (`ConsistentRead = true`).
+    pub consistent_read: bool,
+}

@@ -1,0 +1,137 @@
+//! What a store answers: an outcome, or a classified error.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use crate::attribute::Item;
+
+/// A store's answer to a [`Request`](crate::Request) that reached the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreResponse {
+    /// The write was applied. `attributes` holds what `ReturnValues` asked for (`None` when
+    /// nothing was asked or the store returned nothing).
+    Applied {
+        /// Returned attributes, if requested.
+        attributes: Option<Item>,
+    },
+    /// The write's condition failed (DynamoDB's `ConditionalCheckFailedException`); nothing was
+    /// written. `old_item` is the current item when `ALL_OLD` was asked for and the store
+    /// supports it (dynalite does not); `None` also when there is no item.
+    ConditionFailed {
+        /// The item as it is, if returned.
+        old_item: Option<Item>,
+    },
+    /// The answer to a `GetItem`: the item, or `None` if there is none.
+    Item(Option<Item>),
+}
+
+/// How a store failed: the classes that decide what a caller may do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// Throttled (`ProvisionedThroughputExceeded`, `ThrottlingException`, `RequestLimitExceeded`):
+    /// the request was not applied; retry with backoff.
+    Throttled,
+    /// No answer in time: the request may or may not have been applied.
+    Timeout,
+    /// The store could not be reached, or answered with a server error (HTTP 5xx): the request may
+    /// or may not have been applied.
+    Unavailable,
+    /// The request was rejected as malformed (`ValidationException`): not applied.
+    Validation,
+    /// The table does not exist (`ResourceNotFoundException`): not applied.
+    ResourceNotFound,
+    /// Credentials are missing or not allowed (`AccessDenied`, `UnrecognizedClientException`):
+    /// not applied.
+    AccessDenied,
+    /// Any other failure.
+    Other,
+}
+
+impl StoreErrorKind {
+    /// Whether the request may have been applied although no success was seen
+    /// ([`Timeout`](Self::Timeout), [`Unavailable`](Self::Unavailable), [`Other`](Self::Other)).
+    #[must_use]
+    pub fn outcome_may_be_applied(self) -> bool {
+        matches!(self, Self::Timeout | Self::Unavailable | Self::Other)
+    }
+
+    /// Whether the same request may succeed if sent again later.
+    #[must_use]
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::Throttled | Self::Timeout | Self::Unavailable)
+    }
+}
+
+impl fmt::Display for StoreErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Throttled => "throttled",
+            Self::Timeout => "timed out",
+            Self::Unavailable => "unavailable",
+            Self::Validation => "request rejected as invalid",
+            Self::ResourceNotFound => "table not found",
+            Self::AccessDenied => "access denied",
+            Self::Other => "failed",
+        })
+    }
+}
+
+/// A store failure: its [kind](StoreErrorKind), a message from the store (for example the AWS
+/// error code and message), and the underlying error, if any.
+#[derive(Debug)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    message: String,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl StoreError {
+    /// A store error of the given kind with a message.
+    #[must_use]
+    pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attaches the underlying error.
+    #[must_use]
+    pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The kind of failure.
+    #[must_use]
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// The store's message.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.message.is_empty() {
+            write!(f, "store {}", self.kind)
+        } else {
+            write!(f, "store {}: {}", self.kind, self.message)
+        }
+    }
+}
+
+impl StdError for StoreError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}

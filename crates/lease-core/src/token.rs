@@ -1,0 +1,102 @@
+//! The bearer token that proves ownership of a lease.
+
+use std::fmt;
+
+/// The random owner token written into a lease item (`lease_token`, DynamoDB `S`).
+///
+/// Whoever knows a lease's token can refresh and release it, so the token is a secret: `Debug`
+/// and `Display` never print it, only a short [fingerprint](Self::fingerprint). The core never
+/// makes tokens (it has no randomness); the manager generates them (a UUIDv4 string by default,
+/// as TableTheory's Go, TypeScript and Python ports do).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct LeaseToken(String);
+
+impl LeaseToken {
+    /// Wraps a token string. An empty token is rejected when a request is planned
+    /// ([`InvalidInput::EmptyToken`](crate::InvalidInput::EmptyToken)).
+    #[must_use]
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token itself: the secret that is written to and compared with the item.
+    #[must_use]
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// A short, stable, non-secret fingerprint of the token for logs and diagnostics: the first
+    /// 8 hex digits of its 64-bit FNV-1a hash. Equal tokens have equal fingerprints; the token
+    /// cannot be recovered from it.
+    #[must_use]
+    pub fn fingerprint(&self) -> TokenFingerprint {
+        TokenFingerprint::of(&self.0)
+    }
+}
+
+impl fmt::Debug for LeaseToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LeaseToken({})", self.fingerprint())
+    }
+}
+
+impl fmt::Display for LeaseToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.fingerprint(), f)
+    }
+}
+
+/// A non-secret fingerprint of a [`LeaseToken`]: 32 bits of the token's FNV-1a hash, shown as 8
+/// hex digits prefixed with `tok:`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenFingerprint(u32);
+
+impl TokenFingerprint {
+    /// The fingerprint of a token string as stored in an item.
+    #[must_use]
+    pub fn of(token: &str) -> Self {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in token.as_bytes() {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Self((hash >> 32) as u32)
+    }
+}
+
+impl fmt::Debug for TokenFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for TokenFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "tok:{:08x}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_never_show_the_token() {
+        let token = LeaseToken::new("super-secret-token-value");
+        let shown = format!("{token:?} {token} {:?}", Some(&token));
+        assert!(!shown.contains("super-secret"), "{shown}");
+        assert!(shown.contains("tok:"), "{shown}");
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_distinguish_tokens() {
+        assert_eq!(
+            LeaseToken::new("a").fingerprint(),
+            LeaseToken::new("a").fingerprint()
+        );
+        assert_ne!(
+            LeaseToken::new("a").fingerprint(),
+            LeaseToken::new("b").fingerprint()
+        );
+    }
+}

@@ -1,0 +1,54 @@
+//! Input checks that run before any request is planned.
+
+use std::time::Duration;
+
+use crate::error::InvalidInput;
+use crate::key::LeaseKey;
+use crate::token::LeaseToken;
+
+/// DynamoDB's limit on a partition key value, in UTF-8 bytes.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+/// DynamoDB's limit on a sort key value, in UTF-8 bytes.
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+/// The longest lease duration accepted: 10 years (anything longer is taken for a unit mistake).
+pub const MAX_LEASE_DURATION: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
+/// Checks a key. With validation off only the DynamoDB size limits are checked.
+pub(crate) fn key(key: &LeaseKey, strict: bool) -> Result<(), InvalidInput> {
+    if strict && key.partition().is_empty() {
+        return Err(InvalidInput::EmptyPartitionKey);
+    }
+    if strict && key.sort().is_empty() {
+        return Err(InvalidInput::EmptySortKey);
+    }
+    if key.partition().len() > MAX_PARTITION_KEY_BYTES {
+        return Err(InvalidInput::PartitionKeyTooLong {
+            len: key.partition().len(),
+        });
+    }
+    if key.sort().len() > MAX_SORT_KEY_BYTES {
+        return Err(InvalidInput::SortKeyTooLong {
+            len: key.sort().len(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a lease duration. The maximum is enforced with validation off too.
+pub(crate) fn duration(duration: Duration, strict: bool) -> Result<(), InvalidInput> {
+    if strict && duration.is_zero() {
+        return Err(InvalidInput::ZeroDuration);
+    }
+    if duration > MAX_LEASE_DURATION {
+        return Err(InvalidInput::DurationTooLong { duration });
+    }
+    Ok(())
+}
+
+/// Checks a token.
+pub(crate) fn token(token: &LeaseToken, strict: bool) -> Result<(), InvalidInput> {
+    if strict && token.expose_secret().is_empty() {
+        return Err(InvalidInput::EmptyToken);
+    }
+    Ok(())
+}
