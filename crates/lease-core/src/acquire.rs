@@ -20,7 +20,6 @@ use crate::token::LeaseToken;
 
 /// A planned acquire: send [`request`](Self::request), then pass the answer to
 /// [`interpret`](Self::interpret).
-#[derive(Debug)]
 #[must_use = "a plan does nothing until its request is sent and the answer interpreted"]
 pub struct AcquirePlan<'p> {
     planner: &'p Planner,
@@ -108,5 +107,14 @@ impl<'p> AcquirePlan<'p> {
                 source,
             }),
         }
+    }
+}
+
+/// Shows the lease only: the request holds the bearer token.
+impl std::fmt::Debug for AcquirePlan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcquirePlan")
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
     }
 }

@@ -25,7 +25,8 @@ pub mod defaults {
     pub const TTL_BUFFER: Duration = Duration::from_secs(3600);
 }
 
-/// DynamoDB's limit on an attribute name's length, in UTF-8 bytes.
+/// The longest attribute name accepted, in UTF-8 bytes: DynamoDB's limit for key attributes,
+/// applied to every lease attribute for simplicity.
 pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 255;
 
 /// The largest TTL buffer accepted: 10 years. The TTL attribute is only for garbage collection;
@@ -236,6 +237,11 @@ impl LeaseConfigBuilder {
         }
         if c.lock_sort_key.is_empty() {
             return Err(ConfigError::EmptyLockSortKey);
+        }
+        if c.lock_sort_key.len() > crate::validate::MAX_SORT_KEY_BYTES {
+            return Err(ConfigError::LockSortKeyTooLong {
+                len: c.lock_sort_key.len(),
+            });
         }
         if c.ttl_buffer > MAX_TTL_BUFFER {
             return Err(ConfigError::TtlBufferTooLong {

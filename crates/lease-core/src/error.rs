@@ -49,6 +49,12 @@ pub enum ConfigError {
     /// The lock sort key value is empty.
     #[error("the lock sort key is empty")]
     EmptyLockSortKey,
+    /// The lock sort key value is longer than DynamoDB's 1024 bytes for a sort key.
+    #[error("the lock sort key is {len} bytes long; DynamoDB allows at most 1024")]
+    LockSortKeyTooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
     /// The TTL buffer is longer than [`MAX_TTL_BUFFER`](crate::config::MAX_TTL_BUFFER).
     #[error("TTL buffer {buffer:?} is longer than the 10-year maximum (a unit mistake?)")]
     TtlBufferTooLong {

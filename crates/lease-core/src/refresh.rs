@@ -15,7 +15,6 @@ use crate::response::{StoreError, StoreResponse};
 
 /// A planned refresh: send [`request`](Self::request), then pass the answer to
 /// [`interpret`](Self::interpret).
-#[derive(Debug)]
 #[must_use = "a plan does nothing until its request is sent and the answer interpreted"]
 pub struct RefreshPlan<'p> {
     request: Request,
@@ -97,5 +96,14 @@ impl<'p> RefreshPlan<'p> {
                 source,
             }),
         }
+    }
+}
+
+/// Shows the lease only: the request holds the bearer token.
+impl std::fmt::Debug for RefreshPlan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshPlan")
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
     }
 }

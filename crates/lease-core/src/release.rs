@@ -14,7 +14,6 @@ use crate::response::{StoreError, StoreResponse};
 
 /// A planned release: send [`request`](Self::request), then pass the answer to
 /// [`interpret`](Self::interpret).
-#[derive(Debug)]
 #[must_use = "a plan does nothing until its request is sent and the answer interpreted"]
 pub struct ReleasePlan<'p> {
     request: Request,
@@ -71,5 +70,14 @@ impl<'p> ReleasePlan<'p> {
                 source,
             }),
         }
+    }
+}
+
+/// Shows the key only: the request holds the bearer token.
+impl std::fmt::Debug for ReleasePlan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReleasePlan")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }

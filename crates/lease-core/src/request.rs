@@ -6,6 +6,8 @@ use crate::render::{Rendered, Renderer};
 
 /// One DynamoDB request, as data. A store executes it and answers with a
 /// [`StoreResponse`](crate::StoreResponse) or a [`StoreError`](crate::StoreError).
+///
+/// `Debug` shows every value, including a lease's bearer token: do not log requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Request {

@@ -1,0 +1,344 @@
+//! Input checks at their boundaries: key sizes in UTF-8 bytes, the duration cap, and times near
+//! the end of the representable range. Each check must hold for acquire, refresh and release
+//! (where it applies), with validation on, and, for the hard limits, with it off.
+
+// Test helpers panic on unexpected input on purpose: a panic is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use lease_core::{
+    InvalidInput, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseToken, MAX_LEASE_DURATION,
+    MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, Operation, Planner, Request,
+};
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+fn planner(validate: bool) -> Planner {
+    Planner::new(
+        LeaseConfig::builder("tbl")
+            .validate_input(validate)
+            .build()
+            .unwrap(),
+    )
+}
+
+fn at(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap()
+}
+
+const THIRTY: Duration = Duration::from_secs(30);
+
+/// The reason each of acquire, refresh and release gives for `key` (`None`: it was planned).
+fn reasons(planner: &Planner, key: &LeaseKey) -> [Option<InvalidInput>; 3] {
+    fn reason(
+        op: Operation,
+        key: &LeaseKey,
+        result: Result<(), LeaseError>,
+    ) -> Option<InvalidInput> {
+        match result {
+            Ok(()) => None,
+            Err(LeaseError::InvalidInput {
+                operation,
+                key: err_key,
+                reason,
+            }) => {
+                assert_eq!(operation, op);
+                assert_eq!(&err_key, key, "the error names the key");
+                Some(reason)
+            }
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    let lease = Lease::new(key.clone(), LeaseToken::new("tok"), at(1000));
+    [
+        reason(
+            Operation::Acquire,
+            key,
+            planner
+                .acquire(key.clone(), THIRTY, at(1000), LeaseToken::new("tok"))
+                .map(drop),
+        ),
+        reason(
+            Operation::Refresh,
+            key,
+            planner.refresh(&lease, THIRTY, at(1000)).map(drop),
+        ),
+        reason(Operation::Release, key, planner.release(&lease).map(drop)),
+    ]
+}
+
+fn all(reason: Option<InvalidInput>) -> [Option<InvalidInput>; 3] {
+    [reason.clone(), reason.clone(), reason]
+}
+
+#[test]
+fn limits_are_dynamodbs() {
+    assert_eq!(MAX_PARTITION_KEY_BYTES, 2048);
+    assert_eq!(MAX_SORT_KEY_BYTES, 1024);
+}
+
+#[test]
+fn partition_key_limit_is_exactly_2048_bytes() {
+    for validate in [true, false] {
+        let p = planner(validate);
+        let at_limit = LeaseKey::new("p".repeat(2048), "LOCK");
+        assert_eq!(reasons(&p, &at_limit), all(None));
+        let over = LeaseKey::new("p".repeat(2049), "LOCK");
+        assert_eq!(
+            reasons(&p, &over),
+            all(Some(InvalidInput::PartitionKeyTooLong { len: 2049 }))
+        );
+    }
+}
+
+#[test]
+fn sort_key_limit_is_exactly_1024_bytes() {
+    for validate in [true, false] {
+        let p = planner(validate);
+        let at_limit = LeaseKey::new("CACHE#A", "s".repeat(1024));
+        assert_eq!(reasons(&p, &at_limit), all(None));
+        let over = LeaseKey::new("CACHE#A", "s".repeat(1025));
+        assert_eq!(
+            reasons(&p, &over),
+            all(Some(InvalidInput::SortKeyTooLong { len: 1025 }))
+        );
+    }
+}
+
+#[test]
+fn key_limits_count_utf8_bytes_not_chars() {
+    let p = planner(true);
+    // 'é' is 2 bytes: 1024 of them are exactly 2048 bytes (but only 1024 chars).
+    assert_eq!(
+        reasons(&p, &LeaseKey::new("é".repeat(1024), "LOCK")),
+        all(None)
+    );
+    let over = format!("{}a", "é".repeat(1024));
+    assert_eq!(
+        reasons(&p, &LeaseKey::new(over, "LOCK")),
+        all(Some(InvalidInput::PartitionKeyTooLong { len: 2049 }))
+    );
+    // 1025 chars that would pass a char count: 1024 × 'é' + 'a' is 2049 bytes, rejected above;
+    // a 4-byte char straddling the limit is rejected too.
+    let straddle = format!("{}🔒", "p".repeat(2045));
+    assert_eq!(
+        reasons(&p, &LeaseKey::new(straddle, "LOCK")),
+        all(Some(InvalidInput::PartitionKeyTooLong { len: 2049 }))
+    );
+
+    // '€' is 3 bytes: 341 of them plus 'a' is exactly 1024 bytes; 342 are 1026.
+    let at_limit = format!("{}a", "€".repeat(341));
+    assert_eq!(reasons(&p, &LeaseKey::new("CACHE#A", at_limit)), all(None));
+    assert_eq!(
+        reasons(&p, &LeaseKey::new("CACHE#A", "€".repeat(342))),
+        all(Some(InvalidInput::SortKeyTooLong { len: 1026 }))
+    );
+}
+
+#[test]
+fn empty_keys_are_rejected_only_with_validation_on() {
+    let strict = planner(true);
+    assert_eq!(
+        reasons(&strict, &LeaseKey::new("", "LOCK")),
+        all(Some(InvalidInput::EmptyPartitionKey))
+    );
+    assert_eq!(
+        reasons(&strict, &LeaseKey::new("CACHE#A", "")),
+        all(Some(InvalidInput::EmptySortKey))
+    );
+    // TableTheory checks zero length only: whitespace passes.
+    assert_eq!(reasons(&strict, &LeaseKey::new(" ", " ")), all(None));
+
+    let lax = planner(false);
+    assert_eq!(reasons(&lax, &LeaseKey::new("", "")), all(None));
+}
+
+fn duration_reason(p: &Planner, duration: Duration) -> [Option<InvalidInput>; 2] {
+    duration_reason_at(p, duration, at(1000))
+}
+
+#[test]
+fn duration_cap_is_enforced_with_and_without_validation() {
+    let over = MAX_LEASE_DURATION + Duration::from_nanos(1);
+    for validate in [true, false] {
+        let p = planner(validate);
+        assert_eq!(duration_reason(&p, MAX_LEASE_DURATION), [None, None]);
+        let too_long = Some(InvalidInput::DurationTooLong { duration: over });
+        assert_eq!(duration_reason(&p, over), [too_long.clone(), too_long]);
+        let huge = Some(InvalidInput::DurationTooLong {
+            duration: Duration::MAX,
+        });
+        assert_eq!(duration_reason(&p, Duration::MAX), [huge.clone(), huge]);
+    }
+}
+
+#[test]
+fn the_longest_lease_is_planned_with_exact_arithmetic() {
+    let p = planner(true);
+    let plan = p
+        .acquire(
+            LeaseKey::new("CACHE#A", "LOCK"),
+            MAX_LEASE_DURATION,
+            at(1000),
+            LeaseToken::new("tok"),
+        )
+        .unwrap();
+    let max_secs = i64::try_from(MAX_LEASE_DURATION.as_secs()).unwrap();
+    assert_eq!(plan.lease().expires_at_epoch_seconds(), 1000 + max_secs);
+    let Request::Put(put) = plan.request() else {
+        panic!()
+    };
+    assert_eq!(
+        put.item.get("ttl").and_then(|v| v.as_n()),
+        Some((1000 + max_secs + 3600).to_string().as_str())
+    );
+}
+
+/// The last whole second an `OffsetDateTime` can hold (depends on `time`'s `large-dates`).
+fn last_second() -> i64 {
+    PrimitiveDateTime::MAX.assume_utc().unix_timestamp()
+}
+
+#[test]
+fn expiry_past_the_end_of_time_is_time_out_of_range() {
+    let p = planner(true);
+    let key = LeaseKey::new("CACHE#A", "LOCK");
+    let last = last_second();
+
+    // Exactly at the last representable second: planned.
+    let plan = p
+        .acquire(key, THIRTY, at(last - 30), LeaseToken::new("tok"))
+        .unwrap();
+    assert_eq!(plan.lease().expires_at_epoch_seconds(), last);
+
+    // One second further: rejected, for acquire and refresh.
+    let past = Duration::from_secs(31);
+    assert_eq!(
+        duration_reason_at(&p, past, at(last - 30)),
+        [
+            Some(InvalidInput::TimeOutOfRange),
+            Some(InvalidInput::TimeOutOfRange)
+        ]
+    );
+
+    // The sum is representable (last + 0.9 s) but rounding it up to whole seconds is not.
+    let now = at(last) + Duration::from_millis(500);
+    assert_eq!(
+        duration_reason_at(&p, Duration::from_millis(400), now),
+        [
+            Some(InvalidInput::TimeOutOfRange),
+            Some(InvalidInput::TimeOutOfRange)
+        ]
+    );
+
+    // The very last instant with validation off and a zero duration: rounding up overflows too.
+    let lax = planner(false);
+    let end = PrimitiveDateTime::MAX.assume_utc();
+    assert_eq!(
+        duration_reason_at(&lax, Duration::ZERO, end),
+        [
+            Some(InvalidInput::TimeOutOfRange),
+            Some(InvalidInput::TimeOutOfRange)
+        ]
+    );
+}
+
+fn duration_reason_at(
+    p: &Planner,
+    duration: Duration,
+    now: OffsetDateTime,
+) -> [Option<InvalidInput>; 2] {
+    let key = LeaseKey::new("CACHE#A", "LOCK");
+    let lease = Lease::new(key.clone(), LeaseToken::new("tok"), now);
+    let reason = |r: Result<(), LeaseError>| match r {
+        Ok(()) => None,
+        Err(LeaseError::InvalidInput { reason, .. }) => Some(reason),
+        Err(other) => panic!("unexpected error {other:?}"),
+    };
+    [
+        reason(
+            p.acquire(key, duration, now, LeaseToken::new("tok"))
+                .map(drop),
+        ),
+        reason(p.refresh(&lease, duration, now).map(drop)),
+    ]
+}
+
+#[test]
+fn empty_token_is_rejected_only_with_validation_on() {
+    let key = LeaseKey::new("CACHE#A", "LOCK");
+    let strict = planner(true);
+    let err = strict
+        .acquire(key.clone(), THIRTY, at(1000), LeaseToken::new(""))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        LeaseError::InvalidInput {
+            reason: InvalidInput::EmptyToken,
+            ..
+        }
+    ));
+    let lease = Lease::new(key.clone(), LeaseToken::new(""), at(1000));
+    assert!(matches!(
+        strict.refresh(&lease, THIRTY, at(1000)).unwrap_err(),
+        LeaseError::InvalidInput {
+            operation: Operation::Refresh,
+            reason: InvalidInput::EmptyToken,
+            ..
+        }
+    ));
+    let lax = planner(false);
+    assert!(
+        lax.acquire(key, THIRTY, at(1000), LeaseToken::new(""))
+            .is_ok()
+    );
+    assert!(lax.refresh(&lease, THIRTY, at(1000)).is_ok());
+}
+
+#[test]
+fn invalid_input_messages_name_the_key_and_the_reason() {
+    let p = planner(true);
+    let err = p
+        .acquire(
+            LeaseKey::new("CACHE#A", "s".repeat(1025)),
+            THIRTY,
+            at(1000),
+            LeaseToken::new("tok"),
+        )
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("acquire"), "{text}");
+    assert!(text.contains("CACHE#A/"), "{text}");
+    assert!(text.contains("1025"), "{text}");
+    assert!(text.contains("1024"), "{text}");
+}
+
+#[test]
+fn times_before_the_epoch_round_the_same_way() {
+    // now = -0.5 s (1969-12-31T23:59:59.5Z): `:now` floors to -1, a zero lease rounds up to 0.
+    let now = OffsetDateTime::from_unix_timestamp_nanos(-500_000_000).unwrap();
+    let lax = planner(false);
+    let plan = lax
+        .acquire(
+            LeaseKey::new("CACHE#A", "LOCK"),
+            Duration::ZERO,
+            now,
+            LeaseToken::new("tok"),
+        )
+        .unwrap();
+    assert_eq!(plan.lease().expires_at_epoch_seconds(), 0);
+    assert_eq!(
+        plan.request().render().values.get(":now"),
+        Some(&lease_core::AttributeValue::number(-1))
+    );
+}
+
+/// A lock sort key over DynamoDB's 1024-byte sort key limit is a configuration error, not a
+/// configuration whose every `acquire(pk)` fails with `InvalidInput::SortKeyTooLong`.
+#[test]
+fn a_lock_sort_key_over_the_limit_is_a_config_error() {
+    let at_limit = LeaseConfig::builder("tbl").lock_sort_key("s".repeat(1024));
+    assert!(at_limit.build().is_ok());
+    let over = LeaseConfig::builder("tbl").lock_sort_key("€".repeat(342));
+    assert!(over.build().is_err(), "1026 bytes accepted");
+}

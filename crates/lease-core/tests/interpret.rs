@@ -1,0 +1,259 @@
+//! How each plan reads every kind of store answer: applied, condition failed (with and without an
+//! old item), an item (a store bug for a write), and each class of store error.
+
+// Test helpers panic on unexpected input on purpose: a panic is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::error::Error as _;
+use std::fmt;
+use std::time::Duration;
+
+use lease_core::{
+    AttributeValue, Holder, Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseToken, Operation,
+    Planner, ReleaseOutcome, StoreError, StoreErrorKind, StoreResponse,
+};
+use time::OffsetDateTime;
+
+const KINDS: [StoreErrorKind; 7] = [
+    StoreErrorKind::Throttled,
+    StoreErrorKind::Timeout,
+    StoreErrorKind::Unavailable,
+    StoreErrorKind::Validation,
+    StoreErrorKind::ResourceNotFound,
+    StoreErrorKind::AccessDenied,
+    StoreErrorKind::Other,
+];
+
+fn planner() -> Planner {
+    Planner::new(LeaseConfig::builder("tbl").build().unwrap())
+}
+
+fn at(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap()
+}
+
+fn key() -> LeaseKey {
+    LeaseKey::new("CACHE#A", "LOCK")
+}
+
+fn lease() -> Lease {
+    Lease::new(key(), LeaseToken::new("tok"), at(1030))
+}
+
+fn stored_item() -> Item {
+    Item::from([
+        ("pk".to_owned(), AttributeValue::string("CACHE#A")),
+        ("sk".to_owned(), AttributeValue::string("LOCK")),
+        ("lease_token".to_owned(), AttributeValue::string("other")),
+        ("lease_expires_at".to_owned(), AttributeValue::number(1050)),
+    ])
+}
+
+/// Every answer a store can give, except errors.
+fn responses() -> Vec<StoreResponse> {
+    vec![
+        StoreResponse::Applied { attributes: None },
+        StoreResponse::Applied {
+            attributes: Some(stored_item()),
+        },
+        StoreResponse::ConditionFailed { old_item: None },
+        StoreResponse::ConditionFailed {
+            old_item: Some(stored_item()),
+        },
+        StoreResponse::Item(None),
+        StoreResponse::Item(Some(stored_item())),
+    ]
+}
+
+fn acquire(answer: Result<StoreResponse, StoreError>) -> Result<Lease, LeaseError> {
+    let p = planner();
+    p.acquire(
+        key(),
+        Duration::from_secs(30),
+        at(1000),
+        LeaseToken::new("tok"),
+    )
+    .unwrap()
+    .interpret(answer)
+}
+
+fn refresh(answer: Result<StoreResponse, StoreError>) -> Result<Lease, LeaseError> {
+    let p = planner();
+    p.refresh(&lease(), Duration::from_secs(60), at(1000))
+        .unwrap()
+        .interpret(answer)
+}
+
+fn release(answer: Result<StoreResponse, StoreError>) -> Result<ReleaseOutcome, LeaseError> {
+    let p = planner();
+    p.release(&lease()).unwrap().interpret(answer)
+}
+
+fn assert_unexpected(err: &LeaseError, op: Operation) {
+    assert!(
+        matches!(
+            err,
+            LeaseError::UnexpectedResponse { operation, key: k, .. } if *operation == op && *k == key()
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("CACHE#A/LOCK"), "{err}");
+}
+
+#[test]
+fn acquire_reads_every_response() {
+    for response in responses() {
+        let result = acquire(Ok(response.clone()));
+        match response {
+            StoreResponse::Applied { .. } => {
+                let lease = result.unwrap();
+                assert_eq!(lease.key(), &key());
+                assert_eq!(lease.token().expose_secret(), "tok");
+                assert_eq!(lease.expires_at_epoch_seconds(), 1030);
+            }
+            StoreResponse::ConditionFailed { old_item } => {
+                let err = result.unwrap_err();
+                let LeaseError::Held { key: k, holder } = &err else {
+                    panic!("expected Held, got {err:?}")
+                };
+                assert_eq!(*k, key());
+                match old_item {
+                    None => assert_eq!(*holder, Holder::Unknown),
+                    Some(_) => assert!(matches!(holder, Holder::Known(_)), "{holder:?}"),
+                }
+            }
+            StoreResponse::Item(_) => assert_unexpected(&result.unwrap_err(), Operation::Acquire),
+            other => panic!("untested response {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn refresh_reads_every_response() {
+    for response in responses() {
+        let result = refresh(Ok(response.clone()));
+        match response {
+            StoreResponse::Applied { .. } => {
+                let lease = result.unwrap();
+                assert_eq!(lease.key(), &key());
+                assert_eq!(lease.token().expose_secret(), "tok");
+                assert_eq!(lease.expires_at_epoch_seconds(), 1060);
+            }
+            // An old item (if a store sends one anyway) does not change the outcome.
+            StoreResponse::ConditionFailed { .. } => {
+                let err = result.unwrap_err();
+                assert!(
+                    matches!(&err, LeaseError::NotOwned { key: k } if *k == key()),
+                    "{err:?}"
+                );
+            }
+            StoreResponse::Item(_) => assert_unexpected(&result.unwrap_err(), Operation::Refresh),
+            other => panic!("untested response {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn release_reads_every_response() {
+    for response in responses() {
+        let result = release(Ok(response.clone()));
+        match response {
+            StoreResponse::Applied { .. } => assert_eq!(result.unwrap(), ReleaseOutcome::Released),
+            StoreResponse::ConditionFailed { .. } => {
+                assert_eq!(result.unwrap(), ReleaseOutcome::NotHeld);
+            }
+            StoreResponse::Item(_) => assert_unexpected(&result.unwrap_err(), Operation::Release),
+            other => panic!("untested response {other:?}"),
+        }
+    }
+}
+
+/// An underlying cause, to check that it survives into the error chain.
+#[derive(Debug)]
+struct Cause;
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection reset")
+    }
+}
+
+impl std::error::Error for Cause {}
+
+fn store_error(kind: StoreErrorKind) -> StoreError {
+    StoreError::new(kind, "ProvisionedThroughputExceededException: slow down").with_source(Cause)
+}
+
+/// The error is `Store` for `op` and `kind`, and the store error and its cause are its sources.
+fn assert_store_error(err: &LeaseError, op: Operation, kind: StoreErrorKind) {
+    let LeaseError::Store {
+        operation,
+        key: k,
+        source,
+    } = err
+    else {
+        panic!("expected Store, got {err:?}")
+    };
+    assert_eq!(*operation, op);
+    assert_eq!(*k, key());
+    assert_eq!(source.kind(), kind);
+    assert_eq!(
+        source.message(),
+        "ProvisionedThroughputExceededException: slow down"
+    );
+    assert!(!err.is_held() && !err.is_not_owned() && !err.is_invalid_input());
+    assert!(err.to_string().contains("CACHE#A/LOCK"), "{err}");
+
+    let store = err
+        .source()
+        .and_then(|e| e.downcast_ref::<StoreError>())
+        .expect("the store error is the source");
+    assert_eq!(store.kind(), kind);
+    let cause = store.source().expect("the cause is kept");
+    assert!(cause.downcast_ref::<Cause>().is_some());
+    assert_eq!(cause.to_string(), "connection reset");
+}
+
+#[test]
+fn store_errors_keep_their_kind_for_every_operation() {
+    for kind in KINDS {
+        assert_store_error(
+            &acquire(Err(store_error(kind))).unwrap_err(),
+            Operation::Acquire,
+            kind,
+        );
+        assert_store_error(
+            &refresh(Err(store_error(kind))).unwrap_err(),
+            Operation::Refresh,
+            kind,
+        );
+        assert_store_error(
+            &release(Err(store_error(kind))).unwrap_err(),
+            Operation::Release,
+            kind,
+        );
+    }
+}
+
+#[test]
+fn store_error_kinds_classify_retry_and_ambiguity() {
+    use StoreErrorKind as K;
+    let ambiguous: Vec<_> = KINDS
+        .into_iter()
+        .filter(|k| k.outcome_may_be_applied())
+        .collect();
+    assert_eq!(ambiguous, [K::Timeout, K::Unavailable, K::Other]);
+    let transient: Vec<_> = KINDS.into_iter().filter(|k| k.is_transient()).collect();
+    assert_eq!(transient, [K::Throttled, K::Timeout, K::Unavailable]);
+}
+
+#[test]
+fn store_error_display_includes_the_kind_and_message() {
+    let err = StoreError::new(StoreErrorKind::Timeout, "no answer in 3 s");
+    assert_eq!(err.to_string(), "store timed out: no answer in 3 s");
+    assert!(err.source().is_none());
+    assert_eq!(
+        StoreError::new(StoreErrorKind::Throttled, "").to_string(),
+        "store throttled"
+    );
+}

@@ -1,0 +1,109 @@
+//! The bearer token is a secret: whoever knows it can refresh and release the lease. Values a
+//! caller is likely to log (`{:?}` or `{}`) must show its fingerprint only.
+
+// Test helpers panic on unexpected input on purpose: a panic is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use lease_core::{
+    AttributeValue, Item, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, StoreResponse,
+};
+use time::OffsetDateTime;
+
+const SECRET: &str = "0b7e3c1a-secret-token-value";
+const THEIRS: &str = "9f2d4e6b-their-secret-token";
+
+fn planner() -> Planner {
+    Planner::new(LeaseConfig::builder("tbl").build().unwrap())
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1000).unwrap()
+}
+
+fn lease() -> Lease {
+    Lease::new(
+        LeaseKey::new("CACHE#A", "LOCK"),
+        LeaseToken::new(SECRET),
+        now(),
+    )
+}
+
+fn assert_hidden(shown: &str, secret: &str) {
+    assert!(!shown.contains(secret), "the token leaked: {shown}");
+}
+
+#[test]
+fn leases_and_tokens_show_the_fingerprint_only() {
+    let lease = lease();
+    let fingerprint = LeaseToken::new(SECRET).fingerprint().to_string();
+    let shown = format!("{lease:?} {:?} {}", lease.token(), lease.token());
+    assert_hidden(&shown, SECRET);
+    assert!(shown.contains(&fingerprint), "{shown}");
+}
+
+#[test]
+fn a_held_error_shows_the_holders_fingerprint_only() {
+    let p = planner();
+    let old_item = Item::from([
+        ("pk".to_owned(), AttributeValue::string("CACHE#A")),
+        ("sk".to_owned(), AttributeValue::string("LOCK")),
+        ("lease_token".to_owned(), AttributeValue::string(THEIRS)),
+        ("lease_expires_at".to_owned(), AttributeValue::number(1030)),
+    ]);
+    let err = p
+        .acquire(
+            LeaseKey::new("CACHE#A", "LOCK"),
+            Duration::from_secs(30),
+            now(),
+            LeaseToken::new(SECRET),
+        )
+        .unwrap()
+        .interpret(Ok(StoreResponse::ConditionFailed {
+            old_item: Some(old_item),
+        }))
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert_hidden(&shown, THEIRS);
+    assert_hidden(&shown, SECRET);
+}
+
+#[test]
+fn errors_of_refresh_and_release_never_show_the_token() {
+    let p = planner();
+    let lease = lease();
+    let not_owned = p
+        .refresh(&lease, Duration::from_secs(30), now())
+        .unwrap()
+        .interpret(Ok(StoreResponse::ConditionFailed { old_item: None }))
+        .unwrap_err();
+    assert_hidden(&format!("{not_owned} {not_owned:?}"), SECRET);
+    let unexpected = p
+        .release(&lease)
+        .unwrap()
+        .interpret(Ok(StoreResponse::Item(None)))
+        .unwrap_err();
+    assert_hidden(&format!("{unexpected} {unexpected:?}"), SECRET);
+}
+
+/// The plans hold requests whose item and `:tok` value carry the raw token; their `Debug` must
+/// not print it (a `debug!(?plan)` would leak the secret).
+#[test]
+fn plans_never_show_the_token_in_debug() {
+    let p = planner();
+    let lease = lease();
+    let acquire = p
+        .acquire(
+            LeaseKey::new("CACHE#A", "LOCK"),
+            Duration::from_secs(30),
+            now(),
+            LeaseToken::new(SECRET),
+        )
+        .unwrap();
+    assert_hidden(&format!("{acquire:?}"), SECRET);
+    let refresh = p.refresh(&lease, Duration::from_secs(30), now()).unwrap();
+    assert_hidden(&format!("{refresh:?}"), SECRET);
+    let release = p.release(&lease).unwrap();
+    assert_hidden(&format!("{release:?}"), SECRET);
+}
