@@ -1,0 +1,148 @@
+//! The narrow seam over the four DynamoDB calls a lease store makes.
+
+use std::future::Future;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::{
+    DeleteItemError, DeleteItemInput, DeleteItemOutput,
+};
+use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemInput, GetItemOutput};
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemInput, PutItemOutput};
+use aws_sdk_dynamodb::operation::update_item::{
+    UpdateItemError, UpdateItemInput, UpdateItemOutput,
+};
+
+/// The four item operations of DynamoDB that [`DynamoDbStore`](crate::DynamoDbStore) uses, in
+/// the SDK's own input, output and error types.
+///
+/// [`aws_sdk_dynamodb::Client`] implements it by sending each input unchanged. Other
+/// implementations wrap a client (to add metrics, or inject faults) or replace it in tests; the
+/// crate's unit tests use a `mockall` mock of this trait.
+#[cfg_attr(test, mockall::automock)]
+pub trait DynamoDbApi: Send + Sync {
+    /// Sends a `PutItem`.
+    ///
+    /// # Errors
+    /// The SDK's error, unchanged (a failed condition is a `ConditionalCheckFailedException`).
+    fn put_item(
+        &self,
+        input: PutItemInput,
+    ) -> impl Future<Output = Result<PutItemOutput, SdkError<PutItemError, HttpResponse>>> + Send;
+
+    /// Sends an `UpdateItem`.
+    ///
+    /// # Errors
+    /// The SDK's error, unchanged.
+    fn update_item(
+        &self,
+        input: UpdateItemInput,
+    ) -> impl Future<Output = Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>>> + Send;
+
+    /// Sends a `DeleteItem`.
+    ///
+    /// # Errors
+    /// The SDK's error, unchanged.
+    fn delete_item(
+        &self,
+        input: DeleteItemInput,
+    ) -> impl Future<Output = Result<DeleteItemOutput, SdkError<DeleteItemError, HttpResponse>>> + Send;
+
+    /// Sends a `GetItem`.
+    ///
+    /// # Errors
+    /// The SDK's error, unchanged.
+    fn get_item(
+        &self,
+        input: GetItemInput,
+    ) -> impl Future<Output = Result<GetItemOutput, SdkError<GetItemError, HttpResponse>>> + Send;
+}
+
+/// Sends every field of each input through the fluent builder's `set_*` methods, so the call
+/// is exactly the input given (retries, timeouts and credentials are the client's own).
+impl DynamoDbApi for Client {
+    fn put_item(
+        &self,
+        input: PutItemInput,
+    ) -> impl Future<Output = Result<PutItemOutput, SdkError<PutItemError, HttpResponse>>> + Send
+    {
+        Client::put_item(self)
+            .set_table_name(input.table_name)
+            .set_item(input.item)
+            .set_expected(input.expected)
+            .set_return_values(input.return_values)
+            .set_return_consumed_capacity(input.return_consumed_capacity)
+            .set_return_item_collection_metrics(input.return_item_collection_metrics)
+            .set_conditional_operator(input.conditional_operator)
+            .set_condition_expression(input.condition_expression)
+            .set_expression_attribute_names(input.expression_attribute_names)
+            .set_expression_attribute_values(input.expression_attribute_values)
+            .set_return_values_on_condition_check_failure(
+                input.return_values_on_condition_check_failure,
+            )
+            .send()
+    }
+
+    fn update_item(
+        &self,
+        input: UpdateItemInput,
+    ) -> impl Future<Output = Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>>> + Send
+    {
+        Client::update_item(self)
+            .set_table_name(input.table_name)
+            .set_key(input.key)
+            .set_attribute_updates(input.attribute_updates)
+            .set_expected(input.expected)
+            .set_conditional_operator(input.conditional_operator)
+            .set_return_values(input.return_values)
+            .set_return_consumed_capacity(input.return_consumed_capacity)
+            .set_return_item_collection_metrics(input.return_item_collection_metrics)
+            .set_update_expression(input.update_expression)
+            .set_condition_expression(input.condition_expression)
+            .set_expression_attribute_names(input.expression_attribute_names)
+            .set_expression_attribute_values(input.expression_attribute_values)
+            .set_return_values_on_condition_check_failure(
+                input.return_values_on_condition_check_failure,
+            )
+            .send()
+    }
+
+    fn delete_item(
+        &self,
+        input: DeleteItemInput,
+    ) -> impl Future<Output = Result<DeleteItemOutput, SdkError<DeleteItemError, HttpResponse>>> + Send
+    {
+        Client::delete_item(self)
+            .set_table_name(input.table_name)
+            .set_key(input.key)
+            .set_expected(input.expected)
+            .set_conditional_operator(input.conditional_operator)
+            .set_return_values(input.return_values)
+            .set_return_consumed_capacity(input.return_consumed_capacity)
+            .set_return_item_collection_metrics(input.return_item_collection_metrics)
+            .set_condition_expression(input.condition_expression)
+            .set_expression_attribute_names(input.expression_attribute_names)
+            .set_expression_attribute_values(input.expression_attribute_values)
+            .set_return_values_on_condition_check_failure(
+                input.return_values_on_condition_check_failure,
+            )
+            .send()
+    }
+
+    fn get_item(
+        &self,
+        input: GetItemInput,
+    ) -> impl Future<Output = Result<GetItemOutput, SdkError<GetItemError, HttpResponse>>> + Send
+    {
+        Client::get_item(self)
+            .set_table_name(input.table_name)
+            .set_key(input.key)
+            .set_attributes_to_get(input.attributes_to_get)
+            .set_consistent_read(input.consistent_read)
+            .set_return_consumed_capacity(input.return_consumed_capacity)
+            .set_projection_expression(input.projection_expression)
+            .set_expression_attribute_names(input.expression_attribute_names)
+            .send()
+    }
+}

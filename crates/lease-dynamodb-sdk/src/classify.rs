@@ -1,0 +1,357 @@
+//! The one place where SDK errors become lease-core outcomes and [`StoreError`]s.
+//!
+//! A `ConditionalCheckFailedException` is an expected outcome
+//! ([`StoreResponse::ConditionFailed`], with the old item when DynamoDB returned it); every other
+//! failure becomes a [`StoreError`] whose [`StoreErrorKind`] tells whether the request may have
+//! been applied. The message names the operation, the AWS error code and AWS's message; the
+//! [`SdkError`] itself is attached as the source.
+//!
+//! Service errors are classified by their error code ([`ProvideErrorMetadata::code`]), which the
+//! SDK sets on modelled and unmodelled errors alike (`ValidationException` has no modelled
+//! variant), so one rule serves every operation.
+
+use std::error::Error as StdError;
+
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+use aws_sdk_dynamodb::operation::get_item::GetItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use lease::{StoreError, StoreErrorKind, StoreResponse};
+
+use crate::convert::{self, SdkItem};
+
+/// Error codes of throttling: the request was not applied.
+const THROTTLING_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingException",
+];
+
+/// Error codes of missing or rejected credentials.
+const ACCESS_CODES: &[&str] = &[
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "MissingAuthenticationToken",
+    "InvalidSignatureException",
+];
+
+/// An SDK operation error this module classifies.
+pub(crate) trait OperationError:
+    ProvideErrorMetadata + StdError + Send + Sync + 'static
+{
+    /// The DynamoDB operation's name, for messages (`PutItem`).
+    const OPERATION: &'static str;
+
+    /// `Some(item)` if this is a `ConditionalCheckFailedException`, with the old item it carries
+    /// (present when `ALL_OLD` was asked for and the server supports it).
+    fn condition_failed_item(&self) -> Option<Option<&SdkItem>> {
+        None
+    }
+}
+
+/// Implements [`OperationError`] for a conditional write's error type.
+macro_rules! conditional_write_error {
+    ($error:ty, $operation:literal) => {
+        impl OperationError for $error {
+            const OPERATION: &'static str = $operation;
+
+            fn condition_failed_item(&self) -> Option<Option<&SdkItem>> {
+                match self {
+                    Self::ConditionalCheckFailedException(e) => Some(e.item()),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+conditional_write_error!(PutItemError, "PutItem");
+conditional_write_error!(UpdateItemError, "UpdateItem");
+conditional_write_error!(DeleteItemError, "DeleteItem");
+
+impl OperationError for GetItemError {
+    const OPERATION: &'static str = "GetItem";
+}
+
+impl OperationError for CreateTableError {
+    const OPERATION: &'static str = "CreateTable";
+}
+
+impl OperationError for DescribeTableError {
+    const OPERATION: &'static str = "DescribeTable";
+}
+
+/// Classifies a failed item operation: a failed condition is
+/// [`StoreResponse::ConditionFailed`], anything else a [`StoreError`] (see [`classify_error`]).
+///
+/// If the old item in a `ConditionalCheckFailedException` holds a value of a type this SDK
+/// version does not know, the answer is still `ConditionFailed` (the write was certainly not
+/// applied), without the item.
+///
+/// # Errors
+/// Every failure other than a failed condition, classified.
+pub(crate) fn classify<E: OperationError>(
+    err: SdkError<E, HttpResponse>,
+) -> Result<StoreResponse, StoreError> {
+    if let Some(old_item) = err.as_service_error().and_then(E::condition_failed_item) {
+        let old_item = match convert::optional_item_from_sdk(old_item.cloned()) {
+            Ok(item) => item,
+            Err(e) => {
+                tracing::warn!(operation = E::OPERATION, error = %e, "old item of a failed condition is unreadable; answering without it");
+                None
+            }
+        };
+        return Ok(StoreResponse::ConditionFailed { old_item });
+    }
+    Err(classify_error(err))
+}
+
+/// Classifies a failure that is not a failed condition:
+///
+/// | SDK error | kind |
+/// |---|---|
+/// | `TimeoutError` | [`Timeout`](StoreErrorKind::Timeout) |
+/// | `DispatchFailure` | `Timeout` if the connector timed out, else [`Unavailable`](StoreErrorKind::Unavailable) |
+/// | `ResponseError` (unreadable response) | `Unavailable` |
+/// | `ServiceError` with a throttling code | [`Throttled`](StoreErrorKind::Throttled) |
+/// | `ResourceNotFoundException` | [`ResourceNotFound`](StoreErrorKind::ResourceNotFound) |
+/// | `ValidationException` | [`Validation`](StoreErrorKind::Validation) |
+/// | a credentials code | [`AccessDenied`](StoreErrorKind::AccessDenied) |
+/// | `InternalServerError`, or HTTP status 500 or more | `Unavailable` |
+/// | any other service error, `ConstructionFailure` | [`Other`](StoreErrorKind::Other) |
+pub(crate) fn classify_error<E: OperationError>(err: SdkError<E, HttpResponse>) -> StoreError {
+    let operation = E::OPERATION;
+    let (kind, message) = match &err {
+        SdkError::TimeoutError(_) => (StoreErrorKind::Timeout, format!("{operation} timed out")),
+        SdkError::DispatchFailure(failure) => {
+            if failure.is_timeout() {
+                (
+                    StoreErrorKind::Timeout,
+                    format!("{operation} timed out while connecting or sending"),
+                )
+            } else {
+                let cause = if failure.is_io() {
+                    "I/O error"
+                } else if failure.is_user() {
+                    "client configuration error"
+                } else {
+                    "connector error"
+                };
+                (
+                    StoreErrorKind::Unavailable,
+                    format!("{operation} could not be sent ({cause})"),
+                )
+            }
+        }
+        SdkError::ResponseError(response) => (
+            StoreErrorKind::Unavailable,
+            format!(
+                "{operation} response could not be read (HTTP {})",
+                response.raw().status().as_u16()
+            ),
+        ),
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let error = service.err();
+            let kind = service_error_kind(error.code(), status);
+            let code = error.code().unwrap_or("no error code");
+            let message = match error.message() {
+                Some(text) => format!("{operation} failed: {code} (HTTP {status}): {text}"),
+                None => format!("{operation} failed: {code} (HTTP {status})"),
+            };
+            (kind, message)
+        }
+        SdkError::ConstructionFailure(_) => (
+            StoreErrorKind::Other,
+            format!("{operation} request could not be built"),
+        ),
+        _ => (StoreErrorKind::Other, format!("{operation} failed")),
+    };
+    StoreError::new(kind, message).with_source(err)
+}
+
+/// The kind of a service error, from its AWS error code and HTTP status.
+fn service_error_kind(code: Option<&str>, status: u16) -> StoreErrorKind {
+    match code {
+        Some(c) if THROTTLING_CODES.contains(&c) => StoreErrorKind::Throttled,
+        Some("ResourceNotFoundException") => StoreErrorKind::ResourceNotFound,
+        Some("ValidationException") => StoreErrorKind::Validation,
+        Some(c) if ACCESS_CODES.contains(&c) => StoreErrorKind::AccessDenied,
+        Some("InternalServerError") => StoreErrorKind::Unavailable,
+        _ if status >= 500 => StoreErrorKind::Unavailable,
+        _ => StoreErrorKind::Other,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use aws_sdk_dynamodb::error::{ConnectorError, ErrorMetadata};
+    use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use lease::AttributeValue;
+
+    use super::*;
+
+    /// An HTTP response with `status` and an empty body.
+    pub(crate) fn http(status: u16) -> HttpResponse {
+        HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
+    }
+
+    /// Error metadata as the SDK's deserializer builds it: code and message.
+    pub(crate) fn meta(code: &str, message: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(message).build()
+    }
+
+    /// A service error of `status` with an unmodelled (generic) error of `code`.
+    pub(crate) fn service<E>(
+        make: fn(ErrorMetadata) -> E,
+        status: u16,
+        code: &str,
+    ) -> SdkError<E, HttpResponse> {
+        SdkError::service_error(make(meta(code, "details from AWS")), http(status))
+    }
+
+    /// A `ConditionalCheckFailedException` (HTTP 400) carrying `item`.
+    pub(crate) fn condition_failed(item: Option<SdkItem>) -> ConditionalCheckFailedException {
+        ConditionalCheckFailedException::builder()
+            .message("The conditional request failed")
+            .set_item(item)
+            .meta(meta(
+                "ConditionalCheckFailedException",
+                "The conditional request failed",
+            ))
+            .build()
+    }
+
+    fn kind_of(err: SdkError<PutItemError, HttpResponse>) -> StoreErrorKind {
+        classify(err).unwrap_err().kind()
+    }
+
+    #[test]
+    fn service_error_codes_map_to_kinds() {
+        let cases = [
+            (
+                400,
+                "ProvisionedThroughputExceededException",
+                StoreErrorKind::Throttled,
+            ),
+            (400, "RequestLimitExceeded", StoreErrorKind::Throttled),
+            (400, "ThrottlingException", StoreErrorKind::Throttled),
+            (
+                400,
+                "ResourceNotFoundException",
+                StoreErrorKind::ResourceNotFound,
+            ),
+            (400, "ValidationException", StoreErrorKind::Validation),
+            (400, "AccessDeniedException", StoreErrorKind::AccessDenied),
+            (
+                400,
+                "UnrecognizedClientException",
+                StoreErrorKind::AccessDenied,
+            ),
+            (
+                403,
+                "MissingAuthenticationToken",
+                StoreErrorKind::AccessDenied,
+            ),
+            (
+                403,
+                "InvalidSignatureException",
+                StoreErrorKind::AccessDenied,
+            ),
+            (500, "InternalServerError", StoreErrorKind::Unavailable),
+            (503, "ServiceUnavailable", StoreErrorKind::Unavailable),
+            (400, "TransactionConflictException", StoreErrorKind::Other),
+            (400, "SerializationException", StoreErrorKind::Other),
+        ];
+        for (status, code, kind) in cases {
+            let err = classify(service(PutItemError::generic, status, code)).unwrap_err();
+            assert_eq!(err.kind(), kind, "{code}");
+            assert!(
+                err.message().starts_with("PutItem failed: "),
+                "{}",
+                err.message()
+            );
+            assert!(err.message().contains(code), "{}", err.message());
+            assert!(
+                err.message().contains("details from AWS"),
+                "{}",
+                err.message()
+            );
+            assert!(err.source().is_some());
+        }
+    }
+
+    #[test]
+    fn a_500_without_an_error_code_is_unavailable() {
+        // moto answers some malformed requests this way.
+        let err = SdkError::service_error(
+            PutItemError::generic(ErrorMetadata::builder().build()),
+            http(500),
+        );
+        let err = classify(err).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Unavailable);
+        assert_eq!(err.message(), "PutItem failed: no error code (HTTP 500)");
+    }
+
+    #[test]
+    fn transport_failures_map_to_kinds() {
+        assert_eq!(
+            kind_of(SdkError::timeout_error("deadline elapsed")),
+            StoreErrorKind::Timeout
+        );
+        assert_eq!(
+            kind_of(SdkError::dispatch_failure(ConnectorError::timeout(
+                "connect timeout".into()
+            ))),
+            StoreErrorKind::Timeout
+        );
+        assert_eq!(
+            kind_of(SdkError::dispatch_failure(ConnectorError::io(
+                "connection refused".into()
+            ))),
+            StoreErrorKind::Unavailable
+        );
+        assert_eq!(
+            kind_of(SdkError::response_error("truncated body", http(200))),
+            StoreErrorKind::Unavailable
+        );
+        assert_eq!(
+            kind_of(SdkError::construction_failure("bad endpoint")),
+            StoreErrorKind::Other
+        );
+    }
+
+    #[test]
+    fn condition_failure_is_an_outcome_with_the_old_item() {
+        let old: SdkItem = [("lease_token".to_owned(), SdkValue::S("other".into()))].into();
+        let err = SdkError::service_error(
+            UpdateItemError::ConditionalCheckFailedException(condition_failed(Some(old))),
+            http(400),
+        );
+        let Ok(StoreResponse::ConditionFailed {
+            old_item: Some(item),
+        }) = classify(err)
+        else {
+            panic!("not a condition failure with an item");
+        };
+        assert_eq!(item["lease_token"], AttributeValue::string("other"));
+    }
+
+    #[test]
+    fn the_code_of_a_condition_failure_on_get_is_not_an_outcome() {
+        // GetItem has no condition: whatever the code says, it is an error.
+        let err = service(
+            GetItemError::generic,
+            400,
+            "ConditionalCheckFailedException",
+        );
+        assert_eq!(classify(err).unwrap_err().kind(), StoreErrorKind::Other);
+    }
+}

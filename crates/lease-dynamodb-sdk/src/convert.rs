@@ -1,0 +1,339 @@
+//! Conversions between lease-core data and the SDK's: attribute values and items in both
+//! directions, and [`Request`]s into SDK operation inputs.
+//!
+//! Nothing here panics: a value the other side cannot represent (an SDK `Unknown` variant from
+//! a newer service, a core variant this crate does not know) is a classified [`StoreError`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
+use aws_sdk_dynamodb::operation::get_item::GetItemInput;
+use aws_sdk_dynamodb::operation::put_item::PutItemInput;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeValue as SdkValue, ReturnValue, ReturnValuesOnConditionCheckFailure,
+};
+use lease::core::{OnConditionFailure, Rendered, ReturnValues};
+use lease::{AttributeValue, Item, Request, StoreError, StoreErrorKind};
+
+/// An item in the SDK's representation.
+pub(crate) type SdkItem = HashMap<String, SdkValue>;
+
+/// One SDK operation input, ready to send: what a [`Request`] becomes.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// `PutItem`.
+    Put(PutItemInput),
+    /// `UpdateItem`.
+    Update(UpdateItemInput),
+    /// `DeleteItem`.
+    Delete(DeleteItemInput),
+    /// `GetItem`.
+    Get(GetItemInput),
+}
+
+/// The SDK input for `request`, with its expressions rendered by [`Request::render`].
+///
+/// Empty `ExpressionAttributeNames`/`ExpressionAttributeValues` are left unset (DynamoDB rejects
+/// empty maps); `OnConditionFailure::ReturnOldItem` becomes
+/// `ReturnValuesOnConditionCheckFailure = ALL_OLD`.
+///
+/// # Errors
+/// [`StoreErrorKind::Validation`] (nothing was sent) if the request holds a value or is of a kind
+/// this crate cannot express in the SDK, or the SDK rejects the input.
+pub(crate) fn request_to_input(request: &Request) -> Result<Input, StoreError> {
+    let Rendered {
+        condition,
+        update,
+        names,
+        values,
+    } = request.render();
+    let names = (!names.is_empty()).then(|| names.into_iter().collect::<HashMap<_, _>>());
+    let values = if values.is_empty() {
+        None
+    } else {
+        Some(map_to_sdk(&values)?)
+    };
+    let input = match request {
+        Request::Put(put) => Input::Put(
+            PutItemInput::builder()
+                .table_name(&put.table_name)
+                .set_item(Some(map_to_sdk(&put.item)?))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(on_failure(put.on_condition_failure))
+                .build()
+                .map_err(not_built)?,
+        ),
+        Request::Update(up) => Input::Update(
+            UpdateItemInput::builder()
+                .table_name(&up.table_name)
+                .set_key(Some(map_to_sdk(&up.key)?))
+                .set_update_expression(update)
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values(return_values(up.return_values))
+                .set_return_values_on_condition_check_failure(on_failure(up.on_condition_failure))
+                .build()
+                .map_err(not_built)?,
+        ),
+        Request::Delete(del) => Input::Delete(
+            DeleteItemInput::builder()
+                .table_name(&del.table_name)
+                .set_key(Some(map_to_sdk(&del.key)?))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(on_failure(del.on_condition_failure))
+                .build()
+                .map_err(not_built)?,
+        ),
+        Request::Get(get) => Input::Get(
+            GetItemInput::builder()
+                .table_name(&get.table_name)
+                .set_key(Some(map_to_sdk(&get.key)?))
+                .consistent_read(get.consistent_read)
+                .build()
+                .map_err(not_built)?,
+        ),
+        _ => {
+            return Err(StoreError::new(
+                StoreErrorKind::Validation,
+                "a request kind this version of lease-dynamodb-sdk does not support (not sent)",
+            ));
+        }
+    };
+    Ok(input)
+}
+
+/// `ReturnValuesOnConditionCheckFailure`: `ALL_OLD`, or unset (DynamoDB's default `NONE`).
+fn on_failure(on_failure: OnConditionFailure) -> Option<ReturnValuesOnConditionCheckFailure> {
+    match on_failure {
+        OnConditionFailure::ReturnOldItem => Some(ReturnValuesOnConditionCheckFailure::AllOld),
+        OnConditionFailure::ReturnNothing => None,
+    }
+}
+
+/// `ReturnValues` of an update.
+fn return_values(values: ReturnValues) -> Option<ReturnValue> {
+    Some(match values {
+        ReturnValues::None => ReturnValue::None,
+        ReturnValues::AllNew => ReturnValue::AllNew,
+        ReturnValues::AllOld => ReturnValue::AllOld,
+    })
+}
+
+fn not_built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Validation,
+        "the SDK rejected the request input (not sent)",
+    )
+    .with_source(e)
+}
+
+/// A core item (or any name-to-value map) in the SDK's representation.
+///
+/// # Errors
+/// [`StoreErrorKind::Validation`] naming the attribute if a value cannot be expressed in the SDK.
+pub(crate) fn map_to_sdk(map: &BTreeMap<String, AttributeValue>) -> Result<SdkItem, StoreError> {
+    map.iter()
+        .map(|(name, value)| {
+            value_to_sdk(value)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| in_attribute(name, e))
+        })
+        .collect()
+}
+
+/// A core attribute value in the SDK's representation.
+///
+/// # Errors
+/// [`StoreErrorKind::Validation`] for a core variant this crate does not know.
+pub(crate) fn value_to_sdk(value: &AttributeValue) -> Result<SdkValue, StoreError> {
+    Ok(match value {
+        AttributeValue::S(s) => SdkValue::S(s.clone()),
+        AttributeValue::N(n) => SdkValue::N(n.clone()),
+        AttributeValue::B(b) => SdkValue::B(Blob::new(b.clone())),
+        AttributeValue::Bool(b) => SdkValue::Bool(*b),
+        AttributeValue::Null => SdkValue::Null(true),
+        AttributeValue::Ss(v) => SdkValue::Ss(v.clone()),
+        AttributeValue::Ns(v) => SdkValue::Ns(v.clone()),
+        AttributeValue::Bs(v) => SdkValue::Bs(v.iter().cloned().map(Blob::new).collect()),
+        AttributeValue::L(v) => SdkValue::L(v.iter().map(value_to_sdk).collect::<Result<_, _>>()?),
+        AttributeValue::M(m) => SdkValue::M(map_to_sdk(m)?),
+        other => {
+            return Err(StoreError::new(
+                StoreErrorKind::Validation,
+                format!(
+                    "attribute type {} is not supported by lease-dynamodb-sdk (not sent)",
+                    other.type_name()
+                ),
+            ));
+        }
+    })
+}
+
+/// An SDK item as a core item.
+///
+/// # Errors
+/// [`StoreErrorKind::Other`] naming the attribute if a value is of a type this SDK version does
+/// not know (`Unknown`).
+pub(crate) fn item_from_sdk(item: SdkItem) -> Result<Item, StoreError> {
+    item.into_iter()
+        .map(|(name, value)| match value_from_sdk(value) {
+            Ok(v) => Ok((name, v)),
+            Err(e) => Err(in_attribute(&name, e)),
+        })
+        .collect()
+}
+
+/// An optional SDK item (a response's `Attributes` or `Item`) as a core item.
+///
+/// # Errors
+/// As [`item_from_sdk`].
+pub(crate) fn optional_item_from_sdk(item: Option<SdkItem>) -> Result<Option<Item>, StoreError> {
+    item.map(item_from_sdk).transpose()
+}
+
+/// An SDK attribute value as a core value. `NULL` is `NULL` whatever its flag (DynamoDB only
+/// sends `true`).
+///
+/// # Errors
+/// [`StoreErrorKind::Other`] for the SDK's `Unknown` variant (a type added to DynamoDB after this
+/// SDK version) or any variant this crate does not know.
+pub(crate) fn value_from_sdk(value: SdkValue) -> Result<AttributeValue, StoreError> {
+    Ok(match value {
+        SdkValue::S(s) => AttributeValue::S(s),
+        SdkValue::N(n) => AttributeValue::N(n),
+        SdkValue::B(b) => AttributeValue::B(b.into_inner()),
+        SdkValue::Bool(b) => AttributeValue::Bool(b),
+        SdkValue::Null(_) => AttributeValue::Null,
+        SdkValue::Ss(v) => AttributeValue::Ss(v),
+        SdkValue::Ns(v) => AttributeValue::Ns(v),
+        SdkValue::Bs(v) => AttributeValue::Bs(v.into_iter().map(Blob::into_inner).collect()),
+        SdkValue::L(v) => AttributeValue::L(
+            v.into_iter()
+                .map(value_from_sdk)
+                .collect::<Result<_, _>>()?,
+        ),
+        SdkValue::M(m) => AttributeValue::M(item_from_sdk(m)?),
+        _ => {
+            return Err(StoreError::new(
+                StoreErrorKind::Other,
+                "DynamoDB returned an attribute value of a type this SDK version does not know",
+            ));
+        }
+    })
+}
+
+/// Prefixes an error's message with the attribute it is about.
+fn in_attribute(name: &str, e: StoreError) -> StoreError {
+    StoreError::new(e.kind(), format!("attribute {name:?}: {}", e.message()))
+}
+
+#[cfg(test)]
+mod tests {
+    use lease::core::{GetRequest, PutRequest};
+
+    use super::*;
+
+    fn every_variant() -> BTreeMap<String, AttributeValue> {
+        let nested: BTreeMap<_, _> = [
+            ("s".to_owned(), AttributeValue::string("x")),
+            ("n".to_owned(), AttributeValue::N("-1.5e3".into())),
+        ]
+        .into();
+        [
+            ("s", AttributeValue::string("héllo")),
+            (
+                "n",
+                AttributeValue::N("12345678901234567890123456789012345678".into()),
+            ),
+            ("b", AttributeValue::B(vec![0, 1, 255])),
+            ("bool_t", AttributeValue::Bool(true)),
+            ("bool_f", AttributeValue::Bool(false)),
+            ("null", AttributeValue::Null),
+            ("ss", AttributeValue::Ss(vec!["a".into(), "b".into()])),
+            ("ns", AttributeValue::Ns(vec!["1".into(), "2.5".into()])),
+            ("bs", AttributeValue::Bs(vec![vec![1], vec![2, 3]])),
+            (
+                "l",
+                AttributeValue::L(vec![
+                    AttributeValue::number(7),
+                    AttributeValue::L(vec![AttributeValue::Null]),
+                    AttributeValue::M(nested.clone()),
+                ]),
+            ),
+            ("m", AttributeValue::M(nested)),
+            ("m_empty", AttributeValue::M(BTreeMap::new())),
+            ("l_empty", AttributeValue::L(vec![])),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    #[test]
+    fn every_attribute_value_variant_round_trips() {
+        let item = every_variant();
+        let sdk = map_to_sdk(&item).unwrap();
+        assert_eq!(sdk["s"], SdkValue::S("héllo".into()));
+        assert_eq!(sdk["null"], SdkValue::Null(true));
+        assert_eq!(sdk["b"], SdkValue::B(Blob::new(vec![0, 1, 255])));
+        assert_eq!(
+            sdk["bs"],
+            SdkValue::Bs(vec![Blob::new(vec![1]), Blob::new(vec![2, 3])])
+        );
+        assert_eq!(item_from_sdk(sdk).unwrap(), item);
+    }
+
+    #[test]
+    fn sdk_null_false_reads_as_null() {
+        assert_eq!(
+            value_from_sdk(SdkValue::Null(false)).unwrap(),
+            AttributeValue::Null
+        );
+    }
+
+    #[test]
+    fn get_is_consistent_and_leaves_expression_maps_unset() {
+        let key: Item = [("pk".to_owned(), AttributeValue::string("A"))].into();
+        let request = Request::Get(GetRequest {
+            table_name: "locks".into(),
+            key,
+            consistent_read: true,
+        });
+        let Input::Get(input) = request_to_input(&request).unwrap() else {
+            panic!("not a GetItem input");
+        };
+        assert_eq!(input.table_name(), Some("locks"));
+        assert_eq!(input.consistent_read(), Some(true));
+        assert_eq!(input.expression_attribute_names(), None);
+        assert_eq!(input.projection_expression(), None);
+        assert_eq!(input.key().unwrap()["pk"], SdkValue::S("A".into()));
+    }
+
+    #[test]
+    fn unconditional_put_sets_no_expression_and_no_return_on_failure() {
+        let request = Request::Put(PutRequest {
+            table_name: "locks".into(),
+            item: every_variant(),
+            condition: None,
+            on_condition_failure: OnConditionFailure::ReturnNothing,
+        });
+        let Input::Put(input) = request_to_input(&request).unwrap() else {
+            panic!("not a PutItem input");
+        };
+        assert_eq!(input.condition_expression(), None);
+        assert_eq!(input.expression_attribute_names(), None);
+        assert_eq!(input.expression_attribute_values(), None);
+        assert_eq!(input.return_values_on_condition_check_failure(), None);
+        assert_eq!(
+            item_from_sdk(input.item().unwrap().clone()).unwrap(),
+            every_variant()
+        );
+    }
+}

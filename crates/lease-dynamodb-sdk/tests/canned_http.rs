@@ -1,0 +1,341 @@
+//! A real `aws_sdk_dynamodb::Client` over canned HTTP responses (no server): checks what the
+//! SDK actually puts on the wire for the store's inputs, and that real DynamoDB error bodies
+//! (as DynamoDB, moto and dynalite send them) are classified as the unit tests assume.
+
+// Test code: helpers outside `#[test]` functions may unwrap too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::{HttpRequest, HttpResponse};
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_smithy_runtime_api::client::http::{
+    HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn,
+};
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use lease_dynamodb_sdk::core::GetRequest;
+use lease_dynamodb_sdk::{
+    AttributeValue, DynamoDbLeaseManager, DynamoDbStore, Holder, LeaseConfig, LeaseError,
+    LeaseManager, LeaseToken, ManualClock, Request, Store, StoreErrorKind, create_lock_table,
+};
+
+/// One request as sent: its `X-Amz-Target` operation and JSON body.
+#[derive(Debug)]
+struct Sent {
+    target: String,
+    body: String,
+}
+
+/// Answers each request with the next canned (status, JSON body) and records what was sent.
+#[derive(Clone, Debug, Default)]
+struct Canned {
+    answers: Arc<Mutex<VecDeque<(u16, &'static str)>>>,
+    sent: Arc<Mutex<Vec<Sent>>>,
+}
+
+impl Canned {
+    fn new(answers: &[(u16, &'static str)]) -> Self {
+        let canned = Self::default();
+        canned
+            .answers
+            .lock()
+            .unwrap()
+            .extend(answers.iter().copied());
+        canned
+    }
+
+    fn sent(&self) -> Vec<Sent> {
+        std::mem::take(&mut *self.sent.lock().unwrap())
+    }
+
+    fn client(&self) -> Client {
+        let connector = SharedHttpConnector::new(self.clone());
+        let config = aws_sdk_dynamodb::Config::builder()
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "canned"))
+            .retry_config(RetryConfig::disabled())
+            .http_client(http_client_fn(move |_, _| connector.clone()))
+            .build();
+        Client::from_conf(config)
+    }
+}
+
+impl HttpConnector for Canned {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        self.sent.lock().unwrap().push(Sent {
+            target: request
+                .headers()
+                .get("x-amz-target")
+                .unwrap_or_default()
+                .to_owned(),
+            body: String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned(),
+        });
+        let (status, body) = self
+            .answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("a canned answer for every request");
+        let mut response =
+            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body));
+        response
+            .headers_mut()
+            .insert("content-type", "application/x-amz-json-1.0");
+        HttpConnectorFuture::ready(Ok(response))
+    }
+}
+
+fn manager(client: Client) -> DynamoDbLeaseManager {
+    let config = LeaseConfig::builder("locks")
+        .ttl_buffer(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    LeaseManager::new(DynamoDbStore::new(client), config)
+        .with_clock(ManualClock::at_epoch_seconds(1000))
+        .with_token_source(|| LeaseToken::new("tok"))
+}
+
+const CCF_WITH_ITEM: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed","Item":{"pk":{"S":"CACHE#A"},"sk":{"S":"LOCK"},"lease_token":{"S":"other"},"lease_expires_at":{"N":"1500"}}}"#;
+
+#[tokio::test]
+async fn acquire_puts_the_rendered_request_on_the_wire() {
+    let http = Canned::new(&[(200, "{}")]);
+    let lease = manager(http.client())
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(lease.expires_at_epoch_seconds(), 1030);
+    let sent = http.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].target, "DynamoDB_20120810.PutItem");
+    for part in [
+        r#""TableName":"locks""#,
+        r#""ConditionExpression":"attribute_not_exists(#pk) OR #exp <= :now""#,
+        r#""ReturnValuesOnConditionCheckFailure":"ALL_OLD""#,
+        r#""lease_expires_at":{"N":"1030"}"#,
+        r#""ttl":{"N":"1040"}"#,
+        r#"":now":{"N":"1000"}"#,
+    ] {
+        assert!(
+            sent[0].body.contains(part),
+            "{part} not in {}",
+            sent[0].body
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_real_condition_failure_body_names_the_holder() {
+    let http = Canned::new(&[(400, CCF_WITH_ITEM)]);
+    let err = manager(http.client())
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    let LeaseError::Held {
+        holder: Holder::Known(info),
+        ..
+    } = err
+    else {
+        panic!("expected Held with a known holder, got {err:?}");
+    };
+    assert_eq!(info.expires_at.unix_timestamp(), 1500);
+    assert_eq!(info.token, LeaseToken::new("other").fingerprint());
+}
+
+#[tokio::test]
+async fn an_old_item_of_an_unknown_type_still_means_held() {
+    // An attribute type newer than this SDK: the SDK reads it as `Unknown`.
+    let http = Canned::new(&[(
+        400,
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed","Item":{"pk":{"S":"CACHE#A"},"x":{"NEWTYPE":"1"}}}"#,
+    )]);
+    let err = manager(http.client())
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LeaseError::Held {
+                holder: Holder::Unknown,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_real_validation_exception_is_classified_with_its_code() {
+    let http = Canned::new(&[(
+        400,
+        r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"One or more parameter values were invalid"}"#,
+    )]);
+    let err = manager(http.client())
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    let LeaseError::Store { source, .. } = &err else {
+        panic!("expected a store error, got {err:?}");
+    };
+    assert_eq!(source.kind(), StoreErrorKind::Validation);
+    assert_eq!(
+        source.message(),
+        "PutItem failed: ValidationException (HTTP 400): One or more parameter values were invalid"
+    );
+}
+
+#[tokio::test]
+async fn refresh_and_release_conditions_fail_as_outcomes() {
+    let http = Canned::new(&[
+        (200, "{}"),
+        (
+            400,
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}"#,
+        ),
+        (
+            400,
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}"#,
+        ),
+    ]);
+    let m = manager(http.client());
+    let lease = m.acquire("CACHE#A", Duration::from_secs(30)).await.unwrap();
+    let err = m
+        .refresh(&lease, Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_owned(), "{err:?}");
+    let outcome = m.release(&lease).await.unwrap();
+    assert_eq!(outcome, lease_dynamodb_sdk::ReleaseOutcome::NotHeld);
+    let sent = http.sent();
+    assert_eq!(sent[1].target, "DynamoDB_20120810.UpdateItem");
+    assert!(
+        sent[1]
+            .body
+            .contains(r#""UpdateExpression":"SET #exp = :exp, #ttl = :ttl""#)
+    );
+    assert_eq!(sent[2].target, "DynamoDB_20120810.DeleteItem");
+    assert!(
+        sent[2]
+            .body
+            .contains(r##""ConditionExpression":"#tok = :tok""##)
+    );
+}
+
+fn get_request() -> Request {
+    Request::Get(GetRequest {
+        table_name: "locks".into(),
+        key: [("pk".to_owned(), AttributeValue::string("A"))].into(),
+        consistent_read: true,
+    })
+}
+
+#[tokio::test]
+async fn get_is_consistent_and_sends_no_empty_maps() {
+    let http = Canned::new(&[(200, r#"{"Item":{"pk":{"S":"A"},"n":{"N":"7"}}}"#)]);
+    let store = DynamoDbStore::new(http.client());
+    let answer = store.execute(&get_request()).await.unwrap();
+    let lease_dynamodb_sdk::StoreResponse::Item(Some(item)) = answer else {
+        panic!("expected an item, got {answer:?}");
+    };
+    assert_eq!(item["n"], AttributeValue::number(7));
+    let sent = http.sent();
+    assert_eq!(sent[0].target, "DynamoDB_20120810.GetItem");
+    assert!(
+        sent[0].body.contains(r#""ConsistentRead":true"#),
+        "{}",
+        sent[0].body
+    );
+    assert!(
+        !sent[0].body.contains("ExpressionAttribute"),
+        "{}",
+        sent[0].body
+    );
+}
+
+#[tokio::test]
+async fn an_item_of_an_unknown_type_is_an_error_not_a_panic() {
+    let http = Canned::new(&[(200, r#"{"Item":{"pk":{"S":"A"},"x":{"NEWTYPE":"1"}}}"#)]);
+    let store = DynamoDbStore::new(http.client());
+    let err = store.execute(&get_request()).await.unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Other);
+    assert!(err.message().contains("\"x\""), "{}", err.message());
+}
+
+const ACTIVE_PK_SK: &str = r#"{"Table":{"TableName":"locks","TableStatus":"ACTIVE","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}]}}"#;
+const IN_USE: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceInUseException","message":"Table already exists: locks"}"#;
+
+#[tokio::test(start_paused = true)]
+async fn create_lock_table_creates_and_waits_until_active() {
+    let http = Canned::new(&[
+        (
+            200,
+            r#"{"TableDescription":{"TableName":"locks","TableStatus":"CREATING"}}"#,
+        ),
+        (
+            200,
+            r#"{"Table":{"TableName":"locks","TableStatus":"CREATING"}}"#,
+        ),
+        (200, ACTIVE_PK_SK),
+    ]);
+    let config = LeaseConfig::builder("locks").build().unwrap();
+    create_lock_table(&http.client(), &config).await.unwrap();
+    let sent = http.sent();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[0].target, "DynamoDB_20120810.CreateTable");
+    for part in [
+        r#""BillingMode":"PAY_PER_REQUEST""#,
+        r#"{"AttributeName":"pk","AttributeType":"S"}"#,
+        r#"{"AttributeName":"sk","KeyType":"RANGE"}"#,
+    ] {
+        assert!(
+            sent[0].body.contains(part),
+            "{part} not in {}",
+            sent[0].body
+        );
+    }
+    assert_eq!(sent[2].target, "DynamoDB_20120810.DescribeTable");
+}
+
+#[tokio::test]
+async fn an_existing_table_is_fine() {
+    let http = Canned::new(&[(400, IN_USE), (200, ACTIVE_PK_SK)]);
+    let config = LeaseConfig::builder("locks").build().unwrap();
+    create_lock_table(&http.client(), &config).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_existing_table_with_another_key_is_rejected() {
+    let http = Canned::new(&[(400, IN_USE), (200, ACTIVE_PK_SK)]);
+    let config = LeaseConfig::builder("locks")
+        .key_attribute_names("id", "sk")
+        .build()
+        .unwrap();
+    let err = create_lock_table(&http.client(), &config)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Validation);
+    assert!(err.message().contains("\"pk\""), "{}", err.message());
+}
+
+#[tokio::test]
+async fn create_table_without_permission_is_access_denied() {
+    let http = Canned::new(&[(
+        400,
+        r#"{"__type":"com.amazon.coral.service#AccessDeniedException","message":"not authorized to perform: dynamodb:CreateTable"}"#,
+    )]);
+    let config = LeaseConfig::builder("locks").build().unwrap();
+    let err = create_lock_table(&http.client(), &config)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::AccessDenied);
+    assert!(
+        err.message()
+            .starts_with("CreateTable failed: AccessDeniedException")
+    );
+}
