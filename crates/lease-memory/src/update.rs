@@ -1,0 +1,319 @@
+//! Update actions (`SET`, `REMOVE`), with DynamoDB's semantics.
+//!
+//! - Every right-hand side is evaluated against the item **before** the update, then all
+//!   actions are applied; if any value cannot be computed nothing is written.
+//! - `SET a = :v` writes the literal (numbers in canonical form); `SET a = #b` copies `b`,
+//!   which must exist; `if_not_exists(#b, :v)` is `b` if present, else `:v`; `x + y` adds two
+//!   numbers exactly. A missing operand or a non-number in `+` is a `ValidationException`, as
+//!   in DynamoDB.
+//! - `REMOVE a` deletes the attribute (a no-op if absent).
+//!
+//! [`check`] rejects, whatever the item, what DynamoDB rejects up front: an action on a key
+//! attribute, two actions on the same attribute ("two document paths overlap"), `x + y + z`
+//! (not DynamoDB syntax), a literal non-number in `+`, invalid literals and empty names.
+
+use lease::core::expr::{Attr, Operand, UpdateAction, UpdateValue};
+use lease::{AttributeValue, Item, StoreError};
+
+use crate::error::validation;
+use crate::eval::{MAX_OPERATORS, check_attr};
+use crate::number;
+use crate::table::KeySchema;
+use crate::value;
+
+/// One computed change.
+pub(crate) enum Change<'a> {
+    /// Set the attribute to the value.
+    Set(&'a str, AttributeValue),
+    /// Remove the attribute.
+    Remove(&'a str),
+}
+
+fn target(action: &UpdateAction) -> &Attr {
+    match action {
+        UpdateAction::Set(attr, _) | UpdateAction::Remove(attr) => attr,
+    }
+}
+
+/// Rejects update actions DynamoDB would reject before looking at any item.
+///
+/// # Errors
+/// A `Validation` [`StoreError`] naming the problem.
+pub(crate) fn check(actions: &[UpdateAction], schema: &KeySchema) -> Result<(), StoreError> {
+    if actions.len() > MAX_OPERATORS {
+        return Err(validation(format!(
+            "Invalid UpdateExpression: more than {MAX_OPERATORS} actions"
+        )));
+    }
+    for (i, action) in actions.iter().enumerate() {
+        let attr = target(action);
+        check_attr(attr)?;
+        if schema.is_key_attribute(&attr.name) {
+            return Err(validation(format!(
+                "One or more parameter values were invalid: cannot update attribute {:?}: this attribute is part of the key",
+                attr.name
+            )));
+        }
+        if actions[..i].iter().any(|a| target(a).name == attr.name) {
+            return Err(validation(format!(
+                "Invalid UpdateExpression: two document paths overlap with each other: {:?}",
+                attr.name
+            )));
+        }
+        if let UpdateAction::Set(_, value) = action {
+            check_value(value, false)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_value(value: &UpdateValue, in_plus: bool) -> Result<(), StoreError> {
+    match value {
+        UpdateValue::Operand(Operand::Attr(attr)) => check_attr(attr),
+        UpdateValue::Operand(Operand::Value(v)) => {
+            check_literal(&v.value, v.label)?;
+            if in_plus && !matches!(v.value, AttributeValue::N(_)) {
+                return Err(validation(format!(
+                    "Invalid UpdateExpression: incorrect operand type for operator or function; operator: +, operand type: {}",
+                    v.value.type_name()
+                )));
+            }
+            Ok(())
+        }
+        UpdateValue::IfNotExists(attr, v) => {
+            check_attr(attr)?;
+            check_literal(&v.value, v.label)
+        }
+        UpdateValue::Plus(a, b) => {
+            if in_plus {
+                return Err(validation(
+                    "Invalid UpdateExpression: syntax error: only two operands can be added",
+                ));
+            }
+            check_value(a, true)?;
+            check_value(b, true)
+        }
+    }
+}
+
+fn check_literal(v: &AttributeValue, label: &str) -> Result<(), StoreError> {
+    value::validate(v).map_err(|e| {
+        validation(format!(
+            "ExpressionAttributeValues contains an invalid value for :{label}: {e}"
+        ))
+    })
+}
+
+/// Computes every change against `item` as it is before the update (`None`: no item yet).
+///
+/// # Errors
+/// A `Validation` [`StoreError`] if an operand is missing or `+` meets a non-number.
+pub(crate) fn evaluate<'a>(
+    actions: &'a [UpdateAction],
+    item: Option<&Item>,
+) -> Result<Vec<Change<'a>>, StoreError> {
+    actions
+        .iter()
+        .map(|action| match action {
+            UpdateAction::Set(attr, value) => Ok(Change::Set(&attr.name, compute(value, item)?)),
+            UpdateAction::Remove(attr) => Ok(Change::Remove(&attr.name)),
+        })
+        .collect()
+}
+
+fn compute(value: &UpdateValue, item: Option<&Item>) -> Result<AttributeValue, StoreError> {
+    match value {
+        UpdateValue::Operand(Operand::Attr(attr)) => lookup(item, attr).cloned().ok_or_else(|| {
+            validation(format!(
+                "The provided expression refers to an attribute that does not exist in the item: {:?}",
+                attr.name
+            ))
+        }),
+        UpdateValue::Operand(Operand::Value(v)) => literal(&v.value),
+        UpdateValue::IfNotExists(attr, v) => match lookup(item, attr) {
+            Some(present) => Ok(present.clone()),
+            None => literal(&v.value),
+        },
+        UpdateValue::Plus(a, b) => match (compute(a, item)?, compute(b, item)?) {
+            (AttributeValue::N(x), AttributeValue::N(y)) => number::add(&x, &y)
+                .map(AttributeValue::N)
+                .map_err(|e| validation(format!("Invalid UpdateExpression: {e}"))),
+            (x, y) => Err(validation(format!(
+                "An operand in the update expression has an incorrect data type: {} + {}",
+                x.type_name(),
+                y.type_name()
+            ))),
+        },
+    }
+}
+
+fn lookup<'i>(item: Option<&'i Item>, attr: &Attr) -> Option<&'i AttributeValue> {
+    item.and_then(|item| item.get(&attr.name))
+}
+
+/// A literal as stored: numbers in canonical form. Literals were validated by [`check`].
+fn literal(v: &AttributeValue) -> Result<AttributeValue, StoreError> {
+    let mut v = v.clone();
+    value::normalize(&mut v).map_err(|e| validation(e.to_string()))?;
+    Ok(v)
+}
+
+/// Applies computed changes to `item`.
+pub(crate) fn apply(changes: Vec<Change<'_>>, item: &mut Item) {
+    for change in changes {
+        match change {
+            Change::Set(name, value) => match item.get_mut(name) {
+                Some(slot) => *slot = value,
+                None => {
+                    item.insert(name.to_owned(), value);
+                }
+            },
+            Change::Remove(name) => {
+                item.remove(name);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lease::StoreErrorKind;
+    use lease::core::expr::Value;
+
+    use super::*;
+
+    fn n(v: &str) -> AttributeValue {
+        AttributeValue::N(v.into())
+    }
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.into())
+    }
+
+    fn item(pairs: &[(&str, AttributeValue)]) -> Item {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    fn attr(name: &str) -> Attr {
+        Attr::new("a", name)
+    }
+
+    fn lit(v: AttributeValue) -> UpdateValue {
+        UpdateValue::Operand(Operand::Value(Value::new("v", v)))
+    }
+
+    fn counter_plus_one(name: &str) -> UpdateAction {
+        UpdateAction::Set(
+            attr(name),
+            UpdateValue::Plus(
+                Box::new(UpdateValue::IfNotExists(
+                    attr(name),
+                    Value::new("zero", n("0")),
+                )),
+                Box::new(lit(n("1"))),
+            ),
+        )
+    }
+
+    fn run(actions: &[UpdateAction], before: Option<&Item>) -> Result<Item, StoreError> {
+        check(actions, &KeySchema::new("pk", Some("sk")))?;
+        let changes = evaluate(actions, before)?;
+        let mut after = before.cloned().unwrap_or_default();
+        apply(changes, &mut after);
+        Ok(after)
+    }
+
+    #[test]
+    fn if_not_exists_plus_counts_from_the_default() {
+        let actions = [counter_plus_one("c")];
+        let once = run(&actions, None).unwrap();
+        assert_eq!(once, item(&[("c", n("1"))]));
+        let twice = run(&actions, Some(&once)).unwrap();
+        assert_eq!(twice, item(&[("c", n("2"))]));
+        let big = item(&[("c", n("99999999999999999999999999999999999998"))]);
+        assert_eq!(
+            run(&actions, Some(&big)).unwrap(),
+            item(&[("c", n("99999999999999999999999999999999999999"))])
+        );
+    }
+
+    #[test]
+    fn values_are_computed_from_the_item_before_the_update() {
+        let before = item(&[("a", n("1")), ("b", n("2"))]);
+        let swap = [
+            UpdateAction::Set(attr("a"), UpdateValue::Operand(Operand::Attr(attr("b")))),
+            UpdateAction::Set(attr("b"), UpdateValue::Operand(Operand::Attr(attr("a")))),
+        ];
+        assert_eq!(
+            run(&swap, Some(&before)).unwrap(),
+            item(&[("a", n("2")), ("b", n("1"))])
+        );
+    }
+
+    #[test]
+    fn set_normalizes_numbers_and_remove_deletes() {
+        let before = item(&[("x", s("gone")), ("y", s("kept"))]);
+        let actions = [
+            UpdateAction::set(attr("n"), Value::new("v", n("1.50"))),
+            UpdateAction::Remove(attr("x")),
+            UpdateAction::Remove(attr("absent")),
+        ];
+        assert_eq!(
+            run(&actions, Some(&before)).unwrap(),
+            item(&[("n", n("1.5")), ("y", s("kept"))])
+        );
+    }
+
+    fn rejected(actions: &[UpdateAction], before: Option<&Item>) -> String {
+        let err = run(actions, before).unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Validation);
+        err.message().to_owned()
+    }
+
+    #[test]
+    fn plus_on_missing_or_non_numbers_is_a_validation_error() {
+        let plus_attr = [UpdateAction::Set(
+            attr("c"),
+            UpdateValue::Plus(
+                Box::new(UpdateValue::Operand(Operand::Attr(attr("c")))),
+                Box::new(lit(n("1"))),
+            ),
+        )];
+        assert!(rejected(&plus_attr, None).contains("does not exist"));
+        assert!(rejected(&plus_attr, Some(&item(&[("c", s("1"))]))).contains("data type"));
+        let plus_string = [UpdateAction::Set(
+            attr("c"),
+            UpdateValue::Plus(Box::new(lit(s("1"))), Box::new(lit(n("1")))),
+        )];
+        assert!(rejected(&plus_string, None).contains("operand type: S"));
+        let three = [UpdateAction::Set(
+            attr("c"),
+            UpdateValue::Plus(
+                Box::new(UpdateValue::Plus(
+                    Box::new(lit(n("1"))),
+                    Box::new(lit(n("1"))),
+                )),
+                Box::new(lit(n("1"))),
+            ),
+        )];
+        assert!(rejected(&three, None).contains("two operands"));
+    }
+
+    #[test]
+    fn key_attributes_and_overlaps_are_rejected() {
+        let key = [UpdateAction::set(attr("pk"), Value::new("v", s("x")))];
+        assert!(rejected(&key, None).contains("part of the key"));
+        let remove_key = [UpdateAction::Remove(attr("sk"))];
+        assert!(rejected(&remove_key, None).contains("part of the key"));
+        let overlap = [
+            UpdateAction::set(attr("a"), Value::new("v", s("x"))),
+            UpdateAction::Remove(attr("a")),
+        ];
+        assert!(rejected(&overlap, None).contains("overlap"));
+        let bad_literal = [UpdateAction::set(attr("a"), Value::new("v", n("x")))];
+        assert!(rejected(&bad_literal, None).contains(":v"));
+    }
+}

@@ -1,0 +1,228 @@
+//! Item format: TableTheory compatibility, custom names, TTL, rounding.
+
+use std::time::Duration;
+
+use lease::{AttributeValue, Item};
+
+use super::secs;
+use crate::backend::Backend;
+use crate::harness::{Env, TIME_BASE};
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::number(value)
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::string(value)
+}
+
+/// The stored item is exactly TableTheory's: `pk` S, `sk` S, `lease_token` S,
+/// `lease_expires_at` N (whole epoch seconds), `ttl` N (expiry + 3600 by default).
+pub async fn item_format_is_tabletheory_compatible<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "item_format", |c| c).await;
+    let key = env.key("CACHE#A");
+    env.manager("a")
+        .acquire_key(key.clone(), secs(30))
+        .await
+        .unwrap();
+    let expected: Item = [
+        ("pk", s("CACHE#A")),
+        ("sk", s("LOCK")),
+        ("lease_token", s("a-1")),
+        ("lease_expires_at", n(TIME_BASE + 30)),
+        ("ttl", n(TIME_BASE + 30 + 3600)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(
+        env.raw_item(&key).await,
+        Some(expected),
+        "{}",
+        backend.name()
+    );
+}
+
+/// A lease written by TableTheory's Go/TS/Python code (same format, its own token) is respected
+/// while live, taken over once expired, and never released by us.
+pub async fn tabletheory_written_lease_is_respected<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "tabletheory_interop", |c| c).await;
+    let key = env.key("CACHE#A");
+    let foreign: Item = [
+        ("pk", s("CACHE#A")),
+        ("sk", s("LOCK")),
+        ("lease_token", s("6f1c2b9e-go-writer")),
+        ("lease_expires_at", n(TIME_BASE + 30)),
+        ("ttl", n(TIME_BASE + 3630)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    env.put_raw(foreign).await;
+    let err = env
+        .manager("a")
+        .acquire_key(key.clone(), secs(30))
+        .await
+        .unwrap_err();
+    assert!(err.is_held(), "{}: {err:?}", backend.name());
+    env.advance(secs(30));
+    let lease = env.manager("a").acquire_key(key, secs(30)).await.unwrap();
+    assert_eq!(
+        lease.expires_at_epoch_seconds(),
+        TIME_BASE + 60,
+        "{}",
+        backend.name()
+    );
+}
+
+/// Custom key and lease attribute names and lock sort key (seed vector G6) work end to end,
+/// with TTL off.
+pub async fn custom_attribute_names<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "custom_names", |c| {
+        c.key_attribute_names("partition", "sort")
+            .lease_attribute_names("token", "expires_at", "expires_ttl")
+            .lock_sort_key("CUSTOM")
+            .include_ttl(false)
+    })
+    .await;
+    let manager = env.manager("a");
+    let lease = manager.acquire("CACHE#A", secs(30)).await.unwrap();
+    assert_eq!(lease.key().sort(), "CUSTOM");
+    let item = env.raw_item(lease.key()).await.unwrap();
+    let names: Vec<&str> = item.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["expires_at", "partition", "sort", "token"],
+        "{}",
+        backend.name()
+    );
+    assert!(
+        env.manager("b")
+            .acquire("CACHE#A", secs(30))
+            .await
+            .unwrap_err()
+            .is_held()
+    );
+    let lease = manager.refresh(&lease, secs(60)).await.unwrap();
+    assert_eq!(
+        manager.release(&lease).await.unwrap(),
+        lease::ReleaseOutcome::Released
+    );
+}
+
+/// An attribute name that looks like expression syntax is only ever a name: it goes through
+/// `ExpressionAttributeNames`, so it cannot change a condition.
+pub async fn hostile_attribute_name_is_only_a_name<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "hostile_name", |c| {
+        c.lease_attribute_names("a) OR (b", "exp = :now OR #x", "ttl")
+    })
+    .await;
+    let key = env.key("CACHE#A");
+    let a = env.manager("a");
+    let lease = a.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let item = env.raw_item(&key).await.unwrap();
+    assert_eq!(item.get("a) OR (b"), Some(&s("a-1")), "{}", backend.name());
+    assert_eq!(item.get("exp = :now OR #x"), Some(&n(TIME_BASE + 30)));
+    assert!(
+        env.manager("b")
+            .acquire_key(key.clone(), secs(30))
+            .await
+            .unwrap_err()
+            .is_held()
+    );
+    let forged = lease::Lease::new(key.clone(), lease::LeaseToken::new("x"), lease.expires_at());
+    assert_eq!(
+        env.manager("b").release(&forged).await.unwrap(),
+        lease::ReleaseOutcome::NotHeld
+    );
+    a.refresh(&lease, secs(30)).await.unwrap();
+}
+
+/// With TTL on, `ttl` = expiry + buffer (rounded up to whole seconds), on acquire and refresh.
+pub async fn ttl_on_writes_expiry_plus_buffer<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "ttl_on", |c| {
+        c.ttl_buffer(Duration::from_millis(9500))
+    })
+    .await;
+    let key = env.key("CACHE#A");
+    let manager = env.manager("a");
+    let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let ttl = |item: Option<Item>| item.and_then(|i| i.get("ttl").cloned());
+    assert_eq!(
+        ttl(env.raw_item(&key).await),
+        Some(n(TIME_BASE + 40)),
+        "{}",
+        backend.name()
+    );
+    env.advance(secs(5));
+    manager.refresh(&lease, secs(30)).await.unwrap();
+    assert_eq!(
+        ttl(env.raw_item(&key).await),
+        Some(n(TIME_BASE + 45)),
+        "{}",
+        backend.name()
+    );
+}
+
+/// With TTL off (flag or zero buffer), no TTL attribute is written by acquire or refresh.
+pub async fn ttl_off_writes_no_ttl<B: Backend>(backend: &B) {
+    for (case, off) in [("ttl_off_flag", true), ("ttl_off_zero", false)] {
+        let env = Env::new(backend, case, |c| {
+            if off {
+                c.include_ttl(false)
+            } else {
+                c.ttl_buffer(Duration::ZERO)
+            }
+        })
+        .await;
+        let key = env.key("CACHE#A");
+        let manager = env.manager("a");
+        let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
+        manager.refresh(&lease, secs(30)).await.unwrap();
+        let item = env.raw_item(&key).await.unwrap();
+        assert!(
+            !item.contains_key("ttl"),
+            "{} {case}: {item:?}",
+            backend.name()
+        );
+    }
+}
+
+/// Sub-second precision never shortens a lease (fault class B18, seed weakness W1): at
+/// 41.990 s past a second, a 1 s lease is stored as expiring at the second after next, and a
+/// contender at +15 ms, +510 ms and +960 ms is refused.
+pub async fn sub_second_duration_is_rounded_up<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "sub_second", |c| c).await;
+    let key = env.key("CACHE#A");
+    env.advance(Duration::from_millis(990));
+    let lease = env
+        .manager("a")
+        .acquire_key(key.clone(), secs(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        lease.expires_at_epoch_seconds(),
+        TIME_BASE + 2,
+        "{}",
+        backend.name()
+    );
+    for step in [15, 495, 450] {
+        env.advance(Duration::from_millis(step));
+        let err = env
+            .manager("b")
+            .acquire_key(key.clone(), secs(1))
+            .await
+            .unwrap_err();
+        assert!(err.is_held(), "{}: {err:?}", backend.name());
+    }
+    let short = env
+        .manager("c")
+        .acquire_key(env.key("CACHE#B"), Duration::from_millis(500))
+        .await
+        .unwrap();
+    assert!(
+        short.expires_at_epoch_seconds() > TIME_BASE + 1,
+        "{}: 500 ms became 0",
+        backend.name()
+    );
+}

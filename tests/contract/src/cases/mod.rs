@@ -1,0 +1,23 @@
+//! The contract cases. Each is `async fn case<B: Backend>(backend: &B)` and panics with the
+//! store's name on failure.
+
+mod acquire;
+mod concurrency;
+mod format;
+mod refresh;
+mod release;
+mod validation;
+
+pub use acquire::*;
+pub use concurrency::*;
+pub use format::*;
+pub use refresh::*;
+pub use release::*;
+pub use validation::*;
+
+use std::time::Duration;
+
+/// Whole seconds.
+pub(crate) const fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}

@@ -1,0 +1,90 @@
+//! Release: only ever our own lease.
+
+use lease::ReleaseOutcome;
+
+use super::secs;
+use crate::backend::Backend;
+use crate::harness::Env;
+
+/// Release deletes our item; the key is free at once.
+pub async fn release_deletes_the_item<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "release_deletes", |c| c).await;
+    let key = env.key("CACHE#A");
+    let manager = env.manager("a");
+    let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
+    assert_eq!(
+        manager.release(&lease).await.unwrap(),
+        ReleaseOutcome::Released
+    );
+    assert_eq!(env.raw_item(&key).await, None, "{}", backend.name());
+    env.manager("b").acquire_key(key, secs(30)).await.unwrap();
+}
+
+/// A release with someone else's lease value (same key, other token) writes nothing and says
+/// `NotHeld`; the holder keeps the lease and can still refresh it (fault class B05/B06).
+pub async fn release_by_non_owner_writes_nothing<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "release_non_owner", |c| c).await;
+    let key = env.key("CACHE#A");
+    let a = env.manager("a");
+    let lease = a.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let before = env.raw_item(&key).await;
+    let forged = lease::Lease::new(
+        key.clone(),
+        lease::LeaseToken::new("c-guess"),
+        lease.expires_at(),
+    );
+    let outcome = env.manager("c").release(&forged).await.unwrap();
+    assert_eq!(outcome, ReleaseOutcome::NotHeld, "{}", backend.name());
+    assert_eq!(
+        env.raw_item(&key).await,
+        before,
+        "{}: non-owner release wrote",
+        backend.name()
+    );
+    a.refresh(&lease, secs(30)).await.unwrap();
+}
+
+/// A stale holder's release after a takeover is `NotHeld` and leaves the new holder's lease
+/// (fault class B06: crash, takeover, wake-up, release).
+pub async fn release_after_takeover_keeps_the_new_holder<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "release_takeover", |c| c).await;
+    let key = env.key("CACHE#A");
+    let stale = env
+        .manager("b")
+        .acquire_key(key.clone(), secs(10))
+        .await
+        .unwrap();
+    env.advance(secs(12));
+    let a = env.manager("a");
+    let current = a.acquire_key(key.clone(), secs(30)).await.unwrap();
+    env.advance(secs(1));
+    let outcome = env.manager("b").release(&stale).await.unwrap();
+    assert_eq!(outcome, ReleaseOutcome::NotHeld, "{}", backend.name());
+    let err = env
+        .manager("d")
+        .acquire_key(key.clone(), secs(30))
+        .await
+        .unwrap_err();
+    assert!(err.is_held(), "{}: {err:?}", backend.name());
+    a.refresh(&current, secs(30)).await.unwrap();
+}
+
+/// Releasing twice: the second is `NotHeld`, not an error.
+pub async fn release_twice_is_not_held<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "release_twice", |c| c).await;
+    let manager = env.manager("a");
+    let lease = manager
+        .acquire_key(env.key("CACHE#A"), secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        manager.release(&lease).await.unwrap(),
+        ReleaseOutcome::Released
+    );
+    assert_eq!(
+        manager.release(&lease).await.unwrap(),
+        ReleaseOutcome::NotHeld,
+        "{}",
+        backend.name()
+    );
+}
