@@ -36,6 +36,9 @@ cargo test --workspace --locked
 step "main job: ISR regeneration example on memory and on dynalite (0 duplicate regenerations)"
 cargo run --locked -q -p lease-dynamodb-sdk --example isr
 cargo run --locked -q -p lease-dynamodb-sdk --example isr -- --endpoint "$LEASE_DYNALITE_ENDPOINT"
+# Regeneration past half the lease (the guard must renew it) and waiters that wait for the lease.
+cargo run --locked -q -p lease-dynamodb-sdk --example isr -- --endpoint "$LEASE_DYNALITE_ENDPOINT" \
+  --lease-ms 3000 --work-ms 2000 --rounds 2 --on-contention wait
 
 step "control: the same workload without leases must be reported as failing (duplicates > 0)"
 control="$(cargo run --locked -q -p lease-dynamodb-sdk --example isr -- --unsafe-no-lease 2>&1 || true)"

@@ -8,15 +8,25 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use lease_core::{Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, StoreResponse};
+use lease_core::{
+    AttributeValue, Item, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, StoreResponse,
+};
 use time::OffsetDateTime;
 
 /// A realistic key (FaceTheory's ISR cache key shape) and a UUIDv4-sized token.
 const PARTITION: &str = "CACHE#default::/news/{slug}?slug=launch";
 const TOKEN: &str = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
 
+/// The answer to a refresh or release.
 fn applied() -> Result<StoreResponse, lease_core::StoreError> {
     Ok(StoreResponse::Applied { attributes: None })
+}
+
+/// The answer to an acquire (`ReturnValues ALL_NEW`): the updated item, with its fencing token.
+fn applied_new(item: &Item) -> Result<StoreResponse, lease_core::StoreError> {
+    Ok(StoreResponse::Applied {
+        attributes: Some(item.clone()),
+    })
 }
 
 fn bench(c: &mut Criterion) {
@@ -28,6 +38,34 @@ fn bench(c: &mut Criterion) {
     let d = Duration::from_secs(30);
     let key = planner.lock_key(PARTITION);
     let lease = Lease::new(key.clone(), LeaseToken::new(TOKEN), now + d);
+    let updated = Item::from([
+        ("pk".to_owned(), AttributeValue::string(PARTITION)),
+        ("sk".to_owned(), AttributeValue::string("LOCK")),
+        ("lease_token".to_owned(), AttributeValue::string(TOKEN)),
+        (
+            "lease_expires_at".to_owned(),
+            AttributeValue::number(1_700_000_031),
+        ),
+        (
+            "lease_fence".to_owned(),
+            AttributeValue::number(1_700_000_000_124),
+        ),
+        ("ttl".to_owned(), AttributeValue::number(1_700_003_631)),
+    ]);
+
+    // The measured paths must be the successful ones.
+    let Ok(plan) = planner.acquire(key.clone(), d, now, LeaseToken::new(TOKEN)) else {
+        panic!("valid input");
+    };
+    assert!(plan.interpret(applied_new(&updated)).is_ok(), "acquire");
+    let Ok(plan) = planner.refresh(&lease, d, now) else {
+        panic!("valid input");
+    };
+    assert!(plan.interpret(applied()).is_ok(), "refresh");
+    let Ok(plan) = planner.release(&lease, now) else {
+        panic!("valid input");
+    };
+    assert!(plan.interpret(applied()).is_ok(), "release");
 
     let mut group = c.benchmark_group("lease_core");
     group
@@ -42,7 +80,8 @@ fn bench(c: &mut Criterion) {
                 panic!("valid input");
             };
             black_box(plan.request().render());
-            black_box(plan.interpret(applied()).is_ok())
+            let answer = applied_new(black_box(&updated));
+            black_box(plan.interpret(answer).is_ok())
         });
     });
 
@@ -58,7 +97,7 @@ fn bench(c: &mut Criterion) {
 
     group.bench_function("release: plan + render + interpret", |b| {
         b.iter(|| {
-            let Ok(plan) = planner.release(black_box(&lease)) else {
+            let Ok(plan) = planner.release(black_box(&lease), black_box(now)) else {
                 panic!("valid input");
             };
             black_box(plan.request().render());

@@ -1,30 +1,38 @@
-//! Acquire: one conditional `PutItem`.
+//! Acquire: one conditional `UpdateItem`.
 //!
-//! Wire-compatible with TableTheory's `Acquire`: the item is `{pk, sk, lease_token,
-//! lease_expires_at[, ttl]}` and the condition is `attribute_not_exists(#pk) OR #exp <= :now`.
-//! Unlike TableTheory, the request asks for the old item on condition failure, so a failed
-//! acquire can say who holds the lease and until when without a second read.
-
-use time::OffsetDateTime;
+//! Compatible with TableTheory's `Acquire`: the item gets `{lease_token, lease_expires_at[,
+//! ttl]}` at `{pk, sk}`, under the condition `attribute_not_exists(#pk) OR #exp <= :now`. Three
+//! additions make it safer:
+//! - `SET #fence = if_not_exists(#fence, :floor) + :one`: a fencing token that only grows
+//!   (`:floor` is the wall clock in epoch milliseconds, for an item that has none);
+//! - `OR #tok = :tok`: a retry of the same acquire (same fresh token) after its response was
+//!   lost finds its own write and succeeds, instead of reporting its own lease as held;
+//! - an update, not a put: attributes acquire does not own are never erased, and the old item
+//!   comes back on condition failure (`ALL_OLD`), so a failed acquire can say who holds the
+//!   lease without a second read.
 
 use crate::attribute::AttributeValue;
-use crate::error::{LeaseError, Operation};
-use crate::expr::{Comparator, Condition};
-use crate::holder::Holder;
+use crate::error::{self, LeaseError, Operation};
+use crate::expr::{Comparator, Condition, Operand, UpdateAction, UpdateValue, Value};
+use crate::fence::FencingToken;
+use crate::holder::{Holder, HolderInfo};
 use crate::key::LeaseKey;
 use crate::lease::Lease;
+use crate::now::Now;
 use crate::planner::{Planner, WriteTimes};
-use crate::request::{OnConditionFailure, PutRequest, Request};
+use crate::request::{OnConditionFailure, Request, ReturnValues, UpdateRequest};
 use crate::response::{StoreError, StoreResponse};
 use crate::token::LeaseToken;
 
 /// A planned acquire: send [`request`](Self::request), then pass the answer to
-/// [`interpret`](Self::interpret).
+/// [`interpret`](Self::interpret). Sending the same request again after a timeout is safe: a
+/// write that landed is recognised by its token.
 #[must_use = "a plan does nothing until its request is sent and the answer interpreted"]
 pub struct AcquirePlan<'p> {
     planner: &'p Planner,
     request: Request,
     lease: Lease,
+    now: Now,
 }
 
 impl<'p> AcquirePlan<'p> {
@@ -32,80 +40,138 @@ impl<'p> AcquirePlan<'p> {
         planner: &'p Planner,
         key: LeaseKey,
         token: LeaseToken,
-        now: OffsetDateTime,
+        now: Now,
         times: WriteTimes,
     ) -> Self {
-        let config = planner.config();
-        let mut item = planner.key_item(&key);
-        item.insert(
-            config.token_attribute().into(),
-            AttributeValue::string(token.expose_secret()),
-        );
-        item.insert(
-            config.expires_at_attribute().into(),
-            AttributeValue::number(times.expires),
-        );
-        if let Some(ttl) = times.ttl {
-            item.insert(config.ttl_attribute().into(), AttributeValue::number(ttl));
-        }
-        let condition = Condition::not_exists(planner.pk_attr()).or(Condition::compare(
-            planner.expires_attr(),
-            Comparator::Le,
-            Planner::now_value(now),
-        ));
-        let request = Request::Put(PutRequest {
-            table_name: config.table_name().into(),
-            item,
+        let mut update = vec![
+            UpdateAction::set(planner.token_attr(), Planner::token_value(&token)),
+            UpdateAction::set(
+                planner.expires_attr(),
+                Value::new("exp", AttributeValue::number(times.expires)),
+            ),
+            UpdateAction::Set(
+                planner.fence_attr(),
+                UpdateValue::Plus(
+                    Box::new(UpdateValue::IfNotExists(
+                        planner.fence_attr(),
+                        Value::new("floor", AttributeValue::N(times.floor.to_string())),
+                    )),
+                    Box::new(UpdateValue::Operand(Operand::Value(Value::new(
+                        "one",
+                        AttributeValue::number(1),
+                    )))),
+                ),
+            ),
+        ];
+        update.push(planner.ttl_action(times.ttl));
+        let condition = Condition::not_exists(planner.pk_attr())
+            .or(Condition::compare(
+                planner.expires_attr(),
+                Comparator::Le,
+                planner.now_value(now.wall),
+            ))
+            .or(Condition::compare(
+                planner.token_attr(),
+                Comparator::Eq,
+                Planner::token_value(&token),
+            ));
+        let request = Request::Update(UpdateRequest {
+            table_name: planner.config().table_name().into(),
+            key: planner.key_item(&key),
+            update,
             condition: Some(condition),
+            return_values: ReturnValues::AllNew,
             on_condition_failure: OnConditionFailure::ReturnOldItem,
         });
         Self {
             planner,
             request,
-            lease: Lease::new(key, token, times.expires_at),
+            lease: Lease::held(key, token, times.expires_at, None, times.valid_until),
+            now,
         }
     }
 
-    /// The request to send.
+    /// The request to send (again, if a try timed out).
     #[must_use]
     pub fn request(&self) -> &Request {
         &self.request
     }
 
-    /// The lease this acquire will hold if it succeeds.
+    /// The lease this acquire will hold if it succeeds (its fencing token is known only from
+    /// the store's answer).
     #[must_use]
     pub fn lease(&self) -> &Lease {
         &self.lease
     }
 
-    /// Interprets the store's answer.
+    /// The key being acquired.
+    #[must_use]
+    pub fn key(&self) -> &LeaseKey {
+        self.lease.key()
+    }
+
+    /// Interprets the store's answer: the lease, with the fencing token read from the updated
+    /// item.
     ///
     /// # Errors
-    /// - [`LeaseError::Held`] when the condition failed: the lease is held and not expired.
-    /// - [`LeaseError::Store`] when the store failed (the write may have been applied if
-    ///   [`StoreErrorKind::outcome_may_be_applied`](crate::StoreErrorKind::outcome_may_be_applied)).
-    /// - [`LeaseError::UnexpectedResponse`] when the store answered a write with a read.
+    /// - [`LeaseError::Held`] when the condition failed: the lease is held by another token and
+    ///   not expired, with the holder when the store returned the old item.
+    /// - [`LeaseError::MalformedItem`] when the condition failed on an item that is not a
+    ///   readable lease (it will never expire by itself: someone must repair or delete it).
+    /// - [`LeaseError::OutcomeUnknown`] when the store failed in a way that may have applied the
+    ///   write (send the request again to settle it); [`LeaseError::Store`] when it did not.
+    /// - [`LeaseError::UnexpectedResponse`] when the store's answer does not fit the request.
     pub fn interpret(
         self,
         response: Result<StoreResponse, StoreError>,
     ) -> Result<Lease, LeaseError> {
         let key = self.lease.key().clone();
+        let unexpected = |detail| LeaseError::UnexpectedResponse {
+            operation: Operation::Acquire,
+            key: key.clone(),
+            detail,
+        };
         match response {
-            Ok(StoreResponse::Applied { .. }) => Ok(self.lease),
-            Ok(StoreResponse::ConditionFailed { old_item }) => Err(LeaseError::Held {
-                holder: Holder::from_old_item(old_item.as_ref(), self.planner.config()),
+            Ok(StoreResponse::Applied {
+                attributes: Some(item),
+            }) => {
+                let fence = match item.get(self.planner.config().fence_attribute()) {
+                    Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),
+                    _ => None,
+                };
+                let fence = fence.ok_or_else(|| {
+                    unexpected("the updated item has no whole-number fencing token")
+                })?;
+                let Self { lease, .. } = self;
+                Ok(Lease::held(
+                    lease.key().clone(),
+                    lease.token().clone(),
+                    lease.expires_at(),
+                    Some(FencingToken::new(fence)),
+                    lease.valid_until(),
+                ))
+            }
+            Ok(StoreResponse::Applied { attributes: None }) => Err(unexpected(
+                "the store returned no attributes for ReturnValues ALL_NEW",
+            )),
+            Ok(StoreResponse::ConditionFailed { old_item: None }) => Err(LeaseError::Held {
                 key,
+                holder: Holder::Unknown,
             }),
-            Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
-                operation: Operation::Acquire,
-                key,
-                detail: "an item was returned for a PutItem",
-            }),
-            Err(source) => Err(LeaseError::Store {
-                operation: Operation::Acquire,
-                key,
-                source,
-            }),
+            Ok(StoreResponse::ConditionFailed {
+                old_item: Some(item),
+            }) => match HolderInfo::decode(&item, self.planner.config(), self.now.wall) {
+                Ok(info) => Err(LeaseError::Held {
+                    key,
+                    holder: Holder::Known(info),
+                }),
+                Err(error) => Err(LeaseError::MalformedItem { key, error }),
+            },
+            Ok(StoreResponse::Item(_)) => Err(unexpected("an item was returned for an UpdateItem")),
+            Ok(StoreResponse::TransactionCanceled { .. }) => Err(unexpected(
+                "a transaction cancellation was returned for an UpdateItem",
+            )),
+            Err(source) => Err(error::store_failure(Operation::Acquire, key, source)),
         }
     }
 }

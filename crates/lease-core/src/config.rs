@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::error::ConfigError;
+use crate::wire_time::ExpiryUnit;
 
 /// Defaults, identical to TableTheory's `lease` package so that Go, TypeScript, Python and Rust
 /// services can share one lock table.
@@ -23,11 +24,24 @@ pub mod defaults {
     pub const LOCK_SORT_KEY: &str = "LOCK";
     /// Time added to a lease's expiry to get its TTL attribute: one hour.
     pub const TTL_BUFFER: Duration = Duration::from_secs(3600);
+    /// Fencing token attribute name: `lease_fence` (DynamoDB `N`). Not part of TableTheory's
+    /// format; its code ignores the attribute.
+    pub const FENCE_ATTRIBUTE: &str = "lease_fence";
+    /// The largest clock difference assumed between any two hosts using a table: one second.
+    ///
+    /// Hosts synchronised by NTP or chrony (or the Amazon Time Sync Service) agree within
+    /// milliseconds; one second also covers a badly synchronised host while keeping the usual
+    /// 5 to 60 second leases usable. A holder stops work this long before its lease expires
+    /// ([`Lease::valid_until`](crate::Lease::valid_until)), and a lease must be longer than it.
+    pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(1);
 }
 
 /// The longest attribute name accepted, in UTF-8 bytes: DynamoDB's limit for key attributes,
 /// applied to every lease attribute for simplicity.
 pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 255;
+
+/// The largest clock skew bound accepted: one hour.
+pub const MAX_CLOCK_SKEW_BOUND: Duration = Duration::from_secs(3600);
 
 /// The largest TTL buffer accepted: 10 years. The TTL attribute is only for garbage collection;
 /// a longer buffer is almost certainly a unit mistake (milliseconds passed as seconds).
@@ -46,10 +60,13 @@ pub struct LeaseConfig {
     token_attribute: String,
     expires_at_attribute: String,
     ttl_attribute: String,
+    fence_attribute: String,
     lock_sort_key: String,
     ttl_buffer: Duration,
     include_ttl: bool,
     validate_input: bool,
+    expiry_unit: ExpiryUnit,
+    max_clock_skew: Duration,
 }
 
 impl LeaseConfig {
@@ -63,10 +80,13 @@ impl LeaseConfig {
                 token_attribute: defaults::TOKEN_ATTRIBUTE.into(),
                 expires_at_attribute: defaults::EXPIRES_AT_ATTRIBUTE.into(),
                 ttl_attribute: defaults::TTL_ATTRIBUTE.into(),
+                fence_attribute: defaults::FENCE_ATTRIBUTE.into(),
                 lock_sort_key: defaults::LOCK_SORT_KEY.into(),
                 ttl_buffer: defaults::TTL_BUFFER,
                 include_ttl: true,
                 validate_input: true,
+                expiry_unit: ExpiryUnit::Seconds,
+                max_clock_skew: defaults::MAX_CLOCK_SKEW,
             },
         }
     }
@@ -105,6 +125,25 @@ impl LeaseConfig {
     #[must_use]
     pub fn ttl_attribute(&self) -> &str {
         &self.ttl_attribute
+    }
+
+    /// The fencing token attribute name (default `lease_fence`).
+    #[must_use]
+    pub fn fence_attribute(&self) -> &str {
+        &self.fence_attribute
+    }
+
+    /// The unit of the stored expiry (default whole epoch seconds, TableTheory's).
+    #[must_use]
+    pub fn expiry_unit(&self) -> ExpiryUnit {
+        self.expiry_unit
+    }
+
+    /// The largest clock difference assumed between hosts (default one second, see
+    /// [`defaults::MAX_CLOCK_SKEW`]).
+    #[must_use]
+    pub fn max_clock_skew(&self) -> Duration {
+        self.max_clock_skew
     }
 
     /// The sort key value for leases taken by partition key only (default `LOCK`).
@@ -170,6 +209,28 @@ impl LeaseConfigBuilder {
         self
     }
 
+    /// Renames the fencing token attribute (default `lease_fence`).
+    pub fn fence_attribute_name(mut self, name: impl Into<String>) -> Self {
+        self.config.fence_attribute = name.into();
+        self
+    }
+
+    /// The unit of the stored expiry (default [`ExpiryUnit::Seconds`], TableTheory's).
+    /// [`ExpiryUnit::Milliseconds`] allows sub-second leases but is not readable by
+    /// TableTheory's code.
+    pub fn expiry_unit(mut self, unit: ExpiryUnit) -> Self {
+        self.config.expiry_unit = unit;
+        self
+    }
+
+    /// The largest clock difference assumed between any two hosts using the table (default
+    /// one second). Leases must be longer than it; holders stop work this long before expiry.
+    /// More than [`MAX_CLOCK_SKEW_BOUND`] is an error.
+    pub fn max_clock_skew(mut self, skew: Duration) -> Self {
+        self.config.max_clock_skew = skew;
+        self
+    }
+
     /// The sort key value for leases taken by partition key only (default `LOCK`).
     pub fn lock_sort_key(mut self, sort: impl Into<String>) -> Self {
         self.config.lock_sort_key = sort.into();
@@ -204,7 +265,8 @@ impl LeaseConfigBuilder {
     /// # Errors
     /// [`ConfigError`] if the table name is not a valid DynamoDB table name (3 to 255 characters
     /// of `a-z A-Z 0-9 _ - .`), an attribute name is empty or over 255 bytes, two attributes
-    /// share a name, the lock sort key is empty, or the TTL buffer exceeds [`MAX_TTL_BUFFER`].
+    /// share a name, the lock sort key is empty or over 1024 bytes, the clock skew bound
+    /// exceeds [`MAX_CLOCK_SKEW_BOUND`], or the TTL buffer exceeds [`MAX_TTL_BUFFER`].
     pub fn build(self) -> Result<LeaseConfig, ConfigError> {
         let c = self.config;
         check_table_name(&c.table_name)?;
@@ -214,6 +276,7 @@ impl LeaseConfigBuilder {
             ("token", &c.token_attribute),
             ("expires-at", &c.expires_at_attribute),
             ("ttl", &c.ttl_attribute),
+            ("fence", &c.fence_attribute),
         ];
         for (i, (role, name)) in attributes.iter().enumerate() {
             if name.is_empty() {
@@ -241,6 +304,11 @@ impl LeaseConfigBuilder {
         if c.lock_sort_key.len() > crate::validate::MAX_SORT_KEY_BYTES {
             return Err(ConfigError::LockSortKeyTooLong {
                 len: c.lock_sort_key.len(),
+            });
+        }
+        if c.max_clock_skew > MAX_CLOCK_SKEW_BOUND {
+            return Err(ConfigError::ClockSkewTooLarge {
+                skew: c.max_clock_skew,
             });
         }
         if c.ttl_buffer > MAX_TTL_BUFFER {
@@ -279,6 +347,69 @@ mod tests {
         assert_eq!(c.ttl_buffer(), Duration::from_secs(3600));
         assert!(c.writes_ttl());
         assert!(c.validate_input());
+        // Not TableTheory's (it has none), but its code ignores the attribute.
+        assert_eq!(c.fence_attribute(), "lease_fence");
+        assert_eq!(c.expiry_unit(), ExpiryUnit::Seconds);
+        assert_eq!(c.max_clock_skew(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_fence_attribute_is_checked_like_the_others() {
+        let err = |b: LeaseConfigBuilder| b.build().unwrap_err();
+        assert_eq!(
+            err(LeaseConfig::builder("tbl").fence_attribute_name("")),
+            ConfigError::EmptyAttributeName { role: "fence" }
+        );
+        assert_eq!(
+            err(LeaseConfig::builder("tbl").fence_attribute_name("lease_token")),
+            ConfigError::DuplicateAttributeName {
+                name: "lease_token".into(),
+                first: "token",
+                second: "fence",
+            }
+        );
+        assert_eq!(
+            err(LeaseConfig::builder("tbl").fence_attribute_name("ttl")),
+            ConfigError::DuplicateAttributeName {
+                name: "ttl".into(),
+                first: "ttl",
+                second: "fence",
+            }
+        );
+        assert_eq!(
+            err(LeaseConfig::builder("tbl").fence_attribute_name("f".repeat(256))),
+            ConfigError::AttributeNameTooLong {
+                role: "fence",
+                len: 256
+            }
+        );
+        let renamed = LeaseConfig::builder("tbl")
+            .fence_attribute_name("f".repeat(255))
+            .build()
+            .unwrap();
+        assert_eq!(renamed.fence_attribute(), "f".repeat(255));
+    }
+
+    #[test]
+    fn the_clock_skew_bound_is_at_most_one_hour() {
+        let at_bound = LeaseConfig::builder("tbl")
+            .max_clock_skew(MAX_CLOCK_SKEW_BOUND)
+            .build()
+            .unwrap();
+        assert_eq!(at_bound.max_clock_skew(), Duration::from_secs(3600));
+        let over = MAX_CLOCK_SKEW_BOUND + Duration::from_nanos(1);
+        assert_eq!(
+            LeaseConfig::builder("tbl")
+                .max_clock_skew(over)
+                .build()
+                .unwrap_err(),
+            ConfigError::ClockSkewTooLarge { skew: over }
+        );
+        let zero = LeaseConfig::builder("tbl")
+            .max_clock_skew(Duration::ZERO)
+            .build()
+            .unwrap();
+        assert_eq!(zero.max_clock_skew(), Duration::ZERO);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::holder::Holder;
 use crate::key::LeaseKey;
 use crate::response::StoreError;
+use crate::transact::CancellationReason;
 
 /// A configuration that cannot be used. Returned by
 /// [`LeaseConfigBuilder::build`](crate::LeaseConfigBuilder::build).
@@ -55,6 +56,13 @@ pub enum ConfigError {
         /// Its length in bytes.
         len: usize,
     },
+    /// The clock skew bound is larger than
+    /// [`MAX_CLOCK_SKEW_BOUND`](crate::config::MAX_CLOCK_SKEW_BOUND).
+    #[error("clock skew bound {skew:?} is larger than one hour")]
+    ClockSkewTooLarge {
+        /// The bound given.
+        skew: Duration,
+    },
     /// The TTL buffer is longer than [`MAX_TTL_BUFFER`](crate::config::MAX_TTL_BUFFER).
     #[error("TTL buffer {buffer:?} is longer than the 10-year maximum (a unit mistake?)")]
     TtlBufferTooLong {
@@ -94,6 +102,17 @@ pub enum InvalidInput {
         /// The duration given.
         duration: Duration,
     },
+    /// The lease duration is not longer than the configured clock skew bound, so the holder
+    /// could not safely do any work.
+    #[error(
+        "the lease duration {duration:?} is not longer than the clock skew bound {max_clock_skew:?}"
+    )]
+    DurationNotAboveSkew {
+        /// The duration given.
+        duration: Duration,
+        /// The configured bound.
+        max_clock_skew: Duration,
+    },
     /// The clock reading plus the duration (or the TTL buffer) is outside the representable
     /// range of times.
     #[error("the lease expiry is out of the representable range of times")]
@@ -101,6 +120,41 @@ pub enum InvalidInput {
     /// The lease token is empty.
     #[error("the lease token is empty")]
     EmptyToken,
+    /// A lease guard's renew period is not well below the lease duration: it must be above
+    /// zero, below half the duration (so a failed renewal can be retried before the lease
+    /// ends), and below the duration minus the clock skew bound (so the first renewal is sent
+    /// before the holder's local safe deadline).
+    #[error(
+        "the renew period {renew_every:?} is not well below the lease duration {duration:?} \
+         (it must be above zero, below half the duration, and below the duration minus the \
+         clock skew bound {max_clock_skew:?})"
+    )]
+    InvalidRenewPeriod {
+        /// The renew period given.
+        renew_every: Duration,
+        /// The lease duration.
+        duration: Duration,
+        /// The configured clock skew bound.
+        max_clock_skew: Duration,
+    },
+    /// A guarded commit has more items than DynamoDB takes in one transaction
+    /// ([`MAX_TRANSACT_ITEMS`](crate::MAX_TRANSACT_ITEMS), the guard included).
+    #[error(
+        "the transaction has {count} items with the lease's guard; DynamoDB allows at most 100: split the writes"
+    )]
+    TooManyTransactItems {
+        /// Items in the transaction, the guard included.
+        count: usize,
+    },
+    /// A write of a guarded commit is on the lease item itself, which the guard already
+    /// covers: DynamoDB rejects two operations on one item in one transaction.
+    #[error(
+        "write {index} of the transaction is on the lease item, which the guard already covers (DynamoDB rejects two operations on one item); to release the lease in the same transaction, commit with the release as the guard"
+    )]
+    LeaseItemInTransaction {
+        /// The write's position among the caller's writes (0-based).
+        index: usize,
+    },
 }
 
 /// A stored item that cannot be read as a lease.
@@ -123,13 +177,34 @@ pub enum DecodeError {
         /// The type found.
         found: &'static str,
     },
-    /// A number attribute is not a whole number of epoch seconds in range.
-    #[error("attribute {attribute:?} = {value:?} is not whole epoch seconds")]
-    InvalidEpochSeconds {
+    /// A number attribute is not a whole number in range (the expiry, in whole epoch
+    /// seconds or milliseconds as configured; the fencing token; the TTL).
+    #[error("attribute {attribute:?} = {value:?} is not a whole number in range")]
+    InvalidNumber {
         /// The attribute name.
         attribute: String,
         /// The stored value.
         value: String,
+    },
+    /// The expiry is further in the future than any lease can be: most likely written in
+    /// another unit (milliseconds read as seconds).
+    #[error(
+        "attribute {attribute:?} = {value} lies beyond the longest possible lease; is it in {unit}?"
+    )]
+    ExpiryBeyondHorizon {
+        /// The attribute name.
+        attribute: String,
+        /// The stored value.
+        value: i64,
+        /// The configured unit.
+        unit: &'static str,
+    },
+    /// The item has an attribute that is neither a key nor a lease attribute (strict
+    /// decoding, [`Planner::inspect`](crate::Planner::inspect) only).
+    #[error("attribute {attribute:?} is not a lease attribute")]
+    ForeignAttribute {
+        /// The attribute name.
+        attribute: String,
     },
 }
 
@@ -143,6 +218,13 @@ pub enum Operation {
     Refresh,
     /// Release.
     Release,
+    /// Inspect (a consistent read).
+    Inspect,
+    /// A commit guarded by the lease: planning a guard
+    /// ([`Planner::guard`](crate::Planner::guard),
+    /// [`Planner::release_in_transaction`](crate::Planner::release_in_transaction)) or
+    /// sending a transaction that contains one ([`CommitPlan`](crate::CommitPlan)).
+    Commit,
 }
 
 impl fmt::Display for Operation {
@@ -151,6 +233,8 @@ impl fmt::Display for Operation {
             Self::Acquire => "acquire",
             Self::Refresh => "refresh",
             Self::Release => "release",
+            Self::Inspect => "inspect",
+            Self::Commit => "guarded commit",
         })
     }
 }
@@ -172,8 +256,9 @@ pub enum LeaseError {
         /// What is known of the current holder.
         holder: Holder,
     },
-    /// Refresh: the lease is no longer this token's: it expired, was taken over, or is gone
-    /// (TableTheory's `LeaseNotOwnedError`).
+    /// Refresh or a guarded commit: the lease is no longer this token's: it expired, was taken
+    /// over, or is gone (TableTheory's `LeaseNotOwnedError`). For a guarded commit, nothing
+    /// was written.
     #[error("lease {key} is not owned by this holder (expired, taken over, or released)")]
     NotOwned {
         /// The lease's key.
@@ -190,7 +275,31 @@ pub enum LeaseError {
         #[source]
         reason: InvalidInput,
     },
-    /// The store failed. See [`StoreError::kind`] for whether the request may have been applied.
+    /// The item at the lease's key is not a readable lease (missing or wrong-typed lease
+    /// attributes, an expiry in another unit): it is never taken over and never reported as held.
+    #[error("the item at lease {key} is not a readable lease: {error}")]
+    MalformedItem {
+        /// The lease's key.
+        key: LeaseKey,
+        /// What is wrong with the item.
+        #[source]
+        error: DecodeError,
+    },
+    /// The store failed in a way that leaves the outcome unknown (a timeout, a lost response, a
+    /// server error): the write may or may not have been applied, and retries within the
+    /// manager's policy did not settle it. Distinct from [`Held`](Self::Held): nobody is known
+    /// to hold the lease.
+    #[error("outcome of {operation} of lease {key} is unknown")]
+    OutcomeUnknown {
+        /// The operation.
+        operation: Operation,
+        /// The lease's key.
+        key: LeaseKey,
+        /// The last store error.
+        #[source]
+        source: StoreError,
+    },
+    /// The store failed, and the request was not applied. See [`StoreError::kind`].
     #[error("{operation} of lease {key} failed")]
     Store {
         /// The operation.
@@ -200,6 +309,39 @@ pub enum LeaseError {
         /// The store's error.
         #[source]
         source: StoreError,
+    },
+    /// A guarded commit's transaction was cancelled for a reason other than the lease's guard:
+    /// the guard passed (the lease was held), but another item's condition failed, or DynamoDB
+    /// reported another reason (such as `TransactionConflict`). Nothing was written. When the
+    /// guard fails, the error is [`NotOwned`](Self::NotOwned) instead.
+    #[error(
+        "guarded commit under lease {key} was cancelled: {}",
+        reason_codes(reasons)
+    )]
+    TransactionCanceled {
+        /// The lease's key.
+        key: LeaseKey,
+        /// One reason per item of the transaction, in the order of its items (the guard
+        /// first).
+        reasons: Vec<CancellationReason>,
+    },
+    /// A waiting acquire (the `lease` crate's `LeaseManager::acquire_waiting`) ran out of
+    /// time: the lease was still held by another holder (the last one seen is `holder`) when
+    /// the wait policy's timeout passed. Losing a race to another contender while waiting is
+    /// not this error: the wait goes on until the timeout.
+    #[error("timed out waiting for lease {key}, still held by another holder{holder}")]
+    WaitTimedOut {
+        /// The lease's key.
+        key: LeaseKey,
+        /// What the last attempt learned of the holder.
+        holder: Holder,
+    },
+    /// The lease manager was shut down (the `lease` crate's `LeaseManager::shutdown`): it
+    /// starts no new lease guards. Nothing was sent.
+    #[error("the lease manager was shut down; no new guard for lease {key}")]
+    ManagerShutDown {
+        /// The lease's key.
+        key: LeaseKey,
     },
     /// The store answered in a way that does not fit the request (for example an item for a
     /// write). Indicates a bug in a store implementation.
@@ -227,6 +369,26 @@ impl LeaseError {
         matches!(self, Self::NotOwned { .. })
     }
 
+    /// Whether this is [`LeaseError::OutcomeUnknown`]: the write may or may not have landed.
+    #[must_use]
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::OutcomeUnknown { .. })
+    }
+
+    /// Whether this is [`LeaseError::TransactionCanceled`]: a guarded commit was cancelled by
+    /// one of the caller's own items, not by the lease's guard.
+    #[must_use]
+    pub fn is_transaction_canceled(&self) -> bool {
+        matches!(self, Self::TransactionCanceled { .. })
+    }
+
+    /// Whether this is [`LeaseError::WaitTimedOut`]: a waiting acquire ran out of time while
+    /// the lease was held by another holder.
+    #[must_use]
+    pub fn is_wait_timed_out(&self) -> bool {
+        matches!(self, Self::WaitTimedOut { .. })
+    }
+
     /// Whether this is [`LeaseError::InvalidInput`].
     #[must_use]
     pub fn is_invalid_input(&self) -> bool {
@@ -241,7 +403,36 @@ impl LeaseError {
             | Self::NotOwned { key }
             | Self::InvalidInput { key, .. }
             | Self::Store { key, .. }
+            | Self::MalformedItem { key, .. }
+            | Self::OutcomeUnknown { key, .. }
+            | Self::TransactionCanceled { key, .. }
+            | Self::WaitTimedOut { key, .. }
+            | Self::ManagerShutDown { key }
             | Self::UnexpectedResponse { key, .. } => key,
+        }
+    }
+}
+
+/// The cancellation reasons' codes, for messages: `[None, ConditionalCheckFailed]`.
+fn reason_codes(reasons: &[CancellationReason]) -> String {
+    let codes: Vec<&str> = reasons.iter().map(CancellationReason::code).collect();
+    format!("[{}]", codes.join(", "))
+}
+
+/// A store error as the operation's error: [`LeaseError::OutcomeUnknown`] if the request may
+/// have been applied, [`LeaseError::Store`] if it certainly was not.
+pub(crate) fn store_failure(operation: Operation, key: LeaseKey, source: StoreError) -> LeaseError {
+    if source.kind().outcome_may_be_applied() {
+        LeaseError::OutcomeUnknown {
+            operation,
+            key,
+            source,
+        }
+    } else {
+        LeaseError::Store {
+            operation,
+            key,
+            source,
         }
     }
 }

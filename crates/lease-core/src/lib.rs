@@ -1,7 +1,8 @@
 //! # lease-core: the lease protocol as data
 //!
 //! The pure core of the `lease` library. It builds the DynamoDB requests of a lease (conditional
-//! put, update, delete, get) as plain data and interprets the store's answers as typed results.
+//! put, update, delete, get, and transactions for writes guarded by a lease) as plain data and
+//! interprets the store's answers as typed results.
 //! It does no I/O, runs no async runtime, depends on no AWS crate, reads no clock and draws no
 //! randomness: wall-clock time (`now`) and tokens are parameters.
 //!
@@ -15,6 +16,18 @@
 //!
 //! The `lease` crate drives this loop on any store; `lease-dynamodb-sdk` and `lease-memory` are
 //! stores.
+//!
+//! ## Writes guarded by the lease
+//! [`Planner::guard`] gives a condition check on the lease item (token matches, not expired) to
+//! add to the caller's own transaction, so the caller's writes commit only while the lease is
+//! held; [`Planner::release_in_transaction`] gives the release of the lease under the same
+//! condition, to commit and release in one transaction. [`Planner::commit`] and
+//! [`Planner::commit_and_release`] plan the whole transaction ([`Request::Transact`]) and read
+//! its cancellation reasons: a failed guard is [`LeaseError::NotOwned`].
+//!
+//! ## Table check
+//! [`Planner::check_table`] compares a [`TableDescription`] (key schema and TTL setting, as a
+//! store reports it) with the configuration and says what to fix.
 //!
 //! ## Wire format
 //! Compatible with TableTheory's `lease` package (Go, TypeScript, Python): one item per lease with
@@ -32,31 +45,44 @@
 
 mod acquire;
 mod attribute;
+mod commit;
 mod config;
 mod error;
 pub mod expr;
+mod fence;
+mod guard;
 mod holder;
+mod inspect;
 mod key;
 mod lease;
+mod now;
 mod planner;
 mod refresh;
 mod release;
 mod render;
 mod request;
 mod response;
+mod table_check;
 mod token;
+mod transact;
 mod validate;
 pub mod wire_time;
 
 pub use acquire::AcquirePlan;
 pub use attribute::{AttributeValue, Item};
+pub use commit::{COMMIT_GUARD_INDEX, CommitPlan};
 pub use config::{
-    LeaseConfig, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES, MAX_TTL_BUFFER, defaults,
+    LeaseConfig, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES, MAX_CLOCK_SKEW_BOUND,
+    MAX_TTL_BUFFER, defaults,
 };
 pub use error::{ConfigError, DecodeError, InvalidInput, LeaseError, Operation};
-pub use holder::{Holder, HolderInfo};
+pub use fence::FencingToken;
+pub use guard::LeaseGuardCheck;
+pub use holder::{Holder, HolderInfo, RELEASED_EXPIRY};
+pub use inspect::{InspectPlan, LeaseSnapshot, LeaseState};
 pub use key::LeaseKey;
 pub use lease::{Lease, ReleaseOutcome};
+pub use now::Now;
 pub use planner::Planner;
 pub use refresh::RefreshPlan;
 pub use release::ReleasePlan;
@@ -65,7 +91,15 @@ pub use request::{
     DeleteRequest, GetRequest, OnConditionFailure, PutRequest, Request, ReturnValues, UpdateRequest,
 };
 pub use response::{StoreError, StoreErrorKind, StoreResponse};
+pub use table_check::{
+    KeyAttribute, KeyRole, ScalarType, TableCheck, TableCheckError, TableDescription, TtlCheck,
+    TtlStatus,
+};
 pub use token::{LeaseToken, TokenFingerprint};
+pub use transact::{
+    CancellationReason, ConditionCheckRequest, MAX_TRANSACT_ITEMS, TransactItem, TransactRequest,
+};
 pub use validate::{MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES};
+pub use wire_time::ExpiryUnit;
 
 pub use time;

@@ -8,9 +8,11 @@ use crate::acquire::AcquirePlan;
 use crate::attribute::{AttributeValue, Item};
 use crate::config::LeaseConfig;
 use crate::error::{InvalidInput, LeaseError, Operation};
-use crate::expr::{Attr, Value};
+use crate::expr::{Attr, UpdateAction, Value};
+use crate::inspect::InspectPlan;
 use crate::key::LeaseKey;
 use crate::lease::Lease;
+use crate::now::Now;
 use crate::refresh::RefreshPlan;
 use crate::release::ReleasePlan;
 use crate::token::LeaseToken;
@@ -26,15 +28,19 @@ use crate::wire_time;
 ///
 /// ```
 /// use std::time::Duration;
-/// use lease_core::{LeaseConfig, LeaseKey, LeaseToken, Planner, StoreResponse};
+/// use lease_core::{AttributeValue, Item, LeaseConfig, LeaseKey, LeaseToken, Planner, StoreResponse};
 /// use time::OffsetDateTime;
 ///
 /// let planner = Planner::new(LeaseConfig::builder("locks").build()?);
 /// let now = OffsetDateTime::from_unix_timestamp(1000)?;
 /// let plan = planner.acquire(LeaseKey::new("CACHE#A", "LOCK"), Duration::from_secs(30), now, LeaseToken::new("tok"))?;
-/// // A store executes `plan.request()`; here the answer is made up:
-/// let lease = plan.interpret(Ok(StoreResponse::Applied { attributes: None }))?;
+/// // A store executes `plan.request()` (an `UpdateItem` with `ReturnValues` `ALL_NEW`) and
+/// // answers with the updated item; here the answer is made up (the first acquire of a key:
+/// // the fencing token is one more than `now` in epoch milliseconds):
+/// let updated = Item::from([("lease_fence".to_owned(), AttributeValue::number(1_000_001))]);
+/// let lease = plan.interpret(Ok(StoreResponse::Applied { attributes: Some(updated) }))?;
 /// assert_eq!(lease.expires_at_epoch_seconds(), 1030);
+/// assert_eq!(lease.fence().map(|fence| fence.get()), Some(1_000_001));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -62,18 +68,20 @@ impl Planner {
         LeaseKey::new(partition, self.config.lock_sort_key())
     }
 
-    /// Plans an acquire of `key` for `duration` at wall-clock time `now` with a fresh `token`.
+    /// Plans an acquire of `key` for `duration` at time `now` with a fresh `token`.
     ///
     /// # Errors
     /// [`LeaseError::InvalidInput`] (nothing to send) for an empty or oversized key, a zero or
-    /// over-long duration, an empty token, or an expiry out of range.
+    /// over-long duration, a duration not longer than the clock skew bound, an empty token, or
+    /// an expiry out of range.
     pub fn acquire(
         &self,
         key: LeaseKey,
         duration: Duration,
-        now: OffsetDateTime,
+        now: impl Into<Now>,
         token: LeaseToken,
     ) -> Result<AcquirePlan<'_>, LeaseError> {
+        let now = now.into();
         match self.check(&key, &token, duration, now) {
             Ok(times) => Ok(AcquirePlan::new(self, key, token, now, times)),
             Err(reason) => Err(invalid(Operation::Acquire, key, reason)),
@@ -89,8 +97,9 @@ impl Planner {
         &self,
         lease: &Lease,
         duration: Duration,
-        now: OffsetDateTime,
+        now: impl Into<Now>,
     ) -> Result<RefreshPlan<'_>, LeaseError> {
+        let now = now.into();
         let key = lease.key();
         match self.check(key, lease.token(), duration, now) {
             Ok(times) => Ok(RefreshPlan::new(self, lease, now, times)),
@@ -98,50 +107,107 @@ impl Planner {
         }
     }
 
-    /// Plans a release of `lease`: a delete conditioned on the lease's token.
+    /// Plans a release of `lease` at wall-clock time `now`: an update conditioned on the
+    /// lease's token that marks the lease released (expiry 0) and keeps the item, so that its
+    /// fencing token survives.
     ///
     /// # Errors
     /// [`LeaseError::InvalidInput`] for an empty or oversized key or an empty token.
-    pub fn release(&self, lease: &Lease) -> Result<ReleasePlan<'_>, LeaseError> {
-        let strict = self.config.validate_input();
-        validate::key(lease.key(), strict)
-            .and_then(|()| validate::token(lease.token(), strict))
-            .map_err(|reason| invalid(Operation::Release, lease.key().clone(), reason))?;
-        Ok(ReleasePlan::new(self, lease))
+    pub fn release(
+        &self,
+        lease: &Lease,
+        now: impl Into<Now>,
+    ) -> Result<ReleasePlan<'_>, LeaseError> {
+        let now = now.into();
+        self.check_holder(lease)
+            .and_then(|()| self.release_ttl(now))
+            .map(|gc_ttl| ReleasePlan::new(self, lease, gc_ttl))
+            .map_err(|reason| invalid(Operation::Release, lease.key().clone(), reason))
     }
 
-    /// Checks the input and computes the stored expiry and TTL (whole epoch seconds).
+    /// Plans a strongly consistent read of the lease at `key`, for
+    /// [`InspectPlan::interpret`].
+    ///
+    /// # Errors
+    /// [`LeaseError::InvalidInput`] for an empty or oversized key.
+    pub fn inspect(&self, key: LeaseKey) -> Result<InspectPlan<'_>, LeaseError> {
+        match validate::key(&key, self.config.validate_input()) {
+            Ok(()) => Ok(InspectPlan::new(self, key)),
+            Err(reason) => Err(invalid(Operation::Inspect, key, reason)),
+        }
+    }
+
+    /// Checks the key and token of a lease being released or guarded.
+    pub(crate) fn check_holder(&self, lease: &Lease) -> Result<(), InvalidInput> {
+        let strict = self.config.validate_input();
+        validate::key(lease.key(), strict)?;
+        validate::token(lease.token(), strict)
+    }
+
+    /// The TTL a released item gets, so that DynamoDB may collect it: `now` (whole epoch
+    /// seconds, rounded down) plus the buffer; `None` when TTL is not written.
+    pub(crate) fn release_ttl(&self, now: Now) -> Result<Option<i64>, InvalidInput> {
+        match self.ttl_after(wire_time::epoch_seconds_floor(now.wall)) {
+            Some(None) => Err(InvalidInput::TimeOutOfRange),
+            Some(Some(ttl)) => Ok(Some(ttl)),
+            None => Ok(None),
+        }
+    }
+
+    /// Checks the input and computes the stored expiry (configured unit), TTL (whole epoch
+    /// seconds), local deadline and fencing floor.
     fn check(
         &self,
         key: &LeaseKey,
         token: &LeaseToken,
         duration: Duration,
-        now: OffsetDateTime,
+        now: Now,
     ) -> Result<WriteTimes, InvalidInput> {
         let strict = self.config.validate_input();
         validate::key(key, strict)?;
         validate::token(token, strict)?;
         validate::duration(duration, strict)?;
-        let expires =
-            wire_time::expiry_epoch_seconds(now, duration).ok_or(InvalidInput::TimeOutOfRange)?;
-        let expires_at =
-            wire_time::from_epoch_seconds(expires).ok_or(InvalidInput::TimeOutOfRange)?;
-        let ttl = if self.config.writes_ttl() {
-            let buffer = i64::try_from(wire_time::seconds_ceil(self.config.ttl_buffer()))
-                .map_err(|_| InvalidInput::TimeOutOfRange)?;
-            Some(
-                expires
-                    .checked_add(buffer)
-                    .ok_or(InvalidInput::TimeOutOfRange)?,
-            )
-        } else {
-            None
+        let skew = self.config.max_clock_skew();
+        if strict && duration <= skew {
+            return Err(InvalidInput::DurationNotAboveSkew {
+                duration,
+                max_clock_skew: skew,
+            });
+        }
+        let unit = self.config.expiry_unit();
+        let expiry = time::Duration::try_from(duration)
+            .ok()
+            .and_then(|d| now.wall.checked_add(d))
+            .ok_or(InvalidInput::TimeOutOfRange)?;
+        let expires = unit.ceil(expiry).ok_or(InvalidInput::TimeOutOfRange)?;
+        let expires_at = unit.to_time(expires).ok_or(InvalidInput::TimeOutOfRange)?;
+        let expires_secs = wire_time::expiry_epoch_seconds(now.wall, duration)
+            .ok_or(InvalidInput::TimeOutOfRange)?;
+        let ttl = match self.ttl_after(expires_secs) {
+            Some(None) => return Err(InvalidInput::TimeOutOfRange),
+            Some(Some(ttl)) => Some(ttl),
+            None => None,
         };
+        let valid_until = now
+            .monotonic
+            .and_then(|sent| sent.checked_add(duration.saturating_sub(skew)));
         Ok(WriteTimes {
             expires,
             expires_at,
             ttl,
+            valid_until,
+            floor: fence_floor(now.wall),
         })
+    }
+
+    /// The TTL attribute for an item that may be deleted after `secs` (whole epoch seconds):
+    /// `None` when TTL is not written, `Some(None)` on overflow.
+    fn ttl_after(&self, secs: i64) -> Option<Option<i64>> {
+        if !self.config.writes_ttl() {
+            return None;
+        }
+        let buffer = i64::try_from(wire_time::seconds_ceil(self.config.ttl_buffer())).ok();
+        Some(buffer.and_then(|b| secs.checked_add(b)))
     }
 
     /// The key attributes of `key` as an item.
@@ -173,16 +239,33 @@ impl Planner {
         Attr::new("exp", self.config.expires_at_attribute())
     }
 
+    /// `#fence`: the fencing token attribute.
+    pub(crate) fn fence_attr(&self) -> Attr {
+        Attr::new("fence", self.config.fence_attribute())
+    }
+
+    /// `SET #ttl = :ttl` when TTL is written, else `REMOVE #ttl` (a TTL left by another writer
+    /// could delete a live lease).
+    pub(crate) fn ttl_action(&self, ttl: Option<i64>) -> UpdateAction {
+        match ttl {
+            Some(ttl) => UpdateAction::set(
+                self.ttl_attr(),
+                Value::new("ttl", AttributeValue::number(ttl)),
+            ),
+            None => UpdateAction::Remove(self.ttl_attr()),
+        }
+    }
+
     /// `#ttl`: the TTL attribute.
     pub(crate) fn ttl_attr(&self) -> Attr {
         Attr::new("ttl", self.config.ttl_attribute())
     }
 
-    /// `:now`: the whole epoch seconds of `now`, rounded down.
-    pub(crate) fn now_value(now: OffsetDateTime) -> Value {
+    /// `:now`: `now` in the configured expiry unit, rounded down.
+    pub(crate) fn now_value(&self, now: OffsetDateTime) -> Value {
         Value::new(
             "now",
-            AttributeValue::number(wire_time::epoch_seconds_floor(now)),
+            AttributeValue::number(self.config.expiry_unit().floor(now)),
         )
     }
 
@@ -192,7 +275,7 @@ impl Planner {
     }
 }
 
-fn invalid(operation: Operation, key: LeaseKey, reason: InvalidInput) -> LeaseError {
+pub(crate) fn invalid(operation: Operation, key: LeaseKey, reason: InvalidInput) -> LeaseError {
     LeaseError::InvalidInput {
         operation,
         key,
@@ -200,7 +283,7 @@ fn invalid(operation: Operation, key: LeaseKey, reason: InvalidInput) -> LeaseEr
     }
 }
 
-/// The times a write stores: expiry and TTL in whole epoch seconds.
+/// The times a write stores: expiry (configured unit) and TTL (whole epoch seconds).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WriteTimes {
     /// `lease_expires_at`, rounded up.
@@ -209,4 +292,14 @@ pub(crate) struct WriteTimes {
     pub(crate) expires_at: OffsetDateTime,
     /// `ttl`, when TTL is written.
     pub(crate) ttl: Option<i64>,
+    /// The local safe deadline, when the monotonic send time is known.
+    pub(crate) valid_until: Option<std::time::Instant>,
+    /// The fencing token floor: `now` in whole epoch milliseconds (0 before the epoch).
+    pub(crate) floor: u64,
+}
+
+/// The fencing token a key starts from when its item has none: the wall clock in epoch
+/// milliseconds, so that a key whose item was deleted restarts above every token it had.
+fn fence_floor(now: OffsetDateTime) -> u64 {
+    u64::try_from(now.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(0)
 }

@@ -1,14 +1,16 @@
 //! Refresh: one conditional `UpdateItem`.
 //!
-//! Wire-compatible with TableTheory's `Refresh`: condition `#tok = :tok AND #exp > :now`, update
-//! `SET #exp = :exp[, #ttl = :ttl]`. The new expiry is `now + duration` rounded up.
-
-use time::OffsetDateTime;
+//! Compatible with TableTheory's `Refresh`: condition `#tok = :tok AND #exp > :now`, update
+//! `SET #exp = :exp[, #ttl = :ttl]`. The new expiry is `now + duration` rounded up. With TTL off,
+//! `REMOVE #ttl` drops a TTL another writer left, which could otherwise delete the live lease
+//! (seed-spec W9). The fencing token is never changed. Sending the request again after a
+//! timeout is safe: a refresh that landed leaves a condition the retry meets.
 
 use crate::attribute::AttributeValue;
-use crate::error::{LeaseError, Operation};
-use crate::expr::{Comparator, Condition, UpdateAction, Value};
+use crate::error::{self, LeaseError, Operation};
+use crate::expr::{UpdateAction, Value};
 use crate::lease::Lease;
+use crate::now::Now;
 use crate::planner::{Planner, WriteTimes};
 use crate::request::{OnConditionFailure, Request, ReturnValues, UpdateRequest};
 use crate::response::{StoreError, StoreResponse};
@@ -23,32 +25,15 @@ pub struct RefreshPlan<'p> {
 }
 
 impl<'p> RefreshPlan<'p> {
-    pub(crate) fn new(
-        planner: &'p Planner,
-        lease: &Lease,
-        now: OffsetDateTime,
-        times: WriteTimes,
-    ) -> Self {
-        let mut update = vec![UpdateAction::set(
-            planner.expires_attr(),
-            Value::new("exp", AttributeValue::number(times.expires)),
-        )];
-        if let Some(ttl) = times.ttl {
-            update.push(UpdateAction::set(
-                planner.ttl_attr(),
-                Value::new("ttl", AttributeValue::number(ttl)),
-            ));
-        }
-        let condition = Condition::compare(
-            planner.token_attr(),
-            Comparator::Eq,
-            Planner::token_value(lease.token()),
-        )
-        .and(Condition::compare(
-            planner.expires_attr(),
-            Comparator::Gt,
-            Planner::now_value(now),
-        ));
+    pub(crate) fn new(planner: &'p Planner, lease: &Lease, now: Now, times: WriteTimes) -> Self {
+        let update = vec![
+            UpdateAction::set(
+                planner.expires_attr(),
+                Value::new("exp", AttributeValue::number(times.expires)),
+            ),
+            planner.ttl_action(times.ttl),
+        ];
+        let condition = planner.held_condition(lease, now);
         let request = Request::Update(UpdateRequest {
             table_name: planner.config().table_name().into(),
             key: planner.key_item(lease.key()),
@@ -59,23 +44,31 @@ impl<'p> RefreshPlan<'p> {
         });
         Self {
             request,
-            lease: Lease::new(lease.key().clone(), lease.token().clone(), times.expires_at),
+            lease: Lease::held(
+                lease.key().clone(),
+                lease.token().clone(),
+                times.expires_at,
+                lease.fence(),
+                times.valid_until,
+            ),
             _planner: planner,
         }
     }
 
-    /// The request to send.
+    /// The request to send (again, if a try timed out).
     #[must_use]
     pub fn request(&self) -> &Request {
         &self.request
     }
 
-    /// Interprets the store's answer: the refreshed lease, with its new expiry.
+    /// Interprets the store's answer: the refreshed lease, with its new expiry and deadline and
+    /// the same fencing token.
     ///
     /// # Errors
     /// - [`LeaseError::NotOwned`] when the condition failed: the item is gone, holds another
     ///   token, or the lease has expired.
-    /// - [`LeaseError::Store`] when the store failed.
+    /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] when the store failed (maybe
+    ///   applied / not applied).
     /// - [`LeaseError::UnexpectedResponse`] when the store answered a write with a read.
     pub fn interpret(
         self,
@@ -85,21 +78,22 @@ impl<'p> RefreshPlan<'p> {
         match response {
             Ok(StoreResponse::Applied { .. }) => Ok(self.lease),
             Ok(StoreResponse::ConditionFailed { .. }) => Err(LeaseError::NotOwned { key }),
+            Ok(StoreResponse::TransactionCanceled { .. }) => Err(LeaseError::UnexpectedResponse {
+                operation: Operation::Refresh,
+                key,
+                detail: "a transaction cancellation was returned for an UpdateItem",
+            }),
             Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
                 operation: Operation::Refresh,
                 key,
                 detail: "an item was returned for an UpdateItem",
             }),
-            Err(source) => Err(LeaseError::Store {
-                operation: Operation::Refresh,
-                key,
-                source,
-            }),
+            Err(source) => Err(error::store_failure(Operation::Refresh, key, source)),
         }
     }
 }
 
-/// Shows the lease only: the request holds the bearer token.
+/// Shows the refreshed lease only: the request holds the bearer token.
 impl std::fmt::Debug for RefreshPlan<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RefreshPlan")

@@ -1,15 +1,20 @@
-//! Release: one `DeleteItem` conditioned on the token.
+//! Release: one `UpdateItem` conditioned on the token that marks the lease released.
 //!
-//! Wire-compatible with TableTheory's `Release` (condition `#tok = :tok`), but a failed condition
-//! is reported as [`ReleaseOutcome::NotHeld`] instead of being swallowed, so the caller can tell
-//! "released" from "was not ours any more".
+//! TableTheory deletes the item (`DeleteItem` conditioned on `#tok = :tok`) and swallows a
+//! failed condition. Here the item is kept with its expiry set to 0 (expired for every reader,
+//! TableTheory's included) so that its fencing token survives, its TTL is set to now + buffer so
+//! DynamoDB can collect it, and a failed condition is reported as
+//! [`ReleaseOutcome::NotHeld`]. The condition is the token alone, so a retried release that
+//! already landed is `Released` again: the answer is always definite.
 
-use crate::error::{LeaseError, Operation};
-use crate::expr::{Comparator, Condition};
+use crate::attribute::AttributeValue;
+use crate::error::{self, LeaseError, Operation};
+use crate::expr::{Comparator, Condition, UpdateAction, Value};
+use crate::holder::RELEASED_EXPIRY;
 use crate::key::LeaseKey;
 use crate::lease::{Lease, ReleaseOutcome};
 use crate::planner::Planner;
-use crate::request::{DeleteRequest, OnConditionFailure, Request};
+use crate::request::{OnConditionFailure, Request, ReturnValues, UpdateRequest};
 use crate::response::{StoreError, StoreResponse};
 
 /// A planned release: send [`request`](Self::request), then pass the answer to
@@ -22,18 +27,13 @@ pub struct ReleasePlan<'p> {
 }
 
 impl<'p> ReleasePlan<'p> {
-    pub(crate) fn new(planner: &'p Planner, lease: &Lease) -> Self {
+    pub(crate) fn new(planner: &'p Planner, lease: &Lease, gc_ttl: Option<i64>) -> Self {
         let condition = Condition::compare(
             planner.token_attr(),
             Comparator::Eq,
             Planner::token_value(lease.token()),
         );
-        let request = Request::Delete(DeleteRequest {
-            table_name: planner.config().table_name().into(),
-            key: planner.key_item(lease.key()),
-            condition: Some(condition),
-            on_condition_failure: OnConditionFailure::ReturnNothing,
-        });
+        let request = Request::Update(release_update(planner, lease, gc_ttl, condition));
         Self {
             request,
             key: lease.key().clone(),
@@ -41,7 +41,7 @@ impl<'p> ReleasePlan<'p> {
         }
     }
 
-    /// The request to send.
+    /// The request to send (again, if a try timed out).
     #[must_use]
     pub fn request(&self) -> &Request {
         &self.request
@@ -50,7 +50,8 @@ impl<'p> ReleasePlan<'p> {
     /// Interprets the store's answer.
     ///
     /// # Errors
-    /// - [`LeaseError::Store`] when the store failed.
+    /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] when the store failed (maybe
+    ///   applied / not applied).
     /// - [`LeaseError::UnexpectedResponse`] when the store answered a write with a read.
     pub fn interpret(
         self,
@@ -59,17 +60,44 @@ impl<'p> ReleasePlan<'p> {
         match response {
             Ok(StoreResponse::Applied { .. }) => Ok(ReleaseOutcome::Released),
             Ok(StoreResponse::ConditionFailed { .. }) => Ok(ReleaseOutcome::NotHeld),
+            Ok(StoreResponse::TransactionCanceled { .. }) => Err(LeaseError::UnexpectedResponse {
+                operation: Operation::Release,
+                key: self.key,
+                detail: "a transaction cancellation was returned for an UpdateItem",
+            }),
             Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
                 operation: Operation::Release,
                 key: self.key,
-                detail: "an item was returned for a DeleteItem",
+                detail: "an item was returned for an UpdateItem",
             }),
-            Err(source) => Err(LeaseError::Store {
-                operation: Operation::Release,
-                key: self.key,
-                source,
-            }),
+            Err(source) => Err(error::store_failure(Operation::Release, self.key, source)),
         }
+    }
+}
+
+/// The update that marks `lease` released under `condition`: `SET #exp = :released` and the
+/// TTL action (`SET #ttl = :ttl` with the collection TTL, or `REMOVE #ttl`), returning
+/// nothing.
+pub(crate) fn release_update(
+    planner: &Planner,
+    lease: &Lease,
+    gc_ttl: Option<i64>,
+    condition: Condition,
+) -> UpdateRequest {
+    let update = vec![
+        UpdateAction::set(
+            planner.expires_attr(),
+            Value::new("released", AttributeValue::number(RELEASED_EXPIRY)),
+        ),
+        planner.ttl_action(gc_ttl),
+    ];
+    UpdateRequest {
+        table_name: planner.config().table_name().into(),
+        key: planner.key_item(lease.key()),
+        update,
+        condition: Some(condition),
+        return_values: ReturnValues::None,
+        on_condition_failure: OnConditionFailure::ReturnNothing,
     }
 }
 

@@ -3,6 +3,7 @@
 use crate::attribute::Item;
 use crate::expr::{Condition, UpdateAction};
 use crate::render::{Rendered, Renderer};
+use crate::transact::TransactRequest;
 
 /// One DynamoDB request, as data. A store executes it and answers with a
 /// [`StoreResponse`](crate::StoreResponse) or a [`StoreError`](crate::StoreError).
@@ -19,10 +20,14 @@ pub enum Request {
     Delete(DeleteRequest),
     /// `GetItem`
     Get(GetRequest),
+    /// `TransactWriteItems`: several checks and writes, all applied or none.
+    Transact(TransactRequest),
 }
 
 impl Request {
-    /// The table the request goes to.
+    /// The table the request goes to. A transaction may span tables: this is its first
+    /// item's table (empty for a transaction without items); see
+    /// [`TransactItem::table_name`](crate::TransactItem::table_name).
     #[must_use]
     pub fn table_name(&self) -> &str {
         match self {
@@ -30,22 +35,27 @@ impl Request {
             Self::Update(r) => &r.table_name,
             Self::Delete(r) => &r.table_name,
             Self::Get(r) => &r.table_name,
+            Self::Transact(r) => r.items.first().map_or("", |item| item.table_name()),
         }
     }
 
-    /// The request's condition, if any.
+    /// The request's condition, if any. `None` for a transaction: each of its items has its
+    /// own ([`TransactItem::condition`](crate::TransactItem::condition)).
     #[must_use]
     pub fn condition(&self) -> Option<&Condition> {
         match self {
             Self::Put(r) => r.condition.as_ref(),
             Self::Update(r) => r.condition.as_ref(),
             Self::Delete(r) => r.condition.as_ref(),
-            Self::Get(_) => None,
+            Self::Get(_) | Self::Transact(_) => None,
         }
     }
 
     /// The expression strings and placeholder maps of this request, as DynamoDB takes them.
     /// Stores that evaluate the AST directly (`lease-memory`) do not need this.
+    ///
+    /// A transaction has no request-wide expressions (the result is empty): each item renders
+    /// its own with [`TransactItem::render`](crate::TransactItem::render).
     #[must_use]
     pub fn render(&self) -> Rendered {
         let mut r = Renderer::default();

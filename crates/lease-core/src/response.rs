@@ -4,6 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use crate::attribute::Item;
+use crate::transact::CancellationReason;
 
 /// A store's answer to a [`Request`](crate::Request) that reached the table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +25,14 @@ pub enum StoreResponse {
     },
     /// The answer to a `GetItem`: the item, or `None` if there is none.
     Item(Option<Item>),
+    /// A transaction was cancelled (DynamoDB's `TransactionCanceledException`): nothing was
+    /// written. `reasons` has one entry per item of the request, in the request's order.
+    /// (A transaction that went through answers [`Applied`](Self::Applied) with no
+    /// attributes.)
+    TransactionCanceled {
+        /// Why each item did or did not go through, in the request's order.
+        reasons: Vec<CancellationReason>,
+    },
 }
 
 /// How a store failed: the classes that decide what a caller may do next.
@@ -45,6 +54,9 @@ pub enum StoreErrorKind {
     /// Credentials are missing or not allowed (`AccessDenied`, `UnrecognizedClientException`):
     /// not applied.
     AccessDenied,
+    /// The store does not support the operation (`UnknownOperationException`, as dynalite
+    /// answers `TransactWriteItems`, `DescribeTimeToLive` and `UpdateTimeToLive`): not applied.
+    Unsupported,
     /// Any other failure.
     Other,
 }
@@ -73,6 +85,7 @@ impl fmt::Display for StoreErrorKind {
             Self::Validation => "request rejected as invalid",
             Self::ResourceNotFound => "table not found",
             Self::AccessDenied => "access denied",
+            Self::Unsupported => "operation not supported",
             Self::Other => "failed",
         })
     }

@@ -35,6 +35,74 @@ pub fn seconds_ceil(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
+/// The unit of the stored expiry (`lease_expires_at`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExpiryUnit {
+    /// Whole epoch seconds: TableTheory's format, readable by its Go, TypeScript and Python
+    /// code. The default.
+    #[default]
+    Seconds,
+    /// Whole epoch milliseconds, for fleets that need sub-second leases. **Not readable by
+    /// TableTheory's code** (it would read the value as seconds, far in the future): a table
+    /// must not mix units.
+    Milliseconds,
+}
+
+impl ExpiryUnit {
+    /// `t` in this unit since the epoch, rounded down: the `:now` of conditions.
+    #[must_use]
+    pub fn floor(self, t: OffsetDateTime) -> i64 {
+        match self {
+            Self::Seconds => t.unix_timestamp(),
+            Self::Milliseconds => {
+                let ms = t.unix_timestamp_nanos().div_euclid(1_000_000);
+                i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX })
+            }
+        }
+    }
+
+    /// `t` in this unit since the epoch, rounded up: a stored expiry. `None` if out of range.
+    #[must_use]
+    pub fn ceil(self, t: OffsetDateTime) -> Option<i64> {
+        match self {
+            Self::Seconds => {
+                let secs = t.unix_timestamp();
+                if t.nanosecond() > 0 {
+                    secs.checked_add(1)
+                } else {
+                    Some(secs)
+                }
+            }
+            Self::Milliseconds => {
+                let nanos = t.unix_timestamp_nanos();
+                let ms = nanos.div_euclid(1_000_000) + i128::from(nanos.rem_euclid(1_000_000) > 0);
+                i64::try_from(ms).ok()
+            }
+        }
+    }
+
+    /// The instant of a stored value in this unit, `None` if out of range.
+    #[must_use]
+    pub fn to_time(self, value: i64) -> Option<OffsetDateTime> {
+        match self {
+            Self::Seconds => OffsetDateTime::from_unix_timestamp(value).ok(),
+            Self::Milliseconds => {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000_000).ok()
+            }
+        }
+    }
+
+    /// `"seconds"` or `"milliseconds"`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Seconds => "seconds",
+            Self::Milliseconds => "milliseconds",
+        }
+    }
+}
+
 /// The wall-clock instant of whole epoch seconds, `None` if out of range.
 #[must_use]
 pub fn from_epoch_seconds(secs: i64) -> Option<OffsetDateTime> {
@@ -67,6 +135,19 @@ mod tests {
             Some(1030)
         );
         assert_eq!(epoch_seconds_floor(at(1_000_999)), 1000);
+    }
+
+    #[test]
+    fn milliseconds_round_the_same_way() {
+        let unit = ExpiryUnit::Milliseconds;
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_000_000_000_000_500_000).unwrap();
+        assert_eq!(unit.floor(t), 1_000_000_000_000);
+        assert_eq!(unit.ceil(t), Some(1_000_000_000_001));
+        assert_eq!(unit.ceil(at(1_000_200)), Some(1_000_200));
+        assert_eq!(unit.to_time(1_000_200), Some(at(1_000_200)));
+        let before_epoch = OffsetDateTime::from_unix_timestamp_nanos(-1_500_000).unwrap();
+        assert_eq!(unit.floor(before_epoch), -2);
+        assert_eq!(unit.ceil(before_epoch), Some(-1));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Decoding the current holder from the old item a failed acquire returns: known, undecodable
-//! (with the reason), and unknown (no item returned).
+//! Decoding the current holder from the old item a failed acquire returns: known (with its
+//! fencing token, if any), unknown (no item returned), and not a readable lease at all
+//! (`MalformedItem`, with the reason).
 
 // Test helpers panic on unexpected input on purpose: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -7,8 +8,8 @@
 use std::time::Duration;
 
 use lease_core::{
-    AttributeValue, DecodeError, Holder, HolderInfo, Item, LeaseConfig, LeaseError, LeaseKey,
-    LeaseToken, Planner, StoreResponse, TokenFingerprint,
+    AttributeValue, DecodeError, FencingToken, Holder, HolderInfo, Item, LeaseConfig, LeaseError,
+    LeaseKey, LeaseToken, Planner, StoreResponse, TokenFingerprint,
 };
 use time::OffsetDateTime;
 
@@ -20,23 +21,50 @@ fn default_config() -> LeaseConfig {
     LeaseConfig::builder("tbl").build().unwrap()
 }
 
-/// The holder a failed acquire reports when the store returns `old_item`.
-fn holder_for(config: LeaseConfig, old_item: Option<Item>) -> Holder {
+fn cache_a() -> LeaseKey {
+    LeaseKey::new("CACHE#A", "LOCK")
+}
+
+/// The error of an acquire at epoch second 1000 whose condition failed with `old_item`.
+fn acquire_error(config: LeaseConfig, old_item: Option<Item>) -> LeaseError {
     let planner = Planner::new(config);
-    let err = planner
+    planner
         .acquire(
-            LeaseKey::new("CACHE#A", "LOCK"),
+            cache_a(),
             Duration::from_secs(30),
             at(1000),
             LeaseToken::new("mine"),
         )
         .unwrap()
         .interpret(Ok(StoreResponse::ConditionFailed { old_item }))
-        .unwrap_err();
-    match err {
-        LeaseError::Held { holder, .. } => holder,
+        .unwrap_err()
+}
+
+/// The holder a failed acquire reports when the store returns `old_item`.
+fn holder_for(config: LeaseConfig, old_item: Option<Item>) -> Holder {
+    match acquire_error(config, old_item) {
+        LeaseError::Held { key, holder } => {
+            assert_eq!(key, cache_a());
+            holder
+        }
         other => panic!("expected Held, got {other:?}"),
     }
+}
+
+/// Why the old item is not a readable lease (the acquire fails with `MalformedItem`, not
+/// `Held`: such an item never expires by itself).
+fn malformed_with(config: LeaseConfig, item: Item) -> DecodeError {
+    match acquire_error(config, Some(item)) {
+        LeaseError::MalformedItem { key, error } => {
+            assert_eq!(key, cache_a());
+            error
+        }
+        other => panic!("expected MalformedItem, got {other:?}"),
+    }
+}
+
+fn undecodable(item: Item) -> DecodeError {
+    malformed_with(default_config(), item)
 }
 
 fn lease_item(token: Option<AttributeValue>, expires: Option<AttributeValue>) -> Item {
@@ -61,30 +89,86 @@ fn known_item() -> Item {
     )
 }
 
+fn with(mut item: Item, name: &str, value: AttributeValue) -> Item {
+    item.insert(name.into(), value);
+    item
+}
+
 #[test]
 fn a_readable_old_item_names_the_holder() {
     let holder = holder_for(default_config(), Some(known_item()));
+    // Written by TableTheory's code: no fencing token.
     let info = HolderInfo {
         token: TokenFingerprint::of("their-secret-token"),
         expires_at: at(1050),
+        fence: None,
+        released: false,
     };
     assert_eq!(holder, Holder::Known(info));
     assert_eq!(
-        HolderInfo::decode(&known_item(), &default_config()),
+        HolderInfo::decode(&known_item(), &default_config(), at(1000)),
         Ok(info)
     );
 }
 
 #[test]
+fn the_holders_fencing_token_is_read_when_present() {
+    let item = with(
+        known_item(),
+        "lease_fence",
+        AttributeValue::number(1_000_042),
+    );
+    let expected = HolderInfo {
+        token: TokenFingerprint::of("their-secret-token"),
+        expires_at: at(1050),
+        fence: Some(FencingToken::new(1_000_042)),
+        released: false,
+    };
+    assert_eq!(
+        holder_for(default_config(), Some(item.clone())),
+        Holder::Known(expected)
+    );
+    assert_eq!(
+        HolderInfo::decode(&item, &default_config(), at(1000)),
+        Ok(expected)
+    );
+    // The largest fencing token there is.
+    let max = with(
+        known_item(),
+        "lease_fence",
+        AttributeValue::N(u64::MAX.to_string()),
+    );
+    assert_eq!(
+        HolderInfo::decode(&max, &default_config(), at(1000)).map(|info| info.fence),
+        Ok(Some(FencingToken::new(u64::MAX)))
+    );
+}
+
+#[test]
+fn an_expiry_of_zero_is_a_released_lease() {
+    let item = lease_item(
+        Some(AttributeValue::string("t")),
+        Some(AttributeValue::number(0)),
+    );
+    let info = HolderInfo::decode(&item, &default_config(), at(1000)).unwrap();
+    assert!(info.released);
+    assert_eq!(info.expires_at, OffsetDateTime::UNIX_EPOCH);
+    let live = HolderInfo::decode(&known_item(), &default_config(), at(1000)).unwrap();
+    assert!(!live.released);
+}
+
+#[test]
 fn the_held_message_shows_the_holder_but_never_its_token() {
-    let holder = holder_for(default_config(), Some(known_item()));
+    let item = with(known_item(), "lease_fence", AttributeValue::number(77));
+    let holder = holder_for(default_config(), Some(item));
     let err = LeaseError::Held {
-        key: LeaseKey::new("CACHE#A", "LOCK"),
+        key: cache_a(),
         holder,
     };
     let text = err.to_string();
     assert!(text.contains("CACHE#A/LOCK"), "{text}");
     assert!(text.contains("1050"), "{text}");
+    assert!(text.contains("fencing token 77"), "{text}");
     assert!(
         text.contains(&TokenFingerprint::of("their-secret-token").to_string()),
         "{text}"
@@ -97,22 +181,31 @@ fn the_held_message_shows_the_holder_but_never_its_token() {
 fn decoding_follows_custom_attribute_names() {
     let config = LeaseConfig::builder("tbl")
         .lease_attribute_names("token", "expires_at", "expires_ttl")
+        .fence_attribute_name("fencing")
         .build()
         .unwrap();
     let item = Item::from([
         ("token".to_owned(), AttributeValue::string("t")),
         ("expires_at".to_owned(), AttributeValue::number(1050)),
+        ("fencing".to_owned(), AttributeValue::number(9)),
+        // The default names mean nothing here, whatever their type.
+        (
+            "lease_fence".to_owned(),
+            AttributeValue::string("not a number"),
+        ),
+        ("ttl".to_owned(), AttributeValue::string("not a number")),
     ]);
     assert!(matches!(
         holder_for(config.clone(), Some(item)),
-        Holder::Known(HolderInfo { expires_at, .. }) if expires_at == at(1050)
+        Holder::Known(HolderInfo { expires_at, fence: Some(fence), .. })
+            if expires_at == at(1050) && fence == FencingToken::new(9)
     ));
-    // The default names mean nothing under this configuration.
+    // An item in the default names is not a lease under this configuration.
     assert_eq!(
-        holder_for(config, Some(known_item())),
-        Holder::Undecodable(DecodeError::MissingAttribute {
+        malformed_with(config, known_item()),
+        DecodeError::MissingAttribute {
             attribute: "token".into()
-        })
+        }
     );
 }
 
@@ -121,20 +214,13 @@ fn no_old_item_is_unknown() {
     let holder = holder_for(default_config(), None);
     assert_eq!(holder, Holder::Unknown);
     let err = LeaseError::Held {
-        key: LeaseKey::new("CACHE#A", "LOCK"),
+        key: cache_a(),
         holder,
     };
     assert_eq!(
         err.to_string(),
         "lease CACHE#A/LOCK is held by another holder"
     );
-}
-
-fn undecodable(item: Item) -> DecodeError {
-    match holder_for(default_config(), Some(item)) {
-        Holder::Undecodable(e) => e,
-        other => panic!("expected Undecodable, got {other:?}"),
-    }
 }
 
 #[test]
@@ -202,7 +288,7 @@ fn a_non_integer_expiry_is_undecodable() {
         ));
         assert_eq!(
             err,
-            DecodeError::InvalidEpochSeconds {
+            DecodeError::InvalidNumber {
                 attribute: "lease_expires_at".into(),
                 value: raw.into(),
             }
@@ -212,24 +298,94 @@ fn a_non_integer_expiry_is_undecodable() {
 
 #[test]
 fn an_expiry_beyond_representable_time_is_undecodable() {
+    // Far in the future: beyond the longest possible lease, named as a unit mistake.
     let err = undecodable(lease_item(
         Some(AttributeValue::string("t")),
         Some(AttributeValue::number(i64::MAX)),
     ));
-    assert!(
-        matches!(err, DecodeError::InvalidEpochSeconds { .. }),
-        "{err:?}"
+    assert_eq!(
+        err,
+        DecodeError::ExpiryBeyondHorizon {
+            attribute: "lease_expires_at".into(),
+            value: i64::MAX,
+            unit: "seconds",
+        }
+    );
+    // Far in the past: not a representable time at all.
+    let err = undecodable(lease_item(
+        Some(AttributeValue::string("t")),
+        Some(AttributeValue::number(i64::MIN)),
+    ));
+    assert_eq!(
+        err,
+        DecodeError::InvalidNumber {
+            attribute: "lease_expires_at".into(),
+            value: i64::MIN.to_string(),
+        }
     );
 }
 
 #[test]
-fn the_undecodable_message_says_why() {
-    let holder = Holder::Undecodable(DecodeError::WrongType {
-        attribute: "lease_expires_at".into(),
-        expected: "N",
-        found: "S",
-    });
-    let text = holder.to_string();
+fn a_fencing_token_must_be_a_whole_non_negative_number() {
+    for raw in ["1.5", "-1", "1e3", "", "18446744073709551616"] {
+        let item = with(known_item(), "lease_fence", AttributeValue::N(raw.into()));
+        assert_eq!(
+            undecodable(item),
+            DecodeError::InvalidNumber {
+                attribute: "lease_fence".into(),
+                value: raw.into(),
+            },
+            "{raw:?}"
+        );
+    }
+    let item = with(known_item(), "lease_fence", AttributeValue::string("5"));
+    assert_eq!(
+        undecodable(item),
+        DecodeError::WrongType {
+            attribute: "lease_fence".into(),
+            expected: "N",
+            found: "S",
+        }
+    );
+}
+
+#[test]
+fn a_ttl_must_be_a_whole_number() {
+    for raw in ["4650.5", "1e3", "abc"] {
+        let item = with(known_item(), "ttl", AttributeValue::N(raw.into()));
+        assert_eq!(
+            undecodable(item),
+            DecodeError::InvalidNumber {
+                attribute: "ttl".into(),
+                value: raw.into(),
+            },
+            "{raw:?}"
+        );
+    }
+    let item = with(known_item(), "ttl", AttributeValue::string("4650"));
+    assert_eq!(
+        undecodable(item),
+        DecodeError::WrongType {
+            attribute: "ttl".into(),
+            expected: "N",
+            found: "S",
+        }
+    );
+}
+
+#[test]
+fn the_malformed_item_message_says_why() {
+    let err = acquire_error(
+        default_config(),
+        Some(lease_item(
+            Some(AttributeValue::string("their-secret-token")),
+            Some(AttributeValue::string("1050")),
+        )),
+    );
+    assert!(!err.is_held(), "a malformed item is not a holder: {err:?}");
+    let text = err.to_string();
+    assert!(text.contains("CACHE#A/LOCK"), "{text}");
     assert!(text.contains("not a readable lease"), "{text}");
     assert!(text.contains("lease_expires_at"), "{text}");
+    assert!(!format!("{err} {err:?}").contains("their-secret-token"));
 }

@@ -15,13 +15,15 @@ const SORT: &str = "sk) OR attribute_exists(#x";
 const TOKEN: &str = "#tok = :tok OR #exp";
 const EXPIRES: &str = ":now) OR (1 = 1";
 const TTL: &str = "ttl, #pk = :now";
-const HOSTILE: [&str; 5] = [PARTITION, SORT, TOKEN, EXPIRES, TTL];
+const FENCE: &str = "f, :floor) + :one, #tok = if_not_exists(#tok";
+const HOSTILE: [&str; 6] = [PARTITION, SORT, TOKEN, EXPIRES, TTL, FENCE];
 
 fn hostile() -> Planner {
     Planner::new(
         LeaseConfig::builder("tbl")
             .key_attribute_names(PARTITION, SORT)
             .lease_attribute_names(TOKEN, EXPIRES, TTL)
+            .fence_attribute_name(FENCE)
             .build()
             .unwrap(),
     )
@@ -65,7 +67,7 @@ fn refresh(planner: &Planner) -> Request {
 }
 
 fn release(planner: &Planner) -> Request {
-    planner.release(&lease()).unwrap().request().clone()
+    planner.release(&lease(), now()).unwrap().request().clone()
 }
 
 /// The expression text of `hostile` is the text of `plain`, no hostile name is in it, and every
@@ -105,14 +107,29 @@ fn acquire_keeps_hostile_names_in_the_name_map() {
         rendered.names.get("#exp").map(String::as_str),
         Some(EXPIRES)
     );
-    // The item itself is keyed by the real (hostile) names.
-    let Request::Put(put) = &request else {
-        panic!("expected a put: {request:?}")
+    assert_eq!(rendered.names.get("#tok").map(String::as_str), Some(TOKEN));
+    assert_eq!(
+        rendered.names.get("#fence").map(String::as_str),
+        Some(FENCE)
+    );
+    assert_eq!(rendered.names.get("#ttl").map(String::as_str), Some(TTL));
+    // The key is keyed by the real (hostile) names; with the name map it covers every one.
+    let Request::Update(update) = &request else {
+        panic!("expected an update: {request:?}")
     };
-    let keys: Vec<&str> = put.item.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = update.key.keys().map(String::as_str).collect();
+    let mut expected_keys = vec![PARTITION, SORT];
+    expected_keys.sort_unstable();
+    assert_eq!(keys, expected_keys);
+    let mut all: Vec<&str> = keys
+        .into_iter()
+        .chain(rendered.names.values().map(String::as_str))
+        .collect();
+    all.sort_unstable();
+    all.dedup(); // the partition key is in both
     let mut expected = HOSTILE.to_vec();
     expected.sort_unstable();
-    assert_eq!(keys, expected);
+    assert_eq!(all, expected);
 }
 
 #[test]
@@ -138,10 +155,15 @@ fn release_keeps_hostile_names_in_the_name_map() {
     let rendered = request.render();
     assert_names_only_in_the_map(&rendered, &release(&plain()).render());
     assert_eq!(rendered.names.get("#tok").map(String::as_str), Some(TOKEN));
-    let Request::Delete(delete) = &request else {
-        panic!("expected a delete: {request:?}")
+    assert_eq!(
+        rendered.names.get("#exp").map(String::as_str),
+        Some(EXPIRES)
+    );
+    assert_eq!(rendered.names.get("#ttl").map(String::as_str), Some(TTL));
+    let Request::Update(update) = &request else {
+        panic!("expected an update: {request:?}")
     };
-    assert!(delete.key.contains_key(PARTITION) && delete.key.contains_key(SORT));
+    assert!(update.key.contains_key(PARTITION) && update.key.contains_key(SORT));
 }
 
 #[test]
@@ -164,7 +186,7 @@ fn hostile_key_and_token_values_stay_in_the_value_map() {
             .unwrap()
             .request()
             .clone(),
-        planner.release(&lease).unwrap().request().clone(),
+        planner.release(&lease, now()).unwrap().request().clone(),
     ] {
         let rendered = request.render();
         let text = format!(

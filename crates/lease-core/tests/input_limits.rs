@@ -22,6 +22,16 @@ fn planner(validate: bool) -> Planner {
     )
 }
 
+/// A strict planner whose clock skew bound (100 ms) admits sub-second leases.
+fn planner_sub_second() -> Planner {
+    Planner::new(
+        LeaseConfig::builder("tbl")
+            .max_clock_skew(Duration::from_millis(100))
+            .build()
+            .unwrap(),
+    )
+}
+
 fn at(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(secs).unwrap()
 }
@@ -63,7 +73,11 @@ fn reasons(planner: &Planner, key: &LeaseKey) -> [Option<InvalidInput>; 3] {
             key,
             planner.refresh(&lease, THIRTY, at(1000)).map(drop),
         ),
-        reason(Operation::Release, key, planner.release(&lease).map(drop)),
+        reason(
+            Operation::Release,
+            key,
+            planner.release(&lease, at(1000)).map(drop),
+        ),
     ]
 }
 
@@ -185,11 +199,16 @@ fn the_longest_lease_is_planned_with_exact_arithmetic() {
         .unwrap();
     let max_secs = i64::try_from(MAX_LEASE_DURATION.as_secs()).unwrap();
     assert_eq!(plan.lease().expires_at_epoch_seconds(), 1000 + max_secs);
-    let Request::Put(put) = plan.request() else {
-        panic!()
+    let Request::Update(_) = plan.request() else {
+        panic!("expected an update: {:?}", plan.request())
     };
+    let rendered = plan.request().render();
     assert_eq!(
-        put.item.get("ttl").and_then(|v| v.as_n()),
+        rendered.values.get(":exp").and_then(|v| v.as_n()),
+        Some((1000 + max_secs).to_string().as_str())
+    );
+    assert_eq!(
+        rendered.values.get(":ttl").and_then(|v| v.as_n()),
         Some((1000 + max_secs + 3600).to_string().as_str())
     );
 }
@@ -224,7 +243,7 @@ fn expiry_past_the_end_of_time_is_time_out_of_range() {
     // The sum is representable (last + 0.9 s) but rounding it up to whole seconds is not.
     let now = at(last) + Duration::from_millis(500);
     assert_eq!(
-        duration_reason_at(&p, Duration::from_millis(400), now),
+        duration_reason_at(&planner_sub_second(), Duration::from_millis(400), now),
         [
             Some(InvalidInput::TimeOutOfRange),
             Some(InvalidInput::TimeOutOfRange)
@@ -327,9 +346,15 @@ fn times_before_the_epoch_round_the_same_way() {
         )
         .unwrap();
     assert_eq!(plan.lease().expires_at_epoch_seconds(), 0);
+    let rendered = plan.request().render();
     assert_eq!(
-        plan.request().render().values.get(":now"),
+        rendered.values.get(":now"),
         Some(&lease_core::AttributeValue::number(-1))
+    );
+    // The fencing floor (epoch milliseconds) does not go below zero.
+    assert_eq!(
+        rendered.values.get(":floor"),
+        Some(&lease_core::AttributeValue::number(0))
     );
 }
 

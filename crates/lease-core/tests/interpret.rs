@@ -1,5 +1,6 @@
-//! How each plan reads every kind of store answer: applied, condition failed (with and without an
-//! old item), an item (a store bug for a write), and each class of store error.
+//! How each plan reads every kind of store answer: applied (with and without the updated item),
+//! condition failed (with and without an old item, readable or not), an item (a store bug for a
+//! write), a write result (a store bug for a read), and each class of store error.
 
 // Test helpers panic on unexpected input on purpose: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,8 +10,9 @@ use std::fmt;
 use std::time::Duration;
 
 use lease_core::{
-    AttributeValue, Holder, Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseToken, Operation,
-    Planner, ReleaseOutcome, StoreError, StoreErrorKind, StoreResponse,
+    AttributeValue, DecodeError, FencingToken, Holder, Item, Lease, LeaseConfig, LeaseError,
+    LeaseKey, LeaseSnapshot, LeaseState, LeaseToken, Operation, Planner, ReleaseOutcome,
+    StoreError, StoreErrorKind, StoreResponse,
 };
 use time::OffsetDateTime;
 
@@ -36,10 +38,25 @@ fn key() -> LeaseKey {
     LeaseKey::new("CACHE#A", "LOCK")
 }
 
+const FENCE: u64 = 42;
+
+/// Our lease, as a successful acquire returned it: expiry 1030, fencing token 42.
 fn lease() -> Lease {
-    Lease::new(key(), LeaseToken::new("tok"), at(1030))
+    planner()
+        .acquire(
+            key(),
+            Duration::from_secs(30),
+            at(1000),
+            LeaseToken::new("tok"),
+        )
+        .unwrap()
+        .interpret(Ok(StoreResponse::Applied {
+            attributes: Some(fenced_item(FENCE)),
+        }))
+        .unwrap()
 }
 
+/// Another holder's lease item, without a fencing token (as TableTheory writes it).
 fn stored_item() -> Item {
     Item::from([
         ("pk".to_owned(), AttributeValue::string("CACHE#A")),
@@ -49,6 +66,22 @@ fn stored_item() -> Item {
     ])
 }
 
+/// The item after our acquire, with the fencing token `fence` (an `ALL_NEW` answer).
+fn fenced_item(fence: u64) -> Item {
+    let mut item = stored_item();
+    item.insert("lease_token".into(), AttributeValue::string("tok"));
+    item.insert("lease_expires_at".into(), AttributeValue::number(1030));
+    item.insert("lease_fence".into(), AttributeValue::N(fence.to_string()));
+    item
+}
+
+/// An item that is not a readable lease: the expiry is a string.
+fn malformed_item() -> Item {
+    let mut item = stored_item();
+    item.insert("lease_expires_at".into(), AttributeValue::string("1050"));
+    item
+}
+
 /// Every answer a store can give, except errors.
 fn responses() -> Vec<StoreResponse> {
     vec![
@@ -56,9 +89,15 @@ fn responses() -> Vec<StoreResponse> {
         StoreResponse::Applied {
             attributes: Some(stored_item()),
         },
+        StoreResponse::Applied {
+            attributes: Some(fenced_item(7)),
+        },
         StoreResponse::ConditionFailed { old_item: None },
         StoreResponse::ConditionFailed {
             old_item: Some(stored_item()),
+        },
+        StoreResponse::ConditionFailed {
+            old_item: Some(malformed_item()),
         },
         StoreResponse::Item(None),
         StoreResponse::Item(Some(stored_item())),
@@ -86,7 +125,12 @@ fn refresh(answer: Result<StoreResponse, StoreError>) -> Result<Lease, LeaseErro
 
 fn release(answer: Result<StoreResponse, StoreError>) -> Result<ReleaseOutcome, LeaseError> {
     let p = planner();
-    p.release(&lease()).unwrap().interpret(answer)
+    p.release(&lease(), at(1000)).unwrap().interpret(answer)
+}
+
+fn inspect(answer: Result<StoreResponse, StoreError>) -> Result<LeaseSnapshot, LeaseError> {
+    let p = planner();
+    p.inspect(key()).unwrap().interpret(answer, at(1000))
 }
 
 fn assert_unexpected(err: &LeaseError, op: Operation) {
@@ -105,21 +149,39 @@ fn acquire_reads_every_response() {
     for response in responses() {
         let result = acquire(Ok(response.clone()));
         match response {
-            StoreResponse::Applied { .. } => {
+            // The updated item carries the fencing token.
+            StoreResponse::Applied {
+                attributes: Some(item),
+            } if item.contains_key("lease_fence") => {
                 let lease = result.unwrap();
                 assert_eq!(lease.key(), &key());
                 assert_eq!(lease.token().expose_secret(), "tok");
                 assert_eq!(lease.expires_at_epoch_seconds(), 1030);
+                assert_eq!(lease.fence(), Some(FencingToken::new(7)));
+            }
+            // No updated item, or one without a fencing token: the store ignored ALL_NEW.
+            StoreResponse::Applied { .. } => {
+                assert_unexpected(&result.unwrap_err(), Operation::Acquire);
             }
             StoreResponse::ConditionFailed { old_item } => {
                 let err = result.unwrap_err();
-                let LeaseError::Held { key: k, holder } = &err else {
-                    panic!("expected Held, got {err:?}")
-                };
-                assert_eq!(*k, key());
                 match old_item {
-                    None => assert_eq!(*holder, Holder::Unknown),
-                    Some(_) => assert!(matches!(holder, Holder::Known(_)), "{holder:?}"),
+                    None => assert!(
+                        matches!(&err, LeaseError::Held { key: k, holder: Holder::Unknown } if *k == key()),
+                        "{err:?}"
+                    ),
+                    Some(item) if item == malformed_item() => assert!(
+                        matches!(
+                            &err,
+                            LeaseError::MalformedItem { key: k, error: DecodeError::WrongType { .. } }
+                                if *k == key()
+                        ),
+                        "{err:?}"
+                    ),
+                    Some(_) => assert!(
+                        matches!(&err, LeaseError::Held { key: k, holder: Holder::Known(_) } if *k == key()),
+                        "{err:?}"
+                    ),
                 }
             }
             StoreResponse::Item(_) => assert_unexpected(&result.unwrap_err(), Operation::Acquire),
@@ -138,8 +200,10 @@ fn refresh_reads_every_response() {
                 assert_eq!(lease.key(), &key());
                 assert_eq!(lease.token().expose_secret(), "tok");
                 assert_eq!(lease.expires_at_epoch_seconds(), 1060);
+                assert_eq!(lease.fence(), Some(FencingToken::new(FENCE)), "kept");
             }
-            // An old item (if a store sends one anyway) does not change the outcome.
+            // An old item (if a store sends one anyway, readable or not) does not change the
+            // outcome.
             StoreResponse::ConditionFailed { .. } => {
                 let err = result.unwrap_err();
                 assert!(
@@ -168,6 +232,32 @@ fn release_reads_every_response() {
     }
 }
 
+#[test]
+fn inspect_reads_every_response() {
+    for response in responses() {
+        let result = inspect(Ok(response.clone()));
+        match response {
+            StoreResponse::Item(None) => assert_eq!(
+                result.unwrap(),
+                LeaseSnapshot {
+                    key: key(),
+                    state: LeaseState::Absent
+                }
+            ),
+            // Expiry 1050 is after now (1000).
+            StoreResponse::Item(Some(_)) => {
+                let snapshot = result.unwrap();
+                assert_eq!(snapshot.key, key());
+                assert!(snapshot.state.is_held(), "{snapshot:?}");
+            }
+            StoreResponse::Applied { .. } | StoreResponse::ConditionFailed { .. } => {
+                assert_unexpected(&result.unwrap_err(), Operation::Inspect);
+            }
+            other => panic!("untested response {other:?}"),
+        }
+    }
+}
+
 /// An underlying cause, to check that it survives into the error chain.
 #[derive(Debug)]
 struct Cause;
@@ -184,15 +274,30 @@ fn store_error(kind: StoreErrorKind) -> StoreError {
     StoreError::new(kind, "ProvisionedThroughputExceededException: slow down").with_source(Cause)
 }
 
-/// The error is `Store` for `op` and `kind`, and the store error and its cause are its sources.
+/// The error is `OutcomeUnknown` for `op` if `kind` may have applied the request, else `Store`;
+/// either way it names the key, and the store error and its cause are its sources.
 fn assert_store_error(err: &LeaseError, op: Operation, kind: StoreErrorKind) {
-    let LeaseError::Store {
-        operation,
-        key: k,
-        source,
-    } = err
-    else {
-        panic!("expected Store, got {err:?}")
+    let (operation, k, source) = match err {
+        LeaseError::OutcomeUnknown {
+            operation,
+            key,
+            source,
+        } => {
+            assert!(kind.outcome_may_be_applied(), "{kind:?}: {err:?}");
+            assert!(err.is_outcome_unknown());
+            assert!(err.to_string().contains("unknown"), "{err}");
+            (operation, key, source)
+        }
+        LeaseError::Store {
+            operation,
+            key,
+            source,
+        } => {
+            assert!(!kind.outcome_may_be_applied(), "{kind:?}: {err:?}");
+            assert!(!err.is_outcome_unknown());
+            (operation, key, source)
+        }
+        other => panic!("expected OutcomeUnknown or Store, got {other:?}"),
     };
     assert_eq!(*operation, op);
     assert_eq!(*k, key());
@@ -203,6 +308,7 @@ fn assert_store_error(err: &LeaseError, op: Operation, kind: StoreErrorKind) {
     );
     assert!(!err.is_held() && !err.is_not_owned() && !err.is_invalid_input());
     assert!(err.to_string().contains("CACHE#A/LOCK"), "{err}");
+    assert!(err.to_string().contains(&op.to_string()), "{err}");
 
     let store = err
         .source()
@@ -232,6 +338,46 @@ fn store_errors_keep_their_kind_for_every_operation() {
             Operation::Release,
             kind,
         );
+        assert_store_error(
+            &inspect(Err(store_error(kind))).unwrap_err(),
+            Operation::Inspect,
+            kind,
+        );
+    }
+}
+
+/// Which kinds end in `OutcomeUnknown`, spelled out (not derived from the predicate the
+/// implementation uses): timeouts, server errors and unclassified failures may have applied the
+/// write; throttling, validation, a missing table and denied access did not.
+#[test]
+fn outcome_unknown_exactly_for_timeout_unavailable_and_other() {
+    use StoreErrorKind as K;
+    for (kind, unknown) in [
+        (K::Throttled, false),
+        (K::Timeout, true),
+        (K::Unavailable, true),
+        (K::Validation, false),
+        (K::ResourceNotFound, false),
+        (K::AccessDenied, false),
+        (K::Other, true),
+    ] {
+        let results = [
+            acquire(Err(store_error(kind))).map(drop),
+            refresh(Err(store_error(kind))).map(drop),
+            release(Err(store_error(kind))).map(drop),
+            inspect(Err(store_error(kind))).map(drop),
+        ];
+        for result in results {
+            let err = result.unwrap_err();
+            if unknown {
+                assert!(
+                    matches!(err, LeaseError::OutcomeUnknown { .. }),
+                    "{kind:?}: {err:?}"
+                );
+            } else {
+                assert!(matches!(err, LeaseError::Store { .. }), "{kind:?}: {err:?}");
+            }
+        }
     }
 }
 

@@ -303,9 +303,9 @@ proptest! {
 // ----------------------------------------------------------------------------------------------
 // The planner's own requests under generated hostile configurations
 
-/// Five distinct hostile attribute names (a distinct digit prefix each).
-fn hostile_names() -> impl Strategy<Value = [String; 5]> {
-    prop::array::uniform5(hostile()).prop_map(|names| {
+/// Six distinct hostile attribute names (a distinct digit prefix each).
+fn hostile_names() -> impl Strategy<Value = [String; 6]> {
+    prop::array::uniform6(hostile()).prop_map(|names| {
         let mut i = 0;
         names.map(|n| {
             i += 1;
@@ -326,7 +326,7 @@ fn requests(planner: &Planner, key: &LeaseKey, token: &str) -> Vec<Request> {
     if let Ok(plan) = planner.refresh(&lease, d, now) {
         out.push(plan.request().clone());
     }
-    if let Ok(plan) = planner.release(&lease) {
+    if let Ok(plan) = planner.release(&lease, now) {
         out.push(plan.request().clone());
     }
     out
@@ -341,10 +341,11 @@ proptest! {
         token in hostile(),
         include_ttl in any::<bool>(),
     ) {
-        let [pk, sk, tok, exp, ttl] = names.clone();
+        let [pk, sk, tok, exp, ttl, fence] = names.clone();
         let config = LeaseConfig::builder("tbl")
             .key_attribute_names(pk, sk)
             .lease_attribute_names(tok, exp, ttl)
+            .fence_attribute_name(fence)
             .include_ttl(include_ttl)
             .build();
         prop_assert!(config.is_ok(), "{config:?}");

@@ -80,15 +80,15 @@ fn errors_of_refresh_and_release_never_show_the_token() {
         .unwrap_err();
     assert_hidden(&format!("{not_owned} {not_owned:?}"), SECRET);
     let unexpected = p
-        .release(&lease)
+        .release(&lease, now())
         .unwrap()
         .interpret(Ok(StoreResponse::Item(None)))
         .unwrap_err();
     assert_hidden(&format!("{unexpected} {unexpected:?}"), SECRET);
 }
 
-/// The plans hold requests whose item and `:tok` value carry the raw token; their `Debug` must
-/// not print it (a `debug!(?plan)` would leak the secret).
+/// The plans hold requests whose `:tok` value carries the raw token; their `Debug` must not
+/// print it (a `debug!(?plan)` would leak the secret).
 #[test]
 fn plans_never_show_the_token_in_debug() {
     let p = planner();
@@ -104,6 +104,28 @@ fn plans_never_show_the_token_in_debug() {
     assert_hidden(&format!("{acquire:?}"), SECRET);
     let refresh = p.refresh(&lease, Duration::from_secs(30), now()).unwrap();
     assert_hidden(&format!("{refresh:?}"), SECRET);
-    let release = p.release(&lease).unwrap();
+    let release = p.release(&lease, now()).unwrap();
     assert_hidden(&format!("{release:?}"), SECRET);
+}
+
+/// A snapshot from `inspect` describes another holder's lease; it must not carry its token.
+#[test]
+fn a_snapshot_shows_the_holders_fingerprint_only() {
+    let p = planner();
+    let item = Item::from([
+        ("pk".to_owned(), AttributeValue::string("CACHE#A")),
+        ("sk".to_owned(), AttributeValue::string("LOCK")),
+        ("lease_token".to_owned(), AttributeValue::string(THEIRS)),
+        ("lease_expires_at".to_owned(), AttributeValue::number(1030)),
+        ("lease_fence".to_owned(), AttributeValue::number(5)),
+    ]);
+    let snapshot = p
+        .inspect(LeaseKey::new("CACHE#A", "LOCK"))
+        .unwrap()
+        .interpret(Ok(StoreResponse::Item(Some(item))), now())
+        .unwrap();
+    let shown = format!("{snapshot:?}");
+    assert_hidden(&shown, THEIRS);
+    let fingerprint = LeaseToken::new(THEIRS).fingerprint().to_string();
+    assert!(shown.contains(&fingerprint), "{shown}");
 }

@@ -2,7 +2,12 @@
 //!
 //! Everything here is request data: no store, no runtime. Where the seed's Go placeholders differ
 //! (`#lease_expires_at`, `:token`) we use the TS/Py ones (`#exp`, `:tok`); the item attribute
-//! names, values and expression shapes are the same in every port.
+//! names and values are the same in every port.
+//!
+//! Two deliberate deviations change the request shapes (issue 3): acquire is an `UpdateItem`
+//! (not a `PutItem`) that writes the seed's item values plus a fencing token, and release is an
+//! `UpdateItem` that marks the lease released (expiry 0) instead of a `DeleteItem`. The seed's
+//! values are checked on what the update writes ([`written`]).
 
 // Test helpers panic on unexpected input on purpose: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,10 +15,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use lease_core::expr::{Operand, UpdateAction, UpdateValue};
 use lease_core::{
-    AttributeValue, ConfigError, DeleteRequest, InvalidInput, Item, Lease, LeaseConfig,
+    AttributeValue, ConfigError, FencingToken, InvalidInput, Item, Lease, LeaseConfig,
     LeaseConfigBuilder, LeaseError, LeaseKey, LeaseToken, OnConditionFailure, Operation, Planner,
-    PutRequest, ReleaseOutcome, Rendered, Request, ReturnValues, StoreResponse, UpdateRequest,
+    ReleaseOutcome, Rendered, Request, ReturnValues, StoreResponse, UpdateRequest,
 };
 use time::OffsetDateTime;
 
@@ -59,11 +65,11 @@ fn names(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn put(request: &Request) -> &PutRequest {
-    match request {
-        Request::Put(put) => put,
-        other => panic!("expected a PutItem, got {other:?}"),
-    }
+fn values(entries: &[(&str, AttributeValue)]) -> BTreeMap<String, AttributeValue> {
+    entries
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
 }
 
 fn update(request: &Request) -> &UpdateRequest {
@@ -73,13 +79,37 @@ fn update(request: &Request) -> &UpdateRequest {
     }
 }
 
-fn delete(request: &Request) -> &DeleteRequest {
-    match request {
-        Request::Delete(delete) => delete,
-        other => panic!("expected a DeleteItem, got {other:?}"),
+/// What an update writes on an absent item, apart from computed values (the fencing token's
+/// `if_not_exists(..) + :one`): the key plus every `SET #a = :literal`. `REMOVE`d attributes
+/// are absent. For acquire this is the item the seed's `PutItem` wrote.
+fn written(request: &Request) -> Item {
+    let update = update(request);
+    let mut item = update.key.clone();
+    for action in &update.update {
+        match action {
+            UpdateAction::Set(attr, UpdateValue::Operand(Operand::Value(value))) => {
+                item.insert(attr.name.clone(), value.value.clone());
+            }
+            UpdateAction::Remove(attr) => {
+                item.remove(&attr.name);
+            }
+            UpdateAction::Set(..) => {}
+        }
     }
+    item
 }
 
+/// The store's answer to an acquire's `ReturnValues ALL_NEW`: the written item with the
+/// fencing token `fence`.
+fn applied_new(request: &Request, fence: u64) -> Result<StoreResponse, lease_core::StoreError> {
+    let mut item = written(request);
+    item.insert("lease_fence".into(), AttributeValue::N(fence.to_string()));
+    Ok(StoreResponse::Applied {
+        attributes: Some(item),
+    })
+}
+
+/// The answer to an update without `ReturnValues` (refresh, release).
 fn applied() -> Result<StoreResponse, lease_core::StoreError> {
     Ok(StoreResponse::Applied { attributes: None })
 }
@@ -97,13 +127,20 @@ fn lease(token: &str) -> Lease {
     Lease::new(cache_a(), LeaseToken::new(token), at(0))
 }
 
-const ACQUIRE_CONDITION: &str = "attribute_not_exists(#pk) OR #exp <= :now";
+/// The seed's acquire condition, plus `OR #tok = :tok` (a retried acquire finds its own write).
+const ACQUIRE_CONDITION: &str = "attribute_not_exists(#pk) OR #exp <= :now OR #tok = :tok";
+/// The acquire update: the seed's item values as `SET`s, plus the fencing token.
+const ACQUIRE_UPDATE: &str =
+    "SET #tok = :tok, #exp = :exp, #fence = if_not_exists(#fence, :floor) + :one, #ttl = :ttl";
+/// The same with TTL off: a TTL another writer left is removed.
+const ACQUIRE_UPDATE_NO_TTL: &str =
+    "SET #tok = :tok, #exp = :exp, #fence = if_not_exists(#fence, :floor) + :one REMOVE #ttl";
 
 // ----------------------------------------------------------------------------------------------
 // G1–G10
 
 #[test]
-fn g1_acquire_builds_the_conditional_put() {
+fn g1_acquire_builds_the_conditional_update() {
     let planner = tbl_buffer_10s();
     let key = planner.lock_key("CACHE#A");
     let plan = planner
@@ -115,10 +152,15 @@ fn g1_acquire_builds_the_conditional_put() {
         )
         .unwrap();
 
-    let request = put(plan.request());
+    let request = update(plan.request());
     assert_eq!(request.table_name, "tbl");
     assert_eq!(
-        request.item,
+        request.key,
+        item(&[("pk", s("CACHE#A")), ("sk", s("LOCK"))])
+    );
+    // The seed's item, written by the update's `SET`s.
+    assert_eq!(
+        written(plan.request()),
         item(&[
             ("pk", s("CACHE#A")),
             ("sk", s("LOCK")),
@@ -127,29 +169,47 @@ fn g1_acquire_builds_the_conditional_put() {
             ("ttl", n(1040)),
         ])
     );
-    // Our deviation: ask for the old item on condition failure so "held" can name the holder.
+    // The fencing token comes back in the updated item (ALL_NEW). Our deviation: ask for the
+    // old item on condition failure so "held" can name the holder.
+    assert_eq!(request.return_values, ReturnValues::AllNew);
     assert_eq!(
         request.on_condition_failure,
         OnConditionFailure::ReturnOldItem
     );
 
-    let rendered = plan.request().render();
     assert_eq!(
-        rendered,
+        plan.request().render(),
         Rendered {
             condition: Some(ACQUIRE_CONDITION.to_owned()),
-            update: None,
-            names: names(&[("#pk", "pk"), ("#exp", "lease_expires_at")]),
-            values: BTreeMap::from([(":now".to_owned(), n(1000))]),
+            update: Some(ACQUIRE_UPDATE.to_owned()),
+            names: names(&[
+                ("#pk", "pk"),
+                ("#exp", "lease_expires_at"),
+                ("#tok", "lease_token"),
+                ("#fence", "lease_fence"),
+                ("#ttl", "ttl"),
+            ]),
+            values: values(&[
+                (":now", n(1000)),
+                (":tok", s("tok")),
+                (":exp", n(1030)),
+                // The fencing floor: now in epoch milliseconds.
+                (":floor", n(1_000_000)),
+                (":one", n(1)),
+                (":ttl", n(1040)),
+            ]),
         }
     );
 
     assert_eq!(plan.lease().expires_at_epoch_seconds(), 1030);
-    let lease = plan.interpret(applied()).unwrap();
+    assert_eq!(plan.lease().fence(), None, "known only from the answer");
+    let answer = applied_new(plan.request(), 1_000_001);
+    let lease = plan.interpret(answer).unwrap();
     assert_eq!(lease.key(), &LeaseKey::new("CACHE#A", "LOCK"));
     assert_eq!(lease.token().expose_secret(), "tok");
     assert_eq!(lease.expires_at_epoch_seconds(), 1030);
     assert_eq!(lease.expires_at(), at(1030));
+    assert_eq!(lease.fence(), Some(FencingToken::new(1_000_001)));
 }
 
 #[test]
@@ -198,11 +258,11 @@ fn g3_refresh_is_conditioned_on_token_and_not_expired() {
                 ("#exp", "lease_expires_at"),
                 ("#ttl", "ttl"),
             ]),
-            values: BTreeMap::from([
-                (":tok".to_owned(), s("tok")),
-                (":now".to_owned(), n(1000)),
-                (":exp".to_owned(), n(1060)),
-                (":ttl".to_owned(), n(1070)),
+            values: values(&[
+                (":tok", s("tok")),
+                (":now", n(1000)),
+                (":exp", n(1060)),
+                (":ttl", n(1070)),
             ]),
         }
     );
@@ -213,27 +273,45 @@ fn g3_refresh_is_conditioned_on_token_and_not_expired() {
     assert_eq!(refreshed.token().expose_secret(), "tok");
 }
 
-/// The seed (all three ports) swallows a failed release condition and reports success. That hides
-/// "the lease was taken over" (seed-spec W3), so we deviate on purpose: the request is the same,
-/// but the outcome says `NotHeld` (still not an error).
+/// The seed (all three ports) deletes the item and swallows a failed release condition,
+/// reporting success. We deviate on purpose twice: the item is kept and marked released
+/// (expiry 0, so every reader, TableTheory's included, sees it expired, and its fencing token
+/// survives; the TTL lets DynamoDB collect it after the buffer), and a failed condition is
+/// reported as `NotHeld` (still not an error), since hiding it hides "the lease was taken over"
+/// (seed-spec W3).
 #[test]
-fn g4_release_condition_failure_is_not_held_not_an_error() {
+fn g4_release_marks_released_and_condition_failure_is_not_held() {
     let planner = planner(LeaseConfig::builder("tbl"));
-    let plan = planner.release(&lease("tok")).unwrap();
+    let plan = planner.release(&lease("tok"), at(1000)).unwrap();
 
-    let request = delete(plan.request());
+    let request = update(plan.request());
     assert_eq!(request.table_name, "tbl");
     assert_eq!(
         request.key,
         item(&[("pk", s("CACHE#A")), ("sk", s("LOCK"))])
     );
+    assert_eq!(request.return_values, ReturnValues::None);
+    assert_eq!(
+        request.on_condition_failure,
+        OnConditionFailure::ReturnNothing
+    );
     assert_eq!(
         plan.request().render(),
         Rendered {
+            // The token alone: a release that already landed (expiry 0) matches again.
             condition: Some("#tok = :tok".to_owned()),
-            update: None,
-            names: names(&[("#tok", "lease_token")]),
-            values: BTreeMap::from([(":tok".to_owned(), s("tok"))]),
+            update: Some("SET #exp = :released, #ttl = :ttl".to_owned()),
+            names: names(&[
+                ("#tok", "lease_token"),
+                ("#exp", "lease_expires_at"),
+                ("#ttl", "ttl"),
+            ]),
+            values: values(&[
+                (":tok", s("tok")),
+                (":released", n(0)),
+                // floor(now) + the default one-hour buffer.
+                (":ttl", n(4600)),
+            ]),
         }
     );
 
@@ -241,7 +319,7 @@ fn g4_release_condition_failure_is_not_held_not_an_error() {
         plan.interpret(condition_failed()).unwrap(),
         ReleaseOutcome::NotHeld
     );
-    let plan = planner.release(&lease("tok")).unwrap();
+    let plan = planner.release(&lease("tok"), at(1000)).unwrap();
     assert_eq!(plan.interpret(applied()).unwrap(), ReleaseOutcome::Released);
 }
 
@@ -277,9 +355,9 @@ fn g6_custom_options_rename_attributes_and_drop_ttl() {
         )
         .unwrap();
 
-    let request = put(plan.request());
+    // The seed's item, with no expires_ttl: TTL off removes one another writer may have left.
     assert_eq!(
-        request.item,
+        written(plan.request()),
         item(&[
             ("partition", s("CACHE#A")),
             ("sort", s("CUSTOM")),
@@ -287,37 +365,114 @@ fn g6_custom_options_rename_attributes_and_drop_ttl() {
             ("expires_at", n(1030)),
         ])
     );
-    assert!(!request.item.contains_key("expires_ttl"));
     let rendered = plan.request().render();
     assert_eq!(rendered.condition.as_deref(), Some(ACQUIRE_CONDITION));
+    assert_eq!(rendered.update.as_deref(), Some(ACQUIRE_UPDATE_NO_TTL));
     assert_eq!(
         rendered.names,
-        names(&[("#pk", "partition"), ("#exp", "expires_at")])
+        names(&[
+            ("#pk", "partition"),
+            ("#exp", "expires_at"),
+            ("#tok", "token"),
+            ("#fence", "lease_fence"),
+            ("#ttl", "expires_ttl"),
+        ])
     );
     assert_eq!(
         rendered.values,
-        BTreeMap::from([(":now".to_owned(), n(1000))])
+        values(&[
+            (":now", n(1000)),
+            (":tok", s("tok")),
+            (":exp", n(1030)),
+            (":floor", n(1_000_000)),
+            (":one", n(1)),
+        ])
     );
 
-    let lease = plan.interpret(applied()).unwrap();
+    let answer = applied_new(plan.request(), 7);
+    let lease = plan.interpret(answer).unwrap();
     assert_eq!(lease.key().sort(), "CUSTOM");
     assert_eq!(lease.expires_at_epoch_seconds(), 1030);
+    assert_eq!(lease.fence(), Some(FencingToken::new(7)));
 
-    // The same options on refresh: no TTL action, no `#ttl` name, no `:ttl` value.
+    // The same options on refresh: `REMOVE #ttl` instead of a TTL value.
     let refresh = planner
         .refresh(&lease, Duration::from_secs(30), at(1000))
         .unwrap();
     let rendered = refresh.request().render();
-    assert_eq!(rendered.update.as_deref(), Some("SET #exp = :exp"));
+    assert_eq!(
+        rendered.update.as_deref(),
+        Some("SET #exp = :exp REMOVE #ttl")
+    );
     assert_eq!(
         rendered.names,
-        names(&[("#tok", "token"), ("#exp", "expires_at")])
+        names(&[
+            ("#tok", "token"),
+            ("#exp", "expires_at"),
+            ("#ttl", "expires_ttl")
+        ])
     );
-    assert!(!rendered.values.contains_key(":ttl"));
+    assert_eq!(
+        rendered.values,
+        values(&[(":tok", s("tok")), (":now", n(1000)), (":exp", n(1030))])
+    );
     assert_eq!(
         update(refresh.request()).key,
         item(&[("partition", s("CACHE#A")), ("sort", s("CUSTOM"))])
     );
+    // Refresh keeps the fencing token.
+    let refreshed = refresh.interpret(applied()).unwrap();
+    assert_eq!(refreshed.fence(), Some(FencingToken::new(7)));
+
+    // And on release: no TTL to collect the item by.
+    let release = planner.release(&lease, at(1000)).unwrap();
+    let rendered = release.request().render();
+    assert_eq!(rendered.condition.as_deref(), Some("#tok = :tok"));
+    assert_eq!(
+        rendered.update.as_deref(),
+        Some("SET #exp = :released REMOVE #ttl")
+    );
+    assert_eq!(
+        rendered.names,
+        names(&[
+            ("#tok", "token"),
+            ("#exp", "expires_at"),
+            ("#ttl", "expires_ttl")
+        ])
+    );
+    assert_eq!(
+        rendered.values,
+        values(&[(":tok", s("tok")), (":released", n(0))])
+    );
+}
+
+/// TTL is also off with a zero buffer (TableTheory's rule): every write then removes `#ttl`.
+#[test]
+fn a_zero_ttl_buffer_removes_ttl_in_every_write() {
+    let planner = planner(LeaseConfig::builder("tbl").ttl_buffer(Duration::ZERO));
+    let acquire = planner
+        .acquire(
+            cache_a(),
+            Duration::from_secs(30),
+            at(1000),
+            LeaseToken::new("tok"),
+        )
+        .unwrap();
+    let refresh = planner
+        .refresh(&lease("tok"), Duration::from_secs(30), at(1000))
+        .unwrap();
+    let release = planner.release(&lease("tok"), at(1000)).unwrap();
+    for (request, expected) in [
+        (acquire.request(), ACQUIRE_UPDATE_NO_TTL),
+        (refresh.request(), "SET #exp = :exp REMOVE #ttl"),
+        (release.request(), "SET #exp = :released REMOVE #ttl"),
+    ] {
+        let rendered = request.render();
+        assert_eq!(rendered.update.as_deref(), Some(expected));
+        assert_eq!(rendered.names.get("#ttl").map(String::as_str), Some("ttl"));
+        assert!(!rendered.values.contains_key(":ttl"), "{rendered:?}");
+        assert!(!written(request).contains_key("ttl"));
+    }
 }
 
 #[test]
@@ -342,18 +497,18 @@ fn g7_validation_toggle_governs_zero_duration() {
     ));
     assert_eq!(err.key(), &LeaseKey::new("A", "B"));
 
+    // With validation off neither the zero check nor the clock-skew check applies.
     let lax = planner(LeaseConfig::builder("tbl").validate_input(false));
     let plan = lax
         .acquire(cache_a(), Duration::ZERO, at(1000), LeaseToken::new("tok"))
         .unwrap();
     assert_eq!(
-        put(plan.request()).item.get("lease_expires_at"),
+        written(plan.request()).get("lease_expires_at"),
         Some(&n(1000))
     );
+    let answer = applied_new(plan.request(), 1_000_001);
     assert_eq!(
-        plan.interpret(applied())
-            .unwrap()
-            .expires_at_epoch_seconds(),
+        plan.interpret(answer).unwrap().expires_at_epoch_seconds(),
         1000
     );
 }
@@ -403,7 +558,7 @@ fn g9_refresh_condition_failure_is_not_owned() {
 #[test]
 fn g10_release_with_an_empty_token_is_rejected_before_any_request() {
     let strict = planner(LeaseConfig::builder("tbl"));
-    let err = strict.release(&lease("")).unwrap_err();
+    let err = strict.release(&lease(""), at(1000)).unwrap_err();
     assert!(matches!(
         err,
         LeaseError::InvalidInput {
@@ -415,7 +570,7 @@ fn g10_release_with_an_empty_token_is_rejected_before_any_request() {
 
     // Go skips the check with validation off; so do we.
     let lax = planner(LeaseConfig::builder("tbl").validate_input(false));
-    let plan = lax.release(&lease("")).unwrap();
+    let plan = lax.release(&lease(""), at(1000)).unwrap();
     assert_eq!(
         plan.request().render().values.get(":tok"),
         Some(&s("")),
@@ -437,7 +592,7 @@ fn d1_default_buffer_is_one_hour() {
             LeaseToken::new("tok"),
         )
         .unwrap();
-    let item = &put(plan.request()).item;
+    let item = written(plan.request());
     assert_eq!(item.get("lease_expires_at"), Some(&n(1030)));
     assert_eq!(item.get("ttl"), Some(&n(4630)));
 }
@@ -458,15 +613,17 @@ fn x1_expiry_is_rounded_up() {
             LeaseToken::new("tok"),
         )
         .unwrap();
-    let item = &put(plan.request()).item;
+    let item = written(plan.request());
     assert_eq!(item.get("lease_expires_at"), Some(&n(1003)));
     assert_eq!(item.get("ttl"), Some(&n(1013)));
-    // `:now` is floored, which is exact against a whole-second `exp` (`exp <= now`).
-    assert_eq!(plan.request().render().values.get(":now"), Some(&n(1000)));
+    let rendered = plan.request().render();
+    // `:now` is floored, which is exact against a whole-second `exp` (`exp <= now`); the
+    // fencing floor keeps the milliseconds.
+    assert_eq!(rendered.values.get(":now"), Some(&n(1000)));
+    assert_eq!(rendered.values.get(":floor"), Some(&n(1_000_700)));
+    let answer = applied_new(plan.request(), 1_000_701);
     assert_eq!(
-        plan.interpret(applied())
-            .unwrap()
-            .expires_at_epoch_seconds(),
+        plan.interpret(answer).unwrap().expires_at_epoch_seconds(),
         1003
     );
 
@@ -485,9 +642,14 @@ fn x1_expiry_is_rounded_up() {
 
 /// X2: now 1000.2 s, 0.5 s. Go and Py store 1000: a "successful" lease that is already expired
 /// (seed-spec W1). TS stores 1001 (`ceil(0.5)` added to 1000). We round 1000.7 up to 1001.
+/// A 0.5 s lease needs a clock skew bound below 0.5 s (the default, 1 s, rejects it).
 #[test]
 fn x2_sub_second_lease_is_not_born_expired() {
-    let planner = tbl_buffer_10s();
+    let planner = planner(
+        LeaseConfig::builder("tbl")
+            .ttl_buffer(Duration::from_secs(10))
+            .max_clock_skew(Duration::from_millis(100)),
+    );
     let plan = planner
         .acquire(
             cache_a(),
@@ -497,14 +659,13 @@ fn x2_sub_second_lease_is_not_born_expired() {
         )
         .unwrap();
     assert_eq!(
-        put(plan.request()).item.get("lease_expires_at"),
+        written(plan.request()).get("lease_expires_at"),
         Some(&n(1001))
     );
     assert_eq!(plan.request().render().values.get(":now"), Some(&n(1000)));
+    let answer = applied_new(plan.request(), 1_000_201);
     assert_eq!(
-        plan.interpret(applied())
-            .unwrap()
-            .expires_at_epoch_seconds(),
+        plan.interpret(answer).unwrap().expires_at_epoch_seconds(),
         1001
     );
 }
@@ -522,7 +683,7 @@ fn x3_fractional_ttl_buffer_is_rounded_up() {
             LeaseToken::new("tok"),
         )
         .unwrap();
-    let item = &put(plan.request()).item;
+    let item = written(plan.request());
     assert_eq!(item.get("lease_expires_at"), Some(&n(1030)));
     assert_eq!(item.get("ttl"), Some(&n(1031)));
 
@@ -532,6 +693,12 @@ fn x3_fractional_ttl_buffer_is_rounded_up() {
     assert_eq!(
         refresh.request().render().values.get(":ttl"),
         Some(&n(1031))
+    );
+    // Release: floor(now) + the rounded-up buffer.
+    let release = planner.release(&lease("tok"), at(1000)).unwrap();
+    assert_eq!(
+        release.request().render().values.get(":ttl"),
+        Some(&n(1001))
     );
 }
 
@@ -545,40 +712,53 @@ fn gi_two_contenders_at_the_planner_level() {
     let mgr = tbl_buffer_10s();
     let d = Duration::from_secs(30);
 
-    // mgr1 (now 1000, tok1) acquires: exp 1030, ttl 1040.
+    // mgr1 (now 1000, tok1) acquires: exp 1030, ttl 1040; the item is new, so the fencing
+    // token is the floor (1000 s in ms) + 1.
     let first = mgr
         .acquire(cache_a(), d, at(1000), LeaseToken::new("tok1"))
         .unwrap();
-    let first_put = put(first.request()).clone();
-    assert_eq!(first_put.item.get("lease_expires_at"), Some(&n(1030)));
-    assert_eq!(first_put.item.get("ttl"), Some(&n(1040)));
+    let first_update = update(first.request()).clone();
+    let first_item = written(first.request());
+    assert_eq!(first_item.get("lease_expires_at"), Some(&n(1030)));
+    assert_eq!(first_item.get("ttl"), Some(&n(1040)));
     let first_rendered = first.request().render();
-    let lease1 = first.interpret(applied()).unwrap();
+    let answer = applied_new(first.request(), 1_000_001);
+    let lease1 = first.interpret(answer).unwrap();
+    assert_eq!(lease1.fence(), Some(FencingToken::new(1_000_001)));
 
-    // mgr2 (now 1000, tok2) sends the same conditional put (only the token differs); the table
-    // holds exp 1030, so `1030 <= 1000` is false and the store rejects it: Held.
+    // mgr2 (now 1000, tok2) sends the same conditional update (only the token differs); the
+    // table holds exp 1030 and tok1, so `1030 <= 1000` and `tok1 = tok2` are false and the store
+    // rejects it: Held.
     let second = mgr
         .acquire(cache_a(), d, at(1000), LeaseToken::new("tok2"))
         .unwrap();
-    let second_put = put(second.request());
-    assert_eq!(second_put.condition, first_put.condition);
-    assert_eq!(second.request().render(), first_rendered);
-    let mut expected_item = first_put.item;
+    let second_rendered = second.request().render();
+    assert_eq!(second_rendered.condition, first_rendered.condition);
+    assert_eq!(second_rendered.update, first_rendered.update);
+    assert_eq!(second_rendered.names, first_rendered.names);
+    let mut expected_values = first_rendered.values;
+    expected_values.insert(":tok".into(), s("tok2"));
+    assert_eq!(second_rendered.values, expected_values);
+    let mut expected_item = first_item;
     expected_item.insert("lease_token".into(), s("tok2"));
-    assert_eq!(second_put.item, expected_item);
+    assert_eq!(written(second.request()), expected_item);
+    assert_eq!(update(second.request()).key, first_update.key);
     assert!(second.interpret(condition_failed()).unwrap_err().is_held());
 
-    // mgr2Late (now 2000, tok2): `1030 <= 2000` holds, so the store applies it: exp 2030, ttl 2040.
+    // mgr2Late (now 2000, tok2): `1030 <= 2000` holds, so the store applies it: exp 2030,
+    // ttl 2040, and the item's fencing token goes up by one.
     let late = mgr
         .acquire(cache_a(), d, at(2000), LeaseToken::new("tok2"))
         .unwrap();
-    let late_put = put(late.request());
-    assert_eq!(late_put.item.get("lease_token"), Some(&s("tok2")));
-    assert_eq!(late_put.item.get("lease_expires_at"), Some(&n(2030)));
-    assert_eq!(late_put.item.get("ttl"), Some(&n(2040)));
+    let late_item = written(late.request());
+    assert_eq!(late_item.get("lease_token"), Some(&s("tok2")));
+    assert_eq!(late_item.get("lease_expires_at"), Some(&n(2030)));
+    assert_eq!(late_item.get("ttl"), Some(&n(2040)));
     assert_eq!(late.request().render().values.get(":now"), Some(&n(2000)));
-    let lease2 = late.interpret(applied()).unwrap();
+    let answer = applied_new(late.request(), 1_000_002);
+    let lease2 = late.interpret(answer).unwrap();
     assert_eq!(lease2.expires_at_epoch_seconds(), 2030);
+    assert!(lease2.fence() > lease1.fence());
 
     // mgr1 refreshes its old lease (clock still 1000): conditioned on tok1, which the table no
     // longer holds, so the store rejects it: NotOwned.

@@ -1,20 +1,29 @@
 //! ISR-style regeneration under leases: the library's main job, on real input.
 //!
 //! Many concurrent requests hit a few stale pages. Each request that finds its page stale tries
-//! to acquire the page's lease (`CACHE#<page>` / `LOCK`) for a few seconds. The one that gets it
-//! checks the page again, regenerates it (simulated work), writes the page's metadata item
-//! (`CACHE#<page>` / `META`) and releases the lease; the others serve the stale page at once
-//! (FaceTheory's "serve stale" policy). This repeats for several rounds; each round makes every
-//! page stale again.
+//! to acquire the page's lease (`CACHE#<page>` / `LOCK`) for a few seconds, as a lease guard
+//! (`LeaseManager::acquire_guard`), which renews the lease in the background while the
+//! regeneration runs. The one that gets it checks the page again, regenerates it (simulated
+//! work, cancelled if the lease is lost), writes the page's metadata item (`CACHE#<page>` /
+//! `META`) and releases the lease. The others, by `--on-contention`:
+//! - `stale` (default, FaceTheory's policy): serve the stale page at once;
+//! - `wait`: wait for the lease (a waiting acquire: `GuardOptions::wait` with a `WaitPolicy`),
+//!   then find the page fresh and serve it, releasing the lease at once.
+//!
+//! This repeats for several rounds; each round makes every page stale again.
 //!
 //! The report shows, per page, regenerations and **duplicate regenerations** (a second
 //! regeneration of the same page in the same round, or two at once: must be 0), acquire attempts
-//! and contention, and p50/p99 latency of the lease operations. The exit status is 1 if any
-//! duplicate happened.
+//! and contention, p50/p99 latency of the lease operations, and the manager's counters
+//! (renewals among them: with `--work-ms` above a third of `--lease-ms`, every regeneration is
+//! renewed at least once). The exit status is 1 if any duplicate happened, a lease was lost,
+//! or a regeneration longer than the renew period was not renewed.
 //!
 //! ```sh
 //! cargo run -p lease-dynamodb-sdk --example isr                     # embedded in-memory store
 //! cargo run -p lease-dynamodb-sdk --example isr -- --endpoint http://127.0.0.1:18000
+//! # regeneration past half the lease (renewed), waiters wait instead of serving stale:
+//! cargo run -p lease-dynamodb-sdk --example isr -- --lease-ms 3000 --work-ms 2000 --on-contention wait
 //! ```
 
 use std::collections::BTreeMap;
@@ -23,11 +32,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use lease_dynamodb_sdk::core::{GetRequest, OnConditionFailure, PutRequest, Request};
 use lease_dynamodb_sdk::{
-    AttributeValue, Item, LeaseConfig, LeaseError, LeaseManager, Store, StoreResponse,
+    AttributeValue, GuardOptions, Item, LeaseConfig, LeaseError, LeaseGuard, LeaseManager,
+    MetricsSnapshot, Store, StoreResponse, WaitPolicy,
 };
+
+/// What a request does when another request holds the page's lease.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum OnContention {
+    /// Serve the stale page at once.
+    Stale,
+    /// Wait for the lease (then find the page fresh).
+    Wait,
+}
 
 /// Command-line options.
 #[derive(Parser, Debug, Clone)]
@@ -51,9 +70,13 @@ struct Args {
     /// Lease duration in milliseconds.
     #[arg(long, default_value_t = 5000)]
     lease_ms: u64,
-    /// Simulated regeneration time in milliseconds.
+    /// Simulated regeneration time in milliseconds. Above a third of --lease-ms, the guard
+    /// renews the lease while the regeneration runs.
     #[arg(long, default_value_t = 50)]
     work_ms: u64,
+    /// What a request does when the page's lease is held by another request.
+    #[arg(long, value_enum, default_value_t = OnContention::Stale)]
+    on_contention: OnContention,
     /// Control experiment: regenerate without taking the lease, to show that the report does
     /// catch duplicate regenerations (expect a non-zero count and exit status 1).
     #[arg(long)]
@@ -74,7 +97,7 @@ struct PageStats {
 
 /// Shared state of one run.
 struct Run<S> {
-    manager: LeaseManager<S>,
+    manager: Arc<LeaseManager<S>>,
     args: Args,
     pages: Vec<PageStats>,
     /// Regenerations per (page, round), to catch a second regeneration in the same round.
@@ -158,36 +181,67 @@ impl<S: Store + 'static> Run<S> {
             return self.regenerate(page, round).await;
         }
         stats.acquire_attempts.fetch_add(1, Ordering::Relaxed);
+        let key = self.manager.lock_key(self.page_key(page));
+        let duration = Duration::from_millis(self.args.lease_ms);
         let started = Instant::now();
-        let acquired = self
+        let mut acquired = self
             .manager
-            .acquire(
-                self.page_key(page),
-                Duration::from_millis(self.args.lease_ms),
-            )
+            .acquire_guard(key.clone(), duration, GuardOptions::default())
             .await;
         self.record(started);
-        let lease = match acquired {
-            Ok(lease) => lease,
-            Err(LeaseError::Held { .. }) => {
-                stats.contended.fetch_add(1, Ordering::Relaxed);
+        if let Err(LeaseError::Held { .. }) = &acquired {
+            stats.contended.fetch_add(1, Ordering::Relaxed);
+            if self.args.on_contention == OnContention::Stale {
                 stats.served_stale.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
-            Err(e) => return Err(format!("acquire: {e}")),
-        };
-        // Someone may have regenerated between our read and our acquire.
+            acquired = self
+                .manager
+                .acquire_guard(
+                    key,
+                    duration,
+                    GuardOptions::default().wait(self.wait_policy()),
+                )
+                .await;
+        }
+        let guard = acquired.map_err(|e| format!("acquire: {e}"))?;
+        // Someone may have regenerated between our read and our acquire (always, for a waiter).
         let regenerated = if self.generation(page).await? < round {
-            self.regenerate(page, round).await
+            self.regenerate_under(&guard, page, round).await
         } else {
             stats.served_fresh.fetch_add(1, Ordering::Relaxed);
             Ok(())
         };
         let started = Instant::now();
-        let released = self.manager.release(&lease).await;
+        let released = guard.release().await;
         self.record(started);
         regenerated?;
         released.map(|_| ()).map_err(|e| format!("release: {e}"))
+    }
+
+    /// How a request that found the lease held waits for it (`--on-contention wait`): polling
+    /// at most every 100 ms for the regenerator's release (or until its lease's expiry), long
+    /// enough for the regeneration and every other waiter of the page.
+    fn wait_policy(&self) -> WaitPolicy {
+        let timeout = Duration::from_millis(
+            self.args.lease_ms + self.args.work_ms.saturating_mul(2) + 10_000,
+        );
+        WaitPolicy::with_timeout(timeout).max_delay(Duration::from_millis(100))
+    }
+
+    /// Regenerates under `guard`: the work is cancelled if the lease is lost (the guard
+    /// reports it no later than the lease's safe deadline).
+    async fn regenerate_under(
+        &self,
+        guard: &LeaseGuard<S>,
+        page: usize,
+        round: u64,
+    ) -> Result<(), String> {
+        tokio::select! {
+            biased;
+            reason = guard.lost() => Err(format!("lease of page {page} lost during regeneration: {reason}")),
+            done = self.regenerate(page, round) => done,
+        }
     }
 
     /// Regenerates `page` for `round` (simulated work), counting duplicates: a regeneration that
@@ -212,7 +266,7 @@ impl<S: Store + 'static> Run<S> {
 }
 
 async fn run<S: Store + 'static>(
-    manager: LeaseManager<S>,
+    manager: Arc<LeaseManager<S>>,
     args: Args,
     store_name: &str,
 ) -> ExitCode {
@@ -250,15 +304,22 @@ async fn run<S: Store + 'static>(
     report(&run, store_name, started.elapsed(), &errors)
 }
 
-fn report<S>(run: &Run<S>, store_name: &str, elapsed: Duration, errors: &[String]) -> ExitCode {
+fn report<S: Store>(
+    run: &Run<S>,
+    store_name: &str,
+    elapsed: Duration,
+    errors: &[String],
+) -> ExitCode {
     let args = &run.args;
+    let metrics = run.manager.metrics();
     println!(
-        "ISR regeneration on {store_name}: {} pages, {} rounds x {} concurrent requests, lease {} ms, work {} ms, {:.2} s",
+        "ISR regeneration on {store_name}: {} pages, {} rounds x {} concurrent requests, lease {} ms, work {} ms, on contention: {:?}, {:.2} s",
         args.pages,
         args.rounds,
         args.requests,
         args.lease_ms,
         args.work_ms,
+        args.on_contention,
         elapsed.as_secs_f64()
     );
     println!(
@@ -311,6 +372,7 @@ fn report<S>(run: &Run<S>, store_name: &str, elapsed: Duration, errors: &[String
         pct(0.50),
         pct(0.99)
     );
+    print_metrics(&metrics);
     let duplicates = totals.get("duplicates").copied().unwrap_or(0);
     let regenerations = totals.get("regenerations").copied().unwrap_or(0);
     let expected = args.rounds * args.pages as u64;
@@ -320,15 +382,38 @@ fn report<S>(run: &Run<S>, store_name: &str, elapsed: Duration, errors: &[String
     for e in errors.iter().take(5) {
         eprintln!("error: {e}");
     }
-    if duplicates > 0 || !errors.is_empty() || regenerations < expected {
+    // A regeneration longer than the renew period (a third of the lease) must have renewed.
+    let renewals_missing = !args.unsafe_no_lease
+        && args.work_ms * 3 > args.lease_ms
+        && metrics.renewed < regenerations;
+    if duplicates > 0
+        || !errors.is_empty()
+        || regenerations < expected
+        || metrics.lost > 0
+        || renewals_missing
+    {
         eprintln!(
-            "FAILED: duplicates {duplicates}, errors {}, regenerations {regenerations}/{expected}",
-            errors.len()
+            "FAILED: duplicates {duplicates}, errors {}, regenerations {regenerations}/{expected}, leases lost {}, renewals {}{}",
+            errors.len(),
+            metrics.lost,
+            metrics.renewed,
+            if renewals_missing {
+                " (fewer than regenerations)"
+            } else {
+                ""
+            }
         );
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn print_metrics(m: &MetricsSnapshot) {
+    println!(
+        "lease guards: acquired {}, contended {}, renewed {}, renew failures {}, lost {}, released {}",
+        m.acquired, m.contended, m.renewed, m.renew_failures, m.lost, m.released
+    );
 }
 
 fn time_seed() -> u128 {
@@ -356,7 +441,7 @@ async fn main() -> ExitCode {
     match args.endpoint.clone() {
         None => {
             let store = lease_memory::MemoryStore::for_config(&config);
-            run(LeaseManager::new(store, config), args, "memory").await
+            run(Arc::new(LeaseManager::new(store, config)), args, "memory").await
         }
         Some(endpoint) => {
             let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -372,7 +457,7 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             let store = lease_dynamodb_sdk::DynamoDbStore::new(client);
-            run(LeaseManager::new(store, config), args, &endpoint).await
+            run(Arc::new(LeaseManager::new(store, config)), args, &endpoint).await
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The narrow seam over the four DynamoDB calls a lease store makes.
+//! The narrow seam over the five DynamoDB calls a lease store makes.
 
 use std::future::Future;
 
@@ -10,12 +10,15 @@ use aws_sdk_dynamodb::operation::delete_item::{
 };
 use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemInput, GetItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemInput, PutItemOutput};
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsInput, TransactWriteItemsOutput,
+};
 use aws_sdk_dynamodb::operation::update_item::{
     UpdateItemError, UpdateItemInput, UpdateItemOutput,
 };
 
-/// The four item operations of DynamoDB that [`DynamoDbStore`](crate::DynamoDbStore) uses, in
-/// the SDK's own input, output and error types.
+/// The DynamoDB operations that [`DynamoDbStore`](crate::DynamoDbStore) uses (four item
+/// operations and `TransactWriteItems`), in the SDK's own input, output and error types.
 ///
 /// [`aws_sdk_dynamodb::Client`] implements it by sending each input unchanged. Other
 /// implementations wrap a client (to add metrics, or inject faults) or replace it in tests; the
@@ -57,6 +60,18 @@ pub trait DynamoDbApi: Send + Sync {
         &self,
         input: GetItemInput,
     ) -> impl Future<Output = Result<GetItemOutput, SdkError<GetItemError, HttpResponse>>> + Send;
+
+    /// Sends a `TransactWriteItems`.
+    ///
+    /// # Errors
+    /// The SDK's error, unchanged (a cancelled transaction is a
+    /// `TransactionCanceledException` with its cancellation reasons).
+    fn transact_write_items(
+        &self,
+        input: TransactWriteItemsInput,
+    ) -> impl Future<
+        Output = Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>>,
+    > + Send;
 }
 
 /// Sends every field of each input through the fluent builder's `set_*` methods, so the call
@@ -143,6 +158,20 @@ impl DynamoDbApi for Client {
             .set_return_consumed_capacity(input.return_consumed_capacity)
             .set_projection_expression(input.projection_expression)
             .set_expression_attribute_names(input.expression_attribute_names)
+            .send()
+    }
+
+    fn transact_write_items(
+        &self,
+        input: TransactWriteItemsInput,
+    ) -> impl Future<
+        Output = Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>>,
+    > + Send {
+        Client::transact_write_items(self)
+            .set_transact_items(input.transact_items)
+            .set_return_consumed_capacity(input.return_consumed_capacity)
+            .set_return_item_collection_metrics(input.return_item_collection_metrics)
+            .set_client_request_token(input.client_request_token)
             .send()
     }
 }

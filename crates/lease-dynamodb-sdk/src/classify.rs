@@ -17,12 +17,17 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveError;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_time_to_live::UpdateTimeToLiveError;
+use aws_sdk_dynamodb::types::CancellationReason as SdkCancellationReason;
 use lease::{StoreError, StoreErrorKind, StoreResponse};
 
 use crate::convert::{self, SdkItem};
+use crate::transact;
 
 /// Error codes of throttling: the request was not applied.
 const THROTTLING_CODES: &[&str] = &[
@@ -51,6 +56,12 @@ pub(crate) trait OperationError:
     fn condition_failed_item(&self) -> Option<Option<&SdkItem>> {
         None
     }
+
+    /// `Some(reasons)` if this is a `TransactionCanceledException`, with its cancellation
+    /// reasons (one per item of the transaction, in order).
+    fn transaction_canceled_reasons(&self) -> Option<&[SdkCancellationReason]> {
+        None
+    }
 }
 
 /// Implements [`OperationError`] for a conditional write's error type.
@@ -73,6 +84,25 @@ conditional_write_error!(PutItemError, "PutItem");
 conditional_write_error!(UpdateItemError, "UpdateItem");
 conditional_write_error!(DeleteItemError, "DeleteItem");
 
+impl OperationError for TransactWriteItemsError {
+    const OPERATION: &'static str = "TransactWriteItems";
+
+    fn transaction_canceled_reasons(&self) -> Option<&[SdkCancellationReason]> {
+        match self {
+            Self::TransactionCanceledException(e) => Some(e.cancellation_reasons()),
+            _ => None,
+        }
+    }
+}
+
+impl OperationError for DescribeTimeToLiveError {
+    const OPERATION: &'static str = "DescribeTimeToLive";
+}
+
+impl OperationError for UpdateTimeToLiveError {
+    const OPERATION: &'static str = "UpdateTimeToLive";
+}
+
 impl OperationError for GetItemError {
     const OPERATION: &'static str = "GetItem";
 }
@@ -85,8 +115,11 @@ impl OperationError for DescribeTableError {
     const OPERATION: &'static str = "DescribeTable";
 }
 
-/// Classifies a failed item operation: a failed condition is
-/// [`StoreResponse::ConditionFailed`], anything else a [`StoreError`] (see [`classify_error`]).
+/// Classifies a failed item operation or transaction: a failed condition is
+/// [`StoreResponse::ConditionFailed`], a cancelled transaction
+/// [`StoreResponse::TransactionCanceled`] with its reasons (a `TransactionConflict` among them
+/// stays a reason, never a failed condition), anything else a [`StoreError`] (see
+/// [`classify_error`]).
 ///
 /// If the old item in a `ConditionalCheckFailedException` holds a value of a type this SDK
 /// version does not know, the answer is still `ConditionFailed` (the write was certainly not
@@ -97,6 +130,14 @@ impl OperationError for DescribeTableError {
 pub(crate) fn classify<E: OperationError>(
     err: SdkError<E, HttpResponse>,
 ) -> Result<StoreResponse, StoreError> {
+    if let Some(reasons) = err
+        .as_service_error()
+        .and_then(E::transaction_canceled_reasons)
+    {
+        return Ok(StoreResponse::TransactionCanceled {
+            reasons: transact::reasons_from_sdk(reasons),
+        });
+    }
     if let Some(old_item) = err.as_service_error().and_then(E::condition_failed_item) {
         let old_item = match convert::optional_item_from_sdk(old_item.cloned()) {
             Ok(item) => item,
@@ -121,6 +162,7 @@ pub(crate) fn classify<E: OperationError>(
 /// | `ResourceNotFoundException` | [`ResourceNotFound`](StoreErrorKind::ResourceNotFound) |
 /// | `ValidationException` | [`Validation`](StoreErrorKind::Validation) |
 /// | a credentials code | [`AccessDenied`](StoreErrorKind::AccessDenied) |
+/// | `UnknownOperationException` (dynalite: transactions, TTL) | [`Unsupported`](StoreErrorKind::Unsupported) |
 /// | `InternalServerError`, or HTTP status 500 or more | `Unavailable` |
 /// | any other service error, `ConstructionFailure` | [`Other`](StoreErrorKind::Other) |
 pub(crate) fn classify_error<E: OperationError>(err: SdkError<E, HttpResponse>) -> StoreError {
@@ -181,6 +223,7 @@ fn service_error_kind(code: Option<&str>, status: u16) -> StoreErrorKind {
         Some("ResourceNotFoundException") => StoreErrorKind::ResourceNotFound,
         Some("ValidationException") => StoreErrorKind::Validation,
         Some(c) if ACCESS_CODES.contains(&c) => StoreErrorKind::AccessDenied,
+        Some("UnknownOperationException") => StoreErrorKind::Unsupported,
         Some("InternalServerError") => StoreErrorKind::Unavailable,
         _ if status >= 500 => StoreErrorKind::Unavailable,
         _ => StoreErrorKind::Other,

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
 use aws_sdk_dynamodb::operation::get_item::GetItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
@@ -16,6 +17,8 @@ use aws_sdk_dynamodb::types::{
 };
 use lease::core::{OnConditionFailure, Rendered, ReturnValues};
 use lease::{AttributeValue, Item, Request, StoreError, StoreErrorKind};
+
+use crate::transact::transact_input;
 
 /// An item in the SDK's representation.
 pub(crate) type SdkItem = HashMap<String, SdkValue>;
@@ -31,6 +34,8 @@ pub(crate) enum Input {
     Delete(DeleteItemInput),
     /// `GetItem`.
     Get(GetItemInput),
+    /// `TransactWriteItems`.
+    Transact(TransactWriteItemsInput),
 }
 
 /// The SDK input for `request`, with its expressions rendered by [`Request::render`].
@@ -39,22 +44,24 @@ pub(crate) enum Input {
 /// empty maps); `OnConditionFailure::ReturnOldItem` becomes
 /// `ReturnValuesOnConditionCheckFailure = ALL_OLD`.
 ///
+/// A transaction becomes a `TransactWriteItems` input, each item with its own expressions
+/// (`crate::transact`).
+///
 /// # Errors
-/// [`StoreErrorKind::Validation`] (nothing was sent) if the request holds a value or is of a kind
-/// this crate cannot express in the SDK, or the SDK rejects the input.
+/// [`StoreErrorKind::Validation`] (nothing was sent) if the request holds a value this crate
+/// cannot express in the SDK, or the SDK rejects the input; [`StoreErrorKind::Unsupported`]
+/// for a kind of request this crate does not know.
 pub(crate) fn request_to_input(request: &Request) -> Result<Input, StoreError> {
+    if let Request::Transact(transact) = request {
+        return transact_input(transact).map(Input::Transact);
+    }
     let Rendered {
         condition,
         update,
         names,
         values,
     } = request.render();
-    let names = (!names.is_empty()).then(|| names.into_iter().collect::<HashMap<_, _>>());
-    let values = if values.is_empty() {
-        None
-    } else {
-        Some(map_to_sdk(&values)?)
-    };
+    let (names, values) = expression_maps(names, values)?;
     let input = match request {
         Request::Put(put) => Input::Put(
             PutItemInput::builder()
@@ -101,7 +108,7 @@ pub(crate) fn request_to_input(request: &Request) -> Result<Input, StoreError> {
         ),
         _ => {
             return Err(StoreError::new(
-                StoreErrorKind::Validation,
+                StoreErrorKind::Unsupported,
                 "a request kind this version of lease-dynamodb-sdk does not support (not sent)",
             ));
         }
@@ -109,8 +116,31 @@ pub(crate) fn request_to_input(request: &Request) -> Result<Input, StoreError> {
     Ok(input)
 }
 
+/// `ExpressionAttributeNames` in the SDK's representation.
+pub(crate) type SdkNames = HashMap<String, String>;
+
+/// `ExpressionAttributeNames` and `ExpressionAttributeValues` in the SDK's representation, each
+/// `None` when empty (DynamoDB rejects empty maps).
+///
+/// # Errors
+/// [`StoreErrorKind::Validation`] if a value cannot be expressed in the SDK.
+pub(crate) fn expression_maps(
+    names: BTreeMap<String, String>,
+    values: BTreeMap<String, AttributeValue>,
+) -> Result<(Option<SdkNames>, Option<SdkItem>), StoreError> {
+    let names = (!names.is_empty()).then(|| names.into_iter().collect::<SdkNames>());
+    let values = if values.is_empty() {
+        None
+    } else {
+        Some(map_to_sdk(&values)?)
+    };
+    Ok((names, values))
+}
+
 /// `ReturnValuesOnConditionCheckFailure`: `ALL_OLD`, or unset (DynamoDB's default `NONE`).
-fn on_failure(on_failure: OnConditionFailure) -> Option<ReturnValuesOnConditionCheckFailure> {
+pub(crate) fn on_failure(
+    on_failure: OnConditionFailure,
+) -> Option<ReturnValuesOnConditionCheckFailure> {
     match on_failure {
         OnConditionFailure::ReturnOldItem => Some(ReturnValuesOnConditionCheckFailure::AllOld),
         OnConditionFailure::ReturnNothing => None,
@@ -126,7 +156,7 @@ fn return_values(values: ReturnValues) -> Option<ReturnValue> {
     })
 }
 
-fn not_built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+pub(crate) fn not_built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::new(
         StoreErrorKind::Validation,
         "the SDK rejected the request input (not sent)",

@@ -1,8 +1,9 @@
 //! # lease-dynamodb-sdk: leases in DynamoDB, through aws-sdk-dynamodb
 //!
 //! The store that services use in production. [`DynamoDbStore`] executes the lease requests that
-//! [`LeaseManager`] plans (one conditional `PutItem`, `UpdateItem` or `DeleteItem` per operation,
-//! never a read first) on an [`aws_sdk_dynamodb::Client`] you build and configure. This crate
+//! [`LeaseManager`] plans (one conditional `UpdateItem` per acquire, refresh or release, never a
+//! read first; a consistent `GetItem` per inspect) on an [`aws_sdk_dynamodb::Client`] you build
+//! and configure. This crate
 //! re-exports the whole `lease` API, so it is the only lease crate a service depends on.
 //!
 //! ## Quickstart
@@ -31,6 +32,118 @@
 //! }
 //! ```
 //!
+//! ## Writes guarded by the lease
+//! A lease keeps other workers out only while they respect it; a holder that stalls past its
+//! expiry (a GC pause, a slow render) and then writes, writes after someone else took over.
+//! A write in the same DynamoDB transaction as a guard on the lease item cannot: the
+//! transaction commits only if the lease item still holds the lease's token and has not
+//! expired (`#tok = :tok AND #exp > :now`), and otherwise nothing is written.
+//!
+//! - [`LeaseManager::commit_with_lease`] commits your writes (lease-core
+//!   [`TransactItem`]s) with a condition check on the lease item; the
+//!   lease stays held.
+//! - [`LeaseManager::commit_and_release`] commits them and releases the lease in the same
+//!   transaction. DynamoDB rejects two operations on one item in one transaction, so here the
+//!   guard *is* the release: an update of the lease item that marks it released under the
+//!   same condition.
+//! - Both answer [`LeaseError::NotOwned`] when the guard failed (the lease expired, was taken
+//!   over or released), and [`LeaseError::TransactionCanceled`] with the per-item reasons when
+//!   one of your own conditions failed or DynamoDB reported another reason
+//!   (`TransactionConflict` is never read as "lease lost").
+//! - To build the transaction yourself with the SDK, [`guard_transact_item`] and
+//!   [`transact_item`] turn [`LeaseManager::guard_check`] and
+//!   [`LeaseManager::release_in_transaction`] into SDK `TransactWriteItem`s.
+//!
+//! dynalite has no transactions (`UnknownOperationException`, classified as
+//! [`StoreErrorKind::Unsupported`]); DynamoDB, moto and `lease-memory` have.
+//!
+//! FaceTheory's regeneration commit: write the cache entry's `META` item and drop its `LOCK`
+//! in one transaction, only if the lock is still ours.
+//! ```no_run
+//! use std::time::Duration;
+//! use lease_dynamodb_sdk::core::{OnConditionFailure, PutRequest};
+//! use lease_dynamodb_sdk::{AttributeValue, DynamoDbLeaseManager, Item};
+//!
+//! async fn regenerate(
+//!     manager: &DynamoDbLeaseManager,
+//!     cache_key: &str,
+//! ) -> Result<(), Box<dyn std::error::Error>> {
+//!     let lease = manager.acquire(cache_key, Duration::from_secs(30)).await?; // {pk, "LOCK"}
+//!     let s3_key = "isr/0123abcd/1700000000-uuid.html"; // ... render and upload ...
+//!     let meta: Item = [
+//!         ("pk", AttributeValue::string(cache_key)),
+//!         ("sk", AttributeValue::string("META")),
+//!         ("s3_key", AttributeValue::string(s3_key)),
+//!         ("generated_at", AttributeValue::number(1_700_000_000)),
+//!     ]
+//!     .into_iter()
+//!     .map(|(name, value)| (name.to_owned(), value))
+//!     .collect();
+//!     let put_meta = PutRequest {
+//!         table_name: manager.config().table_name().to_owned(),
+//!         item: meta,
+//!         condition: None,
+//!         on_condition_failure: OnConditionFailure::ReturnNothing,
+//!     };
+//!     // One TransactWriteItems: [Update LOCK (release, if still ours), Put META].
+//!     match manager.commit_and_release(&lease, vec![put_meta.into()]).await {
+//!         Ok(()) => Ok(()),
+//!         // The lease expired or was taken over while rendering: META was not written, and
+//!         // the new holder's commit will write it.
+//!         Err(e) if e.is_not_owned() => Ok(()),
+//!         Err(e) => {
+//!             manager.release(&lease).await?; // nothing was committed: let go of the lock
+//!             Err(e.into())
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! The same with the SDK's own transaction, for writes built with the SDK:
+//! ```no_run
+//! use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+//! use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+//! use lease_dynamodb_sdk::{DynamoDbLeaseManager, Lease};
+//!
+//! async fn commit_meta(
+//!     client: &aws_sdk_dynamodb::Client,
+//!     manager: &DynamoDbLeaseManager,
+//!     lease: &Lease,
+//! ) -> Result<bool, Box<dyn std::error::Error>> {
+//!     let release = lease_dynamodb_sdk::transact_item(&manager.release_in_transaction(lease)?)?;
+//!     let meta = Put::builder()
+//!         .table_name(manager.config().table_name())
+//!         .item("pk", AttributeValue::S(lease.key().partition().to_owned()))
+//!         .item("sk", AttributeValue::S("META".to_owned()))
+//!         .item("generated_at", AttributeValue::N("1700000000".to_owned()))
+//!         .build()?;
+//!     let sent = client
+//!         .transact_write_items()
+//!         .transact_items(release) // position 0: the guard
+//!         .transact_items(TransactWriteItem::builder().put(meta).build())
+//!         .send()
+//!         .await;
+//!     match sent {
+//!         Ok(_) => Ok(true),
+//!         Err(e) => match e.as_service_error() {
+//!             // ConditionalCheckFailed at position 0: the lease was not ours any more.
+//!             Some(TransactWriteItemsError::TransactionCanceledException(canceled))
+//!                 if canceled.cancellation_reasons().first().and_then(|r| r.code())
+//!                     == Some("ConditionalCheckFailed") =>
+//!             {
+//!                 Ok(false)
+//!             }
+//!             _ => Err(e.into()),
+//!         },
+//!     }
+//! }
+//! ```
+//!
+//! ## Checking the table
+//! [`check_table`] verifies an existing table against the configuration (key names and
+//! types, and TTL on the configured attribute where TTL is written) and says what to fix;
+//! [`enable_ttl`] enables TTL after [`create_lock_table`].
+//!
 //! ## Design
 //! - No lease semantics here: they live once in `lease-core`, shared with `lease-memory`. This
 //!   crate only converts (core [`AttributeValue`]s and [`Request`]s to SDK inputs, SDK outputs
@@ -41,7 +154,7 @@
 //!   holder without a second read. Every other failure is a [`StoreError`] whose
 //!   [`StoreErrorKind`] says whether the write may have been applied (timeouts, 5xx) or not
 //!   (throttling, validation, access, missing table).
-//! - The SDK is reached through [`DynamoDbApi`], a four-method seam that
+//! - The SDK is reached through [`DynamoDbApi`], a five-method seam that
 //!   [`aws_sdk_dynamodb::Client`] implements; wrap it to add metrics or inject faults.
 //! - The library needs no HTTP client or TLS stack of its own (`aws-sdk-dynamodb` with
 //!   `default-features = false`): the binary that builds the client chooses them.
@@ -55,10 +168,14 @@ mod classify;
 mod convert;
 mod store;
 mod table;
+mod table_check;
+mod transact;
 
 pub use api::DynamoDbApi;
 pub use store::DynamoDbStore;
 pub use table::create_lock_table;
+pub use table_check::{TableCheckFailure, check_table, enable_ttl};
+pub use transact::{guard_transact_item, transact_item};
 
 pub use lease::*;
 

@@ -8,7 +8,7 @@ use crate::classify::classify;
 use crate::convert::{Input, SdkItem, optional_item_from_sdk, request_to_input};
 
 /// A [`Store`] on DynamoDB: each lease [`Request`] becomes one SDK call (`PutItem`,
-/// `UpdateItem`, `DeleteItem` or `GetItem`) on the wrapped [`DynamoDbApi`], by default an
+/// `UpdateItem`, `DeleteItem`, `GetItem` or `TransactWriteItems`) on the wrapped [`DynamoDbApi`], by default an
 /// [`aws_sdk_dynamodb::Client`].
 ///
 /// The store converts and classifies only; what a lease means lives in `lease-core`. A failed
@@ -52,6 +52,10 @@ impl<C: DynamoDbApi> Store for DynamoDbStore<C> {
             },
             Input::Get(input) => match self.api.get_item(input).await {
                 Ok(out) => Ok(StoreResponse::Item(optional_item_from_sdk(out.item)?)),
+                Err(e) => classify(e),
+            },
+            Input::Transact(input) => match self.api.transact_write_items(input).await {
+                Ok(_) => Ok(StoreResponse::Applied { attributes: None }),
                 Err(e) => classify(e),
             },
         }

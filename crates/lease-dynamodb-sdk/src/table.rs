@@ -24,9 +24,10 @@ const MAX_POLLS: u32 = 240;
 /// The table has the configured partition and sort key attributes (both `S`, default `pk` and
 /// `sk`) and on-demand billing (`PAY_PER_REQUEST`). An existing table
 /// (`ResourceInUseException`) is fine, as long as its key schema is the configured one. The
-/// wait polls `DescribeTable` every 250 ms for at most 60 s. TTL is not enabled here: enable it
-/// on the configured TTL attribute (default `ttl`) with `UpdateTimeToLive` if expired lease
-/// items should be deleted by DynamoDB.
+/// wait polls `DescribeTable` every 250 ms for at most 60 s. TTL is not enabled here: call
+/// [`enable_ttl`](crate::enable_ttl) (or `UpdateTimeToLive` on the configured TTL attribute,
+/// default `ttl`) if released and expired lease items should be deleted by DynamoDB, and
+/// [`check_table`](crate::check_table) to verify a table made elsewhere.
 ///
 /// # Errors
 /// - A [`StoreError`] classified as for lease requests when `CreateTable` or `DescribeTable`

@@ -20,8 +20,9 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use lease_dynamodb_sdk::core::GetRequest;
 use lease_dynamodb_sdk::{
-    AttributeValue, DynamoDbLeaseManager, DynamoDbStore, Holder, LeaseConfig, LeaseError,
-    LeaseManager, LeaseToken, ManualClock, Request, Store, StoreErrorKind, create_lock_table,
+    AttributeValue, DynamoDbLeaseManager, DynamoDbStore, FencingToken, Holder, LeaseConfig,
+    LeaseError, LeaseManager, LeaseToken, ManualClock, Request, Store, StoreErrorKind,
+    create_lock_table,
 };
 
 /// One request as sent: its `X-Amz-Target` operation and JSON body.
@@ -100,33 +101,93 @@ fn manager(client: Client) -> DynamoDbLeaseManager {
         .with_token_source(|| LeaseToken::new("tok"))
 }
 
-const CCF_WITH_ITEM: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed","Item":{"pk":{"S":"CACHE#A"},"sk":{"S":"LOCK"},"lease_token":{"S":"other"},"lease_expires_at":{"N":"1500"}}}"#;
+const CCF_WITH_ITEM: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed","Item":{"pk":{"S":"CACHE#A"},"sk":{"S":"LOCK"},"lease_token":{"S":"other"},"lease_expires_at":{"N":"1500"},"lease_fence":{"N":"1000007"}}}"#;
+
+/// What the acquire of `CACHE#A` at epoch second 1000 puts in its `UpdateItem` body.
+const ACQUIRE_PARTS: [&str; 15] = [
+    r#""TableName":"locks""#,
+    r#""Key":{"#,
+    r#""pk":{"S":"CACHE#A"}"#,
+    r#""sk":{"S":"LOCK"}"#,
+    r#""UpdateExpression":"SET #tok = :tok, #exp = :exp, #fence = if_not_exists(#fence, :floor) + :one, #ttl = :ttl""#,
+    r#""ConditionExpression":"attribute_not_exists(#pk) OR #exp <= :now OR #tok = :tok""#,
+    r##""#fence":"lease_fence""##,
+    r#""ReturnValues":"ALL_NEW""#,
+    r#""ReturnValuesOnConditionCheckFailure":"ALL_OLD""#,
+    r#"":tok":{"S":"tok"}"#,
+    r#"":exp":{"N":"1030"}"#,
+    r#"":ttl":{"N":"1040"}"#,
+    r#"":now":{"N":"1000"}"#,
+    r#"":floor":{"N":"1000000"}"#,
+    r#"":one":{"N":"1"}"#,
+];
+
+/// DynamoDB's answer to an acquire (`ReturnValues ALL_NEW`): the item after the update.
+const ACQUIRED: &str = r#"{"Attributes":{"pk":{"S":"CACHE#A"},"sk":{"S":"LOCK"},"lease_token":{"S":"tok"},"lease_expires_at":{"N":"1030"},"lease_fence":{"N":"1000001"},"ttl":{"N":"1040"}}}"#;
 
 #[tokio::test]
 async fn acquire_puts_the_rendered_request_on_the_wire() {
-    let http = Canned::new(&[(200, "{}")]);
+    let http = Canned::new(&[(200, ACQUIRED)]);
     let lease = manager(http.client())
         .acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap();
     assert_eq!(lease.expires_at_epoch_seconds(), 1030);
+    assert_eq!(lease.fence(), Some(FencingToken::new(1_000_001)));
     let sent = http.sent();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].target, "DynamoDB_20120810.PutItem");
-    for part in [
-        r#""TableName":"locks""#,
-        r#""ConditionExpression":"attribute_not_exists(#pk) OR #exp <= :now""#,
-        r#""ReturnValuesOnConditionCheckFailure":"ALL_OLD""#,
-        r#""lease_expires_at":{"N":"1030"}"#,
-        r#""ttl":{"N":"1040"}"#,
-        r#"":now":{"N":"1000"}"#,
-    ] {
+    assert_eq!(sent[0].target, "DynamoDB_20120810.UpdateItem");
+    for part in ACQUIRE_PARTS {
         assert!(
             sent[0].body.contains(part),
             "{part} not in {}",
             sent[0].body
         );
     }
+    assert!(!sent[0].body.contains(r#""Item""#), "{}", sent[0].body);
+}
+
+/// An emulator that ignores `ReturnValues` answers `{}`: the fencing token is unknown, which is
+/// reported as a store bug, not as a lease without one.
+#[tokio::test]
+async fn an_acquire_answer_without_attributes_is_unexpected() {
+    let http = Canned::new(&[(200, "{}")]);
+    let err = manager(http.client())
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LeaseError::UnexpectedResponse { .. }),
+        "{err:?}"
+    );
+}
+
+/// A server error, then success: the manager sends the same request again (the client's own
+/// retries are off here). Tokio's paused clock skips the 25 ms backoff.
+#[tokio::test(start_paused = true)]
+async fn a_retried_acquire_sends_the_same_request() {
+    let http = Canned::new(&[
+        (
+            500,
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#,
+        ),
+        (200, ACQUIRED),
+    ]);
+    let lease = manager(http.client())
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(lease.fence(), Some(FencingToken::new(1_000_001)));
+    let sent = http.sent();
+    assert_eq!(sent.len(), 2);
+    // The same JSON, up to the order of map entries (the SDK serialises hash maps).
+    for sent in &sent {
+        assert_eq!(sent.target, "DynamoDB_20120810.UpdateItem");
+        for part in ACQUIRE_PARTS {
+            assert!(sent.body.contains(part), "{part} not in {}", sent.body);
+        }
+    }
+    assert_eq!(sent[0].body.len(), sent[1].body.len());
 }
 
 #[tokio::test]
@@ -145,6 +206,7 @@ async fn a_real_condition_failure_body_names_the_holder() {
     };
     assert_eq!(info.expires_at.unix_timestamp(), 1500);
     assert_eq!(info.token, LeaseToken::new("other").fingerprint());
+    assert_eq!(info.fence, Some(FencingToken::new(1_000_007)));
 }
 
 #[tokio::test]
@@ -186,14 +248,14 @@ async fn a_real_validation_exception_is_classified_with_its_code() {
     assert_eq!(source.kind(), StoreErrorKind::Validation);
     assert_eq!(
         source.message(),
-        "PutItem failed: ValidationException (HTTP 400): One or more parameter values were invalid"
+        "UpdateItem failed: ValidationException (HTTP 400): One or more parameter values were invalid"
     );
 }
 
 #[tokio::test]
 async fn refresh_and_release_conditions_fail_as_outcomes() {
     let http = Canned::new(&[
-        (200, "{}"),
+        (200, ACQUIRED),
         (
             400,
             r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}"#,
@@ -219,11 +281,25 @@ async fn refresh_and_release_conditions_fail_as_outcomes() {
             .body
             .contains(r#""UpdateExpression":"SET #exp = :exp, #ttl = :ttl""#)
     );
-    assert_eq!(sent[2].target, "DynamoDB_20120810.DeleteItem");
+    // Release is an update too: it marks the lease released and keeps the item.
+    assert_eq!(sent[2].target, "DynamoDB_20120810.UpdateItem");
+    for part in [
+        r##""ConditionExpression":"#tok = :tok""##,
+        r#""UpdateExpression":"SET #exp = :released, #ttl = :ttl""#,
+        r#"":released":{"N":"0"}"#,
+        r#"":ttl":{"N":"1010"}"#,
+        r#""ReturnValues":"NONE""#,
+    ] {
+        assert!(
+            sent[2].body.contains(part),
+            "{part} not in {}",
+            sent[2].body
+        );
+    }
     assert!(
-        sent[2]
-            .body
-            .contains(r##""ConditionExpression":"#tok = :tok""##)
+        !sent[2].body.contains("ReturnValuesOnConditionCheckFailure"),
+        "{}",
+        sent[2].body
     );
 }
 

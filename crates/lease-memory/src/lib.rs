@@ -1,7 +1,8 @@
 //! # lease-memory: the lease library on an in-memory table
 //!
 //! [`MemoryStore`] executes the lease library's requests (conditional `PutItem`, `UpdateItem`,
-//! `DeleteItem`, and `GetItem`) on in-memory tables with DynamoDB's semantics. That way a
+//! `DeleteItem`, `GetItem`, and `TransactWriteItems`) on in-memory tables with DynamoDB's
+//! semantics. That way a
 //! service's tests run the real [`LeaseManager`] without a DynamoDB server. The contract suite
 //! runs the same cases against this store and against real DynamoDB-compatible servers, to show
 //! that they behave alike.
@@ -24,6 +25,7 @@
 //!
 //! clock.advance(Duration::from_secs(30)); // the lease expires: anyone may take it over
 //! let taken_over = manager.acquire("CACHE#A", Duration::from_secs(30)).await?;
+//! assert!(taken_over.fence() > lease.fence()); // fencing tokens only grow
 //! assert_eq!(manager.release(&lease).await?, ReleaseOutcome::NotHeld);
 //! assert_eq!(manager.release(&taken_over).await?, ReleaseOutcome::Released);
 //! # Ok(())
@@ -46,23 +48,79 @@
 //!   attribute; invalid numbers or empty sets; `+` on a non-number or a missing attribute. An
 //!   unknown table is [`StoreErrorKind::ResourceNotFound`].
 //! - Each request is atomic: evaluated and applied under one lock.
-//! - Not modelled: throttling, timeouts, item size limits, TTL deletion, transactions.
+//! - A transaction ([`Request::Transact`]) is atomic across its items and tables: every
+//!   condition is evaluated first, and if any fails nothing is written and the answer is
+//!   [`StoreResponse::TransactionCanceled`] with one reason per item (`None` or
+//!   `ConditionalCheckFailed`), as in DynamoDB. Two items on the same item, or more than 100
+//!   items, are a [`StoreErrorKind::Validation`] error. So a guarded commit
+//!   ([`LeaseManager::commit_with_lease`]) behaves here as on DynamoDB.
+//! - Not modelled: throttling, timeouts (inject them with [`FaultyStore`]), item size
+//!   limits, TTL deletion (a table's TTL reads as unsupported:
+//!   [`MemoryStore::describe_table`]), transaction conflicts.
 //!
 //! ## Test helpers
 //! [`MemoryStore::get_item`], [`MemoryStore::items`], [`MemoryStore::put_item_unconditionally`]
 //! and [`MemoryStore::delete_item_unconditionally`] read and write tables directly (to seed
 //! another writer's items or simulate one); [`MemoryStore::requests_executed`] counts requests,
-//! to prove that invalid input sent none.
+//! to prove that invalid input sent none. [`MemoryStore::describe_table`] describes a table for
+//! [`Planner::check_table`].
+//!
+//! ## Fault injection
+//! [`FaultyStore`] wraps any store (usually a `MemoryStore`) and injects [`Fault`]s into chosen
+//! requests, deterministically: a write that lands but whose response is lost
+//! ([`Fault::ApplyThenError`]), a request lost on the way ([`Fault::DropBeforeApply`]),
+//! throttling ([`Fault::Transient`]), a slow request or a slow response ([`Fault::Delay`],
+//! [`Fault::ApplyThenDelay`], on tokio's timer, so they follow a paused test clock). Faults are
+//! scripted with [`FaultRule`]s (by [`RequestKind`], predicate, `skip` and `times`), drawn with
+//! a probability from a seeded generator ([`FaultyStore::seeded`]), or switched on for every
+//! request with an outage ([`FaultyStore::set_outage`]). The log
+//! ([`FaultyStore::log`]) records every request and what happened to it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use lease_memory::{
+//!     Fault, FaultRule, FaultyStore, LeaseConfig, LeaseManager, MemoryStore, RequestKind,
+//!     StoreErrorKind,
+//! };
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = LeaseConfig::builder("locks").build()?;
+//! let faulty = FaultyStore::new(MemoryStore::for_config(&config));
+//! let manager = LeaseManager::new(faulty.clone(), config);
+//!
+//! // The store is unreachable: the acquire fails, and nothing reached the table.
+//! faulty.set_outage(Some(StoreErrorKind::Unavailable));
+//! assert!(manager.acquire("CACHE#A", Duration::from_secs(30)).await.is_err());
+//! assert!(faulty.log().iter().all(|logged| !logged.outcome().forwards()));
+//! assert!(faulty.inner().items("locks").is_empty());
+//!
+//! // Back up, but the next write lands and its caller sees a timeout: an ambiguous outcome.
+//! faulty.set_outage(None);
+//! faulty.push_rule(
+//!     FaultRule::new(Fault::ApplyThenError(StoreErrorKind::Timeout))
+//!         .matching(RequestKind::Write)
+//!         .times(1),
+//! );
+//! let _ambiguous = manager.acquire("CACHE#B", Duration::from_secs(30)).await;
+//! let faulted = faulty.log().iter().filter(|logged| logged.outcome().fault().is_some()).count();
+//! assert_eq!(faulted, 1);
+//! assert_eq!(faulty.inner().items("locks").len(), 1); // the write landed
+//! # Ok(())
+//! # }
+//! ```
 
 mod error;
 mod eval;
+mod fault;
 mod number;
 mod store;
 mod table;
+mod transact;
 mod update;
 mod value;
 
 pub use error::{KeyError, MemoryError};
+pub use fault::{Fault, FaultRule, FaultyStore, LoggedRequest, RequestKind, RequestOutcome};
 pub use store::MemoryStore;
 
 /// The `lease` crate's whole API: [`LeaseManager`], [`LeaseConfig`], [`ManualClock`],

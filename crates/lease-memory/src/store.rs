@@ -8,17 +8,18 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use lease::core::expr::Condition;
 use lease::core::{
-    DeleteRequest, GetRequest, OnConditionFailure, PutRequest, ReturnValues, UpdateRequest,
+    DeleteRequest, GetRequest, KeyAttribute, KeyRole, OnConditionFailure, PutRequest, ReturnValues,
+    ScalarType, TableDescription, TtlStatus, UpdateRequest,
 };
 use lease::{Item, LeaseConfig, Request, Store, StoreError, StoreErrorKind, StoreResponse};
 
 use crate::error::{MemoryError, invalid_key, validation};
 use crate::table::{KeySchema, MAX_KEY_ATTRIBUTE_NAME_BYTES, Table, is_valid_table_name};
-use crate::{eval, update, value};
+use crate::{eval, transact, update, value};
 
 /// Tables by name. A B-tree: a lookup among the usual one or two tables is a string comparison
 /// or two, cheaper than hashing the name.
-type Tables = BTreeMap<String, Table>;
+pub(crate) type Tables = BTreeMap<String, Table>;
 
 /// An in-memory table store with DynamoDB's conditional-write semantics.
 ///
@@ -185,6 +186,28 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
+    /// What `table` looks like, for
+    /// [`Planner::check_table`](lease::Planner::check_table): its key schema (key attributes
+    /// hold strings, `S`) and [`TtlStatus::Unsupported`] (this store deletes nothing by TTL).
+    /// `None` if the table does not exist.
+    #[must_use]
+    pub fn describe_table(&self, table: &str) -> Option<TableDescription> {
+        let tables = self.lock();
+        let schema = tables.get(table)?.schema();
+        let mut key_schema = vec![KeyAttribute::new(
+            schema.partition(),
+            KeyRole::Hash,
+            ScalarType::S,
+        )];
+        if let Some(sort) = schema.sort() {
+            key_schema.push(KeyAttribute::new(sort, KeyRole::Range, ScalarType::S));
+        }
+        Some(TableDescription {
+            key_schema,
+            ttl: TtlStatus::Unsupported,
+        })
+    }
+
     /// How many times [`Store::execute`] was called on this store and its clones, whatever the
     /// outcome. Lets a test prove that invalid input sent no request.
     #[must_use]
@@ -212,7 +235,9 @@ impl MemoryStore {
             Request::Update(r) => self.update(r),
             Request::Delete(r) => self.delete(r),
             Request::Get(r) => self.get(r),
-            _ => Err(validation(
+            Request::Transact(r) => transact::execute(&mut self.lock(), r),
+            _ => Err(StoreError::new(
+                StoreErrorKind::Unsupported,
                 "lease-memory does not support this request type",
             )),
         }
@@ -353,7 +378,10 @@ fn existing_table<'t>(tables: &'t mut Tables, name: &str) -> Result<&'t mut Tabl
 
 /// The request's table, or the error DynamoDB answers: `ValidationException` for a name that
 /// cannot be a table name, `ResourceNotFoundException` for a table that does not exist.
-fn request_table<'t>(tables: &'t mut Tables, name: &str) -> Result<&'t mut Table, StoreError> {
+pub(crate) fn request_table<'t>(
+    tables: &'t mut Tables,
+    name: &str,
+) -> Result<&'t mut Table, StoreError> {
     tables.get_mut(name).ok_or_else(|| {
         if is_valid_table_name(name) {
             StoreError::new(
@@ -369,7 +397,7 @@ fn request_table<'t>(tables: &'t mut Tables, name: &str) -> Result<&'t mut Table
 }
 
 /// A `PutItem`'s item as stored: attribute names non-empty, values valid, numbers canonical.
-fn stored_item(item: &Item) -> Result<Item, StoreError> {
+pub(crate) fn stored_item(item: &Item) -> Result<Item, StoreError> {
     let mut item = item.clone();
     for (name, value) in &mut item {
         if name.is_empty() {
@@ -386,11 +414,14 @@ fn stored_item(item: &Item) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-fn holds(condition: Option<&Condition>, item: Option<&Item>) -> bool {
+pub(crate) fn holds(condition: Option<&Condition>, item: Option<&Item>) -> bool {
     condition.is_none_or(|c| eval::holds(c, item))
 }
 
-fn condition_failed(on_failure: OnConditionFailure, current: Option<&Item>) -> StoreResponse {
+pub(crate) fn condition_failed(
+    on_failure: OnConditionFailure,
+    current: Option<&Item>,
+) -> StoreResponse {
     StoreResponse::ConditionFailed {
         old_item: match on_failure {
             OnConditionFailure::ReturnOldItem => current.cloned(),

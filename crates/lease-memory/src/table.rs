@@ -42,6 +42,16 @@ impl KeySchema {
         }
     }
 
+    /// The partition key attribute's name.
+    pub(crate) fn partition(&self) -> &str {
+        &self.partition
+    }
+
+    /// The sort key attribute's name, if the table has a sort key.
+    pub(crate) fn sort(&self) -> Option<&str> {
+        self.sort.as_deref()
+    }
+
     /// Whether `name` is a key attribute.
     pub(crate) fn is_key_attribute(&self, name: &str) -> bool {
         self.partition == name || self.sort.as_deref() == Some(name)
@@ -113,6 +123,13 @@ impl KeyRef<'_> {
 pub(crate) struct OwnedKey {
     partition: String,
     sort: Option<String>,
+}
+
+impl OwnedKey {
+    /// The key, borrowed, for lookups.
+    pub(crate) fn borrowed(&self) -> KeyRef<'_> {
+        self.as_key()
+    }
 }
 
 /// Lets the map, keyed by [`OwnedKey`], be searched with a [`KeyRef`]: both hash and compare

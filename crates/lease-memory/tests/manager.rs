@@ -1,4 +1,5 @@
-//! The real `LeaseManager` on a `MemoryStore`: the lease life cycle, TTL, and races.
+//! The real `LeaseManager` on a `MemoryStore`: the lease life cycle, fencing tokens, release
+//! that keeps the item, TTL, inspection, the clock skew bound, and races.
 
 // Test helpers outside `#[test]` functions unwrap too.
 #![allow(clippy::unwrap_used)]
@@ -8,11 +9,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lease_memory::{
-    AttributeValue, Holder, InvalidInput, Item, Lease, LeaseConfig, LeaseError, LeaseKey,
-    LeaseManager, LeaseToken, ManualClock, MemoryStore, ReleaseOutcome, TokenFingerprint,
+    AttributeValue, Clock, DecodeError, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput,
+    Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, LeaseState, LeaseToken,
+    ManualClock, MemoryStore, Planner, ReleaseOutcome, Store, StoreResponse, TokenFingerprint,
 };
 
 const T0: i64 = 1_000;
+/// The fencing token of the first acquisition of a key at `T0`: `T0` in epoch milliseconds,
+/// plus one.
+const FIRST_FENCE: u64 = 1_000_001;
+
+fn fence(value: u64) -> Option<FencingToken> {
+    Some(FencingToken::new(value))
+}
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -77,9 +86,13 @@ impl World {
 async fn acquire_hold_expire_take_over_refresh_release() {
     let world = World::default();
     let (a, b) = (world.manager("a"), world.manager("b"));
+    let sent = world.clock.monotonic();
 
     let lease_a = a.acquire("CACHE#A", secs(30)).await.unwrap();
     assert_eq!(lease_a.expires_at_epoch_seconds(), T0 + 30);
+    assert_eq!(lease_a.fence(), fence(FIRST_FENCE));
+    // The local deadline: sent + 30 s − the 1 s clock skew bound.
+    assert_eq!(lease_a.valid_until(), Some(sent + secs(29)));
     assert_eq!(
         world.stored("CACHE#A"),
         Some(item(&[
@@ -87,6 +100,7 @@ async fn acquire_hold_expire_take_over_refresh_release() {
             ("sk", s("LOCK")),
             ("lease_token", s("a-1")),
             ("lease_expires_at", n(T0 + 30)),
+            ("lease_fence", n(1_000_001)),
             ("ttl", n(T0 + 30 + 3600)),
         ]))
     );
@@ -98,16 +112,25 @@ async fn acquire_hold_expire_take_over_refresh_release() {
             holder: Holder::Known(info),
             ..
         }) => {
-            assert_eq!(info.token, TokenFingerprint::of("a-1"));
-            assert_eq!(info.expires_at.unix_timestamp(), T0 + 30);
+            assert_eq!(
+                info,
+                HolderInfo {
+                    token: TokenFingerprint::of("a-1"),
+                    expires_at: time::OffsetDateTime::from_unix_timestamp(T0 + 30).unwrap(),
+                    fence: fence(FIRST_FENCE),
+                    released: false,
+                }
+            );
         }
         other => panic!("expected Held with a known holder, got {other:?}"),
     }
 
-    // Expired (exp <= now): b takes it over; a can no longer refresh or release it.
+    // Expired (exp <= now): b takes it over with a greater fencing token; a can no longer
+    // refresh or release it.
     world.clock.advance(secs(1));
     let lease_b = b.acquire("CACHE#A", secs(30)).await.unwrap();
     assert_eq!(lease_b.expires_at_epoch_seconds(), T0 + 60);
+    assert_eq!(lease_b.fence(), fence(FIRST_FENCE + 1));
     assert!(
         a.refresh(&lease_a, secs(30))
             .await
@@ -116,10 +139,12 @@ async fn acquire_hold_expire_take_over_refresh_release() {
     );
     assert_eq!(a.release(&lease_a).await.unwrap(), ReleaseOutcome::NotHeld);
 
-    // b refreshes: new expiry now + duration, TTL follows.
+    // b refreshes: new expiry now + duration, TTL follows, the fencing token stays.
     world.clock.advance(secs(10));
     let refreshed = b.refresh(&lease_b, secs(60)).await.unwrap();
     assert_eq!(refreshed.expires_at_epoch_seconds(), T0 + 100);
+    assert_eq!(refreshed.fence(), lease_b.fence());
+    assert_eq!(refreshed.valid_until(), Some(sent + secs(40 + 59)));
     let stored = world.stored("CACHE#A").unwrap();
     assert_eq!(
         stored["lease_token"],
@@ -128,22 +153,128 @@ async fn acquire_hold_expire_take_over_refresh_release() {
     );
     assert_eq!(stored["lease_expires_at"], n(T0 + 100));
     assert_eq!(stored["ttl"], n(T0 + 100 + 3600));
+    assert_eq!(stored["lease_fence"], n(1_000_002));
 
+    // Release keeps the item, marked released (expiry 0) with its fencing token; the TTL is
+    // now + buffer, so DynamoDB collects it an hour after the release.
     assert_eq!(
         b.release(&refreshed).await.unwrap(),
         ReleaseOutcome::Released
     );
-    assert_eq!(world.stored("CACHE#A"), None);
+    let released = item(&[
+        ("pk", s("CACHE#A")),
+        ("sk", s("LOCK")),
+        ("lease_token", s("b-2")),
+        ("lease_expires_at", n(0)),
+        ("lease_fence", n(1_000_002)),
+        ("ttl", n(T0 + 40 + 3600)),
+    ]);
+    assert_eq!(world.stored("CACHE#A"), Some(released.clone()));
+    // Releasing again is Released again (idempotent: a retried release has a definite answer)
+    // and changes nothing.
     assert_eq!(
         b.release(&refreshed).await.unwrap(),
-        ReleaseOutcome::NotHeld
+        ReleaseOutcome::Released
     );
+    assert_eq!(world.stored("CACHE#A"), Some(released));
     assert!(
         b.refresh(&refreshed, secs(30))
             .await
             .unwrap_err()
             .is_not_owned()
     );
+
+    // A released lease is free at once, and the fencing token goes on growing.
+    let lease_a2 = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    assert_eq!(lease_a2.fence(), fence(FIRST_FENCE + 2));
+    // b's old token no longer releases anything.
+    assert_eq!(
+        b.release(&refreshed).await.unwrap(),
+        ReleaseOutcome::NotHeld
+    );
+}
+
+/// Fencing tokens grow across takeovers and releases, and a key whose item was deleted (by
+/// TTL, say) restarts from the wall clock in milliseconds, above every token it had.
+#[tokio::test]
+async fn fencing_tokens_only_grow() {
+    let world = World::default();
+    let a = world.manager("a");
+    let mut fences = Vec::new();
+    for _ in 0..3 {
+        let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
+        fences.push(lease.fence().unwrap().get());
+        assert_eq!(a.release(&lease).await.unwrap(), ReleaseOutcome::Released);
+    }
+    let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    world.clock.advance(secs(30));
+    fences.push(lease.fence().unwrap().get());
+    let taken_over = world
+        .manager("b")
+        .acquire("CACHE#A", secs(30))
+        .await
+        .unwrap();
+    fences.push(taken_over.fence().unwrap().get());
+    assert_eq!(
+        fences,
+        [1_000_001, 1_000_002, 1_000_003, 1_000_004, 1_000_005]
+    );
+
+    world
+        .store
+        .delete_item_unconditionally("locks", &key_item("CACHE#A"))
+        .unwrap();
+    world.clock.advance(secs(5));
+    let after_delete = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    assert_eq!(after_delete.fence(), fence(1_035_001));
+    assert!(after_delete.fence() > taken_over.fence());
+}
+
+/// Acquire conditions on `OR #tok = :tok`, so sending the same request again (after a lost
+/// response) finds its own write and succeeds, with the next fencing token, instead of
+/// reporting its own lease as held.
+#[tokio::test]
+async fn a_retried_acquire_finds_its_own_write() {
+    let world = World::default();
+    let planner = Planner::new(world.config.clone());
+    let now = world.clock.now();
+    let plan = planner
+        .acquire(
+            LeaseKey::new("CACHE#A", "LOCK"),
+            secs(30),
+            now,
+            LeaseToken::new("mine"),
+        )
+        .unwrap();
+    let first = world.store.execute(plan.request()).await;
+    assert!(
+        matches!(
+            &first,
+            Ok(StoreResponse::Applied {
+                attributes: Some(_)
+            })
+        ),
+        "{first:?}"
+    );
+    let again = world.store.execute(plan.request()).await;
+    let lease = plan.interpret(again).unwrap();
+    assert_eq!(lease.token().expose_secret(), "mine");
+    assert_eq!(lease.fence(), fence(FIRST_FENCE + 1));
+    let stored = world.stored("CACHE#A").unwrap();
+    assert_eq!(stored["lease_token"], s("mine"));
+    assert_eq!(stored["lease_fence"], n(1_000_002));
+
+    // Another token's identical request is still refused.
+    let other = planner
+        .acquire(
+            LeaseKey::new("CACHE#A", "LOCK"),
+            secs(30),
+            now,
+            LeaseToken::new("theirs"),
+        )
+        .unwrap();
+    let answer = world.store.execute(other.request()).await;
+    assert!(other.interpret(answer).unwrap_err().is_held());
 }
 
 #[tokio::test]
@@ -158,8 +289,9 @@ async fn refresh_fails_once_expired_even_if_nobody_took_over() {
             .unwrap_err()
             .is_not_owned()
     );
-    // Release conditions on the token only: the expired lease is still ours to delete.
+    // Release conditions on the token only: the expired lease is still ours to release.
     assert_eq!(a.release(&lease).await.unwrap(), ReleaseOutcome::Released);
+    assert_eq!(world.stored("CACHE#A").unwrap()["lease_expires_at"], n(0));
 }
 
 #[tokio::test]
@@ -198,7 +330,62 @@ async fn ttl_is_written_only_when_configured() {
         a.refresh(&lease, secs(30)).await.unwrap();
         let after_refresh = world.stored("CACHE#A").unwrap();
         assert_eq!(after_refresh.contains_key("ttl"), ttl.is_some());
+        // Release: the TTL counts from the release (now + buffer), or there is none.
+        let buffer = ttl.as_ref().map(|_| world.config.ttl_buffer().as_secs());
+        assert_eq!(a.release(&lease).await.unwrap(), ReleaseOutcome::Released);
+        let after_release = world.stored("CACHE#A").unwrap();
+        assert_eq!(
+            after_release.get("ttl"),
+            buffer.map(|b| n(T0 + i64::try_from(b).unwrap())).as_ref()
+        );
     }
+}
+
+/// With TTL off, every write removes a TTL another writer left: it could delete a live lease.
+#[tokio::test]
+async fn with_ttl_off_a_stale_ttl_is_removed() {
+    let config = LeaseConfig::builder("locks")
+        .include_ttl(false)
+        .build()
+        .unwrap();
+    let world = World::new(config);
+    let stale_ttl = || ("ttl", n(T0 + 5));
+    let seed = |token: &str, expires: i64| {
+        let mut stored = key_item("CACHE#A");
+        stored.extend([
+            ("lease_token".to_owned(), s(token)),
+            ("lease_expires_at".to_owned(), n(expires)),
+        ]);
+        stored.insert(stale_ttl().0.into(), stale_ttl().1);
+        world
+            .store
+            .put_item_unconditionally("locks", stored)
+            .unwrap();
+    };
+    let a = world.manager("a");
+
+    // An expired lease another writer left, with a TTL: acquire removes the TTL.
+    seed("old", T0 - 1);
+    let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    assert!(!world.stored("CACHE#A").unwrap().contains_key("ttl"));
+
+    // The TTL reappears (another writer); refresh removes it again, and so does release.
+    let mut stored = world.stored("CACHE#A").unwrap();
+    stored.insert(stale_ttl().0.into(), stale_ttl().1);
+    world
+        .store
+        .put_item_unconditionally("locks", stored.clone())
+        .unwrap();
+    let lease = a.refresh(&lease, secs(30)).await.unwrap();
+    assert!(!world.stored("CACHE#A").unwrap().contains_key("ttl"));
+    world
+        .store
+        .put_item_unconditionally("locks", stored)
+        .unwrap();
+    assert_eq!(a.release(&lease).await.unwrap(), ReleaseOutcome::Released);
+    let released = world.stored("CACHE#A").unwrap();
+    assert!(!released.contains_key("ttl"), "{released:?}");
+    assert_eq!(released["lease_expires_at"], n(0));
 }
 
 #[tokio::test]
@@ -206,6 +393,7 @@ async fn custom_names_and_sort_key() {
     let config = LeaseConfig::builder("custom")
         .key_attribute_names("partition", "sort")
         .lease_attribute_names("token", "expires_at", "expires_ttl")
+        .fence_attribute_name("fencing")
         .lock_sort_key("CUSTOM")
         .build()
         .unwrap();
@@ -217,8 +405,17 @@ async fn custom_names_and_sort_key() {
     let names: Vec<&str> = stored.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["expires_at", "expires_ttl", "partition", "sort", "token"]
+        [
+            "expires_at",
+            "expires_ttl",
+            "fencing",
+            "partition",
+            "sort",
+            "token"
+        ]
     );
+    assert_eq!(stored["fencing"], n(1_000_001));
+    assert_eq!(lease.fence(), fence(FIRST_FENCE));
     assert!(
         world
             .manager("b")
@@ -230,8 +427,10 @@ async fn custom_names_and_sort_key() {
     assert_eq!(a.release(&lease).await.unwrap(), ReleaseOutcome::Released);
 }
 
+/// An item that is not a readable lease never expires by itself: acquire neither takes it over
+/// nor reports a holder, but says the item is malformed and why; inspect says the same.
 #[tokio::test]
-async fn a_malformed_stored_lease_is_held_and_undecodable() {
+async fn a_malformed_stored_lease_is_never_taken_over() {
     let world = World::default();
     // Another writer stored the expiry as a string: `exp <= :now` can never hold.
     let foreign = item(&[
@@ -242,16 +441,98 @@ async fn a_malformed_stored_lease_is_held_and_undecodable() {
     ]);
     world
         .store
-        .put_item_unconditionally("locks", foreign)
+        .put_item_unconditionally("locks", foreign.clone())
         .unwrap();
     world.clock.advance(secs(1_000_000));
-    match world.manager("a").acquire("CACHE#A", secs(30)).await {
-        Err(LeaseError::Held {
-            holder: Holder::Undecodable(_),
-            ..
-        }) => {}
-        other => panic!("expected Held with an undecodable holder, got {other:?}"),
+    let manager = world.manager("a");
+    let wrong_type = DecodeError::WrongType {
+        attribute: "lease_expires_at".into(),
+        expected: "N",
+        found: "S",
+    };
+    match manager.acquire("CACHE#A", secs(30)).await {
+        Err(LeaseError::MalformedItem { key, error }) => {
+            assert_eq!(key, LeaseKey::new("CACHE#A", "LOCK"));
+            assert_eq!(error, wrong_type);
+        }
+        other => panic!("expected MalformedItem, got {other:?}"),
     }
+    assert_eq!(world.stored("CACHE#A"), Some(foreign));
+    match manager.inspect(LeaseKey::new("CACHE#A", "LOCK")).await {
+        Err(LeaseError::MalformedItem { error, .. }) => assert_eq!(error, wrong_type),
+        other => panic!("expected MalformedItem, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn inspect_reports_absent_held_expired_and_released() {
+    let world = World::default();
+    let a = world.manager("a");
+    async fn state(m: &LeaseManager<MemoryStore>) -> LeaseState {
+        let snapshot = m.inspect(LeaseKey::new("CACHE#A", "LOCK")).await.unwrap();
+        assert_eq!(snapshot.key, LeaseKey::new("CACHE#A", "LOCK"));
+        snapshot.state
+    }
+    assert_eq!(state(&a).await, LeaseState::Absent);
+
+    let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    let info = HolderInfo {
+        token: TokenFingerprint::of("a-1"),
+        expires_at: time::OffsetDateTime::from_unix_timestamp(T0 + 30).unwrap(),
+        fence: fence(FIRST_FENCE),
+        released: false,
+    };
+    assert_eq!(state(&a).await, LeaseState::Held(info));
+    world.clock.advance(secs(30));
+    assert_eq!(state(&a).await, LeaseState::Expired(info));
+    assert_eq!(a.release(&lease).await.unwrap(), ReleaseOutcome::Released);
+    assert_eq!(
+        state(&a).await,
+        LeaseState::Released(HolderInfo {
+            expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            released: true,
+            ..info
+        })
+    );
+    // Inspecting is a read: the item and the request count show nothing else was written.
+    let executed = world.store.requests_executed();
+    let before = world.stored("CACHE#A");
+    state(&a).await;
+    assert_eq!(world.stored("CACHE#A"), before);
+    assert_eq!(world.store.requests_executed(), executed + 1);
+}
+
+/// Sub-second leases with the expiry in milliseconds: held until the exact millisecond.
+#[tokio::test]
+async fn millisecond_leases_expire_to_the_millisecond() {
+    let config = LeaseConfig::builder("locks")
+        .expiry_unit(ExpiryUnit::Milliseconds)
+        .max_clock_skew(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let world = World::new(config);
+    let (a, b) = (world.manager("a"), world.manager("b"));
+    let lease = a
+        .acquire("CACHE#A", Duration::from_millis(500))
+        .await
+        .unwrap();
+    assert_eq!(
+        world.stored("CACHE#A").unwrap()["lease_expires_at"],
+        n(T0 * 1000 + 500)
+    );
+    world.clock.advance(Duration::from_millis(499));
+    assert!(
+        b.acquire("CACHE#A", Duration::from_millis(500))
+            .await
+            .unwrap_err()
+            .is_held()
+    );
+    world.clock.advance(Duration::from_millis(1));
+    let taken_over = b
+        .acquire("CACHE#A", Duration::from_millis(500))
+        .await
+        .unwrap();
+    assert!(taken_over.fence() > lease.fence());
 }
 
 #[tokio::test]
@@ -272,6 +553,14 @@ async fn invalid_input_sends_no_request() {
             .unwrap_err()
             .is_invalid_input()
     );
+    // Not longer than the clock skew bound (1 s by default).
+    assert!(matches!(
+        a.acquire("CACHE#A", secs(1)).await.unwrap_err(),
+        LeaseError::InvalidInput {
+            reason: InvalidInput::DurationNotAboveSkew { .. },
+            ..
+        }
+    ));
     let tokenless = Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new(""),
@@ -334,7 +623,7 @@ async fn exactly_one_of_sixteen_racing_tasks_acquires() {
                 })
             })
             .collect();
-        let mut winners = Vec::new();
+        let mut winners: Vec<Lease> = Vec::new();
         for racer in racers {
             match racer.await.unwrap() {
                 Ok(lease) => winners.push(lease),
@@ -342,6 +631,12 @@ async fn exactly_one_of_sixteen_racing_tasks_acquires() {
             }
         }
         assert_eq!(winners.len(), 1, "round {round}: {} winners", winners.len());
+        // Each round's acquisition gets the next fencing token.
+        assert_eq!(
+            winners[0].fence(),
+            fence(FIRST_FENCE + round as u64),
+            "round {round}"
+        );
         let stored = world.stored("RACE").unwrap();
         assert_eq!(
             stored["lease_token"],

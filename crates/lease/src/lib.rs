@@ -14,22 +14,52 @@
 //! services in those languages can share one lock table.
 //!
 //! Time and tokens are injected: [`Clock`] ([`SystemClock`] by default, [`ManualClock`] for
-//! tests) and [`TokenSource`] ([`UuidTokens`] by default).
+//! tests of single operations, [`TokioClock`] for tests of guards under tokio's paused clock)
+//! and [`TokenSource`] ([`UuidTokens`] by default).
+//!
+//! ## Lifecycle
+//! Beyond single operations, the manager keeps leases for you (see `docs/lifecycle.md`):
+//! - [`LeaseManager::acquire_waiting`] waits for a held lease as a [`WaitPolicy`] says (until
+//!   the holder's known expiry, with jittered, capped backoff, within a timeout); dropping the
+//!   future cancels the wait.
+//! - [`LeaseManager::acquire_guard`] returns a [`LeaseGuard`] that renews the lease in the
+//!   background, reports it [`AtRisk`](LeaseStatus::AtRisk) while renewals fail and
+//!   [`Lost`](LeaseStatus::Lost) (with a [`LossReason`]) no later than its safe deadline, and
+//!   releases it on [`release`](LeaseGuard::release) or drop.
+//! - [`LeaseManager::with_lease`] runs scoped work under a guard and returns a
+//!   [`ScopedOutcome`]; [`LeaseManager::shutdown`] releases every guarded lease;
+//!   [`LeaseManager::metrics`] reads the counters ([`MetricsSnapshot`]).
+//!
+//! Operations emit `tracing` events (and guards a `lease_guard` span) with the key and the
+//! fencing token, never the bearer token (only its fingerprint).
 
 mod clock;
+mod guard;
 mod manager;
+mod metrics;
+mod retry;
+mod scoped;
 mod store;
 mod tokens;
+mod wait;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
+pub use guard::{GuardOptions, LeaseContext, LeaseGuard, LeaseStatus, LossReason};
 pub use manager::LeaseManager;
+pub use metrics::MetricsSnapshot;
+pub use retry::RetryPolicy;
+pub use scoped::ScopedOutcome;
 pub use store::Store;
 pub use tokens::{TokenSource, UuidTokens};
+pub use wait::WaitPolicy;
 
 pub use lease_core::{
-    AttributeValue, ConfigError, DecodeError, Holder, HolderInfo, InvalidInput, Item, Lease,
-    LeaseConfig, LeaseConfigBuilder, LeaseError, LeaseKey, LeaseToken, Operation, Planner,
-    ReleaseOutcome, Request, StoreError, StoreErrorKind, StoreResponse, TokenFingerprint, defaults,
+    AttributeValue, CancellationReason, ConditionCheckRequest, ConfigError, DecodeError,
+    DeleteRequest, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput, Item, Lease,
+    LeaseConfig, LeaseConfigBuilder, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, LeaseToken,
+    Now, OnConditionFailure, Operation, Planner, PutRequest, ReleaseOutcome, Request, StoreError,
+    StoreErrorKind, StoreResponse, TableCheck, TableCheckError, TableDescription, TokenFingerprint,
+    TransactItem, TtlCheck, UpdateRequest, defaults,
 };
 
 /// The pure core: request and response types, the expression AST, wire-time helpers.

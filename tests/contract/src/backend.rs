@@ -10,6 +10,13 @@ pub struct Capabilities {
     /// A failed conditional write returns the old item (`ReturnValuesOnConditionCheckFailure =
     /// ALL_OLD`). dynalite does not; DynamoDB, moto and lease-memory do.
     pub returns_old_item_on_condition_failure: bool,
+    /// A comparison between values of different types (an `N` with an `S`) in a condition is
+    /// simply false, as in DynamoDB, dynalite and lease-memory. moto answers HTTP 500 instead.
+    pub cross_type_comparison_is_false: bool,
+    /// `TransactWriteItems` is supported (DynamoDB, moto, lease-memory). dynalite answers
+    /// `UnknownOperationException`, which the SDK store reports as
+    /// `StoreErrorKind::Unsupported`.
+    pub supports_transactions: bool,
     /// Rounds of the 16-task acquire race (a slow server gets fewer).
     pub race_rounds: usize,
 }

@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use lease::core::{GetRequest, OnConditionFailure, PutRequest, Request};
+use lease::core::{DeleteRequest, GetRequest, OnConditionFailure, PutRequest, Request};
 use lease::{
-    Item, LeaseConfig, LeaseConfigBuilder, LeaseKey, LeaseManager, LeaseToken, ManualClock, Store,
-    StoreError, StoreResponse,
+    Clock, Item, LeaseConfig, LeaseConfigBuilder, LeaseKey, LeaseManager, LeaseToken, ManualClock,
+    Now, Store, StoreError, StoreResponse,
 };
 
 use crate::backend::Backend;
@@ -68,6 +68,31 @@ impl<S: Store + Clone + 'static> Env<S> {
     /// The lease key for `partition` under the configured lock sort key.
     pub fn key(&self, partition: &str) -> LeaseKey {
         LeaseKey::new(partition, self.config.lock_sort_key())
+    }
+
+    /// The shared clock's reading, as a plan takes it.
+    pub fn now(&self) -> Now {
+        Now::new(self.clock.now(), self.clock.monotonic())
+    }
+
+    /// The shared clock's monotonic reading.
+    pub fn monotonic(&self) -> std::time::Instant {
+        self.clock.monotonic()
+    }
+
+    /// Deletes the item at `key` unconditionally, as DynamoDB TTL or TableTheory's release
+    /// would.
+    pub async fn delete_raw(&self, key: &LeaseKey) {
+        let request = Request::Delete(DeleteRequest {
+            table_name: self.config.table_name().into(),
+            key: self.key_item(key),
+            condition: None,
+            on_condition_failure: OnConditionFailure::ReturnNothing,
+        });
+        match self.store.inner.execute(&request).await {
+            Ok(StoreResponse::Applied { .. }) => {}
+            other => panic!("DeleteItem {key}: unexpected answer {other:?}"),
+        }
     }
 
     /// Moves the shared clock forward.

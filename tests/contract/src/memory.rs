@@ -19,6 +19,8 @@ impl Backend for MemoryBackend {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             returns_old_item_on_condition_failure: true,
+            cross_type_comparison_is_false: true,
+            supports_transactions: true,
             race_rounds: 500,
         }
     }

@@ -25,6 +25,8 @@ impl ServerBackend {
             endpoint_variable: "LEASE_DYNALITE_ENDPOINT",
             capabilities: Capabilities {
                 returns_old_item_on_condition_failure: false,
+                cross_type_comparison_is_false: true,
+                supports_transactions: false,
                 race_rounds: 500,
             },
         }
@@ -39,6 +41,8 @@ impl ServerBackend {
             endpoint_variable: "LEASE_MOTO_ENDPOINT",
             capabilities: Capabilities {
                 returns_old_item_on_condition_failure: true,
+                cross_type_comparison_is_false: false,
+                supports_transactions: true,
                 race_rounds: 100,
             },
         }

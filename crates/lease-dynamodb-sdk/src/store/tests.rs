@@ -9,12 +9,17 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::delete_item::{DeleteItemError, DeleteItemOutput};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemInput, GetItemOutput};
-use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemInput, PutItemOutput};
-use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::operation::update_item::{
+    UpdateItemError, UpdateItemInput, UpdateItemOutput,
+};
 use aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException;
-use aws_sdk_dynamodb::types::{AttributeValue as SdkValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue as SdkValue, ReturnValue, ReturnValuesOnConditionCheckFailure,
+};
 use lease::core::GetRequest;
 use time::OffsetDateTime;
 
@@ -23,8 +28,9 @@ use crate::MockDynamoDbApi;
 use crate::classify::tests::{condition_failed, http, meta, service};
 use crate::convert::SdkItem;
 use lease::{
-    AttributeValue, Holder, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, LeaseToken,
-    ManualClock, ReleaseOutcome, StoreErrorKind,
+    AttributeValue, FencingToken, Holder, HolderInfo, InvalidInput, Lease, LeaseConfig, LeaseError,
+    LeaseKey, LeaseManager, LeaseState, LeaseToken, ManualClock, ReleaseOutcome, RetryPolicy,
+    StoreErrorKind, TokenFingerprint,
 };
 
 type Manager = LeaseManager<DynamoDbStore<MockDynamoDbApi>>;
@@ -60,44 +66,107 @@ fn n(v: &str) -> SdkValue {
     SdkValue::N(v.into())
 }
 
-/// A mock whose `PutItem` answers `answer` once.
-fn put_answers(
-    answer: impl Fn() -> Result<PutItemOutput, SdkError<PutItemError, HttpResponse>> + Send + 'static,
+type UpdateResult = Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>>;
+
+/// A mock whose `UpdateItem` answers `answer` `times` times.
+fn update_answers(
+    times: usize,
+    answer: impl Fn() -> UpdateResult + Send + 'static,
 ) -> MockDynamoDbApi {
     let mut api = MockDynamoDbApi::new();
-    api.expect_put_item()
-        .times(1)
+    api.expect_update_item()
+        .times(times)
         .returning(move |_| Box::pin(std::future::ready(answer())));
     api
 }
 
-fn put_ccf(item: Option<SdkItem>) -> SdkError<PutItemError, HttpResponse> {
+/// Whether an `UpdateItem` is an acquire (it asks for the new item).
+fn is_acquire(input: &UpdateItemInput) -> bool {
+    input.return_values() == Some(&ReturnValue::AllNew)
+}
+
+/// Whether an `UpdateItem` is the release of the lease with token `tok`.
+fn is_release_of_tok(input: &UpdateItemInput) -> bool {
+    input.update_expression() == Some("SET #exp = :released, #ttl = :ttl")
+        && input.condition_expression() == Some("#tok = :tok")
+        && input
+            .expression_attribute_values()
+            .and_then(|values| values.get(":tok"))
+            == Some(&s("tok"))
+}
+
+/// A mock whose acquire `UpdateItem` answers `answer` `times` times, and which expects
+/// `cleanups` releases of the token it handed out (the manager's clean-up after an acquire
+/// whose outcome stayed unknown), answered as applied.
+fn acquire_answers(
+    times: usize,
+    cleanups: usize,
+    answer: impl Fn() -> UpdateResult + Send + 'static,
+) -> MockDynamoDbApi {
+    let mut api = MockDynamoDbApi::new();
+    api.expect_update_item()
+        .withf(is_acquire)
+        .times(times)
+        .returning(move |_| Box::pin(std::future::ready(answer())));
+    api.expect_update_item()
+        .withf(is_release_of_tok)
+        .times(cleanups)
+        .returning(|_| Box::pin(std::future::ready(Ok(UpdateItemOutput::builder().build()))));
+    api
+}
+
+fn update_ccf(item: Option<SdkItem>) -> SdkError<UpdateItemError, HttpResponse> {
     SdkError::service_error(
-        PutItemError::ConditionalCheckFailedException(condition_failed(item)),
+        UpdateItemError::ConditionalCheckFailedException(condition_failed(item)),
         http(400),
     )
 }
 
+/// What DynamoDB answers an acquire (`ReturnValues ALL_NEW`): the item after the update, with
+/// its fencing token.
+fn acquired(fence: &str) -> UpdateItemOutput {
+    UpdateItemOutput::builder()
+        .attributes("pk", s("CACHE#A"))
+        .attributes("sk", s("LOCK"))
+        .attributes("lease_token", s("tok"))
+        .attributes("lease_expires_at", n("1030"))
+        .attributes("lease_fence", n(fence))
+        .attributes("ttl", n("1040"))
+        .build()
+}
+
+/// Seed vector G1 as an `UpdateItem`: the seed's item values as `SET`s, plus the fencing
+/// token, under the seed's condition plus `OR #tok = :tok`.
 #[tokio::test]
-async fn acquire_sends_exactly_the_seed_put_item() {
-    let expected = PutItemInput::builder()
+async fn acquire_sends_exactly_the_seed_update_item() {
+    let expected = UpdateItemInput::builder()
         .table_name("locks")
-        .item("pk", s("CACHE#A"))
-        .item("sk", s("LOCK"))
-        .item("lease_token", s("tok"))
-        .item("lease_expires_at", n("1030"))
-        .item("ttl", n("1040"))
-        .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+        .key("pk", s("CACHE#A"))
+        .key("sk", s("LOCK"))
+        .update_expression(
+            "SET #tok = :tok, #exp = :exp, #fence = if_not_exists(#fence, :floor) + :one, #ttl = :ttl",
+        )
+        .condition_expression("attribute_not_exists(#pk) OR #exp <= :now OR #tok = :tok")
         .expression_attribute_names("#pk", "pk")
         .expression_attribute_names("#exp", "lease_expires_at")
+        .expression_attribute_names("#tok", "lease_token")
+        .expression_attribute_names("#fence", "lease_fence")
+        .expression_attribute_names("#ttl", "ttl")
         .expression_attribute_values(":now", n("1000"))
+        .expression_attribute_values(":tok", s("tok"))
+        .expression_attribute_values(":exp", n("1030"))
+        .expression_attribute_values(":floor", n("1000000"))
+        .expression_attribute_values(":one", n("1"))
+        .expression_attribute_values(":ttl", n("1040"))
+        .return_values(ReturnValue::AllNew)
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .build()
         .unwrap();
     let mut api = MockDynamoDbApi::new();
-    api.expect_put_item().times(1).returning(move |input| {
+    api.expect_put_item().never();
+    api.expect_update_item().times(1).returning(move |input| {
         assert_eq!(input, expected);
-        Box::pin(std::future::ready(Ok(PutItemOutput::builder().build())))
+        Box::pin(std::future::ready(Ok(acquired("1000001"))))
     });
     let lease = manager(api)
         .acquire("CACHE#A", Duration::from_secs(30))
@@ -106,6 +175,29 @@ async fn acquire_sends_exactly_the_seed_put_item() {
     assert_eq!(lease.key(), &LeaseKey::new("CACHE#A", "LOCK"));
     assert_eq!(lease.token().expose_secret(), "tok");
     assert_eq!(lease.expires_at_epoch_seconds(), 1030);
+    assert_eq!(lease.fence(), Some(FencingToken::new(1_000_001)));
+}
+
+/// A server that ignores `ReturnValues` answers without the item: the fencing token is unknown,
+/// which is a store bug, not a lease.
+#[tokio::test]
+async fn an_acquire_answer_without_the_fencing_token_is_unexpected() {
+    for output in [
+        UpdateItemOutput::builder().build(),
+        UpdateItemOutput::builder()
+            .attributes("lease_token", s("tok"))
+            .build(),
+    ] {
+        let api = update_answers(1, move || Ok(output.clone()));
+        let err = manager(api)
+            .acquire("CACHE#A", Duration::from_secs(30))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, LeaseError::UnexpectedResponse { .. }),
+            "{err:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -115,10 +207,11 @@ async fn acquire_condition_failure_with_the_old_item_names_the_holder() {
         ("sk".to_owned(), s("LOCK")),
         ("lease_token".to_owned(), s("other")),
         ("lease_expires_at".to_owned(), n("1500")),
+        ("lease_fence".to_owned(), n("77")),
         ("ttl".to_owned(), n("1510")),
     ]
     .into();
-    let api = put_answers(move || Err(put_ccf(Some(old.clone()))));
+    let api = update_answers(1, move || Err(update_ccf(Some(old.clone()))));
     let err = manager(api)
         .acquire("CACHE#A", Duration::from_secs(30))
         .await
@@ -131,14 +224,21 @@ async fn acquire_condition_failure_with_the_old_item_names_the_holder() {
         panic!("expected Held with a known holder, got {err:?}");
     };
     assert_eq!(key, LeaseKey::new("CACHE#A", "LOCK"));
-    assert_eq!(info.expires_at.unix_timestamp(), 1500);
-    assert_eq!(info.token, LeaseToken::new("other").fingerprint());
+    assert_eq!(
+        info,
+        HolderInfo {
+            token: LeaseToken::new("other").fingerprint(),
+            expires_at: OffsetDateTime::from_unix_timestamp(1500).unwrap(),
+            fence: Some(FencingToken::new(77)),
+            released: false,
+        }
+    );
 }
 
 #[tokio::test]
 async fn acquire_condition_failure_without_an_item_has_an_unknown_holder() {
     // dynalite: the exception carries no item.
-    let api = put_answers(|| Err(put_ccf(None)));
+    let api = update_answers(1, || Err(update_ccf(None)));
     let err = manager(api)
         .acquire("CACHE#A", Duration::from_secs(30))
         .await
@@ -151,6 +251,26 @@ async fn acquire_condition_failure_without_an_item_has_an_unknown_holder() {
                 ..
             }
         ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn acquire_condition_failure_on_an_unreadable_item_is_malformed() {
+    let old: SdkItem = [
+        ("pk".to_owned(), s("CACHE#A")),
+        ("sk".to_owned(), s("LOCK")),
+        ("lease_token".to_owned(), s("other")),
+        ("lease_expires_at".to_owned(), s("1500")),
+    ]
+    .into();
+    let api = update_answers(1, move || Err(update_ccf(Some(old.clone()))));
+    let err = manager(api)
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LeaseError::MalformedItem { ref key, .. } if *key == LeaseKey::new("CACHE#A", "LOCK")),
         "{err:?}"
     );
 }
@@ -178,6 +298,19 @@ async fn refresh_sends_the_seed_update_and_succeeds() {
             input.condition_expression(),
             Some("#tok = :tok AND #exp > :now")
         );
+        assert_eq!(
+            input.expression_attribute_names(),
+            Some(
+                &[
+                    ("#tok".to_owned(), "lease_token".to_owned()),
+                    ("#exp".to_owned(), "lease_expires_at".to_owned()),
+                    ("#ttl".to_owned(), "ttl".to_owned()),
+                ]
+                .into()
+            )
+        );
+        assert_eq!(input.return_values(), Some(&ReturnValue::None));
+        assert_eq!(input.return_values_on_condition_check_failure(), None);
         assert_eq!(
             input.expression_attribute_values(),
             Some(
@@ -215,17 +348,30 @@ async fn refresh_condition_failure_is_not_owned() {
     assert!(err.is_not_owned(), "{err:?}");
 }
 
+/// Release keeps the item: it sets the expiry to 0 (released) and the TTL to now + buffer,
+/// conditioned on the token alone.
 #[tokio::test]
-async fn release_deletes_on_the_token_and_reports_released() {
+async fn release_marks_the_item_released_on_the_token() {
+    let expected = UpdateItemInput::builder()
+        .table_name("locks")
+        .key("pk", s("CACHE#A"))
+        .key("sk", s("LOCK"))
+        .update_expression("SET #exp = :released, #ttl = :ttl")
+        .condition_expression("#tok = :tok")
+        .expression_attribute_names("#tok", "lease_token")
+        .expression_attribute_names("#exp", "lease_expires_at")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(":tok", s("tok"))
+        .expression_attribute_values(":released", n("0"))
+        .expression_attribute_values(":ttl", n("1010"))
+        .return_values(ReturnValue::None)
+        .build()
+        .unwrap();
     let mut api = MockDynamoDbApi::new();
-    api.expect_delete_item().times(1).returning(|input| {
-        assert_eq!(input.condition_expression(), Some("#tok = :tok"));
-        assert_eq!(
-            input.expression_attribute_names(),
-            Some(&[("#tok".to_owned(), "lease_token".to_owned())].into())
-        );
-        assert_eq!(input.return_values_on_condition_check_failure(), None);
-        Box::pin(std::future::ready(Ok(DeleteItemOutput::builder().build())))
+    api.expect_delete_item().never();
+    api.expect_update_item().times(1).returning(move |input| {
+        assert_eq!(input, expected);
+        Box::pin(std::future::ready(Ok(UpdateItemOutput::builder().build())))
     });
     let outcome = manager(api).release(&our_lease()).await.unwrap();
     assert_eq!(outcome, ReleaseOutcome::Released);
@@ -233,35 +379,32 @@ async fn release_deletes_on_the_token_and_reports_released() {
 
 #[tokio::test]
 async fn release_condition_failure_is_not_held() {
-    let mut api = MockDynamoDbApi::new();
-    api.expect_delete_item().times(1).returning(|_| {
-        Box::pin(std::future::ready(Err(SdkError::service_error(
-            DeleteItemError::ConditionalCheckFailedException(condition_failed(None)),
-            http(400),
-        ))))
-    });
+    let api = update_answers(1, || Err(update_ccf(None)));
     let outcome = manager(api).release(&our_lease()).await.unwrap();
     assert_eq!(outcome, ReleaseOutcome::NotHeld);
 }
 
+fn throttled() -> SdkError<UpdateItemError, HttpResponse> {
+    SdkError::service_error(
+        UpdateItemError::ProvisionedThroughputExceededException(
+            ProvisionedThroughputExceededException::builder()
+                .message("Rate exceeded")
+                .meta(meta(
+                    "ProvisionedThroughputExceededException",
+                    "Rate exceeded",
+                ))
+                .build(),
+        ),
+        http(400),
+    )
+}
+
+/// One attempt per case (no retries): the kind and the AWS code reach the lease error, which is
+/// `OutcomeUnknown` when the write may have been applied (timeout, 5xx) and `Store` otherwise.
 #[tokio::test]
 async fn store_failures_are_classified_with_the_aws_code() {
-    let throttled = || {
-        SdkError::service_error(
-            PutItemError::ProvisionedThroughputExceededException(
-                ProvisionedThroughputExceededException::builder()
-                    .message("Rate exceeded")
-                    .meta(meta(
-                        "ProvisionedThroughputExceededException",
-                        "Rate exceeded",
-                    ))
-                    .build(),
-            ),
-            http(400),
-        )
-    };
     type Case = (
-        fn() -> SdkError<PutItemError, HttpResponse>,
+        fn() -> SdkError<UpdateItemError, HttpResponse>,
         StoreErrorKind,
         &'static str,
     );
@@ -272,42 +415,133 @@ async fn store_failures_are_classified_with_the_aws_code() {
             "ProvisionedThroughputExceededException",
         ),
         (
-            || service(PutItemError::generic, 400, "ThrottlingException"),
+            || service(UpdateItemError::generic, 400, "ThrottlingException"),
             StoreErrorKind::Throttled,
             "ThrottlingException",
         ),
         (
             || SdkError::timeout_error("operation timeout (all attempts) elapsed"),
             StoreErrorKind::Timeout,
-            "PutItem timed out",
+            "UpdateItem timed out",
         ),
         (
-            || service(PutItemError::generic, 500, "InternalServerError"),
+            || service(UpdateItemError::generic, 500, "InternalServerError"),
             StoreErrorKind::Unavailable,
             "InternalServerError",
         ),
         (
-            || service(PutItemError::generic, 400, "ValidationException"),
+            || service(UpdateItemError::generic, 400, "ValidationException"),
             StoreErrorKind::Validation,
             "ValidationException",
         ),
     ];
     for (make, kind, text) in cases {
-        let err = manager(put_answers(move || Err(make())))
+        // An acquire whose outcome stays unknown is followed by one release of its token.
+        let cleanups = usize::from(kind.outcome_may_be_applied());
+        let err = manager(acquire_answers(1, cleanups, move || Err(make())))
+            .with_retry_policy(RetryPolicy::never())
             .acquire("CACHE#A", Duration::from_secs(30))
             .await
             .unwrap_err();
-        let LeaseError::Store { source, .. } = &err else {
-            panic!("expected a store error, got {err:?}");
+        let source = match &err {
+            LeaseError::OutcomeUnknown { source, .. } => {
+                assert!(kind.outcome_may_be_applied(), "{text}: {err:?}");
+                source
+            }
+            LeaseError::Store { source, .. } => {
+                assert!(!kind.outcome_may_be_applied(), "{text}: {err:?}");
+                source
+            }
+            other => panic!("expected a store error, got {other:?}"),
         };
         assert_eq!(source.kind(), kind, "{text}");
         assert!(source.message().contains(text), "{}", source.message());
         let sdk = source.source().expect("the SDK error is attached");
         assert!(
-            sdk.downcast_ref::<SdkError<PutItemError, HttpResponse>>()
+            sdk.downcast_ref::<SdkError<UpdateItemError, HttpResponse>>()
                 .is_some()
         );
     }
+    // Spelled out, not derived from the predicate: a timeout and a 5xx are unknown outcomes.
+    let err = manager(acquire_answers(1, 1, || {
+        Err(SdkError::timeout_error(
+            "operation timeout (all attempts) elapsed",
+        ))
+    }))
+    .with_retry_policy(RetryPolicy::never())
+    .acquire("CACHE#A", Duration::from_secs(30))
+    .await
+    .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+}
+
+/// The default policy sends a request up to three times after transient errors (throttled,
+/// timed out, unavailable), waiting 25 ms, then 50 ms (tokio's paused clock: no real wait).
+#[tokio::test(start_paused = true)]
+async fn transient_failures_are_retried_three_times_in_all() {
+    let start = tokio::time::Instant::now();
+    let err = manager(acquire_answers(3, 0, || Err(throttled())))
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, LeaseError::Store { source, .. } if source.kind() == StoreErrorKind::Throttled),
+        "{err:?}"
+    );
+    assert_eq!(start.elapsed(), Duration::from_millis(75));
+
+    // Unknown after three tries: then one clean-up release of the token.
+    let err = manager(acquire_answers(3, 1, || {
+        Err(SdkError::timeout_error(
+            "operation timeout (all attempts) elapsed",
+        ))
+    }))
+    .acquire("CACHE#A", Duration::from_secs(30))
+    .await
+    .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+
+    // Not transient: sent once.
+    let err = manager(update_answers(1, || {
+        Err(service(
+            UpdateItemError::generic,
+            400,
+            "ValidationException",
+        ))
+    }))
+    .acquire("CACHE#A", Duration::from_secs(30))
+    .await
+    .unwrap_err();
+    assert!(matches!(err, LeaseError::Store { .. }), "{err:?}");
+}
+
+/// A timeout then success: the same request, sent again, gives the lease (the write may have
+/// landed the first time; `OR #tok = :tok` lets the retry find it).
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_a_timeout_sends_the_same_request_and_succeeds() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen: Arc<std::sync::Mutex<Vec<UpdateItemInput>>> = Arc::default();
+    let mut api = MockDynamoDbApi::new();
+    let (count, log) = (calls.clone(), seen.clone());
+    api.expect_update_item().times(2).returning(move |input| {
+        log.lock().unwrap().push(input);
+        let answer = if count.fetch_add(1, Ordering::SeqCst) == 0 {
+            Err(SdkError::timeout_error(
+                "operation timeout (all attempts) elapsed",
+            ))
+        } else {
+            Ok(acquired("1000002"))
+        };
+        Box::pin(std::future::ready(answer))
+    });
+    let lease = manager(api)
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(lease.fence(), Some(FencingToken::new(1_000_002)));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0], seen[1], "the retry is the same request");
 }
 
 /// A mock that fails the test if any call is made.
@@ -328,6 +562,23 @@ async fn invalid_input_sends_nothing() {
     let err = m.acquire("CACHE#A", Duration::ZERO).await.unwrap_err();
     assert!(err.is_invalid_input(), "{err:?}");
     let err = m.refresh(&our_lease(), Duration::ZERO).await.unwrap_err();
+    assert!(err.is_invalid_input(), "{err:?}");
+    // Not longer than the 1 s clock skew bound.
+    let err = m
+        .acquire("CACHE#A", Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LeaseError::InvalidInput {
+                reason: InvalidInput::DurationNotAboveSkew { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = m.inspect(LeaseKey::new("", "LOCK")).await.unwrap_err();
     assert!(err.is_invalid_input(), "{err:?}");
     let tokenless = Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
@@ -405,5 +656,47 @@ async fn a_missing_table_is_resource_not_found() {
     assert!(
         err.message()
             .starts_with("GetItem failed: ResourceNotFoundException")
+    );
+}
+
+#[tokio::test]
+async fn inspect_reads_the_lease_with_a_consistent_get() {
+    let mut api = MockDynamoDbApi::new();
+    api.expect_get_item()
+        .times(1)
+        .returning(|input: GetItemInput| {
+            assert_eq!(input.table_name(), Some("locks"));
+            assert_eq!(
+                input.key(),
+                Some(
+                    &[
+                        ("pk".to_owned(), s("CACHE#A")),
+                        ("sk".to_owned(), s("LOCK"))
+                    ]
+                    .into()
+                )
+            );
+            assert_eq!(input.consistent_read(), Some(true));
+            Box::pin(std::future::ready(Ok(GetItemOutput::builder()
+                .item("pk", s("CACHE#A"))
+                .item("sk", s("LOCK"))
+                .item("lease_token", s("other"))
+                .item("lease_expires_at", n("0"))
+                .item("lease_fence", n("5"))
+                .item("ttl", n("4600"))
+                .build())))
+        });
+    let snapshot = manager(api)
+        .inspect(LeaseKey::new("CACHE#A", "LOCK"))
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshot.state,
+        LeaseState::Released(HolderInfo {
+            token: TokenFingerprint::of("other"),
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+            fence: Some(FencingToken::new(5)),
+            released: true,
+        })
     );
 }

@@ -138,3 +138,30 @@ pub async fn reacquire_by_the_holder_is_held<B: Backend>(backend: &B) {
     let err = manager.acquire_key(key, secs(30)).await.unwrap_err();
     assert!(err.is_held(), "{}: {err:?}", backend.name());
 }
+
+/// `try_acquire` reports the holder on every store: from the old item where the store returns
+/// it, from one consistent read where it does not (dynalite).
+pub async fn try_acquire_always_reports_the_holder<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "try_acquire_holder", |c| c).await;
+    let key = env.key("CACHE#A");
+    let lease = env
+        .manager("a")
+        .acquire_key(key.clone(), secs(30))
+        .await
+        .unwrap();
+    let err = env
+        .manager("b")
+        .try_acquire(key, secs(30))
+        .await
+        .unwrap_err();
+    let LeaseError::Held {
+        holder: Holder::Known(info),
+        ..
+    } = err
+    else {
+        panic!("{}: expected a known holder, got {err:?}", backend.name());
+    };
+    assert_eq!(info.token, lease.token().fingerprint());
+    assert_eq!(info.expires_at, lease.expires_at());
+    assert_eq!(info.fence, lease.fence());
+}

@@ -2,63 +2,71 @@
 
 use std::time::Duration;
 
-use lease::{AttributeValue, Item};
+use lease::{AttributeValue, ExpiryUnit, Item, ReleaseOutcome};
 
 use super::secs;
 use crate::backend::Backend;
 use crate::harness::{Env, TIME_BASE};
 
-fn n(value: i64) -> AttributeValue {
+pub(crate) fn n(value: i64) -> AttributeValue {
     AttributeValue::number(value)
 }
 
-fn s(value: &str) -> AttributeValue {
+pub(crate) fn s(value: &str) -> AttributeValue {
     AttributeValue::string(value)
 }
 
-/// The stored item is exactly TableTheory's: `pk` S, `sk` S, `lease_token` S,
-/// `lease_expires_at` N (whole epoch seconds), `ttl` N (expiry + 3600 by default).
+pub(crate) fn item(attributes: &[(&str, AttributeValue)]) -> Item {
+    attributes
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+/// The stored item is TableTheory's (`pk` S, `sk` S, `lease_token` S, `lease_expires_at` N
+/// whole epoch seconds, `ttl` N = expiry + 3600) plus our fencing token `lease_fence` N, which
+/// TableTheory's code ignores. The first fencing token of a key is the acquirer's wall clock in
+/// epoch milliseconds, plus one.
 pub async fn item_format_is_tabletheory_compatible<B: Backend>(backend: &B) {
     let env = Env::new(backend, "item_format", |c| c).await;
     let key = env.key("CACHE#A");
-    env.manager("a")
+    let lease = env
+        .manager("a")
         .acquire_key(key.clone(), secs(30))
         .await
         .unwrap();
-    let expected: Item = [
+    let fence = TIME_BASE * 1000 + 1;
+    let expected = item(&[
         ("pk", s("CACHE#A")),
         ("sk", s("LOCK")),
         ("lease_token", s("a-1")),
         ("lease_expires_at", n(TIME_BASE + 30)),
         ("ttl", n(TIME_BASE + 30 + 3600)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+        ("lease_fence", n(fence)),
+    ]);
     assert_eq!(
         env.raw_item(&key).await,
         Some(expected),
         "{}",
         backend.name()
     );
+    assert_eq!(lease.fence().map(|f| f.get()), Some(fence as u64));
 }
 
-/// A lease written by TableTheory's Go/TS/Python code (same format, its own token) is respected
-/// while live, taken over once expired, and never released by us.
+/// A lease written by TableTheory's Go/TS/Python code (same format, its own token, no fencing
+/// token) is respected while live and taken over once expired; the takeover starts the
+/// fencing token from the wall clock.
 pub async fn tabletheory_written_lease_is_respected<B: Backend>(backend: &B) {
     let env = Env::new(backend, "tabletheory_interop", |c| c).await;
     let key = env.key("CACHE#A");
-    let foreign: Item = [
+    env.put_raw(item(&[
         ("pk", s("CACHE#A")),
         ("sk", s("LOCK")),
         ("lease_token", s("6f1c2b9e-go-writer")),
         ("lease_expires_at", n(TIME_BASE + 30)),
         ("ttl", n(TIME_BASE + 3630)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    env.put_raw(foreign).await;
+    ]))
+    .await;
     let err = env
         .manager("a")
         .acquire_key(key.clone(), secs(30))
@@ -73,6 +81,10 @@ pub async fn tabletheory_written_lease_is_respected<B: Backend>(backend: &B) {
         "{}",
         backend.name()
     );
+    assert_eq!(
+        lease.fence().map(|f| f.get()),
+        Some((TIME_BASE + 30) as u64 * 1000 + 1)
+    );
 }
 
 /// Custom key and lease attribute names and lock sort key (seed vector G6) work end to end,
@@ -81,6 +93,7 @@ pub async fn custom_attribute_names<B: Backend>(backend: &B) {
     let env = Env::new(backend, "custom_names", |c| {
         c.key_attribute_names("partition", "sort")
             .lease_attribute_names("token", "expires_at", "expires_ttl")
+            .fence_attribute_name("fencing")
             .lock_sort_key("CUSTOM")
             .include_ttl(false)
     })
@@ -88,11 +101,11 @@ pub async fn custom_attribute_names<B: Backend>(backend: &B) {
     let manager = env.manager("a");
     let lease = manager.acquire("CACHE#A", secs(30)).await.unwrap();
     assert_eq!(lease.key().sort(), "CUSTOM");
-    let item = env.raw_item(lease.key()).await.unwrap();
-    let names: Vec<&str> = item.keys().map(String::as_str).collect();
+    let stored = env.raw_item(lease.key()).await.unwrap();
+    let names: Vec<&str> = stored.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["expires_at", "partition", "sort", "token"],
+        ["expires_at", "fencing", "partition", "sort", "token"],
         "{}",
         backend.name()
     );
@@ -106,7 +119,7 @@ pub async fn custom_attribute_names<B: Backend>(backend: &B) {
     let lease = manager.refresh(&lease, secs(60)).await.unwrap();
     assert_eq!(
         manager.release(&lease).await.unwrap(),
-        lease::ReleaseOutcome::Released
+        ReleaseOutcome::Released
     );
 }
 
@@ -120,9 +133,14 @@ pub async fn hostile_attribute_name_is_only_a_name<B: Backend>(backend: &B) {
     let key = env.key("CACHE#A");
     let a = env.manager("a");
     let lease = a.acquire_key(key.clone(), secs(30)).await.unwrap();
-    let item = env.raw_item(&key).await.unwrap();
-    assert_eq!(item.get("a) OR (b"), Some(&s("a-1")), "{}", backend.name());
-    assert_eq!(item.get("exp = :now OR #x"), Some(&n(TIME_BASE + 30)));
+    let stored = env.raw_item(&key).await.unwrap();
+    assert_eq!(
+        stored.get("a) OR (b"),
+        Some(&s("a-1")),
+        "{}",
+        backend.name()
+    );
+    assert_eq!(stored.get("exp = :now OR #x"), Some(&n(TIME_BASE + 30)));
     assert!(
         env.manager("b")
             .acquire_key(key.clone(), secs(30))
@@ -133,12 +151,13 @@ pub async fn hostile_attribute_name_is_only_a_name<B: Backend>(backend: &B) {
     let forged = lease::Lease::new(key.clone(), lease::LeaseToken::new("x"), lease.expires_at());
     assert_eq!(
         env.manager("b").release(&forged).await.unwrap(),
-        lease::ReleaseOutcome::NotHeld
+        ReleaseOutcome::NotHeld
     );
     a.refresh(&lease, secs(30)).await.unwrap();
 }
 
-/// With TTL on, `ttl` = expiry + buffer (rounded up to whole seconds), on acquire and refresh.
+/// With TTL on, `ttl` = expiry + buffer (rounded up to whole seconds), on acquire and refresh;
+/// on release, `ttl` = release time + buffer, so DynamoDB collects released items.
 pub async fn ttl_on_writes_expiry_plus_buffer<B: Backend>(backend: &B) {
     let env = Env::new(backend, "ttl_on", |c| {
         c.ttl_buffer(Duration::from_millis(9500))
@@ -147,24 +166,35 @@ pub async fn ttl_on_writes_expiry_plus_buffer<B: Backend>(backend: &B) {
     let key = env.key("CACHE#A");
     let manager = env.manager("a");
     let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let name = backend.name();
     let ttl = |item: Option<Item>| item.and_then(|i| i.get("ttl").cloned());
     assert_eq!(
         ttl(env.raw_item(&key).await),
         Some(n(TIME_BASE + 40)),
-        "{}",
-        backend.name()
+        "{name}"
     );
     env.advance(secs(5));
-    manager.refresh(&lease, secs(30)).await.unwrap();
+    let lease = manager.refresh(&lease, secs(30)).await.unwrap();
     assert_eq!(
         ttl(env.raw_item(&key).await),
         Some(n(TIME_BASE + 45)),
-        "{}",
-        backend.name()
+        "{name}"
+    );
+    env.advance(secs(5));
+    assert_eq!(
+        manager.release(&lease).await.unwrap(),
+        ReleaseOutcome::Released
+    );
+    assert_eq!(
+        ttl(env.raw_item(&key).await),
+        Some(n(TIME_BASE + 20)),
+        "{name}"
     );
 }
 
-/// With TTL off (flag or zero buffer), no TTL attribute is written by acquire or refresh.
+/// With TTL off (flag or zero buffer), acquire, refresh and release write no TTL attribute, and
+/// remove one left by another writer: a stale TTL could make DynamoDB delete a live lease
+/// (seed-spec W9).
 pub async fn ttl_off_writes_no_ttl<B: Backend>(backend: &B) {
     for (case, off) in [("ttl_off_flag", true), ("ttl_off_zero", false)] {
         let env = Env::new(backend, case, |c| {
@@ -176,23 +206,42 @@ pub async fn ttl_off_writes_no_ttl<B: Backend>(backend: &B) {
         })
         .await;
         let key = env.key("CACHE#A");
+        env.put_raw(item(&[
+            ("pk", s("CACHE#A")),
+            ("sk", s("LOCK")),
+            ("lease_token", s("other-writer")),
+            ("lease_expires_at", n(TIME_BASE - 10)),
+            ("ttl", n(TIME_BASE + 5)),
+        ]))
+        .await;
         let manager = env.manager("a");
         let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
-        manager.refresh(&lease, secs(30)).await.unwrap();
-        let item = env.raw_item(&key).await.unwrap();
+        let stored = env.raw_item(&key).await.unwrap();
         assert!(
-            !item.contains_key("ttl"),
-            "{} {case}: {item:?}",
+            !stored.contains_key("ttl"),
+            "{} {case}: stale ttl kept: {stored:?}",
+            backend.name()
+        );
+        let lease = manager.refresh(&lease, secs(30)).await.unwrap();
+        assert_eq!(
+            manager.release(&lease).await.unwrap(),
+            ReleaseOutcome::Released
+        );
+        let stored = env.raw_item(&key).await.unwrap();
+        assert!(
+            !stored.contains_key("ttl"),
+            "{} {case}: {stored:?}",
             backend.name()
         );
     }
 }
 
 /// Sub-second precision never shortens a lease (fault class B18, seed weakness W1): at
-/// 41.990 s past a second, a 1 s lease is stored as expiring at the second after next, and a
-/// contender at +15 ms, +510 ms and +960 ms is refused.
+/// 990 ms past a second, a 1 s lease is stored as expiring at the second after next, and a
+/// contender at +15 ms, +510 ms and +960 ms is refused. A 500 ms lease is never stored as
+/// already expired. (Skew bound 0 here: such short leases need a fleet with tight clocks.)
 pub async fn sub_second_duration_is_rounded_up<B: Backend>(backend: &B) {
-    let env = Env::new(backend, "sub_second", |c| c).await;
+    let env = Env::new(backend, "sub_second", |c| c.max_clock_skew(Duration::ZERO)).await;
     let key = env.key("CACHE#A");
     env.advance(Duration::from_millis(990));
     let lease = env
@@ -218,11 +267,44 @@ pub async fn sub_second_duration_is_rounded_up<B: Backend>(backend: &B) {
     let short = env
         .manager("c")
         .acquire_key(env.key("CACHE#B"), Duration::from_millis(500))
-        .await
-        .unwrap();
+        .await;
     assert!(
-        short.expires_at_epoch_seconds() > TIME_BASE + 1,
-        "{}: 500 ms became 0",
+        short.unwrap().expires_at_epoch_seconds() > TIME_BASE + 1,
+        "{}",
         backend.name()
     );
+}
+
+/// With the expiry stored in milliseconds, a 300 ms lease is held for exactly its 300 ms and
+/// then taken over.
+pub async fn millisecond_expiry_unit<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "millis", |c| {
+        c.expiry_unit(ExpiryUnit::Milliseconds)
+            .max_clock_skew(Duration::from_millis(50))
+    })
+    .await;
+    let key = env.key("CACHE#A");
+    env.advance(Duration::from_millis(250));
+    env.manager("a")
+        .acquire_key(key.clone(), Duration::from_millis(300))
+        .await
+        .unwrap();
+    let stored = env.raw_item(&key).await.unwrap();
+    assert_eq!(
+        stored.get("lease_expires_at"),
+        Some(&n(TIME_BASE * 1000 + 550)),
+        "{}",
+        backend.name()
+    );
+    env.advance(Duration::from_millis(299));
+    let err = env
+        .manager("b")
+        .acquire_key(key.clone(), Duration::from_millis(300))
+        .await;
+    assert!(err.unwrap_err().is_held(), "{}", backend.name());
+    env.advance(Duration::from_millis(1));
+    env.manager("b")
+        .acquire_key(key, Duration::from_millis(300))
+        .await
+        .unwrap();
 }

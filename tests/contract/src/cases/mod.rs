@@ -6,6 +6,8 @@ mod concurrency;
 mod format;
 mod refresh;
 mod release;
+mod safety;
+mod transact;
 mod validation;
 
 pub use acquire::*;
@@ -13,6 +15,8 @@ pub use concurrency::*;
 pub use format::*;
 pub use refresh::*;
 pub use release::*;
+pub use safety::*;
+pub use transact::*;
 pub use validation::*;
 
 use std::time::Duration;

@@ -1,14 +1,15 @@
-//! Release: only ever our own lease.
+//! Release: only ever our own lease; the item and its fencing token stay.
 
-use lease::ReleaseOutcome;
+use lease::{AttributeValue, ReleaseOutcome};
 
 use super::secs;
 use crate::backend::Backend;
 use crate::harness::Env;
 
-/// Release deletes our item; the key is free at once.
-pub async fn release_deletes_the_item<B: Backend>(backend: &B) {
-    let env = Env::new(backend, "release_deletes", |c| c).await;
+/// Release marks our item released (expiry 0, fencing token kept); the key is free at once,
+/// for us and for TableTheory's code (`lease_expires_at <= now`).
+pub async fn release_marks_released_and_frees_the_key<B: Backend>(backend: &B) {
+    let env = Env::new(backend, "release_marks", |c| c).await;
     let key = env.key("CACHE#A");
     let manager = env.manager("a");
     let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
@@ -16,8 +17,21 @@ pub async fn release_deletes_the_item<B: Backend>(backend: &B) {
         manager.release(&lease).await.unwrap(),
         ReleaseOutcome::Released
     );
-    assert_eq!(env.raw_item(&key).await, None, "{}", backend.name());
-    env.manager("b").acquire_key(key, secs(30)).await.unwrap();
+    let item = env.raw_item(&key).await.unwrap();
+    let name = backend.name();
+    assert_eq!(
+        item.get("lease_expires_at"),
+        Some(&AttributeValue::number(0)),
+        "{name}"
+    );
+    let fence = lease.fence().unwrap().to_string();
+    assert_eq!(
+        item.get("lease_fence"),
+        Some(&AttributeValue::N(fence)),
+        "{name}: fence lost"
+    );
+    let next = env.manager("b").acquire_key(key, secs(30)).await.unwrap();
+    assert!(next.fence() > lease.fence(), "{name}");
 }
 
 /// A release with someone else's lease value (same key, other token) writes nothing and says
@@ -69,22 +83,27 @@ pub async fn release_after_takeover_keeps_the_new_holder<B: Backend>(backend: &B
     a.refresh(&current, secs(30)).await.unwrap();
 }
 
-/// Releasing twice: the second is `NotHeld`, not an error.
-pub async fn release_twice_is_not_held<B: Backend>(backend: &B) {
+/// Release is idempotent, so a retried release has a definite answer: releasing twice is
+/// `Released` twice; once someone else acquired the key, our release is `NotHeld`.
+pub async fn release_is_idempotent<B: Backend>(backend: &B) {
     let env = Env::new(backend, "release_twice", |c| c).await;
+    let key = env.key("CACHE#A");
     let manager = env.manager("a");
-    let lease = manager
-        .acquire_key(env.key("CACHE#A"), secs(30))
-        .await
-        .unwrap();
+    let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let name = backend.name();
     assert_eq!(
         manager.release(&lease).await.unwrap(),
         ReleaseOutcome::Released
     );
     assert_eq!(
         manager.release(&lease).await.unwrap(),
+        ReleaseOutcome::Released,
+        "{name}"
+    );
+    env.manager("b").acquire_key(key, secs(30)).await.unwrap();
+    assert_eq!(
+        manager.release(&lease).await.unwrap(),
         ReleaseOutcome::NotHeld,
-        "{}",
-        backend.name()
+        "{name}"
     );
 }

@@ -1,0 +1,127 @@
+//! Inspect: a strongly consistent read of one lease, as a read-only snapshot.
+
+use time::OffsetDateTime;
+
+use crate::error::{self, LeaseError, Operation};
+use crate::holder::HolderInfo;
+use crate::key::LeaseKey;
+use crate::planner::Planner;
+use crate::request::{GetRequest, Request};
+use crate::response::{StoreError, StoreResponse};
+
+/// What a lease's item says at one moment. A snapshot carries no bearer token, so it cannot be
+/// used to refresh or release anything (fault class B05).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseSnapshot {
+    /// The lease's key.
+    pub key: LeaseKey,
+    /// Its state, judged by the reader's clock.
+    pub state: LeaseState,
+}
+
+/// The state of a lease item at the time of reading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeaseState {
+    /// There is no item: the lease is free, and has never been taken or its item was deleted.
+    Absent,
+    /// Held: the expiry is after the reader's `now`.
+    Held(HolderInfo),
+    /// Expired and not released: anyone may acquire it.
+    Expired(HolderInfo),
+    /// Released by its holder: anyone may acquire it; the item keeps the fencing token.
+    Released(HolderInfo),
+}
+
+impl LeaseState {
+    /// Whether a lease is held (not absent, expired or released).
+    #[must_use]
+    pub fn is_held(&self) -> bool {
+        matches!(self, Self::Held(_))
+    }
+
+    /// The holder information, if there is an item.
+    #[must_use]
+    pub fn holder(&self) -> Option<&HolderInfo> {
+        match self {
+            Self::Absent => None,
+            Self::Held(info) | Self::Expired(info) | Self::Released(info) => Some(info),
+        }
+    }
+}
+
+/// A planned inspection: send [`request`](Self::request), then pass the answer to
+/// [`interpret`](Self::interpret).
+#[derive(Debug)]
+#[must_use = "a plan does nothing until its request is sent and the answer interpreted"]
+pub struct InspectPlan<'p> {
+    planner: &'p Planner,
+    request: Request,
+    key: LeaseKey,
+}
+
+impl<'p> InspectPlan<'p> {
+    pub(crate) fn new(planner: &'p Planner, key: LeaseKey) -> Self {
+        let request = Request::Get(GetRequest {
+            table_name: planner.config().table_name().into(),
+            key: planner.key_item(&key),
+            consistent_read: true,
+        });
+        Self {
+            planner,
+            request,
+            key,
+        }
+    }
+
+    /// The request to send: a `GetItem` with `ConsistentRead`.
+    #[must_use]
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Interprets the store's answer at the reader's wall-clock time `now`. Decoding is strict:
+    /// an item with a missing, wrong-typed, wrong-unit or foreign attribute is an error naming
+    /// the attribute.
+    ///
+    /// # Errors
+    /// - [`LeaseError::MalformedItem`] when the item is not a readable lease.
+    /// - [`LeaseError::Store`] / [`LeaseError::OutcomeUnknown`] when the read failed.
+    /// - [`LeaseError::UnexpectedResponse`] when the store answered a read with a write result.
+    pub fn interpret(
+        self,
+        response: Result<StoreResponse, StoreError>,
+        now: OffsetDateTime,
+    ) -> Result<LeaseSnapshot, LeaseError> {
+        let key = self.key;
+        let item = match response {
+            Ok(StoreResponse::Item(item)) => item,
+            Ok(_) => {
+                return Err(LeaseError::UnexpectedResponse {
+                    operation: Operation::Inspect,
+                    key,
+                    detail: "a write result was returned for a GetItem",
+                });
+            }
+            Err(source) => return Err(error::store_failure(Operation::Inspect, key, source)),
+        };
+        let Some(item) = item else {
+            return Ok(LeaseSnapshot {
+                key,
+                state: LeaseState::Absent,
+            });
+        };
+        let info = match HolderInfo::decode_strict(&item, self.planner.config(), now) {
+            Ok(info) => info,
+            Err(error) => return Err(LeaseError::MalformedItem { key, error }),
+        };
+        let state = if info.released {
+            LeaseState::Released(info)
+        } else if info.expires_at > now {
+            LeaseState::Held(info)
+        } else {
+            LeaseState::Expired(info)
+        };
+        Ok(LeaseSnapshot { key, state })
+    }
+}

@@ -1,0 +1,293 @@
+//! Checking that a table fits a lease configuration: its key schema, and its TTL setting.
+//!
+//! A store describes the table as a [`TableDescription`] (`lease_dynamodb_sdk::check_table`
+//! from `DescribeTable` and `DescribeTimeToLive`, `lease_memory::MemoryStore::describe_table`);
+//! [`Planner::check_table`] compares it with the configuration and says what to fix.
+
+use std::fmt;
+
+use crate::planner::Planner;
+
+/// What a table looks like, as far as leases care: its key schema and its TTL setting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableDescription {
+    /// The key attributes (DynamoDB's `KeySchema` with the types from its
+    /// `AttributeDefinitions`): one [`KeyRole::Hash`] and at most one [`KeyRole::Range`].
+    pub key_schema: Vec<KeyAttribute>,
+    /// The table's TTL setting (DynamoDB's `DescribeTimeToLive`).
+    pub ttl: TtlStatus,
+}
+
+/// One key attribute of a table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyAttribute {
+    /// The attribute's name.
+    pub name: String,
+    /// Partition (`HASH`) or sort (`RANGE`) key.
+    pub role: KeyRole,
+    /// The attribute's type.
+    pub scalar_type: ScalarType,
+}
+
+impl KeyAttribute {
+    /// A key attribute.
+    #[must_use]
+    pub fn new(name: impl Into<String>, role: KeyRole, scalar_type: ScalarType) -> Self {
+        Self {
+            name: name.into(),
+            role,
+            scalar_type,
+        }
+    }
+}
+
+/// The role of a key attribute: DynamoDB's `KeyType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyRole {
+    /// The partition key (`HASH`).
+    Hash,
+    /// The sort key (`RANGE`).
+    Range,
+}
+
+/// The type of a key attribute: DynamoDB's `ScalarAttributeType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScalarType {
+    /// String (`S`).
+    S,
+    /// Number (`N`).
+    N,
+    /// Binary (`B`).
+    B,
+}
+
+impl fmt::Display for ScalarType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::S => "S",
+            Self::N => "N",
+            Self::B => "B",
+        })
+    }
+}
+
+/// A table's TTL setting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TtlStatus {
+    /// TTL is enabled (or being enabled: `ENABLING`) on `attribute`.
+    Enabled {
+        /// The attribute DynamoDB reads the expiry time from.
+        attribute: String,
+    },
+    /// TTL is disabled (or being disabled: `DISABLING`).
+    Disabled,
+    /// The store cannot say: it has no TTL (dynalite answers `DescribeTimeToLive` with
+    /// `UnknownOperationException`; the in-memory store deletes nothing by TTL).
+    Unsupported,
+}
+
+/// A table that fits the configuration, and how far its TTL setting was verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TableCheck {
+    /// What is known about the table's TTL.
+    pub ttl: TtlCheck,
+}
+
+impl TableCheck {
+    /// Whether everything the configuration needs was verified: the key schema, and TTL
+    /// where the configuration writes it. `false` only for [`TtlCheck::Unverified`], which
+    /// deserves a warning, not a failure.
+    #[must_use]
+    pub fn is_fully_verified(&self) -> bool {
+        self.ttl != TtlCheck::Unverified
+    }
+}
+
+/// What [`Planner::check_table`] learned about the table's TTL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TtlCheck {
+    /// TTL is enabled on the configured TTL attribute: released and expired lease items will
+    /// be deleted by DynamoDB.
+    Enabled,
+    /// The configuration writes no TTL ([`LeaseConfig::writes_ttl`](crate::LeaseConfig) is
+    /// false): the table's TTL setting does not matter and was not checked.
+    NotNeeded,
+    /// The store cannot report TTL ([`TtlStatus::Unsupported`]): the key schema fits, but
+    /// whether lease items will ever be collected is unknown. A warning, not an error: on a
+    /// test server (dynalite) this is expected; on DynamoDB it does not happen.
+    Unverified,
+}
+
+/// A table that does not fit the lease configuration. Each message says what to change.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TableCheckError {
+    /// The table has no partition (`HASH`) key.
+    #[error(
+        "the table has no partition (HASH) key; lease items need the partition key {expected:?} of type S: create the table with it"
+    )]
+    MissingPartitionKey {
+        /// The configured partition key attribute.
+        expected: String,
+    },
+    /// The table's partition key has another name than the configured one.
+    #[error(
+        "the table's partition (HASH) key is {found:?}, but the configuration uses {expected:?}: configure the table's key names (LeaseConfigBuilder::key_attribute_names) or use a table keyed by {expected:?}"
+    )]
+    WrongPartitionKey {
+        /// The configured partition key attribute.
+        expected: String,
+        /// The table's partition key attribute.
+        found: String,
+    },
+    /// The table has no sort (`RANGE`) key; lease items are keyed by partition and sort key.
+    #[error(
+        "the table has no sort (RANGE) key, but lease items are keyed by partition key and sort key {expected:?}: use a table with the sort key {expected:?} of type S (create_lock_table makes one)"
+    )]
+    MissingSortKey {
+        /// The configured sort key attribute.
+        expected: String,
+    },
+    /// The table's sort key has another name than the configured one.
+    #[error(
+        "the table's sort (RANGE) key is {found:?}, but the configuration uses {expected:?}: configure the table's key names (LeaseConfigBuilder::key_attribute_names) or use a table keyed by {expected:?}"
+    )]
+    WrongSortKey {
+        /// The configured sort key attribute.
+        expected: String,
+        /// The table's sort key attribute.
+        found: String,
+    },
+    /// A key attribute is not a string; lease keys are strings.
+    #[error(
+        "the table's key attribute {attribute:?} is of type {found}, but lease keys are strings: use a table whose key attributes are of type S"
+    )]
+    WrongKeyType {
+        /// The key attribute.
+        attribute: String,
+        /// Its type in the table.
+        found: ScalarType,
+    },
+    /// The configuration writes a TTL, but the table's TTL is disabled: released and expired
+    /// lease items would never be deleted.
+    #[error(
+        "TTL is not enabled on the table, but leases write their TTL to {attribute:?}: enable TTL on {attribute:?} (UpdateTimeToLive; lease_dynamodb_sdk::enable_ttl), or stop writing TTL (LeaseConfigBuilder::include_ttl(false))"
+    )]
+    TtlNotEnabled {
+        /// The configured TTL attribute.
+        attribute: String,
+    },
+    /// The table's TTL is enabled on another attribute than the one leases write.
+    #[error(
+        "TTL is enabled on {found:?}, but leases write their TTL to {expected:?}, so lease items are never deleted: configure {found:?} as the TTL attribute (LeaseConfigBuilder::lease_attribute_names), or move the table's TTL to {expected:?}"
+    )]
+    TtlOnOtherAttribute {
+        /// The configured TTL attribute.
+        expected: String,
+        /// The attribute the table's TTL is enabled on.
+        found: String,
+    },
+}
+
+impl Planner {
+    /// Checks that `table` fits the configuration:
+    /// - its partition (`HASH`) and sort (`RANGE`) keys are the configured key attributes,
+    ///   both of type `S`;
+    /// - where the configuration writes a TTL ([`LeaseConfig::writes_ttl`](crate::LeaseConfig::writes_ttl)),
+    ///   TTL is enabled on the configured TTL attribute. A store that cannot report TTL
+    ///   ([`TtlStatus::Unsupported`]) gives [`TtlCheck::Unverified`], not an error.
+    ///
+    /// ```
+    /// use lease_core::{
+    ///     KeyAttribute, KeyRole, LeaseConfig, Planner, ScalarType, TableCheckError,
+    ///     TableDescription, TtlCheck, TtlStatus,
+    /// };
+    ///
+    /// let planner = Planner::new(LeaseConfig::builder("locks").build()?);
+    /// let mut table = TableDescription {
+    ///     key_schema: vec![
+    ///         KeyAttribute::new("pk", KeyRole::Hash, ScalarType::S),
+    ///         KeyAttribute::new("sk", KeyRole::Range, ScalarType::S),
+    ///     ],
+    ///     ttl: TtlStatus::Enabled { attribute: "ttl".into() },
+    /// };
+    /// assert_eq!(planner.check_table(&table)?.ttl, TtlCheck::Enabled);
+    ///
+    /// table.ttl = TtlStatus::Disabled;
+    /// let err = planner.check_table(&table).unwrap_err();
+    /// assert_eq!(err, TableCheckError::TtlNotEnabled { attribute: "ttl".into() });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The first mismatch found, keys first, as a [`TableCheckError`] whose message says what
+    /// to fix.
+    pub fn check_table(&self, table: &TableDescription) -> Result<TableCheck, TableCheckError> {
+        let config = self.config();
+        let key = |role| table.key_schema.iter().find(|k| k.role == role);
+        let expected = config.partition_key_attribute();
+        match key(KeyRole::Hash) {
+            None => {
+                return Err(TableCheckError::MissingPartitionKey {
+                    expected: expected.into(),
+                });
+            }
+            Some(found) if found.name != expected => {
+                return Err(TableCheckError::WrongPartitionKey {
+                    expected: expected.into(),
+                    found: found.name.clone(),
+                });
+            }
+            Some(found) => string_key(found)?,
+        }
+        let expected = config.sort_key_attribute();
+        match key(KeyRole::Range) {
+            None => {
+                return Err(TableCheckError::MissingSortKey {
+                    expected: expected.into(),
+                });
+            }
+            Some(found) if found.name != expected => {
+                return Err(TableCheckError::WrongSortKey {
+                    expected: expected.into(),
+                    found: found.name.clone(),
+                });
+            }
+            Some(found) => string_key(found)?,
+        }
+        let ttl = if config.writes_ttl() {
+            let expected = config.ttl_attribute();
+            match &table.ttl {
+                TtlStatus::Enabled { attribute } if attribute == expected => TtlCheck::Enabled,
+                TtlStatus::Enabled { attribute } => {
+                    return Err(TableCheckError::TtlOnOtherAttribute {
+                        expected: expected.into(),
+                        found: attribute.clone(),
+                    });
+                }
+                TtlStatus::Disabled => {
+                    return Err(TableCheckError::TtlNotEnabled {
+                        attribute: expected.into(),
+                    });
+                }
+                TtlStatus::Unsupported => TtlCheck::Unverified,
+            }
+        } else {
+            TtlCheck::NotNeeded
+        };
+        Ok(TableCheck { ttl })
+    }
+}
+
+fn string_key(key: &KeyAttribute) -> Result<(), TableCheckError> {
+    match key.scalar_type {
+        ScalarType::S => Ok(()),
+        found => Err(TableCheckError::WrongKeyType {
+            attribute: key.name.clone(),
+            found,
+        }),
+    }
+}

@@ -1,0 +1,48 @@
+//! The guards of one manager: their renewal tasks, and the signal that shuts them down.
+
+use std::future::Future;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Tracks the renewal tasks of a manager's guards, so that
+/// [`LeaseManager::shutdown`](crate::LeaseManager::shutdown) can stop them all and wait until
+/// each has released its lease. A finished task leaves nothing behind.
+#[derive(Debug, Default)]
+pub(crate) struct GuardRegistry {
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl GuardRegistry {
+    /// Whether [`shut_down`](Self::shut_down) was called: no new guards.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    /// The signal the renewal tasks select on.
+    pub(crate) fn shutdown_signal(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Spawns a renewal task on the current tokio runtime.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime, as [`tokio::spawn`] does.
+    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        // The task reports through its guard's channels; its handle is not needed.
+        drop(self.tasks.spawn(task));
+    }
+
+    /// Tells every renewal task to release its lease and stop, and waits until all have.
+    pub(crate) async fn shut_down(&self) {
+        self.shutdown.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    /// How many renewal tasks are running.
+    pub(crate) fn len(&self) -> usize {
+        self.tasks.len()
+    }
+}

@@ -1,0 +1,86 @@
+//! Retrying a request whose outcome is transient or unknown.
+
+use std::time::Duration;
+
+/// How the manager retries a request that failed with a transient store error (throttled,
+/// timed out, unavailable). Every lease request is safe to send again unchanged: an acquire
+/// that landed is recognised by its token, a refresh that landed meets its own condition, and
+/// release is idempotent. A request that still fails after the last attempt ends in
+/// [`LeaseError::OutcomeUnknown`](crate::LeaseError::OutcomeUnknown) (may have been applied) or
+/// [`LeaseError::Store`](crate::LeaseError::Store) (was not).
+///
+/// The AWS SDK retries too (its own standard retry mode); this policy sits above it and also
+/// covers other stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (at least 1). Default 3.
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubled before each later one. Default 25 ms.
+    pub initial_backoff: Duration,
+    /// The longest wait between attempts. Default 500 ms.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(25),
+            max_backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries.
+    #[must_use]
+    pub fn never() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The wait before attempt `attempt + 1`, after `attempt` (1-based) failed; `None` when no
+    /// attempt is left.
+    #[must_use]
+    pub fn backoff_after(&self, attempt: u32) -> Option<Duration> {
+        if attempt >= self.max_attempts.max(1) {
+            return None;
+        }
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        Some(
+            self.initial_backoff
+                .saturating_mul(factor)
+                .min(self.max_backoff),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_stops_after_the_last_attempt() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(300),
+        };
+        let waits: Vec<_> = (1..=5).map(|a| policy.backoff_after(a)).collect();
+        assert_eq!(
+            waits,
+            [
+                Some(Duration::from_millis(100)),
+                Some(Duration::from_millis(200)),
+                Some(Duration::from_millis(300)),
+                Some(Duration::from_millis(300)),
+                None
+            ]
+        );
+        assert_eq!(RetryPolicy::never().backoff_after(1), None);
+    }
+}

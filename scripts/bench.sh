@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The benchmark command (not run by CI; see docs/performance.md). Starts the test servers
+# (dynalite is the one measured against), then runs, in release mode:
+#   1. lease-core: planning + rendering + interpretation per operation (criterion);
+#   2. lease-memory: acquire+release pairs/s through LeaseManager on a MemoryStore (criterion);
+#   3. lease-dynamodb-sdk: the SDK store against a raw aws-sdk-dynamodb loop on dynalite.
+# Stops the servers on exit. Exits non-zero only if a benchmark fails to build or run (missed
+# targets are reported in the output, not failed). Extra environment for step 3:
+# LEASE_BENCH_BLOCKS (default 5), LEASE_BENCH_PAIRS (pairs per block, default 2000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_EC2_METADATA_DISABLED=true
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
+export no_proxy="$NO_PROXY"
+
+step "start dynalite and moto"
+trap 'scripts/servers.sh stop' EXIT
+env_lines="$(scripts/servers.sh start)"
+eval "$env_lines"
+echo "$env_lines" >&2
+
+step "lease-core: plan + render + interpret per operation (target <= 2 us)"
+cargo bench --locked -p lease-core --bench core
+
+step "lease-memory: acquire+release pairs on one task (target >= 500 000 pairs/s)"
+cargo bench --locked -p lease-memory --bench memory
+
+step "lease-dynamodb-sdk: SDK store vs raw aws-sdk-dynamodb loop on dynalite (targets: >= 0.95x pairs/s, <= 1.10x CPU/pair)"
+cargo bench --locked -p lease-dynamodb-sdk --bench sdk_vs_raw
