@@ -184,3 +184,8 @@ pub type DynamoDbLeaseManager = LeaseManager<DynamoDbStore>;
 
 #[cfg(test)]
 pub(crate) use api::MockDynamoDbApi;
+
+/// The README's Rust examples, compiled as doctests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

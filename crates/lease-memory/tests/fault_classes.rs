@@ -1,7 +1,7 @@
 //! The fault classes of `fault-classes.md` that lease-core and the manager prevent, as named,
 //! deterministic scenarios: lease-memory behind `FaultyStore`, an injected wall clock, and
-//! tokio's paused clock for the manager's retry backoff. (Lifecycle classes — heartbeats,
-//! waiting, scoped work — come with the lease guard.)
+//! tokio's paused clock for the manager's retry backoff. (The lifecycle classes — heartbeats,
+//! waiting, scoped work — are in `crates/lease/tests`.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

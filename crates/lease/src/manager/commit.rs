@@ -1,0 +1,112 @@
+//! Writes guarded by the lease: a condition check on the lease item in the caller's
+//! `TransactWriteItems`, or the caller's writes committed with it (issue 3).
+
+use lease_core::{
+    CommitPlan, ConditionCheckRequest, Lease, LeaseError, Request, StoreError, StoreResponse,
+    TransactItem,
+};
+use tracing::debug;
+
+use super::LeaseManager;
+use crate::store::Store;
+
+impl<S: Store> LeaseManager<S> {
+    /// Sends a transaction, again only after a failure that certainly applied nothing and may
+    /// pass later (throttling), while the retry policy allows. A transaction is not resent
+    /// after a timeout or a server error: if it landed, the retry would fail its guard.
+    async fn execute_commit(&self, request: &Request) -> Result<StoreResponse, StoreError> {
+        self.execute_retrying(request, |kind| {
+            kind.is_transient() && !kind.outcome_may_be_applied()
+        })
+        .await
+    }
+
+    /// A guard for writes made while holding `lease`, at this manager's clock: a condition
+    /// check on the lease item (`#tok = :tok AND #exp > :now`) to add to your own
+    /// `TransactWriteItems`, so that it commits only while the lease is held
+    /// ([`lease_core::Planner::guard`]). `lease_dynamodb_sdk::guard_transact_item` turns it into an SDK
+    /// `TransactWriteItem`. Plan it just before sending the transaction.
+    ///
+    /// If the transaction is cancelled with `ConditionalCheckFailed` at the guard's position,
+    /// the lease was not held (treat it as [`LeaseError::NotOwned`]) and nothing was written.
+    ///
+    /// # Errors
+    /// [`LeaseError::InvalidInput`] for an empty or oversized key or an empty token.
+    pub fn guard_check(&self, lease: &Lease) -> Result<ConditionCheckRequest, LeaseError> {
+        Ok(self
+            .planner
+            .guard(lease, self.now())?
+            .into_condition_check())
+    }
+
+    /// The release of `lease` as a transaction item, at this manager's clock
+    /// ([`lease_core::Planner::release_in_transaction`]): an update that marks the lease item released,
+    /// conditioned on the lease being held (`#tok = :tok AND #exp > :now`). Put it in your own
+    /// transaction in place of a [`guard_check`](Self::guard_check) to commit and release together
+    /// (DynamoDB rejects two operations on the lease item in one transaction);
+    /// `lease_dynamodb_sdk::transact_item` turns it into an SDK `TransactWriteItem`.
+    ///
+    /// # Errors
+    /// [`LeaseError::InvalidInput`] for an empty or oversized key or an empty token.
+    pub fn release_in_transaction(&self, lease: &Lease) -> Result<TransactItem, LeaseError> {
+        self.planner.release_in_transaction(lease, self.now())
+    }
+
+    /// Commits `writes` in one transaction with a guard on `lease` (first item, see
+    /// [`lease_core::Planner::commit`]): the writes are applied, all together, only if the lease is still
+    /// held; the lease stays held. The writes may not touch the lease item itself (use
+    /// [`commit_and_release`](Self::commit_and_release) to release it in the same
+    /// transaction).
+    ///
+    /// The transaction is sent again only after throttling (nothing applied), as the retry
+    /// policy allows; never after a timeout or a server error.
+    ///
+    /// # Errors
+    /// - [`LeaseError::NotOwned`] if the guard failed: the lease expired, was taken over,
+    ///   released, or is gone. Nothing was written.
+    /// - [`LeaseError::TransactionCanceled`] if the transaction was cancelled for another
+    ///   reason (one of `writes`' conditions failed, a conflicting transaction), with one
+    ///   reason per item (the guard first). Nothing was written.
+    /// - [`LeaseError::InvalidInput`] before any request for an empty key or token, more than
+    ///   99 writes, or a write on the lease item.
+    /// - [`LeaseError::OutcomeUnknown`] if the store failed in a way that may have applied the
+    ///   transaction; [`LeaseError::Store`] if it did not (a store without transactions
+    ///   answers [`StoreErrorKind::Unsupported`](lease_core::StoreErrorKind::Unsupported)).
+    pub async fn commit_with_lease(
+        &self,
+        lease: &Lease,
+        writes: Vec<TransactItem>,
+    ) -> Result<(), LeaseError> {
+        let plan = self.planner.commit(lease, self.now(), writes)?;
+        self.commit(plan).await
+    }
+
+    /// Commits `writes` and releases `lease` in one transaction (FaceTheory's "commit the
+    /// metadata and drop the lock"): the lease item is marked released under the condition
+    /// that the lease is still held ([`lease_core::Planner::commit_and_release`]), so the writes are
+    /// applied only while it is, and the lease is released when they are.
+    ///
+    /// # Errors
+    /// As [`commit_with_lease`](Self::commit_with_lease). After an error other than
+    /// [`LeaseError::OutcomeUnknown`] the lease was not released by this call.
+    pub async fn commit_and_release(
+        &self,
+        lease: &Lease,
+        writes: Vec<TransactItem>,
+    ) -> Result<(), LeaseError> {
+        let plan = self.planner.commit_and_release(lease, self.now(), writes)?;
+        self.commit(plan).await
+    }
+
+    async fn commit(&self, plan: CommitPlan<'_>) -> Result<(), LeaseError> {
+        let response = self.execute_commit(plan.request()).await;
+        let key = plan.key().clone();
+        let releases = plan.releases();
+        let result = plan.interpret(response);
+        match &result {
+            Ok(()) => debug!(%key, releases, "guarded commit applied"),
+            Err(e) => debug!(%key, releases, error = %e, "guarded commit not applied"),
+        }
+        result
+    }
+}

@@ -1,0 +1,152 @@
+//! The async lease manager: plans with lease-core, executes on a store.
+//!
+//! One type, [`LeaseManager`], in four files: this one (construction, configuration, sending
+//! requests with retries), `operations` (acquire, refresh, release, inspect), `commit` (writes
+//! guarded by the lease, in transactions) and `lifecycle` (waiting, guards, scoped work,
+//! shutdown, metrics).
+
+mod commit;
+mod lifecycle;
+mod operations;
+
+use std::sync::Arc;
+
+use lease_core::{
+    LeaseConfig, LeaseKey, Now, Planner, Request, StoreError, StoreErrorKind, StoreResponse,
+};
+use tracing::debug;
+
+use crate::clock::{Clock, SystemClock};
+use crate::guard::GuardRegistry;
+use crate::metrics::Metrics;
+use crate::retry::RetryPolicy;
+use crate::store::Store;
+use crate::tokens::{TokenSource, UuidTokens};
+
+/// Acquires, refreshes, releases and inspects leases in one table, on any [`Store`].
+///
+/// Each operation is one conditional request, with no read before it (sent again, unchanged,
+/// after a transient failure, as [`RetryPolicy`] says). The same manager code runs on DynamoDB
+/// (`lease_dynamodb_sdk::DynamoDbStore`) and in memory (`lease_memory::MemoryStore`).
+///
+/// The manager is `Send + Sync`; share it with an `Arc` or by reference.
+pub struct LeaseManager<S> {
+    store: S,
+    planner: Planner,
+    clock: Arc<dyn Clock>,
+    tokens: Arc<dyn TokenSource>,
+    retry: RetryPolicy,
+    /// Counters of lease events ([`metrics`](Self::metrics)).
+    pub(crate) metrics: Metrics,
+    /// The renewal tasks of this manager's guards ([`shutdown`](Self::shutdown)).
+    pub(crate) guards: GuardRegistry,
+}
+
+impl<S: Store> LeaseManager<S> {
+    /// A manager for `config`'s table on `store`, with the system clocks, UUIDv4 tokens and
+    /// the default [`RetryPolicy`].
+    pub fn new(store: S, config: LeaseConfig) -> Self {
+        Self {
+            store,
+            planner: Planner::new(config),
+            clock: Arc::new(SystemClock),
+            tokens: Arc::new(UuidTokens),
+            retry: RetryPolicy::default(),
+            metrics: Metrics::default(),
+            guards: GuardRegistry::default(),
+        }
+    }
+
+    /// Replaces the clock (TableTheory's `WithNow`).
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Replaces the clock with a shared one.
+    #[must_use]
+    pub fn with_shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the token source (TableTheory's `WithTokenGenerator`).
+    #[must_use]
+    pub fn with_token_source(mut self, tokens: impl TokenSource + 'static) -> Self {
+        self.tokens = Arc::new(tokens);
+        self
+    }
+
+    /// Replaces the retry policy.
+    #[must_use]
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LeaseConfig {
+        self.planner.config()
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The key of the lease for `partition_key` under the configured lock sort key (`LOCK` by
+    /// default).
+    pub fn lock_key(&self, partition_key: impl Into<String>) -> LeaseKey {
+        self.planner.lock_key(partition_key)
+    }
+
+    fn now(&self) -> Now {
+        Now::new(self.clock.now(), self.clock.monotonic())
+    }
+
+    /// Sends `request`, again after a transient failure while the retry policy allows.
+    async fn execute(&self, request: &Request) -> Result<StoreResponse, StoreError> {
+        self.execute_retrying(request, StoreErrorKind::is_transient)
+            .await
+    }
+
+    /// Sends `request`, again after a failure whose kind `retryable` accepts, while the retry
+    /// policy allows.
+    async fn execute_retrying(
+        &self,
+        request: &Request,
+        retryable: fn(StoreErrorKind) -> bool,
+    ) -> Result<StoreResponse, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let response = self.store.execute(request).await;
+            let backoff = match &response {
+                Err(e) if retryable(e.kind()) => self.retry.backoff_after(attempt),
+                _ => None,
+            };
+            let Some(backoff) = backoff else {
+                return response;
+            };
+            if let Err(e) = &response {
+                debug!(attempt, ?backoff, error = %e, "retrying lease request");
+            }
+            tokio::time::sleep(backoff).await;
+            attempt += 1;
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for LeaseManager<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeaseManager")
+            .field("config", self.planner.config())
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}

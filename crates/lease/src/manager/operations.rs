@@ -1,0 +1,177 @@
+//! Single operations: acquire, refresh, release, inspect. Each is one planned request, sent
+//! with retries, and its interpreted answer.
+
+use std::time::Duration;
+
+use lease_core::{Holder, Lease, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, ReleaseOutcome};
+use tracing::debug;
+
+use super::LeaseManager;
+use crate::store::Store;
+
+impl<S: Store> LeaseManager<S> {
+    /// Acquires the lease for `partition_key` under the configured lock sort key, for
+    /// `duration` (TableTheory's `Acquire(pk, d)`).
+    ///
+    /// # Errors
+    /// See [`acquire_key`](Self::acquire_key).
+    pub async fn acquire(
+        &self,
+        partition_key: impl Into<String>,
+        duration: Duration,
+    ) -> Result<Lease, LeaseError> {
+        self.acquire_key(self.lock_key(partition_key), duration)
+            .await
+    }
+
+    /// Acquires the lease at `key` for `duration`: succeeds if no lease item exists, or the
+    /// stored lease has expired by this manager's clock, or was released. The returned lease
+    /// expires at `now + duration` rounded up, carries a fencing token greater than any earlier
+    /// acquisition's, and a local safe deadline ([`Lease::valid_until`]).
+    ///
+    /// # Errors
+    /// - [`LeaseError::Held`] if another holder's lease has not expired (also if this manager
+    ///   holds it: acquire is not re-entrant), with the holder when the store reports it.
+    /// - [`LeaseError::MalformedItem`] if the item at `key` is not a readable lease.
+    /// - [`LeaseError::InvalidInput`] before any request for an empty or oversized key or a
+    ///   duration that is zero, over-long, or not longer than the clock skew bound.
+    /// - [`LeaseError::OutcomeUnknown`] if the store kept failing in a way that may have
+    ///   applied the write (the manager then releases, token-conditioned, whatever it may have
+    ///   written); [`LeaseError::Store`] if it failed without applying it.
+    pub async fn acquire_key(
+        &self,
+        key: LeaseKey,
+        duration: Duration,
+    ) -> Result<Lease, LeaseError> {
+        let plan = self
+            .planner
+            .acquire(key, duration, self.now(), self.tokens.next_token())?;
+        let pending = plan.lease().clone();
+        let response = self.execute(plan.request()).await;
+        let result = plan.interpret(response);
+        if let Err(LeaseError::OutcomeUnknown { .. }) = &result {
+            self.clean_up_unsettled_acquire(&pending).await;
+        }
+        self.metrics.record_acquire(&result);
+        match &result {
+            Ok(lease) => {
+                debug!(key = %lease.key(), token = %lease.token(), fence = ?lease.fence(), expires_at = lease.expires_at_epoch_seconds(), "lease acquired")
+            }
+            Err(e) => debug!(key = %e.key(), error = %e, "lease not acquired"),
+        }
+        result
+    }
+
+    /// One attempt to acquire the lease at `key`, like [`acquire_key`](Self::acquire_key), that
+    /// always says who holds the lease when it is held: where the store returned no old item
+    /// (dynalite), it makes one strongly consistent read ([`inspect`](Self::inspect)) to fill
+    /// in [`Holder::Known`](lease_core::Holder::Known). If that read fails or finds the lease
+    /// no longer held, the holder stays [`Holder::Unknown`](lease_core::Holder::Unknown).
+    ///
+    /// # Errors
+    /// As [`acquire_key`](Self::acquire_key).
+    pub async fn try_acquire(
+        &self,
+        key: LeaseKey,
+        duration: Duration,
+    ) -> Result<Lease, LeaseError> {
+        match self.acquire_key(key, duration).await {
+            Err(LeaseError::Held {
+                key,
+                holder: Holder::Unknown,
+            }) => {
+                let holder = match self.inspect(key.clone()).await {
+                    Ok(LeaseSnapshot {
+                        state: LeaseState::Held(info),
+                        ..
+                    }) => Holder::Known(info),
+                    _ => Holder::Unknown,
+                };
+                Err(LeaseError::Held { key, holder })
+            }
+            other => other,
+        }
+    }
+
+    /// After an acquire whose outcome stayed unknown, releases what it may have written (a
+    /// token-conditioned release, so nothing of anyone else's is touched), so that the key is
+    /// not blocked by a lease nobody knows it holds. Best effort: the outcome is logged.
+    async fn clean_up_unsettled_acquire(&self, pending: &Lease) {
+        let outcome = match self.planner.release(pending, self.now()) {
+            Ok(plan) => {
+                let response = self.execute(plan.request()).await;
+                plan.interpret(response)
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(outcome) => {
+                debug!(key = %pending.key(), token = %pending.token(), ?outcome, "cleaned up after an acquire with unknown outcome")
+            }
+            Err(e) => {
+                tracing::warn!(key = %pending.key(), token = %pending.token(), error = %e, "could not clean up after an acquire with unknown outcome; the lease may stay blocked until it expires")
+            }
+        }
+    }
+
+    /// Extends `lease` to `now + duration` (rounded up), if it is still ours and not expired.
+    /// The new expiry replaces the old one, so a shorter duration shortens the lease. The
+    /// fencing token is unchanged; the local safe deadline moves.
+    ///
+    /// # Errors
+    /// - [`LeaseError::NotOwned`] if the lease expired, was taken over, released, or is gone.
+    /// - [`LeaseError::InvalidInput`], [`LeaseError::OutcomeUnknown`] and [`LeaseError::Store`]
+    ///   as for acquire.
+    pub async fn refresh(&self, lease: &Lease, duration: Duration) -> Result<Lease, LeaseError> {
+        let plan = self.planner.refresh(lease, duration, self.now())?;
+        let response = self.execute(plan.request()).await;
+        let result = plan.interpret(response);
+        self.metrics.record_refresh(&result);
+        match &result {
+            Ok(lease) => {
+                debug!(key = %lease.key(), token = %lease.token(), fence = ?lease.fence(), expires_at = lease.expires_at_epoch_seconds(), "lease refreshed")
+            }
+            Err(e) => debug!(key = %e.key(), error = %e, "lease not refreshed"),
+        }
+        result
+    }
+
+    /// Releases `lease`: if the lease item still holds this lease's token, marks it released
+    /// (anyone may acquire it at once; the item keeps its fencing token).
+    ///
+    /// Returns [`ReleaseOutcome::Released`] if the item held our token (also when released
+    /// before: release is idempotent), and [`ReleaseOutcome::NotHeld`] if there was nothing of
+    /// ours (gone, or another holder's). Never touches another holder's lease.
+    ///
+    /// # Errors
+    /// - [`LeaseError::InvalidInput`] before any request for an empty key or token.
+    /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the store failed.
+    pub async fn release(&self, lease: &Lease) -> Result<ReleaseOutcome, LeaseError> {
+        let plan = self.planner.release(lease, self.now())?;
+        let response = self.execute(plan.request()).await;
+        let result = plan.interpret(response);
+        self.metrics.record_release(&result);
+        match &result {
+            Ok(outcome) => {
+                debug!(key = %lease.key(), token = %lease.token(), ?outcome, "lease released")
+            }
+            Err(e) => debug!(key = %e.key(), error = %e, "lease release failed"),
+        }
+        result
+    }
+
+    /// Reads the lease at `key` with a strongly consistent read and returns a read-only
+    /// snapshot: absent, held, expired or released, with the holder's token fingerprint (never
+    /// the token), expiry and fencing token. A snapshot cannot refresh or release anything.
+    ///
+    /// # Errors
+    /// - [`LeaseError::MalformedItem`] if the item is not a readable lease (strict decoding:
+    ///   a missing, wrong-typed, wrong-unit or foreign attribute).
+    /// - [`LeaseError::InvalidInput`] for an empty or oversized key.
+    /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the read failed.
+    pub async fn inspect(&self, key: LeaseKey) -> Result<LeaseSnapshot, LeaseError> {
+        let plan = self.planner.inspect(key)?;
+        let response = self.execute(plan.request()).await;
+        plan.interpret(response, self.clock.now())
+    }
+}
