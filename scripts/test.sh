@@ -21,6 +21,13 @@ env_lines="$(scripts/servers.sh start)"
 eval "$env_lines"
 echo "$env_lines" >&2
 
+step "lease-core stays pure (no runtime, no AWS, no randomness in its dependency tree)"
+impure="$(cargo tree --locked -p lease-core -e normal --prefix none | grep -E '^(tokio|aws-|rand|getrandom|mio|hyper|reqwest)' || true)"
+if [ -n "$impure" ]; then
+  echo "lease-core depends on: $impure" >&2
+  exit 1
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -7,12 +7,17 @@
 //! randomness: wall-clock time (`now`) and tokens are parameters.
 //!
 //! ## Run loop
-//! 1. [`Planner::acquire`] / [`Planner::refresh`] / [`Planner::release`] check the input and return
-//!    a plan (no request exists for bad input).
+//! 1. [`Planner::acquire`] / [`Planner::refresh`] / [`Planner::release`] /
+//!    [`Planner::inspect`] check the input and return a plan (no request exists for bad input).
 //! 2. A store executes [`plan.request()`](AcquirePlan::request) and answers with
 //!    `Result<`[`StoreResponse`]`, `[`StoreError`]`>`.
-//! 3. `plan.interpret(answer)` gives the typed result: a [`Lease`], a [`ReleaseOutcome`], or a
-//!    [`LeaseError`] such as [`LeaseError::Held`].
+//! 3. `plan.interpret(answer)` gives the typed result: a [`Lease`] (with its [`FencingToken`]
+//!    and local safe deadline), a [`ReleaseOutcome`], a [`LeaseSnapshot`], or a [`LeaseError`]
+//!    such as [`LeaseError::Held`] or [`LeaseError::OutcomeUnknown`].
+//!
+//! Every plan's request may be sent again unchanged after a timeout or a lost response; the
+//! answer to the re-send is still definite (an acquire recognises its own token, a refresh
+//! meets its own condition, a release is idempotent).
 //!
 //! The `lease` crate drives this loop on any store; `lease-dynamodb-sdk` and `lease-memory` are
 //! stores.
@@ -32,16 +37,23 @@
 //! ## Wire format
 //! Compatible with TableTheory's `lease` package (Go, TypeScript, Python): one item per lease with
 //! `pk` (S), `sk` (S, `LOCK` by default), `lease_token` (S), `lease_expires_at` (N, whole epoch
-//! seconds) and `ttl` (N, whole epoch seconds, expiry plus a buffer). See `docs/wire-format.md`.
-//! Where TableTheory is unsafe this crate deviates, and says so: the stored expiry is rounded up
-//! (never a lease shorter than asked) and release reports whether it released anything.
+//! seconds) and `ttl` (N, whole epoch seconds, expiry plus a buffer), plus our fencing token
+//! `lease_fence` (N), which TableTheory's code ignores. See `docs/wire-format.md`. Where
+//! TableTheory is unsafe this crate deviates, and says so: the stored expiry is rounded up (never
+//! a lease shorter than asked), release keeps the item (so the fencing token survives) and
+//! reports whether it released anything, and a malformed item is an error, not "held".
 //!
 //! ## Time
-//! `now` is an [`OffsetDateTime`](time::OffsetDateTime) from the caller's clock. A lease is held
-//! while `lease_expires_at > now` on the clock of whoever checks; see [`wire_time`].
+//! [`Now`] carries the caller's wall clock (an [`OffsetDateTime`](time::OffsetDateTime), for
+//! `:now` and the stored expiry) and, optionally, its monotonic clock (for
+//! [`Lease::valid_until`]: send time + duration − the configured clock-skew bound). A lease is
+//! held while `lease_expires_at > now` on the clock of whoever checks; see [`wire_time`] and
+//! `docs/correctness.md`.
 //!
 //! ## Panics
 //! Nothing here panics on input from a caller or a store.
+
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod acquire;
 mod attribute;

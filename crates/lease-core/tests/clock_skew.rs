@@ -2,6 +2,8 @@
 //! holder's local safe deadline is `send instant + duration − bound`
 //! (`Lease::valid_until`), on the monotonic clock.
 
+// Tests need `Instant` values, and only `Instant::now` makes one; the library never reads a clock.
+#![allow(clippy::disallowed_methods)]
 // Test helpers panic on unexpected input on purpose: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
