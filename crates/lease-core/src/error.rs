@@ -249,7 +249,7 @@ impl fmt::Display for Operation {
 pub enum LeaseError {
     /// Acquire: the lease is held by someone else and has not expired (TableTheory's
     /// `LeaseHeldError`). `holder` says what the store told about the current holder.
-    #[error("lease {key} is held by another holder{holder}")]
+    #[error("lease {key} is already held{holder}")]
     Held {
         /// The lease's key.
         key: LeaseKey,
@@ -367,6 +367,16 @@ impl LeaseError {
     #[must_use]
     pub fn is_not_owned(&self) -> bool {
         matches!(self, Self::NotOwned { .. })
+    }
+
+    /// The store error behind [`LeaseError::Store`] or [`LeaseError::OutcomeUnknown`], for its
+    /// [kind](StoreError::kind); `None` for every other variant.
+    #[must_use]
+    pub fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            Self::Store { source, .. } | Self::OutcomeUnknown { source, .. } => Some(source),
+            _ => None,
+        }
     }
 
     /// Whether this is [`LeaseError::OutcomeUnknown`]: the write may or may not have landed.

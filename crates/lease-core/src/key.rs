@@ -45,8 +45,24 @@ impl fmt::Debug for LeaseKey {
     }
 }
 
+/// Shows `partition/sort`; a part longer than 200 bytes is cut at a character boundary and
+/// marked with its length, so that an error about an oversized key stays readable.
 impl fmt::Display for LeaseKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.partition, self.sort)
+        write_part(f, &self.partition)?;
+        f.write_str("/")?;
+        write_part(f, &self.sort)
     }
+}
+
+fn write_part(f: &mut fmt::Formatter<'_>, part: &str) -> fmt::Result {
+    const SHOWN: usize = 200;
+    if part.len() <= SHOWN {
+        return f.write_str(part);
+    }
+    let mut end = SHOWN;
+    while !part.is_char_boundary(end) {
+        end -= 1;
+    }
+    write!(f, "{}…({} bytes)", &part[..end], part.len())
 }

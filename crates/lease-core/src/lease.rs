@@ -73,7 +73,9 @@ impl Lease {
     }
 
     /// [`expires_at`](Self::expires_at) as whole epoch seconds (rounded up): the stored
-    /// `lease_expires_at` value in TableTheory's format (its `Lease.ExpiresAt`).
+    /// `lease_expires_at` value in TableTheory's format (its `Lease.ExpiresAt`), that is with
+    /// the default [`ExpiryUnit::Seconds`](crate::ExpiryUnit::Seconds); with milliseconds the
+    /// stored value is [`expires_at`](Self::expires_at) in epoch milliseconds.
     #[must_use]
     pub fn expires_at_epoch_seconds(&self) -> i64 {
         let secs = self.expires_at.unix_timestamp();

@@ -47,12 +47,15 @@ pub enum StoreErrorKind {
     /// The store could not be reached, or answered with a server error (HTTP 5xx): the request may
     /// or may not have been applied.
     Unavailable,
+    /// The request was never sent: the connection was refused, or the host or network is
+    /// unreachable. Not applied; may pass later.
+    Unreachable,
     /// The request was rejected as malformed (`ValidationException`): not applied.
     Validation,
     /// The table does not exist (`ResourceNotFoundException`): not applied.
     ResourceNotFound,
-    /// Credentials are missing or not allowed (`AccessDenied`, `UnrecognizedClientException`):
-    /// not applied.
+    /// Credentials are missing, or rejected by the service (`AccessDenied`,
+    /// `UnrecognizedClientException`): not applied.
     AccessDenied,
     /// The store does not support the operation (`UnknownOperationException`, as dynalite
     /// answers `TransactWriteItems`, `DescribeTimeToLive` and `UpdateTimeToLive`): not applied.
@@ -72,7 +75,10 @@ impl StoreErrorKind {
     /// Whether the same request may succeed if sent again later.
     #[must_use]
     pub fn is_transient(self) -> bool {
-        matches!(self, Self::Throttled | Self::Timeout | Self::Unavailable)
+        matches!(
+            self,
+            Self::Throttled | Self::Timeout | Self::Unavailable | Self::Unreachable
+        )
     }
 }
 
@@ -82,6 +88,7 @@ impl fmt::Display for StoreErrorKind {
             Self::Throttled => "throttled",
             Self::Timeout => "timed out",
             Self::Unavailable => "unavailable",
+            Self::Unreachable => "unreachable",
             Self::Validation => "request rejected as invalid",
             Self::ResourceNotFound => "table not found",
             Self::AccessDenied => "access denied",

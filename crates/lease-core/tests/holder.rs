@@ -217,10 +217,7 @@ fn no_old_item_is_unknown() {
         key: cache_a(),
         holder,
     };
-    assert_eq!(
-        err.to_string(),
-        "lease CACHE#A/LOCK is held by another holder"
-    );
+    assert_eq!(err.to_string(), "lease CACHE#A/LOCK is already held");
 }
 
 #[test]

@@ -12,6 +12,7 @@
 
 use std::error::Error as StdError;
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
@@ -28,6 +29,32 @@ use lease::{StoreError, StoreErrorKind, StoreResponse};
 
 use crate::convert::{self, SdkItem};
 use crate::transact;
+
+/// The first error of type `E` in `err`'s chain of sources (`err` included).
+fn find_source<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// The I/O error kind if `err` failed to connect in a way that proves nothing was sent
+/// (connection refused, host or network unreachable, no local address).
+fn connect_refusal(err: &(dyn StdError + 'static)) -> Option<std::io::ErrorKind> {
+    use std::io::ErrorKind::{
+        AddrNotAvailable, ConnectionRefused, HostUnreachable, NetworkUnreachable,
+    };
+    let kind = find_source::<std::io::Error>(err)?.kind();
+    matches!(
+        kind,
+        ConnectionRefused | HostUnreachable | NetworkUnreachable | AddrNotAvailable
+    )
+    .then_some(kind)
+}
 
 /// Error codes of throttling: the request was not applied.
 const THROTTLING_CODES: &[&str] = &[
@@ -156,7 +183,7 @@ pub(crate) fn classify<E: OperationError>(
 /// | SDK error | kind |
 /// |---|---|
 /// | `TimeoutError` | [`Timeout`](StoreErrorKind::Timeout) |
-/// | `DispatchFailure` | `Timeout` if the connector timed out, else [`Unavailable`](StoreErrorKind::Unavailable) |
+/// | `DispatchFailure` | `Timeout` if the connector timed out; [`AccessDenied`](StoreErrorKind::AccessDenied) if no credentials could be loaded; [`Unreachable`](StoreErrorKind::Unreachable) if the connection was refused or the host or network is unreachable (nothing sent); else [`Unavailable`](StoreErrorKind::Unavailable) |
 /// | `ResponseError` (unreadable response) | `Unavailable` |
 /// | `ServiceError` with a throttling code | [`Throttled`](StoreErrorKind::Throttled) |
 /// | `ResourceNotFoundException` | [`ResourceNotFound`](StoreErrorKind::ResourceNotFound) |
@@ -174,6 +201,16 @@ pub(crate) fn classify_error<E: OperationError>(err: SdkError<E, HttpResponse>) 
                 (
                     StoreErrorKind::Timeout,
                     format!("{operation} timed out while connecting or sending"),
+                )
+            } else if find_source::<CredentialsError>(&err).is_some() {
+                (
+                    StoreErrorKind::AccessDenied,
+                    format!("{operation} was not sent: no usable AWS credentials"),
+                )
+            } else if let Some(kind) = connect_refusal(&err) {
+                (
+                    StoreErrorKind::Unreachable,
+                    format!("{operation} was not sent: could not connect ({kind})"),
                 )
             } else {
                 let cause = if failure.is_io() {

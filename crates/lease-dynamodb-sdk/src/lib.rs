@@ -172,7 +172,7 @@ mod table_check;
 mod transact;
 
 pub use api::DynamoDbApi;
-pub use store::DynamoDbStore;
+pub use store::{DEFAULT_REQUEST_TIMEOUT, DynamoDbStore};
 pub use table::create_lock_table;
 pub use table_check::{TableCheckFailure, check_table, enable_ttl};
 pub use transact::{guard_transact_item, transact_item};

@@ -1,7 +1,9 @@
 //! [`DynamoDbStore`]: executes lease requests with aws-sdk-dynamodb.
 
+use std::time::Duration;
+
 use aws_sdk_dynamodb::Client;
-use lease::{Request, Store, StoreError, StoreResponse};
+use lease::{Request, Store, StoreError, StoreErrorKind, StoreResponse};
 
 use crate::api::DynamoDbApi;
 use crate::classify::classify;
@@ -16,17 +18,45 @@ use crate::convert::{Input, SdkItem, optional_item_from_sdk, request_to_input};
 /// every other failure is a [`StoreError`] classified by
 /// [`StoreErrorKind`](lease::StoreErrorKind).
 ///
-/// Retries, timeouts, region and credentials are the client's: configure them on the client.
+/// Retries, region and credentials are the client's: configure them on the client. Every
+/// request is also bounded by the store's own [request timeout](Self::with_request_timeout)
+/// (default [`DEFAULT_REQUEST_TIMEOUT`], SDK retries included), because the SDK's defaults
+/// set none: a store that accepts a connection and never answers must not hang a lease
+/// operation. A request that runs out of time is a [`StoreErrorKind::Timeout`] (its outcome
+/// is unknown; every lease request is safe to send again).
+///
 /// Cloning is cheap when the client's is (an SDK client is an `Arc` inside).
 #[derive(Clone, Debug)]
 pub struct DynamoDbStore<C = Client> {
     api: C,
+    request_timeout: Option<Duration>,
 }
 
+/// The default bound on one request, SDK retries included: 10 seconds.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl<C> DynamoDbStore<C> {
-    /// A store that sends its requests through `api` (usually an [`aws_sdk_dynamodb::Client`]).
+    /// A store that sends its requests through `api` (usually an [`aws_sdk_dynamodb::Client`]),
+    /// each bounded by [`DEFAULT_REQUEST_TIMEOUT`].
     pub fn new(api: C) -> Self {
-        Self { api }
+        Self {
+            api,
+            request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
+        }
+    }
+
+    /// Bounds every request (SDK retries included) by `timeout`; `None` leaves only the
+    /// client's own timeouts (if you configured some with `TimeoutConfig`). Keep it below your
+    /// lease durations, so that a hung renewal is retried before the lease's safe deadline.
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The bound on one request, if any.
+    pub fn request_timeout(&self) -> Option<Duration> {
+        self.request_timeout
     }
 
     /// The wrapped client.
@@ -37,6 +67,22 @@ impl<C> DynamoDbStore<C> {
 
 impl<C: DynamoDbApi> Store for DynamoDbStore<C> {
     async fn execute(&self, request: &Request) -> Result<StoreResponse, StoreError> {
+        let Some(limit) = self.request_timeout else {
+            return self.send(request).await;
+        };
+        match tokio::time::timeout(limit, self.send(request)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(StoreError::new(
+                StoreErrorKind::Timeout,
+                format!("no answer within the store's request timeout of {limit:?}"),
+            )),
+        }
+    }
+}
+
+impl<C: DynamoDbApi> DynamoDbStore<C> {
+    /// Converts, calls and classifies, without the time bound.
+    async fn send(&self, request: &Request) -> Result<StoreResponse, StoreError> {
         match request_to_input(request)? {
             Input::Put(input) => match self.api.put_item(input).await {
                 Ok(out) => applied(out.attributes),

@@ -51,7 +51,7 @@ pub use retry::RetryPolicy;
 pub use scoped::ScopedOutcome;
 pub use store::Store;
 pub use tokens::{TokenSource, UuidTokens};
-pub use wait::WaitPolicy;
+pub use wait::{MIN_POLL_DELAY, WaitPolicy};
 
 pub use lease_core::{
     AttributeValue, CancellationReason, ConditionCheckRequest, ConfigError, DecodeError,

@@ -12,6 +12,10 @@ use tracing::{Instrument, debug, debug_span};
 use crate::manager::LeaseManager;
 use crate::store::Store;
 
+/// The shortest delay between two polls, whatever the policy says: 10 ms, so that a policy
+/// with zero delays cannot busy-poll a (billed) table.
+pub const MIN_POLL_DELAY: Duration = Duration::from_millis(10);
+
 /// How [`LeaseManager::acquire_waiting`] waits for a lease that another holder has.
 ///
 /// After an attempt finds the lease held, the next attempt is made
@@ -25,9 +29,12 @@ use crate::store::Store;
 ///   with a transient store error (throttling, a timeout, an unavailable store, after the
 ///   manager's own retries).
 ///
+/// Polls are never closer than [`MIN_POLL_DELAY`].
+///
 /// The wait ends with the lease, with [`LeaseError::WaitTimedOut`] (or the last transient
 /// store error) when the [`timeout`](Self::timeout) has passed (one last attempt is made at
-/// the deadline), or at once with any other error. Dropping the future ends the wait at once,
+/// the deadline, so the wait can overrun the timeout by one request, which the store bounds:
+/// `DynamoDbStore`'s request timeout), or at once with any other error. Dropping the future ends the wait at once,
 /// and no further request is sent.
 ///
 /// Fields are public to read and set; start from [`with_timeout`](Self::with_timeout) or
@@ -108,14 +115,17 @@ impl WaitPolicy {
         }
     }
 
-    /// `delay` shortened by a random fraction of at most `jitter`.
+    /// `delay` shortened by a random fraction of at most `jitter`, and never below
+    /// [`MIN_POLL_DELAY`].
     fn jittered(&self, delay: Duration, rng: &mut Xoshiro256PlusPlus) -> Duration {
         let fraction = if self.jitter.is_nan() {
             0.0
         } else {
             self.jitter.clamp(0.0, 1.0)
         };
-        delay.mul_f64(1.0 - fraction * rng.random::<f64>())
+        delay
+            .mul_f64(1.0 - fraction * rng.random::<f64>())
+            .max(MIN_POLL_DELAY)
     }
 
     /// The delay before the next attempt, after `polls` delays without a known expiry.

@@ -700,3 +700,30 @@ async fn inspect_reads_the_lease_with_a_consistent_get() {
         })
     );
 }
+
+/// A store that accepts the request and never answers must not hang the operation: the store's
+/// request timeout ends it as a `Timeout` (outcome unknown), and the manager's retries are
+/// bounded the same way.
+#[tokio::test(start_paused = true)]
+async fn a_store_that_never_answers_times_out() {
+    let mut api = MockDynamoDbApi::new();
+    api.expect_update_item()
+        .returning(|_| Box::pin(std::future::pending()));
+    let store = DynamoDbStore::new(api).with_request_timeout(Some(Duration::from_secs(2)));
+    let config = LeaseConfig::builder("tbl").build().unwrap();
+    let manager = LeaseManager::new(store, config)
+        .with_clock(ManualClock::at_epoch_seconds(1000))
+        .with_retry_policy(RetryPolicy::never());
+    let started = tokio::time::Instant::now();
+    let err = manager
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    let LeaseError::OutcomeUnknown { source, .. } = &err else {
+        panic!("expected OutcomeUnknown, got {err:?}");
+    };
+    assert_eq!(source.kind(), StoreErrorKind::Timeout);
+    assert!(source.message().contains("request timeout"), "{source}");
+    // One acquire attempt and one clean-up release, each bounded by 2 s of virtual time.
+    assert_eq!(started.elapsed(), Duration::from_secs(4));
+}

@@ -65,8 +65,10 @@ impl<S: Store> LeaseManager<S> {
     /// One attempt to acquire the lease at `key`, like [`acquire_key`](Self::acquire_key), that
     /// always says who holds the lease when it is held: where the store returned no old item
     /// (dynalite), it makes one strongly consistent read ([`inspect`](Self::inspect)) to fill
-    /// in [`Holder::Known`](lease_core::Holder::Known). If that read fails or finds the lease
-    /// no longer held, the holder stays [`Holder::Unknown`](lease_core::Holder::Unknown).
+    /// in [`Holder::Known`](lease_core::Holder::Known). If that read finds an item that is not
+    /// a readable lease, the answer is [`LeaseError::MalformedItem`] (such an item never
+    /// expires by itself); if the read fails or finds the lease no longer held, the holder
+    /// stays [`Holder::Unknown`](lease_core::Holder::Unknown).
     ///
     /// # Errors
     /// As [`acquire_key`](Self::acquire_key).
@@ -85,6 +87,7 @@ impl<S: Store> LeaseManager<S> {
                         state: LeaseState::Held(info),
                         ..
                     }) => Holder::Known(info),
+                    Err(malformed @ LeaseError::MalformedItem { .. }) => return Err(malformed),
                     _ => Holder::Unknown,
                 };
                 Err(LeaseError::Held { key, holder })

@@ -166,7 +166,8 @@ pub async fn resent_refresh_and_release_are_idempotent<B: Backend>(backend: &B) 
 
 /// An item at a lock key whose expiry is not a number is never taken over and never reported
 /// as an ordinary "held": acquire says `MalformedItem` naming the attribute where the store
-/// returns the old item, `Held` with `Holder::Unknown` where it cannot (dynalite), and
+/// returns the old item, `Held` with `Holder::Unknown` where it cannot (dynalite) —
+/// `try_acquire`, which reads the item then, says `MalformedItem` there too — and
 /// `inspect` names the attribute on every store (fault classes B15, S01; seed weakness W8).
 /// moto answers the mismatched comparison with HTTP 500, which reaches the caller as
 /// `OutcomeUnknown` (a server error) — never as a lease.
@@ -203,6 +204,14 @@ pub async fn malformed_item_is_reported<B: Backend>(backend: &B) {
                     ..
                 }
             ),
+            "{name}: {err:?}"
+        );
+    }
+    if caps.cross_type_comparison_is_false {
+        // try_acquire reads the item where the store returned none: MalformedItem everywhere.
+        let err = m.try_acquire(key.clone(), secs(30)).await.unwrap_err();
+        assert!(
+            matches!(err, LeaseError::MalformedItem { .. }),
             "{name}: {err:?}"
         );
     }

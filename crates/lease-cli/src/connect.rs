@@ -1,0 +1,189 @@
+//! From the command line's store and format options to a lease configuration, a DynamoDB
+//! client (through `aws-config`: region, profile, credentials from the standard environment)
+//! and a lease manager.
+
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::Region;
+use lease_dynamodb_sdk::{
+    DynamoDbLeaseManager, DynamoDbStore, ExpiryUnit, LeaseConfig, LeaseManager,
+};
+
+use crate::cli::{ExpiryUnitArg, FormatArgs, StoreArgs};
+use crate::exit::Failure;
+
+/// A client for the lock table, and the table's lease configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Connection {
+    /// The DynamoDB client.
+    pub(crate) client: aws_sdk_dynamodb::Client,
+    /// The lease configuration (table name, item format).
+    pub(crate) config: LeaseConfig,
+}
+
+impl Connection {
+    /// Checks the options and builds the client; sends nothing.
+    ///
+    /// # Errors
+    /// A usage failure (64) when no table is given, the item format options are invalid, or
+    /// no AWS region is configured.
+    pub(crate) async fn open(store: &StoreArgs, format: &FormatArgs) -> Result<Self, Failure> {
+        let config = lease_config(store, format)?;
+        // One attempt per SDK call: the lease manager retries lease requests itself (briefly,
+        // so that a guard sees a failing store at once and can stop the command in time), and
+        // waiting acquires and renewals go on retrying within their own deadlines.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(1))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(store.request_timeout)
+                    .build(),
+            );
+        if let Some(endpoint) = &store.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        if let Some(region) = &store.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &store.profile {
+            loader = loader.profile_name(profile);
+        }
+        let aws = loader.load().await;
+        if aws.region().is_none() {
+            return Err(Failure::usage(
+                "no AWS region: set AWS_REGION, pass --region, or configure the profile's region",
+            ));
+        }
+        Ok(Self {
+            client: aws_sdk_dynamodb::Client::new(&aws),
+            config,
+        })
+    }
+
+    /// A lease manager on this connection.
+    pub(crate) fn manager(&self) -> Arc<DynamoDbLeaseManager> {
+        Arc::new(LeaseManager::new(
+            DynamoDbStore::new(self.client.clone()),
+            self.config.clone(),
+        ))
+    }
+}
+
+/// The lease configuration the options describe.
+///
+/// # Errors
+/// A usage failure (64) when no table is given or the library rejects the configuration.
+pub(crate) fn lease_config(store: &StoreArgs, format: &FormatArgs) -> Result<LeaseConfig, Failure> {
+    let Some(table) = &store.table else {
+        return Err(Failure::usage(
+            "no lock table: pass --table NAME or set LEASE_TABLE",
+        ));
+    };
+    let mut builder = LeaseConfig::builder(table.clone())
+        .key_attribute_names(
+            format.partition_key_attribute.clone(),
+            format.sort_key_attribute.clone(),
+        )
+        .lease_attribute_names(
+            format.token_attribute.clone(),
+            format.expires_at_attribute.clone(),
+            format.ttl_attribute.clone(),
+        )
+        .fence_attribute_name(format.fence_attribute.clone())
+        .lock_sort_key(format.sort_key.clone())
+        .include_ttl(!format.no_ttl)
+        .expiry_unit(match format.expiry_unit {
+            ExpiryUnitArg::Seconds => ExpiryUnit::Seconds,
+            ExpiryUnitArg::Milliseconds => ExpiryUnit::Milliseconds,
+        });
+    if let Some(buffer) = format.ttl_buffer {
+        builder = builder.ttl_buffer(buffer);
+    }
+    if let Some(skew) = format.max_clock_skew {
+        builder = builder.max_clock_skew(skew);
+    }
+    builder
+        .build()
+        .map_err(|e| Failure::usage(format!("invalid table options: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    fn config_of(args: &[&str]) -> Result<LeaseConfig, Failure> {
+        let cli = Cli::try_parse_from(
+            ["lease"]
+                .iter()
+                .chain(args)
+                .chain(&["inspect", "job"])
+                .copied(),
+        )
+        .unwrap();
+        lease_config(&cli.store, &cli.format)
+    }
+
+    #[test]
+    fn defaults_are_the_library_defaults() {
+        let config = config_of(&["--table", "locks"]).unwrap();
+        assert_eq!(config, LeaseConfig::builder("locks").build().unwrap());
+    }
+
+    #[test]
+    fn format_options_reach_the_configuration() {
+        let config = config_of(&[
+            "--table",
+            "locks",
+            "--sort-key",
+            "MUTEX",
+            "--partition-key-attribute",
+            "PK",
+            "--sort-key-attribute",
+            "SK",
+            "--token-attribute",
+            "owner",
+            "--expires-at-attribute",
+            "until",
+            "--ttl-attribute",
+            "expires",
+            "--fence-attribute",
+            "fence",
+            "--no-ttl",
+            "--expiry-unit",
+            "milliseconds",
+            "--max-clock-skew",
+            "2s",
+        ])
+        .unwrap();
+        assert_eq!(config.lock_sort_key(), "MUTEX");
+        assert_eq!(config.partition_key_attribute(), "PK");
+        assert_eq!(config.sort_key_attribute(), "SK");
+        assert_eq!(config.token_attribute(), "owner");
+        assert_eq!(config.expires_at_attribute(), "until");
+        assert_eq!(config.ttl_attribute(), "expires");
+        assert_eq!(config.fence_attribute(), "fence");
+        assert!(!config.writes_ttl());
+        assert_eq!(config.expiry_unit(), ExpiryUnit::Milliseconds);
+        assert_eq!(config.max_clock_skew(), std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn missing_table_and_bad_options_are_usage_errors() {
+        // LEASE_TABLE may be set in the environment of the tests; an explicit bad name is not.
+        let bad_name = config_of(&["--table", "x"]).unwrap_err();
+        assert_eq!(bad_name.status, crate::exit::status::USAGE);
+        assert!(
+            bad_name.message.contains("invalid table name"),
+            "{}",
+            bad_name.message
+        );
+        let duplicate = config_of(&["--table", "locks", "--token-attribute", "pk"]).unwrap_err();
+        assert_eq!(duplicate.status, crate::exit::status::USAGE);
+    }
+}

@@ -1,0 +1,143 @@
+//! `lease acquire`, `lease refresh`, `lease release`: leases held by a script, which passes the
+//! bearer token from one command to the next. Only `acquire` prints the token.
+
+use std::io::{BufRead, IsTerminal};
+
+use lease_dynamodb_sdk::time::OffsetDateTime;
+use lease_dynamodb_sdk::{Lease, LeaseToken, ReleaseOutcome};
+
+use crate::cli::{
+    AcquireArgs, FormatArgs, HeldLease, RefreshArgs, ReleaseArgs, ScriptOutput, StoreArgs,
+};
+use crate::connect::Connection;
+use crate::exit::{Failure, status};
+use crate::output::{LeaseView, ReleaseView};
+use crate::wait::acquire_waiting;
+
+/// `lease acquire`: prints the lease with its token.
+///
+/// # Errors
+/// As the acquire's ([`Failure::lease`]).
+pub(crate) async fn acquire(
+    store: &StoreArgs,
+    format: &FormatArgs,
+    verbose: bool,
+    args: AcquireArgs,
+) -> Result<u8, Failure> {
+    let connection = Connection::open(store, format).await?;
+    let manager = connection.manager();
+    let key = manager.lock_key(args.key);
+    let duration = args.acquire.duration;
+    let lease = acquire_waiting(&key, &args.acquire, verbose, |wait| {
+        let manager = manager.clone();
+        let key = key.clone();
+        async move {
+            match wait {
+                Some(policy) => manager.acquire_waiting(key, duration, &policy).await,
+                None => manager.try_acquire(key, duration).await,
+            }
+        }
+    })
+    .await
+    .map_err(|e| Failure::lease(&e, manager.config()))?;
+    let view = LeaseView::with_token(&lease);
+    print(args.output, view.json()?, view.env());
+    Ok(0)
+}
+
+/// `lease refresh`: extends the lease to now + `--duration`; prints it without the token.
+///
+/// # Errors
+/// 76 if the lease is not ours any more; otherwise as the refresh's ([`Failure::lease`]).
+pub(crate) async fn refresh(
+    store: &StoreArgs,
+    format: &FormatArgs,
+    args: RefreshArgs,
+) -> Result<u8, Failure> {
+    let token = token(&args.lease)?;
+    let connection = Connection::open(store, format).await?;
+    let manager = connection.manager();
+    let lease = Lease::new(
+        manager.lock_key(args.lease.key),
+        token,
+        OffsetDateTime::now_utc(),
+    );
+    let refreshed = manager
+        .refresh(&lease, args.duration)
+        .await
+        .map_err(|e| Failure::lease(&e, manager.config()))?;
+    let view = LeaseView::without_token(&refreshed);
+    print(args.output, view.json()?, view.env());
+    Ok(0)
+}
+
+/// `lease release`: releases the lease if it is still ours; prints the outcome.
+///
+/// # Errors
+/// 76 if nothing of ours was there (the outcome is printed too); otherwise as the release's
+/// ([`Failure::lease`]).
+pub(crate) async fn release(
+    store: &StoreArgs,
+    format: &FormatArgs,
+    args: ReleaseArgs,
+) -> Result<u8, Failure> {
+    let token = token(&args.lease)?;
+    let connection = Connection::open(store, format).await?;
+    let manager = connection.manager();
+    let key = manager.lock_key(args.lease.key);
+    let lease = Lease::new(key.clone(), token, OffsetDateTime::now_utc());
+    let outcome = manager
+        .release(&lease)
+        .await
+        .map_err(|e| Failure::lease(&e, manager.config()))?;
+    let view = ReleaseView::new(&key, outcome);
+    print(args.output, view.json()?, view.env());
+    match outcome {
+        ReleaseOutcome::Released => Ok(0),
+        ReleaseOutcome::NotHeld => Err(Failure::new(
+            status::LOST,
+            format!(
+                "nothing released: lease {} is not held with this token (expired and taken over, released before with another token, or gone)",
+                key.partition()
+            ),
+        )),
+    }
+}
+
+fn print(output: ScriptOutput, json: String, env: String) {
+    match output {
+        ScriptOutput::Json => println!("{json}"),
+        ScriptOutput::Env => println!("{env}"),
+    }
+}
+
+/// The token from `--token` / `LEASE_TOKEN`, or else the first line of stdin.
+///
+/// # Errors
+/// A usage failure when there is none (or stdin is a terminal).
+fn token(lease: &HeldLease) -> Result<LeaseToken, Failure> {
+    let missing = || {
+        Failure::usage(
+            "no lease token: pass --token, set LEASE_TOKEN, or give the token as the first line of stdin",
+        )
+    };
+    let text = match &lease.token {
+        Some(token) => token.clone(),
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err(missing());
+            }
+            let mut line = String::new();
+            stdin.lock().read_line(&mut line).map_err(|e| {
+                Failure::usage(format!("cannot read the lease token from stdin: {e}"))
+            })?;
+            line
+        }
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(missing());
+    }
+    Ok(LeaseToken::new(text))
+}

@@ -1,0 +1,81 @@
+//! `--help` on every command, with an example; usage errors are one line with status 64. No
+//! server needed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+
+use common::{LEASE, PATIENCE, assert_one_line_error, code, output_within};
+
+fn lease(args: &[&str]) -> std::process::Output {
+    let mut command = Command::new(LEASE);
+    command
+        .args(args)
+        .env_remove("LEASE_TABLE")
+        .env_remove("LEASE_ENDPOINT");
+    output_within(command, PATIENCE)
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for command in [
+        &[][..],
+        &["run"],
+        &["acquire"],
+        &["refresh"],
+        &["release"],
+        &["inspect"],
+        &["list"],
+        &["table", "create"],
+        &["table", "check"],
+    ] {
+        let args: Vec<&str> = command.iter().copied().chain(["--help"]).collect();
+        let output = lease(&args);
+        assert_eq!(code(&output), 0, "{args:?}");
+        let help = String::from_utf8(output.stdout).unwrap();
+        assert!(help.contains("Examples:"), "{args:?}: {help}");
+        assert!(help.contains("lease"), "{args:?}: {help}");
+    }
+}
+
+#[test]
+fn run_and_main_help_document_the_exit_statuses() {
+    for args in [&["--help"][..], &["run", "--help"]] {
+        let help = String::from_utf8(lease(args).stdout).unwrap();
+        for status in [
+            "64", "65", "70", "73", "74", "75", "76", "126", "127", "128+N",
+        ] {
+            assert!(
+                help.contains(&format!("  {status} ")),
+                "{args:?}: {status} missing"
+            );
+        }
+    }
+    let help = String::from_utf8(lease(&["acquire", "--help"]).stdout).unwrap();
+    assert!(help.contains("BEARER TOKEN"), "{help}");
+}
+
+#[test]
+fn usage_errors_are_one_line_with_status_64() {
+    for (args, needle) in [
+        (&["run", "job"][..], "<COMMAND>"),
+        (
+            &["run", "job", "--duration", "soon", "--", "true"],
+            "--duration",
+        ),
+        (
+            &["run", "job", "--wait", "1s", "--no-wait", "--", "true"],
+            "--no-wait",
+        ),
+        (&["frobnicate"], "frobnicate"),
+        (&["inspect", "job"], "--table"),
+        (&["table"], "needs a command: create, check"),
+        (&[], "needs a command: run, acquire"),
+    ] {
+        let output = lease(args);
+        assert_eq!(code(&output), 64, "{args:?}");
+        assert_one_line_error(&output, needle);
+    }
+}

@@ -1,0 +1,209 @@
+//! `lease acquire`, `refresh`, `release`, `inspect`, `list` and `table` end to end: the built
+//! binary against dynalite (`LEASE_DYNALITE_ENDPOINT`), as a shell script uses them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Server, assert_one_line_error, code, describe, stderr};
+use serde_json::Value;
+
+fn json(output: &std::process::Output) -> Value {
+    assert!(output.status.success(), "{}", describe(output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn acquire_refresh_release_by_token() {
+    let server = Server::dynalite();
+    let acquired = json(&server.run(&["acquire", "backup", "--duration", "10s"]));
+    let token = acquired["token"].as_str().unwrap().to_owned();
+    let fence = acquired["fencing_token"].as_u64().unwrap();
+    assert_eq!(acquired["key"], "backup");
+    assert_eq!(acquired["sort_key"], "LOCK");
+    assert!(acquired["expires_at"].as_str().unwrap().ends_with('Z'));
+
+    // Inspect and list show the fingerprint, never the token.
+    let inspected = server.run(&["inspect", "backup"]);
+    let text = String::from_utf8_lossy(&inspected.stdout).into_owned();
+    assert!(text.contains("held") && text.contains("tok:"), "{text}");
+    assert!(text.contains(&fence.to_string()), "{text}");
+    assert!(!text.contains(&token), "inspect printed the token: {text}");
+    let listed = server.run(&["list"]);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains(&token));
+
+    // Refresh with the token on stdin: printed without the token.
+    let refreshed = server.run_with_stdin(
+        &["refresh", "backup", "--duration", "20s"],
+        &format!("{token}\n"),
+    );
+    let refreshed_text = String::from_utf8_lossy(&refreshed.stdout).into_owned();
+    assert!(!refreshed_text.contains(&token), "{refreshed_text}");
+    let refreshed: Value = serde_json::from_str(&refreshed_text).unwrap();
+    assert!(
+        refreshed["expires_at_epoch_seconds"].as_i64()
+            > acquired["expires_at_epoch_seconds"].as_i64(),
+        "{refreshed} vs {acquired}"
+    );
+
+    // Another token neither refreshes nor releases it.
+    let output = server.run(&["refresh", "backup", "--token", "not-the-token"]);
+    assert_eq!(code(&output), 76);
+    assert_one_line_error(&output, "not ours any more");
+    let output = server.run(&["release", "backup", "--token", "not-the-token"]);
+    assert_eq!(code(&output), 76);
+    assert_eq!(json_stdout(&output)["outcome"], "not_held");
+    assert_eq!(server.inspect("backup")["state"], "held");
+
+    // Release with the token as a flag; a second release is still "released" (idempotent).
+    let released = json(&server.run(&["release", "backup", "--token", &token]));
+    assert_eq!(released["outcome"], "released");
+    let again = json(&server.run(&["release", "backup", "--token", &token]));
+    assert_eq!(again["outcome"], "released");
+    let inspected = server.inspect("backup");
+    assert_eq!(inspected["state"], "released");
+    assert_eq!(inspected["fencing_token"].as_u64(), Some(fence));
+
+    // After the release the token refreshes nothing.
+    let output = server.run(&["refresh", "backup", "--token", &token]);
+    assert_eq!(code(&output), 76);
+
+    // The next holder gets a greater fencing token.
+    let next = json(&server.run(&["acquire", "backup", "--no-wait"]));
+    assert!(next["fencing_token"].as_u64().unwrap() > fence);
+}
+
+fn json_stdout(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn missing_token_is_a_usage_error() {
+    let server = Server::dynalite();
+    let output = server.run(&["release", "backup"]);
+    assert_eq!(code(&output), 64);
+    assert_one_line_error(&output, "no lease token");
+}
+
+#[test]
+fn a_shell_script_passes_the_lease_through_the_environment() {
+    let server = Server::dynalite();
+    let lease = common::LEASE;
+    let script = format!(
+        "set -e
+         eval \"$('{lease}' acquire nightly --duration 10s --output env)\"
+         test -n \"$LEASE_TOKEN\" && test -n \"$LEASE_FENCING_TOKEN\"
+         echo \"key=$LEASE_KEY\"
+         '{lease}' refresh --duration 10s > /dev/null
+         '{lease}' release --output env"
+    );
+    let output = common::output_within(server.shell(&script), common::PATIENCE);
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("key=nightly"), "{stdout}");
+    assert!(
+        stdout.contains("export LEASE_RELEASE_OUTCOME='released'"),
+        "{stdout}"
+    );
+    assert_eq!(server.inspect("nightly")["state"], "released");
+}
+
+#[test]
+fn list_shows_the_leases_with_a_prefix_and_a_limit() {
+    let server = Server::dynalite();
+    for key in ["CACHE#a", "CACHE#b", "CACHE#c", "JOB#x"] {
+        assert!(
+            server
+                .run(&["acquire", key, "--duration", "30s"])
+                .status
+                .success()
+        );
+    }
+    assert!(
+        server
+            .run(&["--sort-key", "OTHER", "acquire", "CACHE#z"])
+            .status
+            .success()
+    );
+
+    let output = server.run(&["list", "--prefix", "CACHE#", "--output", "json"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let keys: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["key"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(keys, ["CACHE#a", "CACHE#b", "CACHE#c"]);
+    // The same over many pages of two items.
+    let output = server.run(&[
+        "list",
+        "--prefix",
+        "CACHE#",
+        "--output",
+        "json",
+        "--page-size",
+        "2",
+    ]);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 3);
+
+    let output = server.run(&["list"]);
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(table.starts_with("KEY"), "{table}");
+    assert_eq!(table.lines().count(), 5, "{table}");
+    assert!(
+        table.lines().all(|line| !line.contains("CACHE#z")),
+        "{table}"
+    );
+
+    let output = server.run(&["list", "--prefix", "CACHE#", "--limit", "2"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 3);
+    assert!(
+        stderr(&output).contains("raise --limit"),
+        "{}",
+        describe(&output)
+    );
+
+    let output = server.run(&["list", "--prefix", "NOPE#"]);
+    assert!(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .contains("no leases")
+    );
+}
+
+#[test]
+fn table_check_and_create_are_commands() {
+    let server = Server::dynalite();
+    // dynalite cannot enable TTL; without TTL the table fits.
+    let output = server.run(&["--no-ttl", "table", "check"]);
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("fits"));
+    // Creating an existing table is fine.
+    let output = server.run(&["table", "create"]);
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    // A table whose key does not fit.
+    let output = server.run(&[
+        "--sort-key-attribute",
+        "range",
+        "--no-ttl",
+        "table",
+        "check",
+    ]);
+    assert_eq!(code(&output), 65, "{}", describe(&output));
+    assert_one_line_error(&output, "range");
+    // No table.
+    let missing = Server {
+        table: common::unique("lease-cli-missing"),
+        ..server
+    };
+    let output = missing.run(&["table", "check"]);
+    assert_eq!(code(&output), 74, "{}", describe(&output));
+    assert_one_line_error(&output, "table create");
+}
