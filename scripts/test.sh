@@ -6,20 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*" >&2; }
-
-export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
-export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
-export AWS_REGION="${AWS_REGION:-us-east-1}"
-export AWS_EC2_METADATA_DISABLED=true
-export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
-export no_proxy="$NO_PROXY"
-
-step "start dynalite and moto"
-trap 'scripts/servers.sh stop' EXIT
-env_lines="$(scripts/servers.sh start)"
-eval "$env_lines"
-echo "$env_lines" >&2
+# shellcheck source=scripts/with-servers.sh
+. scripts/with-servers.sh
 
 step "lease-core stays pure (no runtime, no AWS, no randomness in its dependency tree)"
 impure="$(cargo tree --locked -p lease-core -e normal --prefix none | grep -E '^(tokio|aws-|rand|getrandom|mio|hyper|reqwest)' || true)"
