@@ -11,7 +11,7 @@
 //!   comes back on condition failure (`ALL_OLD`), so a failed acquire can say who holds the
 //!   lease without a second read.
 
-use crate::attribute::AttributeValue;
+use crate::attribute::{AttributeValue, Item};
 use crate::error::{self, LeaseError, Operation};
 use crate::expr::{Comparator, Condition, Operand, UpdateAction, UpdateValue, Value};
 use crate::fence::FencingToken;
@@ -43,7 +43,7 @@ impl<'p> AcquirePlan<'p> {
         now: Now,
         times: WriteTimes,
     ) -> Self {
-        let mut update = vec![
+        let update = vec![
             UpdateAction::set(planner.token_attr(), Planner::token_value(&token)),
             UpdateAction::set(
                 planner.expires_attr(),
@@ -62,8 +62,8 @@ impl<'p> AcquirePlan<'p> {
                     )))),
                 ),
             ),
+            planner.ttl_action(times.ttl),
         ];
-        update.push(planner.ttl_action(times.ttl));
         let condition = Condition::not_exists(planner.pk_attr())
             .or(Condition::compare(
                 planner.expires_attr(),
@@ -125,6 +125,14 @@ impl<'p> AcquirePlan<'p> {
         self,
         response: Result<StoreResponse, StoreError>,
     ) -> Result<Lease, LeaseError> {
+        // The usual answer first, without copying the key.
+        if let Ok(StoreResponse::Applied {
+            attributes: Some(item),
+        }) = &response
+            && let Some(fence) = fence_of(item, self.planner)
+        {
+            return Ok(self.lease.with_fence(FencingToken::new(fence)));
+        }
         let key = self.lease.key().clone();
         let unexpected = |detail| LeaseError::UnexpectedResponse {
             operation: Operation::Acquire,
@@ -133,24 +141,10 @@ impl<'p> AcquirePlan<'p> {
         };
         match response {
             Ok(StoreResponse::Applied {
-                attributes: Some(item),
-            }) => {
-                let fence = match item.get(self.planner.config().fence_attribute()) {
-                    Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),
-                    _ => None,
-                };
-                let fence = fence.ok_or_else(|| {
-                    unexpected("the updated item has no whole-number fencing token")
-                })?;
-                let Self { lease, .. } = self;
-                Ok(Lease::held(
-                    lease.key().clone(),
-                    lease.token().clone(),
-                    lease.expires_at(),
-                    Some(FencingToken::new(fence)),
-                    lease.valid_until(),
-                ))
-            }
+                attributes: Some(_),
+            }) => Err(unexpected(
+                "the updated item has no whole-number fencing token",
+            )),
             Ok(StoreResponse::Applied { attributes: None }) => Err(unexpected(
                 "the store returned no attributes for ReturnValues ALL_NEW",
             )),
@@ -173,6 +167,14 @@ impl<'p> AcquirePlan<'p> {
             )),
             Err(source) => Err(error::store_failure(Operation::Acquire, key, source)),
         }
+    }
+}
+
+/// The fencing token in the updated item, if it holds a whole number.
+fn fence_of(item: &Item, planner: &Planner) -> Option<u64> {
+    match item.get(planner.config().fence_attribute()) {
+        Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),
+        _ => None,
     }
 }
 

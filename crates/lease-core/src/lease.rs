@@ -37,6 +37,12 @@ impl Lease {
         }
     }
 
+    /// The same lease with `fence` as its fencing token.
+    pub(crate) fn with_fence(mut self, fence: FencingToken) -> Self {
+        self.fence = Some(fence);
+        self
+    }
+
     pub(crate) fn held(
         key: LeaseKey,
         token: LeaseToken,

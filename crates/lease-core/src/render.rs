@@ -23,6 +23,9 @@ pub struct Rendered {
 /// Collects placeholders while rendering. A label used twice for the same name (or value) shares
 /// one placeholder; a label reused for a different name or value gets a numbered suffix, so two
 /// different things never share a placeholder.
+///
+/// Placeholders are written straight into the expression text and looked up from there; a
+/// placeholder string is allocated only when it enters a placeholder map for the first time.
 #[derive(Default)]
 pub(crate) struct Renderer {
     out: Rendered,
@@ -30,36 +33,40 @@ pub(crate) struct Renderer {
 
 impl Renderer {
     pub(crate) fn condition(&mut self, condition: &Condition) {
-        let mut text = String::new();
+        let mut text = String::with_capacity(64);
         self.write_condition(&mut text, condition, Level::Or);
         self.out.condition = Some(text);
     }
 
     pub(crate) fn update(&mut self, actions: &[UpdateAction]) {
-        let mut sets = Vec::new();
-        let mut removes = Vec::new();
-        for action in actions {
-            match action {
-                UpdateAction::Set(attr, value) => {
-                    let mut text = self.name(attr);
-                    text.push_str(" = ");
-                    self.write_update_value(&mut text, value);
-                    sets.push(text);
-                }
-                UpdateAction::Remove(attr) => removes.push(self.name(attr)),
-            }
-        }
-        let mut text = String::new();
-        if !sets.is_empty() {
+        let mut text = String::with_capacity(128);
+        let mut sets = actions
+            .iter()
+            .filter(|action| matches!(action, UpdateAction::Set(..)));
+        if let Some(UpdateAction::Set(attr, value)) = sets.next() {
             text.push_str("SET ");
-            text.push_str(&sets.join(", "));
-        }
-        if !removes.is_empty() {
-            if !text.is_empty() {
-                text.push(' ');
+            self.write_set(&mut text, attr, value);
+            for action in sets {
+                if let UpdateAction::Set(attr, value) = action {
+                    text.push_str(", ");
+                    self.write_set(&mut text, attr, value);
+                }
             }
-            text.push_str("REMOVE ");
-            text.push_str(&removes.join(", "));
+        }
+        let mut first_remove = true;
+        for action in actions {
+            if let UpdateAction::Remove(attr) = action {
+                if first_remove {
+                    if !text.is_empty() {
+                        text.push(' ');
+                    }
+                    text.push_str("REMOVE ");
+                    first_remove = false;
+                } else {
+                    text.push_str(", ");
+                }
+                self.write_name(&mut text, attr);
+            }
         }
         self.out.update = Some(text);
     }
@@ -68,44 +75,55 @@ impl Renderer {
         self.out
     }
 
-    fn name(&mut self, attr: &Attr) -> String {
+    /// `#a = value`
+    fn write_set(&mut self, out: &mut String, attr: &Attr, value: &UpdateValue) {
+        self.write_name(out, attr);
+        out.push_str(" = ");
+        self.write_update_value(out, value);
+    }
+
+    /// Writes the `#name` placeholder of `attr`, adding it to the name map if new.
+    fn write_name(&mut self, out: &mut String, attr: &Attr) {
+        let start = out.len();
         let mut n = 0usize;
         loop {
-            let placeholder = placeholder('#', attr.label, n);
-            match self.out.names.get(&placeholder) {
-                Some(existing) if *existing == attr.name => return placeholder,
+            push_placeholder(out, start, '#', attr.label, n);
+            let placeholder = &out[start..];
+            match self.out.names.get(placeholder) {
+                Some(existing) if *existing == attr.name => return,
                 Some(_) => n += 1,
                 None => {
-                    self.out
-                        .names
-                        .insert(placeholder.clone(), attr.name.clone());
-                    return placeholder;
+                    let placeholder = placeholder.to_owned();
+                    self.out.names.insert(placeholder, attr.name.clone());
+                    return;
                 }
             }
         }
     }
 
-    fn value(&mut self, value: &Value) -> String {
+    /// Writes the `:value` placeholder of `value`, adding it to the value map if new.
+    fn write_value(&mut self, out: &mut String, value: &Value) {
+        let start = out.len();
         let mut n = 0usize;
         loop {
-            let placeholder = placeholder(':', value.label, n);
-            match self.out.values.get(&placeholder) {
-                Some(existing) if *existing == value.value => return placeholder,
+            push_placeholder(out, start, ':', value.label, n);
+            let placeholder = &out[start..];
+            match self.out.values.get(placeholder) {
+                Some(existing) if *existing == value.value => return,
                 Some(_) => n += 1,
                 None => {
-                    self.out
-                        .values
-                        .insert(placeholder.clone(), value.value.clone());
-                    return placeholder;
+                    let placeholder = placeholder.to_owned();
+                    self.out.values.insert(placeholder, value.value.clone());
+                    return;
                 }
             }
         }
     }
 
-    fn operand(&mut self, operand: &Operand) -> String {
+    fn write_operand(&mut self, out: &mut String, operand: &Operand) {
         match operand {
-            Operand::Attr(attr) => self.name(attr),
-            Operand::Value(value) => self.value(value),
+            Operand::Attr(attr) => self.write_name(out, attr),
+            Operand::Value(value) => self.write_value(out, value),
         }
     }
 
@@ -117,17 +135,21 @@ impl Renderer {
         }
         match condition {
             Condition::AttributeExists(attr) => {
-                let name = self.name(attr);
-                let _ = write!(out, "attribute_exists({name})");
+                out.push_str("attribute_exists(");
+                self.write_name(out, attr);
+                out.push(')');
             }
             Condition::AttributeNotExists(attr) => {
-                let name = self.name(attr);
-                let _ = write!(out, "attribute_not_exists({name})");
+                out.push_str("attribute_not_exists(");
+                self.write_name(out, attr);
+                out.push(')');
             }
             Condition::Compare(left, op, right) => {
-                let left = self.operand(left);
-                let right = self.operand(right);
-                let _ = write!(out, "{left} {} {right}", op.symbol());
+                self.write_operand(out, left);
+                out.push(' ');
+                out.push_str(op.symbol());
+                out.push(' ');
+                self.write_operand(out, right);
             }
             Condition::And(a, b) => {
                 self.write_condition(out, a, Level::And);
@@ -151,14 +173,13 @@ impl Renderer {
 
     fn write_update_value(&mut self, out: &mut String, value: &UpdateValue) {
         match value {
-            UpdateValue::Operand(operand) => {
-                let text = self.operand(operand);
-                out.push_str(&text);
-            }
+            UpdateValue::Operand(operand) => self.write_operand(out, operand),
             UpdateValue::IfNotExists(attr, default) => {
-                let name = self.name(attr);
-                let default = self.value(default);
-                let _ = write!(out, "if_not_exists({name}, {default})");
+                out.push_str("if_not_exists(");
+                self.write_name(out, attr);
+                out.push_str(", ");
+                self.write_value(out, default);
+                out.push(')');
             }
             UpdateValue::Plus(a, b) => {
                 self.write_update_value(out, a);
@@ -169,11 +190,14 @@ impl Renderer {
     }
 }
 
-fn placeholder(sigil: char, label: &str, n: usize) -> String {
-    if n == 0 {
-        format!("{sigil}{label}")
-    } else {
-        format!("{sigil}{label}{n}")
+/// Replaces what `out` holds from `start` on with the placeholder `{sigil}{label}`, or
+/// `{sigil}{label}{n}` for `n > 0`.
+fn push_placeholder(out: &mut String, start: usize, sigil: char, label: &str, n: usize) {
+    out.truncate(start);
+    out.push(sigil);
+    out.push_str(label);
+    if n > 0 {
+        let _ = write!(out, "{n}");
     }
 }
 

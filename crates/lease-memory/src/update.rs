@@ -12,6 +12,8 @@
 //! attribute, two actions on the same attribute ("two document paths overlap"), `x + y + z`
 //! (not DynamoDB syntax), a literal non-number in `+`, invalid literals and empty names.
 
+use std::borrow::Cow;
+
 use lease::core::expr::{Attr, Operand, UpdateAction, UpdateValue};
 use lease::{AttributeValue, Item, StoreError};
 
@@ -115,28 +117,37 @@ pub(crate) fn evaluate<'a>(
     actions
         .iter()
         .map(|action| match action {
-            UpdateAction::Set(attr, value) => Ok(Change::Set(&attr.name, compute(value, item)?)),
+            UpdateAction::Set(attr, value) => {
+                Ok(Change::Set(&attr.name, compute(value, item)?.into_owned()))
+            }
             UpdateAction::Remove(attr) => Ok(Change::Remove(&attr.name)),
         })
         .collect()
 }
 
-fn compute(value: &UpdateValue, item: Option<&Item>) -> Result<AttributeValue, StoreError> {
+/// The value of `value` against `item`; borrowed when it is a stored value or a canonical
+/// literal, so that an operand of `+` is never copied.
+fn compute<'v>(
+    value: &'v UpdateValue,
+    item: Option<&'v Item>,
+) -> Result<Cow<'v, AttributeValue>, StoreError> {
     match value {
-        UpdateValue::Operand(Operand::Attr(attr)) => lookup(item, attr).cloned().ok_or_else(|| {
-            validation(format!(
-                "The provided expression refers to an attribute that does not exist in the item: {:?}",
-                attr.name
-            ))
-        }),
+        UpdateValue::Operand(Operand::Attr(attr)) => lookup(item, attr)
+            .map(Cow::Borrowed)
+            .ok_or_else(|| {
+                validation(format!(
+                    "The provided expression refers to an attribute that does not exist in the item: {:?}",
+                    attr.name
+                ))
+            }),
         UpdateValue::Operand(Operand::Value(v)) => literal(&v.value),
         UpdateValue::IfNotExists(attr, v) => match lookup(item, attr) {
-            Some(present) => Ok(present.clone()),
+            Some(present) => Ok(Cow::Borrowed(present)),
             None => literal(&v.value),
         },
-        UpdateValue::Plus(a, b) => match (compute(a, item)?, compute(b, item)?) {
-            (AttributeValue::N(x), AttributeValue::N(y)) => number::add(&x, &y)
-                .map(AttributeValue::N)
+        UpdateValue::Plus(a, b) => match (&*compute(a, item)?, &*compute(b, item)?) {
+            (AttributeValue::N(x), AttributeValue::N(y)) => number::add(x, y)
+                .map(|sum| Cow::Owned(AttributeValue::N(sum)))
                 .map_err(|e| validation(format!("Invalid UpdateExpression: {e}"))),
             (x, y) => Err(validation(format!(
                 "An operand in the update expression has an incorrect data type: {} + {}",
@@ -148,14 +159,22 @@ fn compute(value: &UpdateValue, item: Option<&Item>) -> Result<AttributeValue, S
 }
 
 fn lookup<'i>(item: Option<&'i Item>, attr: &Attr) -> Option<&'i AttributeValue> {
-    item.and_then(|item| item.get(&attr.name))
+    item.and_then(|item| item.get(&*attr.name))
 }
 
-/// A literal as stored: numbers in canonical form. Literals were validated by [`check`].
-fn literal(v: &AttributeValue) -> Result<AttributeValue, StoreError> {
+/// A literal as stored: numbers in canonical form (borrowed when already canonical). Literals
+/// were validated by [`check`].
+fn literal(v: &AttributeValue) -> Result<Cow<'_, AttributeValue>, StoreError> {
+    if let AttributeValue::N(n) = v {
+        return match number::canonical(n) {
+            Ok(Cow::Borrowed(_)) => Ok(Cow::Borrowed(v)),
+            Ok(Cow::Owned(canonical)) => Ok(Cow::Owned(AttributeValue::N(canonical))),
+            Err(e) => Err(validation(e.to_string())),
+        };
+    }
     let mut v = v.clone();
     value::normalize(&mut v).map_err(|e| validation(e.to_string()))?;
-    Ok(v)
+    Ok(Cow::Owned(v))
 }
 
 /// Applies computed changes to `item`.
