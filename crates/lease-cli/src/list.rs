@@ -13,7 +13,6 @@ use crate::cli::{FormatArgs, ListArgs, StoreArgs, ViewOutput};
 use crate::connect::Connection;
 use crate::exit::{Failure, chain};
 use crate::output::SnapshotView;
-use crate::sdk_item;
 
 /// Runs `lease list`.
 ///
@@ -120,11 +119,9 @@ fn view_of(
         );
     };
     let key = LeaseKey::new(partition.clone(), lock);
-    let Some(item) = sdk_item::from_sdk(item) else {
-        return SnapshotView::malformed(
-            &key,
-            "an attribute has a type this version of lease cannot read".to_owned(),
-        );
+    let item = match lease_dynamodb_sdk::item_from_sdk(item.clone()) {
+        Ok(item) => item,
+        Err(e) => return SnapshotView::malformed(&key, e.to_string()),
     };
     let snapshot = planner
         .inspect(key.clone())

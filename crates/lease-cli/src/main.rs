@@ -13,7 +13,7 @@
 //! Map: [`cli`] (the command line and its help), [`connect`] (options to configuration and
 //! client), [`run`] with [`supervise`], [`group`] and [`signals`] (`lease run`), [`wait`]
 //! (`--wait` / `--no-wait`), [`script`] (`acquire`, `refresh`, `release`), [`inspect`],
-//! [`list`] with [`sdk_item`], [`table`], [`output`] (JSON, `export` lines, times),
+//! [`list`] (items converted by `lease_dynamodb_sdk::item_from_sdk`), [`table`], [`output`] (JSON, `export` lines, times),
 //! [`duration`], [`exit`] (exit statuses and one-line failures).
 
 #[cfg(not(unix))]
@@ -29,7 +29,6 @@ mod list;
 mod output;
 mod run;
 mod script;
-mod sdk_item;
 mod signals;
 mod supervise;
 mod table;

@@ -206,12 +206,14 @@ pub(crate) fn value_to_sdk(value: &AttributeValue) -> Result<SdkValue, StoreErro
     })
 }
 
-/// An SDK item as a core item.
+/// An SDK item (from `GetItem`, `Scan`, `Query`, ...) as a core item, every attribute with its
+/// type, so that `lease-core` can decode it (for example with `HolderInfo::decode`) exactly as
+/// it decodes the items the store reads itself.
 ///
 /// # Errors
 /// [`StoreErrorKind::Other`] naming the attribute if a value is of a type this SDK version does
 /// not know (`Unknown`).
-pub(crate) fn item_from_sdk(item: SdkItem) -> Result<Item, StoreError> {
+pub fn item_from_sdk(item: SdkItem) -> Result<Item, StoreError> {
     item.into_iter()
         .map(|(name, value)| match value_from_sdk(value) {
             Ok(v) => Ok((name, v)),

@@ -172,6 +172,7 @@ mod table_check;
 mod transact;
 
 pub use api::DynamoDbApi;
+pub use convert::item_from_sdk;
 pub use store::{DEFAULT_REQUEST_TIMEOUT, DynamoDbStore};
 pub use table::create_lock_table;
 pub use table_check::{TableCheckFailure, check_table, enable_ttl};
