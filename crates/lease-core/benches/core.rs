@@ -22,7 +22,8 @@ fn applied() -> Result<StoreResponse, lease_core::StoreError> {
     Ok(StoreResponse::Applied { attributes: None })
 }
 
-/// The answer to an acquire (`ReturnValues ALL_NEW`): the updated item, with its fencing token.
+/// The answer to an acquire (`ReturnValues UPDATED_NEW`): the attributes it set, with the
+/// fencing token.
 fn applied_new(item: &Item) -> Result<StoreResponse, lease_core::StoreError> {
     Ok(StoreResponse::Applied {
         attributes: Some(item.clone()),
@@ -39,8 +40,6 @@ fn bench(c: &mut Criterion) {
     let key = planner.lock_key(PARTITION);
     let lease = Lease::new(key.clone(), LeaseToken::new(TOKEN), now + d);
     let updated = Item::from([
-        ("pk".to_owned(), AttributeValue::string(PARTITION)),
-        ("sk".to_owned(), AttributeValue::string("LOCK")),
         ("lease_token".to_owned(), AttributeValue::string(TOKEN)),
         (
             "lease_expires_at".to_owned(),

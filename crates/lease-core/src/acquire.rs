@@ -80,7 +80,7 @@ impl<'p> AcquirePlan<'p> {
             key: planner.key_item(&key),
             update,
             condition: Some(condition),
-            return_values: ReturnValues::AllNew,
+            return_values: ReturnValues::UpdatedNew,
             on_condition_failure: OnConditionFailure::ReturnOldItem,
         });
         Self {
@@ -143,10 +143,10 @@ impl<'p> AcquirePlan<'p> {
             Ok(StoreResponse::Applied {
                 attributes: Some(_),
             }) => Err(unexpected(
-                "the updated item has no whole-number fencing token",
+                "the updated attributes have no whole-number fencing token",
             )),
             Ok(StoreResponse::Applied { attributes: None }) => Err(unexpected(
-                "the store returned no attributes for ReturnValues ALL_NEW",
+                "the store returned no attributes for ReturnValues UPDATED_NEW",
             )),
             Ok(StoreResponse::ConditionFailed { old_item: None }) => Err(LeaseError::Held {
                 key,
@@ -170,7 +170,7 @@ impl<'p> AcquirePlan<'p> {
     }
 }
 
-/// The fencing token in the updated item, if it holds a whole number.
+/// The fencing token in the updated attributes, if it holds a whole number.
 fn fence_of(item: &Item, planner: &Planner) -> Option<u64> {
     match item.get(planner.config().fence_attribute()) {
         Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),

@@ -43,7 +43,7 @@ impl AttributeValue {
     /// A number value from a signed integer (`N`).
     #[must_use]
     pub fn number(n: i64) -> Self {
-        Self::N(n.to_string())
+        Self::N(itoa::Buffer::new().format(n).to_owned())
     }
 
     /// A string value (`S`).

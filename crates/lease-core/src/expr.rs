@@ -10,21 +10,26 @@
 //! `:now`), so rendered expressions read like TableTheory's:
 //! `attribute_not_exists(#pk) OR #exp <= :now`.
 
+use std::sync::Arc;
+
 use crate::attribute::AttributeValue;
 
 /// A reference to an attribute by name, with the placeholder label it renders under.
+///
+/// The name is shared (`Arc<str>`): a [`Planner`](crate::Planner) makes each of its attribute
+/// references once, and every request it plans holds copies of the pointer, not of the text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attr {
     /// Placeholder label without the `#` (for example `exp` renders as `#exp`).
     pub label: &'static str,
     /// The attribute's real name in the item (for example `lease_expires_at`).
-    pub name: String,
+    pub name: Arc<str>,
 }
 
 impl Attr {
     /// An attribute reference rendered as `#label`.
     #[must_use]
-    pub fn new(label: &'static str, name: impl Into<String>) -> Self {
+    pub fn new(label: &'static str, name: impl Into<Arc<str>>) -> Self {
         Self {
             label,
             name: name.into(),

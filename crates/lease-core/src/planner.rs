@@ -34,8 +34,8 @@ use crate::wire_time;
 /// let planner = Planner::new(LeaseConfig::builder("locks").build()?);
 /// let now = OffsetDateTime::from_unix_timestamp(1000)?;
 /// let plan = planner.acquire(LeaseKey::new("CACHE#A", "LOCK"), Duration::from_secs(30), now, LeaseToken::new("tok"))?;
-/// // A store executes `plan.request()` (an `UpdateItem` with `ReturnValues` `ALL_NEW`) and
-/// // answers with the updated item; here the answer is made up (the first acquire of a key:
+/// // A store executes `plan.request()` (an `UpdateItem` with `ReturnValues` `UPDATED_NEW`)
+/// // and answers with the attributes it set; here the answer is made up (the first acquire of a key:
 /// // the fencing token is one more than `now` in epoch milliseconds):
 /// let updated = Item::from([("lease_fence".to_owned(), AttributeValue::number(1_000_001))]);
 /// let lease = plan.interpret(Ok(StoreResponse::Applied { attributes: Some(updated) }))?;
@@ -46,13 +46,31 @@ use crate::wire_time;
 #[derive(Clone, Debug)]
 pub struct Planner {
     config: LeaseConfig,
+    attrs: Attrs,
+}
+
+/// The configuration's attribute references, made once: a request holds shared copies.
+#[derive(Clone, Debug)]
+struct Attrs {
+    pk: Attr,
+    tok: Attr,
+    exp: Attr,
+    fence: Attr,
+    ttl: Attr,
 }
 
 impl Planner {
     /// A planner for the given configuration.
     #[must_use]
     pub fn new(config: LeaseConfig) -> Self {
-        Self { config }
+        let attrs = Attrs {
+            pk: Attr::new("pk", config.partition_key_attribute()),
+            tok: Attr::new("tok", config.token_attribute()),
+            exp: Attr::new("exp", config.expires_at_attribute()),
+            fence: Attr::new("fence", config.fence_attribute()),
+            ttl: Attr::new("ttl", config.ttl_attribute()),
+        };
+        Self { config, attrs }
     }
 
     /// The configuration.
@@ -113,11 +131,11 @@ impl Planner {
     ///
     /// # Errors
     /// [`LeaseError::InvalidInput`] for an empty or oversized key or an empty token.
-    pub fn release(
-        &self,
-        lease: &Lease,
+    pub fn release<'a>(
+        &'a self,
+        lease: &'a Lease,
         now: impl Into<Now>,
-    ) -> Result<ReleasePlan<'_>, LeaseError> {
+    ) -> Result<ReleasePlan<'a>, LeaseError> {
         let now = now.into();
         self.check_holder(lease)
             .and_then(|()| self.release_ttl(now))
@@ -226,22 +244,22 @@ impl Planner {
 
     /// `#pk`: the partition key attribute.
     pub(crate) fn pk_attr(&self) -> Attr {
-        Attr::new("pk", self.config.partition_key_attribute())
+        self.attrs.pk.clone()
     }
 
     /// `#tok`: the token attribute.
     pub(crate) fn token_attr(&self) -> Attr {
-        Attr::new("tok", self.config.token_attribute())
+        self.attrs.tok.clone()
     }
 
     /// `#exp`: the expiry attribute.
     pub(crate) fn expires_attr(&self) -> Attr {
-        Attr::new("exp", self.config.expires_at_attribute())
+        self.attrs.exp.clone()
     }
 
     /// `#fence`: the fencing token attribute.
     pub(crate) fn fence_attr(&self) -> Attr {
-        Attr::new("fence", self.config.fence_attribute())
+        self.attrs.fence.clone()
     }
 
     /// `SET #ttl = :ttl` when TTL is written, else `REMOVE #ttl` (a TTL left by another writer
@@ -258,7 +276,7 @@ impl Planner {
 
     /// `#ttl`: the TTL attribute.
     pub(crate) fn ttl_attr(&self) -> Attr {
-        Attr::new("ttl", self.config.ttl_attribute())
+        self.attrs.ttl.clone()
     }
 
     /// `:now`: `now` in the configured expiry unit, rounded down.

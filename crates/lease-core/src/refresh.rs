@@ -74,21 +74,27 @@ impl<'p> RefreshPlan<'p> {
         self,
         response: Result<StoreResponse, StoreError>,
     ) -> Result<Lease, LeaseError> {
-        let key = self.lease.key().clone();
+        let key = self.lease.key();
         match response {
             Ok(StoreResponse::Applied { .. }) => Ok(self.lease),
-            Ok(StoreResponse::ConditionFailed { .. }) => Err(LeaseError::NotOwned { key }),
+            Ok(StoreResponse::ConditionFailed { .. }) => {
+                Err(LeaseError::NotOwned { key: key.clone() })
+            }
             Ok(StoreResponse::TransactionCanceled { .. }) => Err(LeaseError::UnexpectedResponse {
                 operation: Operation::Refresh,
-                key,
+                key: key.clone(),
                 detail: "a transaction cancellation was returned for an UpdateItem",
             }),
             Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
                 operation: Operation::Refresh,
-                key,
+                key: key.clone(),
                 detail: "an item was returned for an UpdateItem",
             }),
-            Err(source) => Err(error::store_failure(Operation::Refresh, key, source)),
+            Err(source) => Err(error::store_failure(
+                Operation::Refresh,
+                key.clone(),
+                source,
+            )),
         }
     }
 }

@@ -11,7 +11,6 @@ use crate::attribute::AttributeValue;
 use crate::error::{self, LeaseError, Operation};
 use crate::expr::{Comparator, Condition, UpdateAction, Value};
 use crate::holder::RELEASED_EXPIRY;
-use crate::key::LeaseKey;
 use crate::lease::{Lease, ReleaseOutcome};
 use crate::planner::Planner;
 use crate::request::{OnConditionFailure, Request, ReturnValues, UpdateRequest};
@@ -22,23 +21,19 @@ use crate::response::{StoreError, StoreResponse};
 #[must_use = "a plan does nothing until its request is sent and the answer interpreted"]
 pub struct ReleasePlan<'p> {
     request: Request,
-    key: LeaseKey,
-    _planner: &'p Planner,
+    /// The lease being released; its key names it in errors.
+    lease: &'p Lease,
 }
 
 impl<'p> ReleasePlan<'p> {
-    pub(crate) fn new(planner: &'p Planner, lease: &Lease, gc_ttl: Option<i64>) -> Self {
+    pub(crate) fn new(planner: &Planner, lease: &'p Lease, gc_ttl: Option<i64>) -> Self {
         let condition = Condition::compare(
             planner.token_attr(),
             Comparator::Eq,
             Planner::token_value(lease.token()),
         );
         let request = Request::Update(release_update(planner, lease, gc_ttl, condition));
-        Self {
-            request,
-            key: lease.key().clone(),
-            _planner: planner,
-        }
+        Self { request, lease }
     }
 
     /// The request to send (again, if a try timed out).
@@ -62,15 +57,19 @@ impl<'p> ReleasePlan<'p> {
             Ok(StoreResponse::ConditionFailed { .. }) => Ok(ReleaseOutcome::NotHeld),
             Ok(StoreResponse::TransactionCanceled { .. }) => Err(LeaseError::UnexpectedResponse {
                 operation: Operation::Release,
-                key: self.key,
+                key: self.lease.key().clone(),
                 detail: "a transaction cancellation was returned for an UpdateItem",
             }),
             Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
                 operation: Operation::Release,
-                key: self.key,
+                key: self.lease.key().clone(),
                 detail: "an item was returned for an UpdateItem",
             }),
-            Err(source) => Err(error::store_failure(Operation::Release, self.key, source)),
+            Err(source) => Err(error::store_failure(
+                Operation::Release,
+                self.lease.key().clone(),
+                source,
+            )),
         }
     }
 }
@@ -105,7 +104,7 @@ pub(crate) fn release_update(
 impl std::fmt::Debug for ReleasePlan<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReleasePlan")
-            .field("key", &self.key)
+            .field("key", self.lease.key())
             .finish_non_exhaustive()
     }
 }

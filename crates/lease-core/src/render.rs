@@ -90,11 +90,11 @@ impl Renderer {
             push_placeholder(out, start, '#', attr.label, n);
             let placeholder = &out[start..];
             match self.out.names.get(placeholder) {
-                Some(existing) if *existing == attr.name => return,
+                Some(existing) if **existing == *attr.name => return,
                 Some(_) => n += 1,
                 None => {
                     let placeholder = placeholder.to_owned();
-                    self.out.names.insert(placeholder, attr.name.clone());
+                    self.out.names.insert(placeholder, attr.name.to_string());
                     return;
                 }
             }

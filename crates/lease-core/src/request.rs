@@ -87,6 +87,9 @@ pub enum ReturnValues {
     None,
     /// `ALL_NEW`: the whole item after the update.
     AllNew,
+    /// `UPDATED_NEW`: the attributes the update sets, as they are after it (not the key
+    /// attributes, not removed ones).
+    UpdatedNew,
     /// `ALL_OLD`: the whole item before the write.
     AllOld,
 }

@@ -1,6 +1,6 @@
 //! Fencing tokens: acquire sets `#fence = if_not_exists(#fence, :floor) + :one` and reads the
-//! new value from the updated item (`ReturnValues ALL_NEW`); refresh keeps it; release leaves
-//! it in the item.
+//! new value from the updated attributes (`ReturnValues UPDATED_NEW`); refresh keeps it;
+//! release leaves it in the item.
 
 // Test helpers panic on unexpected input on purpose: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -168,7 +168,7 @@ fn the_fence_only_grows_from_a_floor_of_now_in_milliseconds() {
         update
             .update
             .iter()
-            .filter(|a| matches!(a, UpdateAction::Set(attr, _) | UpdateAction::Remove(attr) if attr.name == "lease_fence"))
+            .filter(|a| matches!(a, UpdateAction::Set(attr, _) | UpdateAction::Remove(attr) if &*attr.name == "lease_fence"))
             .collect::<Vec<_>>(),
         [&expected],
         "exactly one action on the fence"
@@ -204,7 +204,7 @@ fn release_leaves_the_fence_in_the_item() {
     };
     assert!(
         update.update.iter().all(|a| match a {
-            UpdateAction::Set(attr, _) | UpdateAction::Remove(attr) => attr.name != "lease_fence",
+            UpdateAction::Set(attr, _) | UpdateAction::Remove(attr) => &*attr.name != "lease_fence",
         }),
         "{:?}",
         update.update

@@ -66,7 +66,7 @@ fn stored_item() -> Item {
     ])
 }
 
-/// The item after our acquire, with the fencing token `fence` (an `ALL_NEW` answer).
+/// The item after our acquire, with the fencing token `fence` (what `UPDATED_NEW` returns).
 fn fenced_item(fence: u64) -> Item {
     let mut item = stored_item();
     item.insert("lease_token".into(), AttributeValue::string("tok"));
@@ -159,7 +159,7 @@ fn acquire_reads_every_response() {
                 assert_eq!(lease.expires_at_epoch_seconds(), 1030);
                 assert_eq!(lease.fence(), Some(FencingToken::new(7)));
             }
-            // No updated item, or one without a fencing token: the store ignored ALL_NEW.
+            // No updated item, or one without a fencing token: the store ignored UPDATED_NEW.
             StoreResponse::Applied { .. } => {
                 assert_unexpected(&result.unwrap_err(), Operation::Acquire);
             }

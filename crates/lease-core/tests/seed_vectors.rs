@@ -88,10 +88,10 @@ fn written(request: &Request) -> Item {
     for action in &update.update {
         match action {
             UpdateAction::Set(attr, UpdateValue::Operand(Operand::Value(value))) => {
-                item.insert(attr.name.clone(), value.value.clone());
+                item.insert(attr.name.to_string(), value.value.clone());
             }
             UpdateAction::Remove(attr) => {
-                item.remove(&attr.name);
+                item.remove(&*attr.name);
             }
             UpdateAction::Set(..) => {}
         }
@@ -169,9 +169,9 @@ fn g1_acquire_builds_the_conditional_update() {
             ("ttl", n(1040)),
         ])
     );
-    // The fencing token comes back in the updated item (ALL_NEW). Our deviation: ask for the
+    // The fencing token comes back with the updated attributes (UPDATED_NEW). Our deviation: ask for the
     // old item on condition failure so "held" can name the holder.
-    assert_eq!(request.return_values, ReturnValues::AllNew);
+    assert_eq!(request.return_values, ReturnValues::UpdatedNew);
     assert_eq!(
         request.on_condition_failure,
         OnConditionFailure::ReturnOldItem
@@ -282,7 +282,9 @@ fn g3_refresh_is_conditioned_on_token_and_not_expired() {
 #[test]
 fn g4_release_marks_released_and_condition_failure_is_not_held() {
     let planner = planner(LeaseConfig::builder("tbl"));
-    let plan = planner.release(&lease("tok"), at(1000)).unwrap();
+    let held = lease("tok");
+
+    let plan = planner.release(&held, at(1000)).unwrap();
 
     let request = update(plan.request());
     assert_eq!(request.table_name, "tbl");
@@ -319,7 +321,9 @@ fn g4_release_marks_released_and_condition_failure_is_not_held() {
         plan.interpret(condition_failed()).unwrap(),
         ReleaseOutcome::NotHeld
     );
-    let plan = planner.release(&lease("tok"), at(1000)).unwrap();
+    let held = lease("tok");
+
+    let plan = planner.release(&held, at(1000)).unwrap();
     assert_eq!(plan.interpret(applied()).unwrap(), ReleaseOutcome::Released);
 }
 
@@ -461,7 +465,9 @@ fn a_zero_ttl_buffer_removes_ttl_in_every_write() {
     let refresh = planner
         .refresh(&lease("tok"), Duration::from_secs(30), at(1000))
         .unwrap();
-    let release = planner.release(&lease("tok"), at(1000)).unwrap();
+    let held = lease("tok");
+
+    let release = planner.release(&held, at(1000)).unwrap();
     for (request, expected) in [
         (acquire.request(), ACQUIRE_UPDATE_NO_TTL),
         (refresh.request(), "SET #exp = :exp REMOVE #ttl"),
@@ -558,7 +564,9 @@ fn g9_refresh_condition_failure_is_not_owned() {
 #[test]
 fn g10_release_with_an_empty_token_is_rejected_before_any_request() {
     let strict = planner(LeaseConfig::builder("tbl"));
-    let err = strict.release(&lease(""), at(1000)).unwrap_err();
+    let held = lease("");
+
+    let err = strict.release(&held, at(1000)).unwrap_err();
     assert!(matches!(
         err,
         LeaseError::InvalidInput {
@@ -570,7 +578,9 @@ fn g10_release_with_an_empty_token_is_rejected_before_any_request() {
 
     // Go skips the check with validation off; so do we.
     let lax = planner(LeaseConfig::builder("tbl").validate_input(false));
-    let plan = lax.release(&lease(""), at(1000)).unwrap();
+    let held = lease("");
+
+    let plan = lax.release(&held, at(1000)).unwrap();
     assert_eq!(
         plan.request().render().values.get(":tok"),
         Some(&s("")),
@@ -695,7 +705,9 @@ fn x3_fractional_ttl_buffer_is_rounded_up() {
         Some(&n(1031))
     );
     // Release: floor(now) + the rounded-up buffer.
-    let release = planner.release(&lease("tok"), at(1000)).unwrap();
+    let held = lease("tok");
+
+    let release = planner.release(&held, at(1000)).unwrap();
     assert_eq!(
         release.request().render().values.get(":ttl"),
         Some(&n(1001))

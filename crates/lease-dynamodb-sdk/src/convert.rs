@@ -152,6 +152,7 @@ fn return_values(values: ReturnValues) -> Option<ReturnValue> {
     Some(match values {
         ReturnValues::None => ReturnValue::None,
         ReturnValues::AllNew => ReturnValue::AllNew,
+        ReturnValues::UpdatedNew => ReturnValue::UpdatedNew,
         ReturnValues::AllOld => ReturnValue::AllOld,
     })
 }

@@ -39,7 +39,7 @@ const ACQUIRE_PARTS: [&str; 15] = [
     r#""UpdateExpression":"SET #tok = :tok, #exp = :exp, #fence = if_not_exists(#fence, :floor) + :one, #ttl = :ttl""#,
     r#""ConditionExpression":"attribute_not_exists(#pk) OR #exp <= :now OR #tok = :tok""#,
     r##""#fence":"lease_fence""##,
-    r#""ReturnValues":"ALL_NEW""#,
+    r#""ReturnValues":"UPDATED_NEW""#,
     r#""ReturnValuesOnConditionCheckFailure":"ALL_OLD""#,
     r#"":tok":{"S":"tok"}"#,
     r#"":exp":{"N":"1030"}"#,
@@ -49,8 +49,8 @@ const ACQUIRE_PARTS: [&str; 15] = [
     r#"":one":{"N":"1"}"#,
 ];
 
-/// DynamoDB's answer to an acquire (`ReturnValues ALL_NEW`): the item after the update.
-const ACQUIRED: &str = r#"{"Attributes":{"pk":{"S":"CACHE#A"},"sk":{"S":"LOCK"},"lease_token":{"S":"tok"},"lease_expires_at":{"N":"1030"},"lease_fence":{"N":"1000001"},"ttl":{"N":"1040"}}}"#;
+/// DynamoDB's answer to an acquire (`ReturnValues UPDATED_NEW`): the attributes the update set.
+const ACQUIRED: &str = r#"{"Attributes":{"lease_token":{"S":"tok"},"lease_expires_at":{"N":"1030"},"lease_fence":{"N":"1000001"},"ttl":{"N":"1040"}}}"#;
 
 #[tokio::test]
 async fn acquire_puts_the_rendered_request_on_the_wire() {

@@ -288,9 +288,8 @@ impl MemoryStore {
                 let old = (r.return_values == ReturnValues::AllOld).then(|| current.clone());
                 update::apply(changes, current);
                 match r.return_values {
-                    ReturnValues::None => None,
                     ReturnValues::AllOld => old,
-                    ReturnValues::AllNew => Some(current.clone()),
+                    other => update::returned_new(other, &r.update, current),
                 }
             }
             None => {
@@ -300,7 +299,7 @@ impl MemoryStore {
                 let changes = update::evaluate(&r.update, None)?;
                 let mut item = r.key.clone();
                 update::apply(changes, &mut item);
-                let new = (r.return_values == ReturnValues::AllNew).then(|| item.clone());
+                let new = update::returned_new(r.return_values, &r.update, &item);
                 table.insert(key.to_owned_key(), item);
                 new
             }

@@ -14,8 +14,10 @@
 
 use std::borrow::Cow;
 
+use lease::core::ReturnValues;
 use lease::core::expr::{Attr, Operand, UpdateAction, UpdateValue};
 use lease::{AttributeValue, Item, StoreError};
+use smallvec::SmallVec;
 
 use crate::error::validation;
 use crate::eval::{MAX_OPERATORS, check_attr};
@@ -23,10 +25,15 @@ use crate::number;
 use crate::table::KeySchema;
 use crate::value;
 
+/// The computed changes of one update, in order. Inline up to four (a lease write has at most
+/// four actions), so computing them allocates nothing.
+pub(crate) type Changes<'a> = SmallVec<[Change<'a>; 4]>;
+
 /// One computed change.
 pub(crate) enum Change<'a> {
-    /// Set the attribute to the value.
-    Set(&'a str, AttributeValue),
+    /// Set the attribute to the value: borrowed from the request when it is a literal there, so
+    /// that applying it can reuse the stored value's buffer.
+    Set(&'a str, Cow<'a, AttributeValue>),
     /// Remove the attribute.
     Remove(&'a str),
 }
@@ -113,13 +120,17 @@ fn check_literal(v: &AttributeValue, label: &str) -> Result<(), StoreError> {
 pub(crate) fn evaluate<'a>(
     actions: &'a [UpdateAction],
     item: Option<&Item>,
-) -> Result<Vec<Change<'a>>, StoreError> {
+) -> Result<Changes<'a>, StoreError> {
     actions
         .iter()
         .map(|action| match action {
-            UpdateAction::Set(attr, value) => {
-                Ok(Change::Set(&attr.name, compute(value, item)?.into_owned()))
+            UpdateAction::Set(attr, UpdateValue::Operand(Operand::Value(v))) => {
+                Ok(Change::Set(&attr.name, literal(&v.value)?))
             }
+            UpdateAction::Set(attr, value) => Ok(Change::Set(
+                &attr.name,
+                Cow::Owned(compute(value, item)?.into_owned()),
+            )),
             UpdateAction::Remove(attr) => Ok(Change::Remove(&attr.name)),
         })
         .collect()
@@ -178,19 +189,44 @@ fn literal(v: &AttributeValue) -> Result<Cow<'_, AttributeValue>, StoreError> {
 }
 
 /// Applies computed changes to `item`.
-pub(crate) fn apply(changes: Vec<Change<'_>>, item: &mut Item) {
+pub(crate) fn apply(changes: Changes<'_>, item: &mut Item) {
     for change in changes {
         match change {
             Change::Set(name, value) => match item.get_mut(name) {
-                Some(slot) => *slot = value,
+                Some(slot) => value::assign(slot, value),
                 None => {
-                    item.insert(name.to_owned(), value);
+                    item.insert(name.to_owned(), value.into_owned());
                 }
             },
             Change::Remove(name) => {
                 item.remove(name);
             }
         }
+    }
+}
+
+/// What a successful update returns of the item after it: everything for `ALL_NEW`, the
+/// attributes the actions set for `UPDATED_NEW`, nothing otherwise (`ALL_OLD` is taken before
+/// the update, by the caller).
+pub(crate) fn returned_new(
+    return_values: ReturnValues,
+    actions: &[UpdateAction],
+    after: &Item,
+) -> Option<Item> {
+    match return_values {
+        ReturnValues::AllNew => Some(after.clone()),
+        ReturnValues::UpdatedNew => {
+            let mut updated = Item::new();
+            for action in actions {
+                if let UpdateAction::Set(attr, _) = action
+                    && let Some((name, value)) = after.get_key_value(&*attr.name)
+                {
+                    updated.insert(name.clone(), value.clone());
+                }
+            }
+            Some(updated)
+        }
+        _ => None,
     }
 }
 

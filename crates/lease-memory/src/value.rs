@@ -9,6 +9,7 @@
 //! - Order (`<`, `<=`, `>`, `>=`): only `S` (by UTF-8 bytes), `N` (numerically) and `B` (by
 //!   bytes), and only within one type.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use lease::AttributeValue;
@@ -62,7 +63,7 @@ pub(crate) fn normalize(value: &mut AttributeValue) -> Result<(), ValueError> {
 }
 
 fn canonicalize(n: &mut String) -> Result<(), ValueError> {
-    if let std::borrow::Cow::Owned(canonical) = number::canonical(n)? {
+    if let Cow::Owned(canonical) = number::canonical(n)? {
         *n = canonical;
     }
     Ok(())
@@ -99,6 +100,19 @@ pub(crate) fn equal(a: &AttributeValue, b: &AttributeValue) -> bool {
             x.len() == y.len() && x.iter().all(|(k, p)| y.get(k).is_some_and(|q| equal(p, q)))
         }
         _ => false,
+    }
+}
+
+/// Stores `value` in `slot`. A string or number replacing one of its own type is copied into
+/// the stored buffer, which saves an allocation whenever the new value fits (a lease's token,
+/// expiry and TTL are rewritten at the same length on every acquire and release).
+pub(crate) fn assign(slot: &mut AttributeValue, value: Cow<'_, AttributeValue>) {
+    match (slot, value) {
+        (AttributeValue::S(stored), Cow::Borrowed(AttributeValue::S(new)))
+        | (AttributeValue::N(stored), Cow::Borrowed(AttributeValue::N(new))) => {
+            stored.clone_from(new);
+        }
+        (slot, value) => *slot = value.into_owned(),
     }
 }
 

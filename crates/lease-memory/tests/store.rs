@@ -424,6 +424,41 @@ fn update_is_an_upsert_with_return_values() {
 }
 
 #[test]
+fn updated_new_returns_the_set_attributes_only() {
+    let store = store();
+    applied(
+        &store,
+        &plain_put(with("A", &[("gone", s("x")), ("kept", s("y"))])),
+    );
+    let actions = vec![
+        counter(),
+        UpdateAction::set(attr("name"), Value::new("v", s("new"))),
+        UpdateAction::Remove(attr("gone")),
+    ];
+    // Not the key, not the untouched attribute, not the removed one; values after the update.
+    let expected = item(&[("count", n("1")), ("name", s("new"))]);
+    assert_eq!(
+        applied(
+            &store,
+            &update(key("A"), actions.clone(), ReturnValues::UpdatedNew)
+        ),
+        Some(expected.clone())
+    );
+    // The same when the update creates the item.
+    assert_eq!(
+        applied(&store, &update(key("B"), actions, ReturnValues::UpdatedNew)),
+        Some(expected)
+    );
+    assert_eq!(
+        read(&store, key("A")),
+        Some(with(
+            "A",
+            &[("count", n("1")), ("kept", s("y")), ("name", s("new"))]
+        ))
+    );
+}
+
+#[test]
 fn invalid_updates_are_rejected_and_write_nothing() {
     let store = store();
     applied(&store, &plain_put(with("A", &[("s", s("text"))])));

@@ -323,15 +323,15 @@ impl<'r> Parser<'r> {
 
 fn expected_operand(operand: &Operand) -> Opnd {
     match operand {
-        Operand::Attr(a) => Opnd::Name(a.name.clone()),
+        Operand::Attr(a) => Opnd::Name(a.name.to_string()),
         Operand::Value(v) => Opnd::Value(v.value.clone()),
     }
 }
 
 fn expected_condition(condition: &Condition) -> Cond {
     match condition {
-        Condition::AttributeExists(a) => Cond::Exists(a.name.clone()),
-        Condition::AttributeNotExists(a) => Cond::NotExists(a.name.clone()),
+        Condition::AttributeExists(a) => Cond::Exists(a.name.to_string()),
+        Condition::AttributeNotExists(a) => Cond::NotExists(a.name.to_string()),
         Condition::Compare(l, op, r) => {
             Cond::Cmp(expected_operand(l), op.symbol().into(), expected_operand(r))
         }
@@ -345,7 +345,7 @@ fn expected_terms(value: &UpdateValue, out: &mut Vec<Term>) {
     match value {
         UpdateValue::Operand(o) => out.push(Term::Opnd(expected_operand(o))),
         UpdateValue::IfNotExists(a, v) => {
-            out.push(Term::IfNotExists(a.name.clone(), v.value.clone()))
+            out.push(Term::IfNotExists(a.name.to_string(), v.value.clone()))
         }
         UpdateValue::Plus(a, b) => {
             expected_terms(a, out);
@@ -363,9 +363,9 @@ fn expected_update(actions: &[UpdateAction]) -> Vec<Act> {
             UpdateAction::Set(a, v) => {
                 let mut terms = Vec::new();
                 expected_terms(v, &mut terms);
-                sets.push(Act::Set(a.name.clone(), terms));
+                sets.push(Act::Set(a.name.to_string(), terms));
             }
-            UpdateAction::Remove(a) => removes.push(Act::Remove(a.name.clone())),
+            UpdateAction::Remove(a) => removes.push(Act::Remove(a.name.to_string())),
         }
     }
     sets.extend(removes);
@@ -381,7 +381,7 @@ struct Uses {
 
 impl Uses {
     fn attr(&mut self, a: &Attr) {
-        self.names.insert((a.label, a.name.clone()));
+        self.names.insert((a.label, a.name.to_string()));
     }
 
     fn value(&mut self, v: &Value) {

@@ -74,7 +74,7 @@ fn acquire(
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":ttl", n(expires + TTL_BUFFER_SECS))
         .expression_attribute_values(":now", n(now.as_secs()))
-        .return_values(ReturnValue::AllNew)
+        .return_values(ReturnValue::UpdatedNew)
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
 }
 

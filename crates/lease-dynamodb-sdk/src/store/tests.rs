@@ -82,7 +82,7 @@ fn update_answers(
 
 /// Whether an `UpdateItem` is an acquire (it asks for the new item).
 fn is_acquire(input: &UpdateItemInput) -> bool {
-    input.return_values() == Some(&ReturnValue::AllNew)
+    input.return_values() == Some(&ReturnValue::UpdatedNew)
 }
 
 /// Whether an `UpdateItem` is the release of the lease with token `tok`.
@@ -122,12 +122,10 @@ fn update_ccf(item: Option<SdkItem>) -> SdkError<UpdateItemError, HttpResponse> 
     )
 }
 
-/// What DynamoDB answers an acquire (`ReturnValues ALL_NEW`): the item after the update, with
-/// its fencing token.
+/// What DynamoDB answers an acquire (`ReturnValues UPDATED_NEW`): the attributes the update
+/// set, with the fencing token.
 fn acquired(fence: &str) -> UpdateItemOutput {
     UpdateItemOutput::builder()
-        .attributes("pk", s("CACHE#A"))
-        .attributes("sk", s("LOCK"))
         .attributes("lease_token", s("tok"))
         .attributes("lease_expires_at", n("1030"))
         .attributes("lease_fence", n(fence))
@@ -158,7 +156,7 @@ async fn acquire_sends_exactly_the_seed_update_item() {
         .expression_attribute_values(":floor", n("1000000"))
         .expression_attribute_values(":one", n("1"))
         .expression_attribute_values(":ttl", n("1040"))
-        .return_values(ReturnValue::AllNew)
+        .return_values(ReturnValue::UpdatedNew)
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .build()
         .unwrap();

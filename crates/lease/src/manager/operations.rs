@@ -46,11 +46,13 @@ impl<S: Store> LeaseManager<S> {
         let plan = self
             .planner
             .acquire(key, duration, self.now(), self.tokens.next_token())?;
-        let pending = plan.lease().clone();
         let response = self.execute(plan.request()).await;
+        // Only a failed request can leave the outcome unknown: keep the lease it may have
+        // written for the clean-up, without copying it on the usual path.
+        let pending = response.is_err().then(|| plan.lease().clone());
         let result = plan.interpret(response);
-        if let Err(LeaseError::OutcomeUnknown { .. }) = &result {
-            self.clean_up_unsettled_acquire(&pending).await;
+        if let (Err(LeaseError::OutcomeUnknown { .. }), Some(pending)) = (&result, &pending) {
+            self.clean_up_unsettled_acquire(pending).await;
         }
         self.metrics.record_acquire(&result);
         match &result {
@@ -100,7 +102,7 @@ impl<S: Store> LeaseManager<S> {
     /// token-conditioned release, so nothing of anyone else's is touched), so that the key is
     /// not blocked by a lease nobody knows it holds. Best effort: the outcome is logged.
     async fn clean_up_unsettled_acquire(&self, pending: &Lease) {
-        let outcome = match self.planner.release(pending, self.now()) {
+        let outcome = match self.planner.release(pending, self.clock.now()) {
             Ok(plan) => {
                 let response = self.execute(plan.request()).await;
                 plan.interpret(response)
@@ -150,7 +152,7 @@ impl<S: Store> LeaseManager<S> {
     /// - [`LeaseError::InvalidInput`] before any request for an empty key or token.
     /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the store failed.
     pub async fn release(&self, lease: &Lease) -> Result<ReleaseOutcome, LeaseError> {
-        let plan = self.planner.release(lease, self.now())?;
+        let plan = self.planner.release(lease, self.clock.now())?;
         let response = self.execute(plan.request()).await;
         let result = plan.interpret(response);
         self.metrics.record_release(&result);
