@@ -107,10 +107,10 @@ pub enum Condition {
     AttributeNotExists(Attr),
     /// `left <op> right`
     Compare(Operand, Comparator, Operand),
-    /// `a AND b`
-    And(Box<Condition>, Box<Condition>),
-    /// `a OR b`
-    Or(Box<Condition>, Box<Condition>),
+    /// `a AND b`, the two operands in one allocation: `[a, b]`.
+    And(Box<[Condition; 2]>),
+    /// `a OR b`, the two operands in one allocation: `[a, b]`.
+    Or(Box<[Condition; 2]>),
     /// `NOT a`
     Not(Box<Condition>),
 }
@@ -137,13 +137,13 @@ impl Condition {
     /// `self AND other`
     #[must_use]
     pub fn and(self, other: Self) -> Self {
-        Self::And(Box::new(self), Box::new(other))
+        Self::And(Box::new([self, other]))
     }
 
     /// `self OR other`
     #[must_use]
     pub fn or(self, other: Self) -> Self {
-        Self::Or(Box::new(self), Box::new(other))
+        Self::Or(Box::new([self, other]))
     }
 
     /// `NOT self`

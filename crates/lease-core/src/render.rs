@@ -151,12 +151,14 @@ impl Renderer {
                 out.push(' ');
                 self.write_operand(out, right);
             }
-            Condition::And(a, b) => {
+            Condition::And(operands) => {
+                let [a, b] = &**operands;
                 self.write_condition(out, a, Level::And);
                 out.push_str(" AND ");
                 self.write_condition(out, b, Level::And);
             }
-            Condition::Or(a, b) => {
+            Condition::Or(operands) => {
+                let [a, b] = &**operands;
                 self.write_condition(out, a, Level::Or);
                 out.push_str(" OR ");
                 self.write_condition(out, b, Level::Or);

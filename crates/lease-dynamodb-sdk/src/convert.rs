@@ -132,7 +132,7 @@ pub(crate) fn expression_maps(
     let values = if values.is_empty() {
         None
     } else {
-        Some(map_to_sdk(&values)?)
+        Some(map_into_sdk(values)?)
     };
     Ok((names, values))
 }
@@ -179,22 +179,47 @@ pub(crate) fn map_to_sdk(map: &BTreeMap<String, AttributeValue>) -> Result<SdkIt
         .collect()
 }
 
+/// [`map_to_sdk`], taking the map: its strings move into the SDK's values, uncopied.
+///
+/// # Errors
+/// As [`map_to_sdk`].
+pub(crate) fn map_into_sdk(map: BTreeMap<String, AttributeValue>) -> Result<SdkItem, StoreError> {
+    map.into_iter()
+        .map(|(name, value)| match value_into_sdk(value) {
+            Ok(v) => Ok((name, v)),
+            Err(e) => Err(in_attribute(&name, e)),
+        })
+        .collect()
+}
+
 /// A core attribute value in the SDK's representation.
 ///
 /// # Errors
 /// [`StoreErrorKind::Validation`] for a core variant this crate does not know.
 pub(crate) fn value_to_sdk(value: &AttributeValue) -> Result<SdkValue, StoreError> {
+    value_into_sdk(value.clone())
+}
+
+/// [`value_to_sdk`], taking the value: its strings and bytes move into the SDK's value.
+///
+/// # Errors
+/// As [`value_to_sdk`].
+pub(crate) fn value_into_sdk(value: AttributeValue) -> Result<SdkValue, StoreError> {
     Ok(match value {
-        AttributeValue::S(s) => SdkValue::S(s.clone()),
-        AttributeValue::N(n) => SdkValue::N(n.clone()),
-        AttributeValue::B(b) => SdkValue::B(Blob::new(b.clone())),
-        AttributeValue::Bool(b) => SdkValue::Bool(*b),
+        AttributeValue::S(s) => SdkValue::S(s),
+        AttributeValue::N(n) => SdkValue::N(n),
+        AttributeValue::B(b) => SdkValue::B(Blob::new(b)),
+        AttributeValue::Bool(b) => SdkValue::Bool(b),
         AttributeValue::Null => SdkValue::Null(true),
-        AttributeValue::Ss(v) => SdkValue::Ss(v.clone()),
-        AttributeValue::Ns(v) => SdkValue::Ns(v.clone()),
-        AttributeValue::Bs(v) => SdkValue::Bs(v.iter().cloned().map(Blob::new).collect()),
-        AttributeValue::L(v) => SdkValue::L(v.iter().map(value_to_sdk).collect::<Result<_, _>>()?),
-        AttributeValue::M(m) => SdkValue::M(map_to_sdk(m)?),
+        AttributeValue::Ss(v) => SdkValue::Ss(v),
+        AttributeValue::Ns(v) => SdkValue::Ns(v),
+        AttributeValue::Bs(v) => SdkValue::Bs(v.into_iter().map(Blob::new).collect()),
+        AttributeValue::L(v) => SdkValue::L(
+            v.into_iter()
+                .map(value_into_sdk)
+                .collect::<Result<_, _>>()?,
+        ),
+        AttributeValue::M(m) => SdkValue::M(map_into_sdk(m)?),
         other => {
             return Err(StoreError::new(
                 StoreErrorKind::Validation,

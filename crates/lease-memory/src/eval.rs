@@ -61,7 +61,8 @@ fn check_node(condition: &Condition, operators: &mut usize) -> Result<(), StoreE
             }
             Ok(())
         }
-        Condition::And(a, b) | Condition::Or(a, b) => {
+        Condition::And(operands) | Condition::Or(operands) => {
+            let [a, b] = &**operands;
             check_node(a, operators)?;
             check_node(b, operators)
         }
@@ -114,8 +115,8 @@ pub(crate) fn holds(condition: &Condition, item: Option<&Item>) -> bool {
         Condition::Compare(left, op, right) => {
             compare(operand(left, item), *op, operand(right, item))
         }
-        Condition::And(a, b) => holds(a, item) && holds(b, item),
-        Condition::Or(a, b) => holds(a, item) || holds(b, item),
+        Condition::And(operands) => operands.iter().all(|c| holds(c, item)),
+        Condition::Or(operands) => operands.iter().any(|c| holds(c, item)),
         Condition::Not(inner) => !holds(inner, item),
     }
 }

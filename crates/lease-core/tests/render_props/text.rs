@@ -335,8 +335,8 @@ fn expected_condition(condition: &Condition) -> Cond {
         Condition::Compare(l, op, r) => {
             Cond::Cmp(expected_operand(l), op.symbol().into(), expected_operand(r))
         }
-        Condition::And(a, b) => chain(vec![expected_condition(a), expected_condition(b)], true),
-        Condition::Or(a, b) => chain(vec![expected_condition(a), expected_condition(b)], false),
+        Condition::And(operands) => chain(operands.iter().map(expected_condition).collect(), true),
+        Condition::Or(operands) => chain(operands.iter().map(expected_condition).collect(), false),
         Condition::Not(inner) => Cond::Not(Box::new(expected_condition(inner))),
     }
 }
@@ -404,9 +404,10 @@ impl Uses {
                 self.operand(l);
                 self.operand(r);
             }
-            Condition::And(a, b) | Condition::Or(a, b) => {
-                self.condition(a);
-                self.condition(b);
+            Condition::And(operands) | Condition::Or(operands) => {
+                for operand in operands.iter() {
+                    self.condition(operand);
+                }
             }
             Condition::Not(inner) => self.condition(inner),
         }
