@@ -7,6 +7,8 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
+use foldhash::fast::RandomState;
+
 use lease::{AttributeValue, Item};
 
 use crate::error::KeyError;
@@ -182,14 +184,16 @@ impl Eq for dyn AsKey + '_ {}
 /// A table: key schema and items.
 pub(crate) struct Table {
     schema: KeySchema,
-    items: HashMap<OwnedKey, Item>,
+    /// Hashed with foldhash (seeded per process): several times faster than the standard
+    /// SipHash on lease keys, and this map is not exposed to untrusted input at scale.
+    items: HashMap<OwnedKey, Item, RandomState>,
 }
 
 impl Table {
     pub(crate) fn new(schema: KeySchema) -> Self {
         Self {
             schema,
-            items: HashMap::new(),
+            items: HashMap::default(),
         }
     }
 
