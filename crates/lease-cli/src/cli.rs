@@ -95,7 +95,8 @@ Examples:
 const LIST_EXAMPLES: &str = "\
 Examples:
   lease --table locks list
-  lease --table locks list --prefix CACHE# --limit 20 --output json";
+  lease --table locks list --prefix CACHE# --limit 20 --output json
+  lease --table locks list --output json | jq length";
 
 const TABLE_CREATE_EXAMPLES: &str = "\
 Examples:
@@ -335,7 +336,7 @@ pub(crate) struct ReleaseArgs {
 pub(crate) enum ViewOutput {
     /// For people.
     Text,
-    /// One line of JSON per lease.
+    /// One line of JSON: inspect prints one object, list one array of objects.
     Json,
 }
 
@@ -362,7 +363,15 @@ pub(crate) struct ListArgs {
     /// Items the scan reads per request (before filtering; DynamoDB also stops a page at 1 MB).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i32).range(1..), value_name = "N")]
     pub(crate) page_size: i32,
-    /// Output format.
+    /// Output format: a table for people (text), or one JSON array of leases (json).
+    ///
+    /// json prints one JSON document on one line: an array of leases sorted by key, `[]` when
+    /// there are none (`lease list --output json | jq length` counts them). Each lease is an
+    /// object with "key" and "sort_key" (strings); "state" ("held", "expired", "released" or
+    /// "malformed"); "holder" (the token's fingerprint, like "tok:1a2b3c4d", never the token);
+    /// "expires_at" (RFC 3339 UTC) and "expires_in_seconds" (an integer, negative when past),
+    /// both null when the lease is released or malformed; "fencing_token" (an integer, null
+    /// when unknown); and, for a malformed item only, "error" (why it is not a readable lease).
     #[arg(long, value_enum, default_value_t = ViewOutput::Text)]
     pub(crate) output: ViewOutput,
 }

@@ -12,7 +12,7 @@ use lease_dynamodb_sdk::{LeaseKey, Planner, StoreError, StoreErrorKind, StoreRes
 use crate::cli::{FormatArgs, ListArgs, StoreArgs, ViewOutput};
 use crate::connect::Connection;
 use crate::exit::{Failure, chain};
-use crate::output::SnapshotView;
+use crate::output::{SnapshotView, json_line};
 
 /// Runs `lease list`.
 ///
@@ -80,11 +80,7 @@ pub(crate) async fn list(
     }
     views.sort_by(|a, b| a.key.cmp(&b.key));
     match args.output {
-        ViewOutput::Json => {
-            for view in &views {
-                println!("{}", view.json()?);
-            }
-        }
+        ViewOutput::Json => println!("{}", json_array(&views)?),
         ViewOutput::Text if views.is_empty() => {
             let within = args
                 .prefix
@@ -130,6 +126,12 @@ fn view_of(
         Ok(snapshot) => SnapshotView::new(&snapshot, now),
         Err(e) => SnapshotView::malformed(&key, chain(&e)),
     }
+}
+
+/// The views as one JSON document on one line: an array of [`SnapshotView`] objects, `[]` when
+/// there are none.
+fn json_array(views: &[SnapshotView]) -> Result<String, Failure> {
+    json_line(&views)
 }
 
 /// The views as an aligned table, with the errors of malformed items below it.
@@ -265,5 +267,25 @@ mod tests {
         for view in &views {
             assert!(!view.json().unwrap().contains("secret-token"));
         }
+        assert!(!json_array(&views).unwrap().contains("secret-token"));
+    }
+
+    #[test]
+    fn json_is_one_array() {
+        assert_eq!(json_array(&[]).unwrap(), "[]");
+        let planner = Planner::new(LeaseConfig::builder("locks").build().unwrap());
+        let views = [
+            view_of(&lease_item("job-a", "1800000030"), &planner, now()),
+            view_of(&lease_item("job-b", "0"), &planner, now()),
+        ];
+        let text = json_array(&views).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let leases = parsed.as_array().unwrap();
+        assert_eq!(leases.len(), 2, "{text}");
+        assert_eq!(leases[0]["key"], "job-a");
+        assert_eq!(leases[0]["state"], "held");
+        assert_eq!(leases[1]["key"], "job-b");
+        assert_eq!(leases[1]["state"], "released");
     }
 }

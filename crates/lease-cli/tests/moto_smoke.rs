@@ -71,8 +71,9 @@ fn table_acquire_inspect_release_check_on_moto() {
     let output = server.run(&["list", "--prefix", "deploy", "--output", "json"]);
     assert_eq!(code(&output), 0, "{}", describe(&output));
     let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     assert_eq!(
-        (listed["key"].as_str(), listed["state"].as_str()),
+        (listed[0]["key"].as_str(), listed[0]["state"].as_str()),
         (Some("deploy"), Some("released"))
     );
 }

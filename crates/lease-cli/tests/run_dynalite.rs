@@ -28,7 +28,8 @@ fn quoted(path: &std::path::Path) -> String {
 #[test]
 fn two_runs_on_one_key_never_overlap() {
     let server = Server::dynalite();
-    let marks = scratch().join("marks");
+    let dir = scratch();
+    let marks = dir.path().join("marks");
     let m = quoted(&marks);
     // Each command runs past half the lease, so it is renewed while it runs.
     let script = format!("echo start $$ >> {m}; sleep 1.6; echo stop $$ >> {m}");
@@ -73,7 +74,7 @@ fn two_runs_on_one_key_never_overlap() {
 fn lease_taken_over_stops_the_whole_process_group() {
     let server = Server::dynalite();
     let dir = scratch();
-    let pids = dir.join("pids");
+    let pids = dir.path().join("pids");
     let p = quoted(&pids);
     let script = format!("echo $$ > {p}; sleep 1000 & echo $! >> {p}; wait");
     let mut run = server
@@ -120,7 +121,8 @@ fn lease_taken_over_stops_the_whole_process_group() {
 #[test]
 fn a_command_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let server = Server::dynalite();
-    let pids = scratch().join("pids");
+    let dir = scratch();
+    let pids = dir.path().join("pids");
     let p = quoted(&pids);
     // `trap "" TERM` is inherited by the background sleep too: only SIGKILL ends them.
     let script = format!("trap '' TERM; echo $$ > {p}; sleep 1000 & echo $! >> {p}; wait");
@@ -164,7 +166,7 @@ fn outage_stops_the_command_before_another_holder_starts() {
     let server = Server::dynalite();
     let mut proxy = Proxy::start(&server.endpoint);
     let dir = scratch();
-    let (pids, marks) = (dir.join("pids"), dir.join("marks"));
+    let (pids, marks) = (dir.path().join("pids"), dir.path().join("marks"));
     let (p, m) = (quoted(&pids), quoted(&marks));
     // The command's child writes a tick every 50 ms until it is killed.
     let first_script = format!(
@@ -235,7 +237,8 @@ fn sigterm_while_waiting_exits_without_starting_the_command() {
     let server = Server::dynalite();
     let held = server.run(&["acquire", "job", "--duration", "60s"]);
     assert!(held.status.success(), "{}", describe(&held));
-    let started = scratch().join("started");
+    let dir = scratch();
+    let started = dir.path().join("started");
     let script = format!("touch {}", quoted(&started));
     let mut run = server
         .lease(&["-v", "run", "job", "--", "sh", "-c", &script])
@@ -267,7 +270,7 @@ fn signals_are_forwarded_to_the_command_and_its_status_returned() {
     ] {
         let key = unique("signal");
         let dir = scratch();
-        let (pids, got) = (dir.join("pids"), dir.join("got"));
+        let (pids, got) = (dir.path().join("pids"), dir.path().join("got"));
         let name = signal.as_str();
         let script = format!(
             "trap 'echo {name} > {g}; exit {status}' {trap}; echo $$ > {p}; sleep 1000 & echo $! >> {p}; wait",
@@ -300,7 +303,8 @@ fn signals_are_forwarded_to_the_command_and_its_status_returned() {
 #[test]
 fn processes_left_behind_are_stopped_before_the_release() {
     let server = Server::dynalite();
-    let pids = scratch().join("pids");
+    let dir = scratch();
+    let pids = dir.path().join("pids");
     let script = format!("sleep 1000 & echo $! > {}", quoted(&pids));
     let output = server.run(&[
         "run",
@@ -436,4 +440,21 @@ fn exit_statuses_are_as_documented() {
     let output = server.run(&["inspect", "e"]);
     assert_eq!(code(&output), 65, "{}", describe(&output));
     assert_one_line_error(&output, "lease_token");
+}
+
+#[test]
+fn scratch_folders_are_removed_when_dropped() {
+    let dir = scratch();
+    let path = dir.path().to_owned();
+    assert!(
+        path.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("lease-cli-test-"),
+        "{}",
+        path.display()
+    );
+    std::fs::write(path.join("pids"), "1\n").unwrap();
+    drop(dir);
+    assert!(!path.exists(), "{} was left behind", path.display());
 }

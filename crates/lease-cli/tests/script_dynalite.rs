@@ -126,19 +126,16 @@ fn list_shows_the_leases_with_a_prefix_and_a_limit() {
             .success()
     );
 
+    let keys = |output: &std::process::Output| -> Vec<String> {
+        json(output)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|lease| lease["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
     let output = server.run(&["list", "--prefix", "CACHE#", "--output", "json"]);
-    assert!(output.status.success(), "{}", describe(&output));
-    let keys: Vec<String> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            serde_json::from_str::<Value>(line).unwrap()["key"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    assert_eq!(keys, ["CACHE#a", "CACHE#b", "CACHE#c"]);
+    assert_eq!(keys(&output), ["CACHE#a", "CACHE#b", "CACHE#c"]);
     // The same over many pages of two items.
     let output = server.run(&[
         "list",
@@ -149,8 +146,7 @@ fn list_shows_the_leases_with_a_prefix_and_a_limit() {
         "--page-size",
         "2",
     ]);
-    assert!(output.status.success(), "{}", describe(&output));
-    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 3);
+    assert_eq!(keys(&output), ["CACHE#a", "CACHE#b", "CACHE#c"]);
 
     let output = server.run(&["list"]);
     let table = String::from_utf8(output.stdout).unwrap();
@@ -175,6 +171,60 @@ fn list_shows_the_leases_with_a_prefix_and_a_limit() {
         String::from_utf8(output.stdout)
             .unwrap()
             .contains("no leases")
+    );
+}
+
+#[test]
+fn list_json_is_one_array() {
+    let server = Server::dynalite();
+    // An empty table: an empty array, not nothing.
+    let output = server.run(&["list", "--output", "json"]);
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim_end(), "[]");
+
+    // Acquired out of key order: listed in key order.
+    let acquired = json(&server.run(&["acquire", "job-b", "--duration", "30s"]));
+    let token = acquired["token"].as_str().unwrap();
+    json(&server.run(&["acquire", "job-a", "--duration", "30s"]));
+    let output = server.run(&["list", "--output", "json"]);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(text.lines().count(), 1, "not one line: {text}");
+    assert!(!text.contains(token), "list printed a token: {text}");
+    let listed = json(&output);
+    let leases = listed.as_array().unwrap();
+    assert_eq!(leases.len(), 2, "{text}");
+    for lease in leases {
+        let mut fields: Vec<&str> = lease
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            [
+                "expires_at",
+                "expires_in_seconds",
+                "fencing_token",
+                "holder",
+                "key",
+                "sort_key",
+                "state"
+            ],
+            "{text}"
+        );
+        assert_eq!(lease["sort_key"], "LOCK");
+        assert_eq!(lease["state"], "held");
+        assert!(lease["holder"].as_str().unwrap().starts_with("tok:"));
+        assert!(lease["expires_at"].as_str().unwrap().ends_with('Z'));
+        assert!(lease["expires_in_seconds"].as_i64().unwrap() > 0);
+        assert!(lease["fencing_token"].as_u64().is_some());
+    }
+    // Sorted by key.
+    assert_eq!(
+        (leases[0]["key"].as_str(), leases[1]["key"].as_str()),
+        (Some("job-a"), Some("job-b"))
     );
 }
 
@@ -206,4 +256,19 @@ fn table_check_and_create_are_commands() {
     let output = missing.run(&["table", "check"]);
     assert_eq!(code(&output), 74, "{}", describe(&output));
     assert_one_line_error(&output, "table create");
+}
+
+#[test]
+fn table_check_names_the_cli_option_for_a_ttl_mismatch() {
+    let server = Server::dynalite();
+    // dynalite reports TTL as disabled, while lease writes TTL by default.
+    let output = server.run(&["table", "check"]);
+    assert_eq!(code(&output), 65, "{}", describe(&output));
+    assert_one_line_error(&output, "TTL is not enabled");
+    assert_one_line_error(&output, "--no-ttl");
+    assert_one_line_error(&output, "lease table create");
+    let message = stderr(&output);
+    assert!(!message.contains("include_ttl"), "{message}");
+    assert!(!message.contains("LeaseConfigBuilder"), "{message}");
+    assert!(!message.contains("lease_dynamodb_sdk"), "{message}");
 }

@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, channel};
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
+use tempfile::TempDir;
 
 /// The built binary.
 pub const LEASE: &str = env!("CARGO_BIN_EXE_lease");
@@ -38,11 +39,14 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// A fresh scratch directory.
-pub fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(unique("lease-cli-test"));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh scratch directory (`lease-cli-test-*` in the temp dir), removed with everything in
+/// it when the returned guard is dropped, also when the test fails. Keep the guard alive while
+/// anything uses the directory: `let dir = scratch(); let file = dir.path().join("file");`.
+pub fn scratch() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("lease-cli-test-")
+        .tempdir()
+        .unwrap()
 }
 
 /// A fresh lock table on a server, and `lease` commands configured for it.
