@@ -2,7 +2,8 @@
 # The benchmark command (not run by CI; see docs/performance.md). Starts the test servers
 # (dynalite is the one measured against), then runs, in release mode:
 #   1. lease-core: planning + rendering + interpretation per operation (criterion);
-#   2. lease-memory: acquire+release pairs/s through LeaseManager on a MemoryStore (criterion);
+#   2. lease-memory: acquire+release pairs/s through LeaseManager on a MemoryStore (criterion),
+#      and the heap allocations per operation of steps 1 and 2 (counted with dhat);
 #   3. lease-dynamodb-sdk: the SDK store against a raw aws-sdk-dynamodb loop on dynalite.
 # Stops the servers on exit. Exits non-zero only if a benchmark fails to build or run (missed
 # targets are reported in the output, not failed). Extra environment for step 3:
@@ -18,6 +19,9 @@ cargo bench --locked -p lease-core --bench core
 
 step "lease-memory: acquire+release pairs on one task (target >= 500 000 pairs/s)"
 cargo bench --locked -p lease-memory --bench memory
+
+step "heap allocations per operation (counted, not timed)"
+cargo bench --locked -p lease-memory --bench allocations
 
 step "lease-dynamodb-sdk: SDK store vs raw aws-sdk-dynamodb loop on dynalite (targets: >= 0.95x pairs/s, <= 1.10x CPU/pair)"
 cargo bench --locked -p lease-dynamodb-sdk --bench sdk_vs_raw
