@@ -20,7 +20,8 @@ cargo bench --locked -p lease-core --bench core
 step "lease-memory: acquire+release pairs on one task (target >= 500 000 pairs/s)"
 cargo bench --locked -p lease-memory --bench memory
 
-step "heap allocations per operation (counted, not timed)"
+step "heap allocations per operation of steps 1 and 2 (counted, not timed)"
+cargo bench --locked -p lease-core --bench allocations
 cargo bench --locked -p lease-memory --bench allocations
 
 step "lease-dynamodb-sdk: SDK store vs raw aws-sdk-dynamodb loop on dynalite (targets: >= 0.95x pairs/s, <= 1.10x CPU/pair)"

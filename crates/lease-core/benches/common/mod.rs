@@ -1,0 +1,110 @@
+//! What the core benchmarks measure, shared by the timed one (`core`) and the counted one
+//! (`allocations`) so that both measure the same thing: one operation planned, its request
+//! rendered (what the SDK store does before sending), and a successful answer interpreted.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use lease_core::{
+    AttributeValue, Item, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, StoreError,
+    StoreResponse,
+};
+use time::OffsetDateTime;
+
+/// A realistic key (FaceTheory's ISR cache key shape) and a UUIDv4-sized token.
+const PARTITION: &str = "CACHE#default::/news/{slug}?slug=launch";
+const TOKEN: &str = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
+const DURATION: Duration = Duration::from_secs(30);
+
+/// A planner on the default configuration, a fixed time, and the answers a store gives.
+pub(crate) struct Fixture {
+    planner: Planner,
+    now: OffsetDateTime,
+    key: LeaseKey,
+    lease: Lease,
+    /// What an acquire's `ReturnValues UPDATED_NEW` returns: the attributes it set.
+    updated: Item,
+}
+
+impl Fixture {
+    /// The fixture, with each operation checked to take its successful path.
+    pub(crate) fn new() -> Self {
+        let Ok(config) = LeaseConfig::builder("locks").build() else {
+            panic!("the default configuration is valid");
+        };
+        let planner = Planner::new(config);
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let key = planner.lock_key(PARTITION);
+        let lease = Lease::new(key.clone(), LeaseToken::new(TOKEN), now + DURATION);
+        let updated = Item::from([
+            ("lease_token".to_owned(), AttributeValue::string(TOKEN)),
+            (
+                "lease_expires_at".to_owned(),
+                AttributeValue::number(1_700_000_031),
+            ),
+            (
+                "lease_fence".to_owned(),
+                AttributeValue::number(1_700_000_000_124),
+            ),
+            ("ttl".to_owned(), AttributeValue::number(1_700_003_631)),
+        ]);
+        let fixture = Self {
+            planner,
+            now,
+            key,
+            lease,
+            updated,
+        };
+        assert!(fixture.acquire(), "acquire");
+        assert!(fixture.refresh(), "refresh");
+        assert!(fixture.release(), "release");
+        fixture
+    }
+
+    /// Plans an acquire (of a fresh copy of the key, with a fresh token, as a manager does),
+    /// renders it, and interprets the updated attributes; whether it succeeded.
+    pub(crate) fn acquire(&self) -> bool {
+        let key = LeaseKey::clone(black_box(&self.key));
+        let token = LeaseToken::new(black_box(TOKEN));
+        let Ok(plan) = self
+            .planner
+            .acquire(key, DURATION, black_box(self.now), token)
+        else {
+            panic!("valid input");
+        };
+        black_box(plan.request().render());
+        let answer = Ok(StoreResponse::Applied {
+            attributes: Some(black_box(&self.updated).clone()),
+        });
+        plan.interpret(answer).is_ok()
+    }
+
+    /// Plans a refresh, renders it, and interprets an `Applied` answer.
+    pub(crate) fn refresh(&self) -> bool {
+        let Ok(plan) = self
+            .planner
+            .refresh(black_box(&self.lease), DURATION, black_box(self.now))
+        else {
+            panic!("valid input");
+        };
+        black_box(plan.request().render());
+        plan.interpret(applied()).is_ok()
+    }
+
+    /// Plans a release, renders it, and interprets an `Applied` answer.
+    pub(crate) fn release(&self) -> bool {
+        let Ok(plan) = self
+            .planner
+            .release(black_box(&self.lease), black_box(self.now))
+        else {
+            panic!("valid input");
+        };
+        black_box(plan.request().render());
+        plan.interpret(applied()).is_ok()
+    }
+}
+
+/// The answer to a refresh or release.
+fn applied() -> Result<StoreResponse, StoreError> {
+    Ok(StoreResponse::Applied { attributes: None })
+}
