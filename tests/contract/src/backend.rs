@@ -17,6 +17,16 @@ pub struct Capabilities {
     /// `UnknownOperationException`, which the SDK store reports as
     /// `StoreErrorKind::Unsupported`.
     pub supports_transactions: bool,
+    /// A successful `UpdateItem` with `ReturnValues = UPDATED_NEW` returns exactly the attributes
+    /// the update `SET`s, with their new values, as DynamoDB's API reference documents ("only the
+    /// updated attributes, as they appear after") and as DynamoDB, dynalite and lease-memory do:
+    /// no key attributes when the update creates the item, and a `SET` whose value equals the
+    /// old one included. (dynalite's own suite, which its authors run against live DynamoDB,
+    /// checks both.) moto 5.2.5 diffs the item before and after instead
+    /// (`moto/dynamodb/responses.py`, `_build_updated_new_attributes`): on a new item it returns
+    /// the key attributes too, and it leaves out a `SET` attribute whose value did not change.
+    /// Acquire reads only the fencing token, which every acquire changes, so both shapes work.
+    pub updated_new_is_exactly_the_set_attributes: bool,
     /// Rounds of the 16-task acquire race (a slow server gets fewer).
     pub race_rounds: usize,
 }

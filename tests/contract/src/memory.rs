@@ -21,6 +21,7 @@ impl Backend for MemoryBackend {
             returns_old_item_on_condition_failure: true,
             cross_type_comparison_is_false: true,
             supports_transactions: true,
+            updated_new_is_exactly_the_set_attributes: true,
             race_rounds: 500,
         }
     }

@@ -27,13 +27,15 @@ impl ServerBackend {
                 returns_old_item_on_condition_failure: false,
                 cross_type_comparison_is_false: true,
                 supports_transactions: false,
+                updated_new_is_exactly_the_set_attributes: true,
                 race_rounds: 500,
             },
         }
     }
 
-    /// moto (serialized behind one lock), at `LEASE_MOTO_ENDPOINT`. About five times slower
-    /// than dynalite, so the race runs fewer rounds.
+    /// moto (serialized behind one lock), at `LEASE_MOTO_ENDPOINT`: a comparison across types
+    /// is an HTTP 500, and `UPDATED_NEW` is a diff of the item (see [`Capabilities`]). About five
+    /// times slower than dynalite, so the race runs fewer rounds.
     #[must_use]
     pub fn moto() -> Self {
         Self {
@@ -43,6 +45,7 @@ impl ServerBackend {
                 returns_old_item_on_condition_failure: true,
                 cross_type_comparison_is_false: false,
                 supports_transactions: true,
+                updated_new_is_exactly_the_set_attributes: false,
                 race_rounds: 100,
             },
         }
