@@ -6,7 +6,8 @@
 #   scripts/servers.sh status
 #   scripts/servers.sh stop
 #
-# Ports: LEASE_DYNALITE_PORT (default 18000), LEASE_MOTO_PORT (default 18001).
+# Ports: LEASE_DYNALITE_PORT (default 18000), LEASE_MOTO_PORT (default 18001). status and stop
+# act on the servers on these ports only, so runs on different ports can share a checkout.
 # Needs node >= 20 with npm, and python3 with the venv module (pins made on 3.11). Only the export lines go to stdout.
 set -euo pipefail
 
@@ -49,7 +50,10 @@ install_moto() {
   echo "$want" > "$MOTO_VENV/.stamp"
 }
 
-# Prints the pid of a running server we started, or fails.
+# A server is known by its name and port ("dynalite-18000"): its pid and log files carry both,
+# so checkouts' runs on different ports (LEASE_*_PORT) never touch each other's servers.
+
+# running_pid ID: prints the pid of the running server ID that we started, or fails.
 running_pid() {
   local pid
   pid="$(cat "$RUN/$1.pid" 2>/dev/null)" || return 1
@@ -71,7 +75,7 @@ EOF
 
 # Before starting anything: NAME's port must be free unless our NAME server already runs.
 check_port() {
-  running_pid "$1" > /dev/null || port_free "$2" \
+  running_pid "$1-$2" > /dev/null || port_free "$2" \
     || die "port $2 for $1 is already in use by another process (set LEASE_${1^^}_PORT to use another port)"
 }
 
@@ -96,40 +100,41 @@ EOF
 
 # start_one NAME PORT CMD...: start CMD in its own session, wait until it answers.
 start_one() {
-  local name="$1" port="$2" url="http://127.0.0.1:$2" pid
+  local name="$1" port="$2" url="http://127.0.0.1:$2" id="$1-$2" pid
   shift 2
-  if pid="$(running_pid "$name")"; then
+  if pid="$(running_pid "$id")"; then
     answers_list_tables "$url" || die "$name is already running (pid $pid) but not on $url; run '$0 stop' first"
     log "$name already running (pid $pid) on $url"
     return
   fi
-  setsid "$@" > "$RUN/$name.log" 2>&1 < /dev/null &
+  setsid "$@" > "$RUN/$id.log" 2>&1 < /dev/null &
   pid=$!
-  echo "$pid" > "$RUN/$name.pid"
+  echo "$pid" > "$RUN/$id.pid"
   local deadline=$((SECONDS + 60))
   while ((SECONDS < deadline)); do
     answers_list_tables "$url" && { log "$name ready (pid $pid) on $url"; return; }
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.2
   done
-  log "$name did not become ready on $url; last lines of $RUN/$name.log:"
-  tail -n 30 "$RUN/$name.log" >&2 || true
+  log "$name did not become ready on $url; last lines of $RUN/$id.log:"
+  tail -n 30 "$RUN/$id.log" >&2 || true
   cmd_stop
   exit 1
 }
 
+# stop_one NAME PORT
 stop_one() {
-  local pid
-  if pid="$(running_pid "$1")"; then
+  local id="$1-$2" pid
+  if pid="$(running_pid "$id")"; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     # running_pid, not kill -0: a dead but not yet reaped (zombie) process has an empty cmdline.
-    for _ in $(seq 50); do running_pid "$1" > /dev/null || break; sleep 0.1; done
-    if running_pid "$1" > /dev/null; then
+    for _ in $(seq 50); do running_pid "$id" > /dev/null || break; sleep 0.1; done
+    if running_pid "$id" > /dev/null; then
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     fi
-    log "stopped $1 (pid $pid)"
+    log "stopped $1 on port $2 (pid $pid)"
   fi
-  rm -f "$RUN/$1.pid"
+  rm -f "$RUN/$id.pid"
 }
 
 cmd_install() { install_dynalite; install_moto; }
@@ -146,15 +151,17 @@ cmd_start() {
   echo "export LEASE_MOTO_ENDPOINT=http://127.0.0.1:$MOTO_PORT"
 }
 
-cmd_stop() { stop_one dynalite; stop_one moto; }
+cmd_stop() { stop_one dynalite "$DYNALITE_PORT"; stop_one moto "$MOTO_PORT"; }
 
 cmd_status() {
-  local name pid rc=0
+  local name port pid rc=0
   for name in dynalite moto; do
-    if pid="$(running_pid "$name")"; then
-      log "$name: running (pid $pid)"
+    port="$DYNALITE_PORT"
+    [[ "$name" == moto ]] && port="$MOTO_PORT"
+    if pid="$(running_pid "$name-$port")"; then
+      log "$name: running on port $port (pid $pid)"
     else
-      log "$name: not running"; rc=3
+      log "$name: not running on port $port"; rc=3
     fi
   done
   return "$rc"
