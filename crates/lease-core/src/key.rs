@@ -1,6 +1,7 @@
 //! The key of one lease item.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The key of one lease: the item's partition key value and sort key value (both DynamoDB `S`).
 ///
@@ -10,16 +11,19 @@ use std::fmt;
 /// Construction never fails: keys are checked (non-empty, within DynamoDB's size limits of 2048
 /// bytes for a partition key and 1024 bytes for a sort key) when a request is planned, so that the
 /// error can name the key and no request is sent.
+///
+/// The sort key value is shared (`Arc<str>`): most leases of one configuration have the same
+/// one (`LOCK`), and a [`Planner`](crate::Planner)'s lock keys point to one copy of it.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LeaseKey {
     partition: String,
-    sort: String,
+    sort: Arc<str>,
 }
 
 impl LeaseKey {
     /// The key with the given partition key value and sort key value.
     #[must_use]
-    pub fn new(partition: impl Into<String>, sort: impl Into<String>) -> Self {
+    pub fn new(partition: impl Into<String>, sort: impl Into<Arc<str>>) -> Self {
         Self {
             partition: partition.into(),
             sort: sort.into(),

@@ -1,5 +1,6 @@
 //! The planner: turns lease operations into requests and interprets the answers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -47,6 +48,8 @@ use crate::wire_time;
 pub struct Planner {
     config: LeaseConfig,
     attrs: Attrs,
+    /// The configured lock sort key, shared by every lock key.
+    lock_sort_key: Arc<str>,
 }
 
 /// The configuration's attribute references, made once: a request holds shared copies.
@@ -70,7 +73,12 @@ impl Planner {
             fence: Attr::new("fence", config.fence_attribute()),
             ttl: Attr::new("ttl", config.ttl_attribute()),
         };
-        Self { config, attrs }
+        let lock_sort_key = Arc::from(config.lock_sort_key());
+        Self {
+            config,
+            attrs,
+            lock_sort_key,
+        }
     }
 
     /// The configuration.
@@ -83,7 +91,7 @@ impl Planner {
     /// `Acquire(pk)` key).
     #[must_use]
     pub fn lock_key(&self, partition: impl Into<String>) -> LeaseKey {
-        LeaseKey::new(partition, self.config.lock_sort_key())
+        LeaseKey::new(partition, Arc::clone(&self.lock_sort_key))
     }
 
     /// Plans an acquire of `key` for `duration` at time `now` with a fresh `token`.
