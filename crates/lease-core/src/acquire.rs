@@ -76,7 +76,7 @@ impl<'p> AcquirePlan<'p> {
                 Planner::token_value(&token),
             ));
         let request = Request::Update(UpdateRequest {
-            table_name: planner.config().table_name().into(),
+            table_name: planner.table_name(),
             key: planner.key_item(&key),
             update,
             condition: Some(condition),

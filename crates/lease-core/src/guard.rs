@@ -165,7 +165,7 @@ impl Planner {
             .map_err(|reason| invalid(Operation::Commit, lease.key().clone(), reason))?;
         Ok(LeaseGuardCheck {
             check: ConditionCheckRequest {
-                table_name: self.config().table_name().into(),
+                table_name: self.table_name(),
                 key: self.key_item(lease.key()),
                 condition: self.held_condition(lease, now),
                 on_condition_failure: OnConditionFailure::ReturnNothing,

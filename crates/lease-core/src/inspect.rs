@@ -63,7 +63,7 @@ pub struct InspectPlan<'p> {
 impl<'p> InspectPlan<'p> {
     pub(crate) fn new(planner: &'p Planner, key: LeaseKey) -> Self {
         let request = Request::Get(GetRequest {
-            table_name: planner.config().table_name().into(),
+            table_name: planner.table_name(),
             key: planner.key_item(&key),
             consistent_read: true,
         });

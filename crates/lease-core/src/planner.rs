@@ -50,6 +50,8 @@ pub struct Planner {
     attrs: Attrs,
     /// The configured lock sort key, shared by every lock key.
     lock_sort_key: Arc<str>,
+    /// The configured table name, shared by every request.
+    table_name: Arc<str>,
 }
 
 /// The configuration's attribute references, made once: a request holds shared copies.
@@ -74,10 +76,12 @@ impl Planner {
             ttl: Attr::new("ttl", config.ttl_attribute()),
         };
         let lock_sort_key = Arc::from(config.lock_sort_key());
+        let table_name = Arc::from(config.table_name());
         Self {
             config,
             attrs,
             lock_sort_key,
+            table_name,
         }
     }
 
@@ -234,6 +238,11 @@ impl Planner {
         }
         let buffer = i64::try_from(wire_time::seconds_ceil(self.config.ttl_buffer())).ok();
         Some(buffer.and_then(|b| secs.checked_add(b)))
+    }
+
+    /// The configured table name, for a request.
+    pub(crate) fn table_name(&self) -> Arc<str> {
+        Arc::clone(&self.table_name)
     }
 
     /// The key attributes of `key` as an item.

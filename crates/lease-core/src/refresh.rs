@@ -35,7 +35,7 @@ impl<'p> RefreshPlan<'p> {
         ];
         let condition = planner.held_condition(lease, now);
         let request = Request::Update(UpdateRequest {
-            table_name: planner.config().table_name().into(),
+            table_name: planner.table_name(),
             key: planner.key_item(lease.key()),
             update,
             condition: Some(condition),

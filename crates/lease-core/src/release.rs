@@ -91,7 +91,7 @@ pub(crate) fn release_update(
         planner.ttl_action(gc_ttl),
     ];
     UpdateRequest {
-        table_name: planner.config().table_name().into(),
+        table_name: planner.table_name(),
         key: planner.key_item(lease.key()),
         update,
         condition: Some(condition),

@@ -1,5 +1,7 @@
 //! Store requests as plain data: what to send, never how.
 
+use std::sync::Arc;
+
 use crate::attribute::Item;
 use crate::expr::{Condition, UpdateAction};
 use crate::render::{Rendered, Renderer};
@@ -97,8 +99,8 @@ pub enum ReturnValues {
 /// A conditional `PutItem`: writes the whole item (replacing any item with the same key).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PutRequest {
-    /// Table name.
-    pub table_name: String,
+    /// Table name (shared: a planner's requests point to one copy).
+    pub table_name: Arc<str>,
     /// The complete item, key attributes included.
     pub item: Item,
     /// The condition the current item must meet.
@@ -110,8 +112,8 @@ pub struct PutRequest {
 /// A conditional `UpdateItem` (an upsert if the item does not exist and the condition allows).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpdateRequest {
-    /// Table name.
-    pub table_name: String,
+    /// Table name (shared: a planner's requests point to one copy).
+    pub table_name: Arc<str>,
     /// The item's key attributes.
     pub key: Item,
     /// The update actions, applied in order.
@@ -127,8 +129,8 @@ pub struct UpdateRequest {
 /// A conditional `DeleteItem`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeleteRequest {
-    /// Table name.
-    pub table_name: String,
+    /// Table name (shared: a planner's requests point to one copy).
+    pub table_name: Arc<str>,
     /// The item's key attributes.
     pub key: Item,
     /// The condition the current item must meet.
@@ -140,8 +142,8 @@ pub struct DeleteRequest {
 /// A `GetItem`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GetRequest {
-    /// Table name.
-    pub table_name: String,
+    /// Table name (shared: a planner's requests point to one copy).
+    pub table_name: Arc<str>,
     /// The item's key attributes.
     pub key: Item,
     /// Strongly consistent read (`ConsistentRead = true`).

@@ -7,6 +7,8 @@
 //! [`StoreResponse::TransactionCanceled`](crate::StoreResponse::TransactionCanceled), which
 //! holds one [`CancellationReason`] per item, in the order of the request's items.
 
+use std::sync::Arc;
+
 use crate::attribute::Item;
 use crate::expr::Condition;
 use crate::render::{Rendered, Renderer};
@@ -132,8 +134,8 @@ impl From<DeleteRequest> for TransactItem {
 /// nothing. If the condition fails the whole transaction is cancelled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConditionCheckRequest {
-    /// Table name.
-    pub table_name: String,
+    /// Table name (shared: a planner's requests point to one copy).
+    pub table_name: Arc<str>,
     /// The item's key attributes.
     pub key: Item,
     /// The condition the current item must meet.

@@ -87,7 +87,7 @@ fn the_guard_is_a_condition_check_that_the_lease_is_held() {
     let guard = planner().guard(&lease(), at(1000)).unwrap();
     assert_eq!(guard.key(), &LeaseKey::new("CACHE#A", "LOCK"));
     let check = guard.condition_check();
-    assert_eq!(check.table_name, "locks");
+    assert_eq!(&*check.table_name, "locks");
     assert_eq!(check.key, lock_key());
     assert_eq!(
         check.on_condition_failure,

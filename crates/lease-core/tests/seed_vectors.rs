@@ -153,7 +153,7 @@ fn g1_acquire_builds_the_conditional_update() {
         .unwrap();
 
     let request = update(plan.request());
-    assert_eq!(request.table_name, "tbl");
+    assert_eq!(&*request.table_name, "tbl");
     assert_eq!(
         request.key,
         item(&[("pk", s("CACHE#A")), ("sk", s("LOCK"))])
@@ -237,7 +237,7 @@ fn g3_refresh_is_conditioned_on_token_and_not_expired() {
         .unwrap();
 
     let request = update(plan.request());
-    assert_eq!(request.table_name, "tbl");
+    assert_eq!(&*request.table_name, "tbl");
     assert_eq!(
         request.key,
         item(&[("pk", s("CACHE#A")), ("sk", s("LOCK"))])
@@ -287,7 +287,7 @@ fn g4_release_marks_released_and_condition_failure_is_not_held() {
     let plan = planner.release(&held, at(1000)).unwrap();
 
     let request = update(plan.request());
-    assert_eq!(request.table_name, "tbl");
+    assert_eq!(&*request.table_name, "tbl");
     assert_eq!(
         request.key,
         item(&[("pk", s("CACHE#A")), ("sk", s("LOCK"))])

@@ -121,7 +121,7 @@ impl<S: Store + 'static> Run<S> {
     /// The generation of the page's metadata item, 0 if none.
     async fn generation(&self, page: usize) -> Result<u64, String> {
         let request = Request::Get(GetRequest {
-            table_name: self.args.table.clone(),
+            table_name: self.args.table.as_str().into(),
             key: self.meta_key(page),
             consistent_read: true,
         });
@@ -158,7 +158,7 @@ impl<S: Store + 'static> Run<S> {
             AttributeValue::N(generation.to_string()),
         );
         let request = Request::Put(PutRequest {
-            table_name: self.args.table.clone(),
+            table_name: self.args.table.as_str().into(),
             item,
             condition: None,
             on_condition_failure: OnConditionFailure::ReturnNothing,

@@ -65,7 +65,7 @@ pub(crate) fn request_to_input(request: &Request) -> Result<Input, StoreError> {
     let input = match request {
         Request::Put(put) => Input::Put(
             PutItemInput::builder()
-                .table_name(&put.table_name)
+                .table_name(&*put.table_name)
                 .set_item(Some(map_to_sdk(&put.item)?))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(names)
@@ -76,7 +76,7 @@ pub(crate) fn request_to_input(request: &Request) -> Result<Input, StoreError> {
         ),
         Request::Update(up) => Input::Update(
             UpdateItemInput::builder()
-                .table_name(&up.table_name)
+                .table_name(&*up.table_name)
                 .set_key(Some(map_to_sdk(&up.key)?))
                 .set_update_expression(update)
                 .set_condition_expression(condition)
@@ -89,7 +89,7 @@ pub(crate) fn request_to_input(request: &Request) -> Result<Input, StoreError> {
         ),
         Request::Delete(del) => Input::Delete(
             DeleteItemInput::builder()
-                .table_name(&del.table_name)
+                .table_name(&*del.table_name)
                 .set_key(Some(map_to_sdk(&del.key)?))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(names)
@@ -100,7 +100,7 @@ pub(crate) fn request_to_input(request: &Request) -> Result<Input, StoreError> {
         ),
         Request::Get(get) => Input::Get(
             GetItemInput::builder()
-                .table_name(&get.table_name)
+                .table_name(&*get.table_name)
                 .set_key(Some(map_to_sdk(&get.key)?))
                 .consistent_read(get.consistent_read)
                 .build()

@@ -80,7 +80,7 @@
 //!     .map(|(name, value)| (name.to_owned(), value))
 //!     .collect();
 //!     let put_meta = PutRequest {
-//!         table_name: manager.config().table_name().to_owned(),
+//!         table_name: manager.config().table_name().into(),
 //!         item: meta,
 //!         condition: None,
 //!         on_condition_failure: OnConditionFailure::ReturnNothing,

@@ -52,7 +52,7 @@ pub fn transact_item(item: &TransactItem) -> Result<TransactWriteItem, StoreErro
     let built = match item {
         TransactItem::ConditionCheck(r) => built.condition_check(
             ConditionCheck::builder()
-                .table_name(&r.table_name)
+                .table_name(&*r.table_name)
                 .set_key(Some(map_to_sdk(&r.key)?))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(names)
@@ -63,7 +63,7 @@ pub fn transact_item(item: &TransactItem) -> Result<TransactWriteItem, StoreErro
         ),
         TransactItem::Put(r) => built.put(
             Put::builder()
-                .table_name(&r.table_name)
+                .table_name(&*r.table_name)
                 .set_item(Some(map_to_sdk(&r.item)?))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(names)
@@ -74,7 +74,7 @@ pub fn transact_item(item: &TransactItem) -> Result<TransactWriteItem, StoreErro
         ),
         TransactItem::Update(r) => built.update(
             Update::builder()
-                .table_name(&r.table_name)
+                .table_name(&*r.table_name)
                 .set_key(Some(map_to_sdk(&r.key)?))
                 .set_update_expression(update)
                 .set_condition_expression(condition)
@@ -86,7 +86,7 @@ pub fn transact_item(item: &TransactItem) -> Result<TransactWriteItem, StoreErro
         ),
         TransactItem::Delete(r) => built.delete(
             Delete::builder()
-                .table_name(&r.table_name)
+                .table_name(&*r.table_name)
                 .set_key(Some(map_to_sdk(&r.key)?))
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(names)
