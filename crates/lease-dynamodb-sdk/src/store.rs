@@ -1,5 +1,6 @@
 //! [`DynamoDbStore`]: executes lease requests with aws-sdk-dynamodb.
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -67,10 +68,17 @@ impl<C> DynamoDbStore<C> {
 
 impl<C: DynamoDbApi> Store for DynamoDbStore<C> {
     async fn execute(&self, request: &Request) -> Result<StoreResponse, StoreError> {
+        // The SDK's futures are deeply nested types. Boxed here, they stay out of the type of
+        // every future built on this store (the manager's, a guard's, the caller's own `async
+        // fn`), whose layout the compiler would otherwise compute through all of them: a
+        // service's `async fn` calling `with_lease` hit rustc's query depth limit. One
+        // allocation per request, next to the hundreds the SDK makes.
+        let send: Pin<Box<dyn Future<Output = Result<StoreResponse, StoreError>> + Send + '_>> =
+            Box::pin(self.send(request));
         let Some(limit) = self.request_timeout else {
-            return self.send(request).await;
+            return send.await;
         };
-        match tokio::time::timeout(limit, self.send(request)).await {
+        match tokio::time::timeout(limit, send).await {
             Ok(answer) => answer,
             Err(_) => Err(StoreError::new(
                 StoreErrorKind::Timeout,
