@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::holder::Holder;
 use crate::key::LeaseKey;
-use crate::response::StoreError;
+use crate::response::{StoreError, StoreErrorKind};
 use crate::transact::CancellationReason;
 
 /// A configuration that cannot be used. Returned by
@@ -289,7 +289,10 @@ pub enum LeaseError {
     /// server error): the write may or may not have been applied, and retries within the
     /// manager's policy did not settle it. Distinct from [`Held`](Self::Held): nobody is known
     /// to hold the lease.
-    #[error("outcome of {operation} of lease {key} is unknown")]
+    #[error(
+        "outcome of {operation} of lease {key} is unknown{}",
+        store_kind(source)
+    )]
     OutcomeUnknown {
         /// The operation.
         operation: Operation,
@@ -300,7 +303,7 @@ pub enum LeaseError {
         source: StoreError,
     },
     /// The store failed, and the request was not applied. See [`StoreError::kind`].
-    #[error("{operation} of lease {key} failed")]
+    #[error("{operation} of lease {key} failed{}", store_kind(source))]
     Store {
         /// The operation.
         operation: Operation,
@@ -424,6 +427,16 @@ impl LeaseError {
 }
 
 /// The cancellation reasons' codes, for messages: `[None, ConditionalCheckFailed]`.
+/// `": <kind>"` for a store error of a named kind (`": table not found"`, `": timed out"`), so
+/// that an error printed on its own says what went wrong; nothing for `Other`. The store's own
+/// message stays in the source.
+fn store_kind(source: &StoreError) -> String {
+    match source.kind() {
+        StoreErrorKind::Other => String::new(),
+        kind => format!(": {kind}"),
+    }
+}
+
 fn reason_codes(reasons: &[CancellationReason]) -> String {
     let codes: Vec<&str> = reasons.iter().map(CancellationReason::code).collect();
     format!("[{}]", codes.join(", "))

@@ -43,14 +43,22 @@ impl LeaseKey {
     }
 }
 
+/// Shows `LeaseKey("partition"/"sort")`, each part quoted and, past 200 bytes, cut as in
+/// [`Display`](fmt::Display).
 impl fmt::Debug for LeaseKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LeaseKey({:?}/{:?})", self.partition, self.sort)
+        let (partition, partition_cut) = shown(&self.partition);
+        let (sort, sort_cut) = shown(&self.sort);
+        write!(
+            f,
+            "LeaseKey({partition:?}{partition_cut}/{sort:?}{sort_cut})"
+        )
     }
 }
 
-/// Shows `partition/sort`; a part longer than 200 bytes is cut at a character boundary and
-/// marked with its length, so that an error about an oversized key stays readable.
+/// Shows `partition/sort`; an empty part as `""`, and a part longer than 200 bytes cut at a
+/// character boundary and marked with its length, so that an error about an empty or
+/// oversized key stays readable.
 impl fmt::Display for LeaseKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_part(f, &self.partition)?;
@@ -60,13 +68,54 @@ impl fmt::Display for LeaseKey {
 }
 
 fn write_part(f: &mut fmt::Formatter<'_>, part: &str) -> fmt::Result {
+    if part.is_empty() {
+        return f.write_str("\"\"");
+    }
+    let (shown, cut) = shown(part);
+    write!(f, "{shown}{cut}")
+}
+
+/// At most the first 200 bytes of `part` (cut at a character boundary), and `…(N bytes)` if
+/// it was cut.
+fn shown(part: &str) -> (&str, String) {
     const SHOWN: usize = 200;
     if part.len() <= SHOWN {
-        return f.write_str(part);
+        return (part, String::new());
     }
     let mut end = SHOWN;
     while !part.is_char_boundary(end) {
         end -= 1;
     }
-    write!(f, "{}…({} bytes)", &part[..end], part.len())
+    (&part[..end], format!("…({} bytes)", part.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_empty_parts_and_cuts_long_ones() {
+        assert_eq!(LeaseKey::new("CACHE#A", "LOCK").to_string(), "CACHE#A/LOCK");
+        assert_eq!(LeaseKey::new("", "LOCK").to_string(), "\"\"/LOCK");
+        assert_eq!(LeaseKey::new("p", "").to_string(), "p/\"\"");
+        let long = "é".repeat(150); // 300 bytes; byte 200 is a character boundary
+        let shown = LeaseKey::new(long.as_str(), "LOCK").to_string();
+        assert_eq!(shown, format!("{}…(300 bytes)/LOCK", "é".repeat(100)));
+        let odd = format!("x{long}"); // 301 bytes; byte 200 is inside a character
+        let shown = LeaseKey::new(odd.as_str(), "LOCK").to_string();
+        assert_eq!(shown, format!("x{}…(301 bytes)/LOCK", "é".repeat(99)));
+    }
+
+    #[test]
+    fn debug_quotes_both_parts_and_cuts_long_ones() {
+        assert_eq!(
+            format!("{:?}", LeaseKey::new("CACHE#A", "LOCK")),
+            r#"LeaseKey("CACHE#A"/"LOCK")"#
+        );
+        let long = "k".repeat(3000);
+        assert_eq!(
+            format!("{:?}", LeaseKey::new(long.as_str(), "LOCK")),
+            format!(r#"LeaseKey("{}"…(3000 bytes)/"LOCK")"#, "k".repeat(200))
+        );
+    }
 }

@@ -299,6 +299,13 @@ fn assert_store_error(err: &LeaseError, op: Operation, kind: StoreErrorKind) {
         }
         other => panic!("expected OutcomeUnknown or Store, got {other:?}"),
     };
+    // Printed on its own, the error says what kind of failure it was (not for `Other`).
+    let shown = err.to_string();
+    if kind == StoreErrorKind::Other {
+        assert!(shown.ends_with(" is unknown"), "{shown}");
+    } else {
+        assert!(shown.ends_with(&format!(": {kind}")), "{shown}");
+    }
     assert_eq!(*operation, op);
     assert_eq!(*k, key());
     assert_eq!(source.kind(), kind);
