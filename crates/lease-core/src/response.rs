@@ -60,6 +60,10 @@ pub enum StoreErrorKind {
     /// The store does not support the operation (`UnknownOperationException`, as dynalite
     /// answers `TransactWriteItems`, `DescribeTimeToLive` and `UpdateTimeToLive`): not applied.
     Unsupported,
+    /// The store's client is set up so that no request can be sent (for example an SDK client
+    /// without a region): nothing was sent, and sending again will not help until the
+    /// configuration is fixed.
+    Misconfigured,
     /// Any other failure.
     Other,
 }
@@ -93,6 +97,7 @@ impl fmt::Display for StoreErrorKind {
             Self::ResourceNotFound => "table not found",
             Self::AccessDenied => "access denied",
             Self::Unsupported => "operation not supported",
+            Self::Misconfigured => "client misconfigured",
             Self::Other => "failed",
         })
     }

@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::{
 use aws_sdk_dynamodb::operation::update_item::{
     UpdateItemError, UpdateItemInput, UpdateItemOutput,
 };
+use lease::{StoreError, StoreErrorKind};
 
 /// The DynamoDB operations that [`DynamoDbStore`](crate::DynamoDbStore) uses (four item
 /// operations and `TransactWriteItems`), in the SDK's own input, output and error types.
@@ -72,6 +73,14 @@ pub trait DynamoDbApi: Send + Sync {
     ) -> impl Future<
         Output = Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>>,
     > + Send;
+
+    /// Why no request of this client can be sent, if that is known before sending (checked
+    /// once, when a [`DynamoDbStore`](crate::DynamoDbStore) is made, and by the table
+    /// functions): for an [`aws_sdk_dynamodb::Client`], a missing region. The default is
+    /// `None` (nothing known); a wrapper around a client should forward its client's answer.
+    fn misconfiguration(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Sends every field of each input through the fluent builder's `set_*` methods, so the call
@@ -173,5 +182,26 @@ impl DynamoDbApi for Client {
             .set_return_item_collection_metrics(input.return_item_collection_metrics)
             .set_client_request_token(input.client_request_token)
             .send()
+    }
+
+    /// A client without a region cannot sign any request (the SDK fails each one with
+    /// "missing signing region", indistinguishable from a network failure by its type).
+    fn misconfiguration(&self) -> Option<&'static str> {
+        self.config().region().is_none().then_some(
+            "the AWS SDK client has no region, so no request can be signed: set AWS_REGION or \
+             the profile's region, or give the client's config a region",
+        )
+    }
+}
+
+/// [`StoreErrorKind::Misconfigured`] if `api` can send no request at all
+/// ([`DynamoDbApi::misconfiguration`]).
+///
+/// # Errors
+/// The misconfiguration, as a [`StoreError`].
+pub(crate) fn ensure_configured(api: &impl DynamoDbApi) -> Result<(), StoreError> {
+    match api.misconfiguration() {
+        Some(problem) => Err(StoreError::new(StoreErrorKind::Misconfigured, problem)),
+        None => Ok(()),
     }
 }

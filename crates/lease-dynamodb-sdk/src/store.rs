@@ -31,21 +31,32 @@ use crate::convert::{Input, SdkItem, optional_item_from_sdk, request_to_input};
 pub struct DynamoDbStore<C = Client> {
     api: C,
     request_timeout: Option<Duration>,
+    /// Why no request can be sent, found when the store was made
+    /// ([`DynamoDbApi::misconfiguration`]).
+    misconfiguration: Option<&'static str>,
 }
 
 /// The default bound on one request, SDK retries included: 10 seconds.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl<C> DynamoDbStore<C> {
+impl<C: DynamoDbApi> DynamoDbStore<C> {
     /// A store that sends its requests through `api` (usually an [`aws_sdk_dynamodb::Client`]),
     /// each bounded by [`DEFAULT_REQUEST_TIMEOUT`].
+    ///
+    /// If `api` can send no request at all (an SDK client without a region), every request
+    /// fails at once with [`StoreErrorKind::Misconfigured`], naming the problem, instead of
+    /// being sent, retried, and reported as an unknown outcome.
     pub fn new(api: C) -> Self {
+        let misconfiguration = api.misconfiguration();
         Self {
             api,
             request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
+            misconfiguration,
         }
     }
+}
 
+impl<C> DynamoDbStore<C> {
     /// Bounds every request (SDK retries included) by `timeout`; `None` leaves only the
     /// client's own timeouts (if you configured some with `TimeoutConfig`). Keep it below your
     /// lease durations, so that a hung renewal is retried before the lease's safe deadline.
@@ -68,6 +79,9 @@ impl<C> DynamoDbStore<C> {
 
 impl<C: DynamoDbApi> Store for DynamoDbStore<C> {
     async fn execute(&self, request: &Request) -> Result<StoreResponse, StoreError> {
+        if let Some(problem) = self.misconfiguration {
+            return Err(StoreError::new(StoreErrorKind::Misconfigured, problem));
+        }
         // The SDK's futures are deeply nested types. Boxed here, they stay out of the type of
         // every future built on this store (the manager's, a guard's, the caller's own `async
         // fn`), whose layout the compiler would otherwise compute through all of them: a

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{
 };
 use lease::{LeaseConfig, StoreError, StoreErrorKind};
 
+use crate::api::ensure_configured;
 use crate::classify::classify_error;
 
 /// Time between two `DescribeTable` polls while the table is being created.
@@ -35,7 +36,9 @@ const MAX_POLLS: u32 = 240;
 /// - [`StoreErrorKind::Validation`] if the existing table's key schema is not the configured
 ///   partition (`HASH`) and sort (`RANGE`) key.
 /// - [`StoreErrorKind::Timeout`] if the table is not `ACTIVE` after 60 s.
+/// - [`StoreErrorKind::Misconfigured`], with nothing sent, if the client has no region.
 pub async fn create_lock_table(client: &Client, config: &LeaseConfig) -> Result<(), StoreError> {
+    ensure_configured(client)?;
     let table = config.table_name();
     let pk = config.partition_key_attribute();
     let sk = config.sort_key_attribute();

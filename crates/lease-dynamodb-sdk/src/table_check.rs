@@ -11,6 +11,7 @@ use lease::core::{
 };
 use lease::{LeaseConfig, Planner, StoreError, StoreErrorKind};
 
+use crate::api::ensure_configured;
 use crate::classify::classify_error;
 use crate::convert::not_built;
 
@@ -74,7 +75,8 @@ pub enum TableCheckFailure {
 /// # Errors
 /// - [`TableCheckFailure::Mismatch`] when the table does not fit, saying what to fix.
 /// - [`TableCheckFailure::NotFound`] when the table does not exist.
-/// - [`TableCheckFailure::Describe`] when a describe call failed or its answer is unreadable.
+/// - [`TableCheckFailure::Describe`] when a describe call failed or its answer is unreadable,
+///   or nothing could be sent ([`StoreErrorKind::Misconfigured`]: the client has no region).
 pub async fn check_table(
     client: &Client,
     config: &LeaseConfig,
@@ -84,6 +86,7 @@ pub async fn check_table(
         table: table.to_owned(),
         source,
     };
+    ensure_configured(client).map_err(describe_failure)?;
     let described = match client.describe_table().table_name(table).send().await {
         Ok(out) => out,
         Err(e)
@@ -133,7 +136,9 @@ pub async fn check_table(
 /// - A [`StoreError`] classified as for lease requests when a call fails (for example
 ///   [`StoreErrorKind::AccessDenied`], or [`StoreErrorKind::Validation`] when DynamoDB refuses
 ///   to change TTL again so soon after a change).
+/// - [`StoreErrorKind::Misconfigured`], with nothing sent, if the client has no region.
 pub async fn enable_ttl(client: &Client, config: &LeaseConfig) -> Result<bool, StoreError> {
+    ensure_configured(client)?;
     let table = config.table_name();
     let attribute = config.ttl_attribute();
     match ttl_status(client, table).await? {

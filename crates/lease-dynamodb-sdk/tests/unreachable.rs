@@ -1,6 +1,7 @@
 //! A real SDK client against a port where nothing listens: the request is never sent, so the
-//! error says "unreachable" (not applied) rather than "outcome unknown"; and a client without
-//! credentials says "access denied". No server needed.
+//! error says "unreachable" (not applied) rather than "outcome unknown"; a client without
+//! credentials says "access denied"; and a client without a region says "misconfigured" before
+//! sending anything. No server needed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -72,4 +73,44 @@ async fn missing_credentials_are_access_denied() {
         panic!("expected a not-applied store error, got {err:?}");
     };
     assert_eq!(source.kind(), StoreErrorKind::AccessDenied, "{source}");
+}
+
+/// The most common misconfiguration (no `AWS_REGION` when the client was loaded): the SDK would
+/// fail every request with a connector-level error indistinguishable from a network failure;
+/// the store and the table functions say what is wrong before sending anything.
+#[tokio::test]
+async fn a_client_without_a_region_is_misconfigured() {
+    let sdk = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(closed_endpoint())
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(sdk);
+    let config = LeaseConfig::builder("locks").build().unwrap();
+
+    let manager = LeaseManager::new(DynamoDbStore::new(client.clone()), config.clone());
+    let err = manager
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    let LeaseError::Store { source, .. } = &err else {
+        panic!("expected a not-applied store error, got {err:?}");
+    };
+    assert_eq!(source.kind(), StoreErrorKind::Misconfigured, "{source}");
+    assert!(source.message().contains("no region"), "{source}");
+
+    let err = lease_dynamodb_sdk::create_lock_table(&client, &config)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Misconfigured, "{err}");
+    let err = lease_dynamodb_sdk::enable_ttl(&client, &config)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Misconfigured, "{err}");
+    match lease_dynamodb_sdk::check_table(&client, &config).await {
+        Err(lease_dynamodb_sdk::TableCheckFailure::Describe { source, .. }) => {
+            assert_eq!(source.kind(), StoreErrorKind::Misconfigured, "{source}");
+        }
+        other => panic!("expected Describe(Misconfigured), got {other:?}"),
+    }
 }

@@ -41,9 +41,15 @@ fn manager_with_token(api: MockDynamoDbApi, token: &'static str) -> Manager {
         .ttl_buffer(Duration::from_secs(10))
         .build()
         .unwrap();
-    LeaseManager::new(DynamoDbStore::new(api), config)
+    LeaseManager::new(store(api), config)
         .with_clock(ManualClock::at_epoch_seconds(1000))
         .with_token_source(move || LeaseToken::new(token))
+}
+
+/// A store on `api`, a mock client that can send (no misconfiguration).
+fn store(mut api: MockDynamoDbApi) -> DynamoDbStore<MockDynamoDbApi> {
+    api.expect_misconfiguration().return_const(None);
+    DynamoDbStore::new(api)
 }
 
 fn manager(api: MockDynamoDbApi) -> Manager {
@@ -612,7 +618,7 @@ fn get_answers(
             assert_eq!(input.consistent_read(), Some(true));
             Box::pin(std::future::ready(answer()))
         });
-    DynamoDbStore::new(api)
+    store(api)
 }
 
 #[tokio::test]
@@ -707,7 +713,7 @@ async fn a_store_that_never_answers_times_out() {
     let mut api = MockDynamoDbApi::new();
     api.expect_update_item()
         .returning(|_| Box::pin(std::future::pending()));
-    let store = DynamoDbStore::new(api).with_request_timeout(Some(Duration::from_secs(2)));
+    let store = store(api).with_request_timeout(Some(Duration::from_secs(2)));
     let config = LeaseConfig::builder("tbl").build().unwrap();
     let manager = LeaseManager::new(store, config)
         .with_clock(ManualClock::at_epoch_seconds(1000))
@@ -724,4 +730,32 @@ async fn a_store_that_never_answers_times_out() {
     assert!(source.message().contains("request timeout"), "{source}");
     // One acquire attempt and one clean-up release, each bounded by 2 s of virtual time.
     assert_eq!(started.elapsed(), Duration::from_secs(4));
+}
+
+/// A client that can send nothing (an SDK client without a region) is reported as such, at
+/// once: no request reaches the client (the mock expects none), nothing is retried, and the
+/// error says the request was not applied, instead of an unknown outcome after retries.
+#[tokio::test]
+async fn a_misconfigured_client_sends_nothing_and_says_why() {
+    let mut api = MockDynamoDbApi::new();
+    api.expect_misconfiguration()
+        .times(1)
+        .return_const(Some("the client has no region"));
+    let store = DynamoDbStore::new(api);
+    let config = LeaseConfig::builder("locks").build().unwrap();
+    let manager = LeaseManager::new(store, config).with_clock(ManualClock::at_epoch_seconds(1000));
+    let err = manager
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    match &err {
+        LeaseError::Store { source, .. } => {
+            assert_eq!(source.kind(), StoreErrorKind::Misconfigured);
+            assert_eq!(source.message(), "the client has no region");
+        }
+        other => panic!("expected Store(Misconfigured), got {other:?}"),
+    }
+    assert!(err.to_string().ends_with(": client misconfigured"), "{err}");
+    assert!(!StoreErrorKind::Misconfigured.is_transient());
+    assert!(!StoreErrorKind::Misconfigured.outcome_may_be_applied());
 }
