@@ -3,7 +3,9 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use lease_dynamodb_sdk::defaults;
 
 use crate::duration::parse_duration;
@@ -108,6 +110,56 @@ const TABLE_CHECK_EXAMPLES: &str = "\
 Examples:
   lease --table locks table check";
 
+/// Options that contradict each other, by argument id: with `--no-ttl`, no TTL is written, so
+/// its buffer would be silently ignored. (`--ttl-attribute` still counts: the writes remove
+/// that attribute.) Declared with `conflicts_with` as well, but clap checks those only between
+/// options given on the same side of the subcommand name (`lease --no-ttl run --ttl-buffer 2h`
+/// passes: clap issues #1204, #5899), so [`parse_from`] checks them again.
+const CONFLICTS: [(&str, &str); 1] = [("no_ttl", "ttl_buffer")];
+
+/// Parses the command line `args` (the program name first), as [`Parser::try_parse_from`] does,
+/// and also rejects the [`CONFLICTS`] between options given on both sides of a subcommand name.
+///
+/// # Errors
+/// clap's error for a usage error, `--help` or `--version`; an
+/// [`ArgumentConflict`](ErrorKind::ArgumentConflict) for two options that contradict each other.
+pub(crate) fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(args)?;
+    check_conflicts(&mut command, &matches)?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// Rejects the [`CONFLICTS`] in the innermost subcommand's matches, which hold every global
+/// option, wherever it was given.
+fn check_conflicts(command: &mut clap::Command, matches: &ArgMatches) -> Result<(), clap::Error> {
+    if let Some((name, inner)) = matches.subcommand()
+        && let Some(subcommand) = command.find_subcommand_mut(name)
+    {
+        return check_conflicts(subcommand, inner);
+    }
+    let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    let Some((first, second)) = CONFLICTS.into_iter().find(|(a, b)| given(a) && given(b)) else {
+        return Ok(());
+    };
+    let shown = |id: &str| {
+        command
+            .get_arguments()
+            .find(|arg| arg.get_id() == id)
+            .map_or_else(|| id.to_owned(), ToString::to_string)
+    };
+    let message = format!(
+        "the argument '{}' cannot be used with '{}'",
+        shown(first),
+        shown(second)
+    );
+    Err(command.error(ErrorKind::ArgumentConflict, message))
+}
+
 /// `lease`: the flock(1) of DynamoDB.
 #[derive(Parser, Debug)]
 #[command(
@@ -176,25 +228,28 @@ pub(crate) struct FormatArgs {
     /// The expiry attribute.
     #[arg(long, global = true, default_value = defaults::EXPIRES_AT_ATTRIBUTE, value_name = "NAME")]
     pub(crate) expires_at_attribute: String,
-    /// The TTL attribute (written with every lease; `table create` enables TTL on it).
+    /// The TTL attribute (written with every lease, or with --no-ttl removed by every write;
+    /// `table create` enables TTL on it where the store supports TTL).
     #[arg(long, global = true, default_value = defaults::TTL_ATTRIBUTE, value_name = "NAME")]
     pub(crate) ttl_attribute: String,
     /// The fencing token attribute.
     #[arg(long, global = true, default_value = defaults::FENCE_ATTRIBUTE, value_name = "NAME")]
     pub(crate) fence_attribute: String,
-    /// Time added to a lease's expiry for its TTL attribute [default: 1h].
-    #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
-    pub(crate) ttl_buffer: Option<Duration>,
-    /// Write no TTL attribute (and remove one left by another writer).
+    /// Time added to a lease's expiry for its TTL attribute.
+    #[arg(long, global = true, default_value = "1h", value_parser = parse_duration, value_name = "DURATION", conflicts_with = "no_ttl")]
+    pub(crate) ttl_buffer: Duration,
+    /// Write no TTL attribute (for stores without TTL, such as dynalite); every write removes
+    /// the TTL attribute (--ttl-attribute) another writer may have left, so that it cannot
+    /// delete a live lease.
     #[arg(long, global = true)]
     pub(crate) no_ttl: bool,
     /// The unit of the stored expiry.
     #[arg(long, global = true, value_enum, default_value_t = ExpiryUnitArg::Seconds)]
     pub(crate) expiry_unit: ExpiryUnitArg,
-    /// The largest clock difference between hosts using the table [default: 1s]. Leases must be
-    /// longer; holders stop this long before the expiry.
-    #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
-    pub(crate) max_clock_skew: Option<Duration>,
+    /// The largest clock difference between hosts using the table: leases must be longer, and
+    /// holders stop this long before the expiry.
+    #[arg(long, global = true, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    pub(crate) max_clock_skew: Duration,
 }
 
 /// The unit of the stored expiry.
@@ -295,8 +350,8 @@ pub(crate) struct HeldLease {
     /// The lease's key.
     #[arg(value_name = "KEY", env = "LEASE_KEY")]
     pub(crate) key: String,
-    /// The lease's bearer token, as printed by `lease acquire` [default: the first line of
-    /// stdin]. Prefer stdin or LEASE_TOKEN: other users can see a command line.
+    /// The lease's bearer token, as printed by `lease acquire`; prefer stdin or LEASE_TOKEN, as
+    /// other users can see a command line [default: the first line of stdin].
     #[arg(
         long,
         env = "LEASE_TOKEN",
@@ -436,6 +491,64 @@ mod tests {
             "true",
         ]);
         assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn no_ttl_conflicts_with_the_ttl_buffer() {
+        for args in [
+            &[
+                "lease",
+                "--table",
+                "t",
+                "table",
+                "check",
+                "--no-ttl",
+                "--ttl-buffer",
+                "2h",
+            ][..],
+            &["lease", "--ttl-buffer", "2h", "--no-ttl", "table", "create"],
+            &["lease", "--no-ttl", "inspect", "job", "--ttl-buffer", "2h"],
+            &[
+                "lease",
+                "run",
+                "job",
+                "--no-ttl",
+                "--ttl-buffer",
+                "2h",
+                "--",
+                "true",
+            ],
+        ] {
+            let error = parse_from(args).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::ArgumentConflict, "{args:?}");
+            let message = error.render().to_string();
+            assert!(message.contains("--no-ttl"), "{args:?}: {message}");
+            assert!(message.contains("Usage: lease "), "{args:?}: {message}");
+        }
+        // The defaults do not conflict, and neither does the TTL attribute: with --no-ttl,
+        // writes remove it (a TTL another writer left could delete a live lease).
+        let cli = parse_from(["lease", "--no-ttl", "table", "check"]).unwrap();
+        assert!(cli.format.no_ttl);
+        let cli = parse_from([
+            "lease",
+            "--no-ttl",
+            "run",
+            "job",
+            "--ttl-attribute",
+            "expires",
+            "--",
+            "true",
+        ])
+        .unwrap();
+        assert!(cli.format.no_ttl);
+        assert_eq!(cli.format.ttl_attribute, "expires");
+    }
+
+    #[test]
+    fn duration_defaults_are_the_library_defaults() {
+        let cli = Cli::try_parse_from(["lease", "inspect", "job"]).unwrap();
+        assert_eq!(cli.format.ttl_buffer, defaults::TTL_BUFFER);
+        assert_eq!(cli.format.max_clock_skew, defaults::MAX_CLOCK_SKEW);
     }
 
     #[test]

@@ -3,13 +3,14 @@
 //! and a lease manager.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::Region;
 use lease_dynamodb_sdk::{
-    DynamoDbLeaseManager, DynamoDbStore, ExpiryUnit, LeaseConfig, LeaseManager,
+    ConfigError, DynamoDbLeaseManager, DynamoDbStore, ExpiryUnit, LeaseConfig, LeaseManager,
 };
 
 use crate::cli::{ExpiryUnitArg, FormatArgs, StoreArgs};
@@ -22,6 +23,8 @@ pub(crate) struct Connection {
     pub(crate) client: aws_sdk_dynamodb::Client,
     /// The lease configuration (table name, item format).
     pub(crate) config: LeaseConfig,
+    /// `--request-timeout`: the bound on one DynamoDB request (the client makes one attempt).
+    pub(crate) request_timeout: Duration,
 }
 
 impl Connection {
@@ -60,15 +63,19 @@ impl Connection {
         Ok(Self {
             client: aws_sdk_dynamodb::Client::new(&aws),
             config,
+            request_timeout: store.request_timeout,
         })
     }
 
     /// A lease manager on this connection.
     pub(crate) fn manager(&self) -> Arc<DynamoDbLeaseManager> {
-        Arc::new(LeaseManager::new(
-            DynamoDbStore::new(self.client.clone()),
-            self.config.clone(),
-        ))
+        Arc::new(LeaseManager::new(self.store(), self.config.clone()))
+    }
+
+    /// The store for lease requests, each bounded by `--request-timeout` (the store's own
+    /// default bound would otherwise cut a longer `--request-timeout` short).
+    fn store(&self) -> DynamoDbStore {
+        DynamoDbStore::new(self.client.clone()).with_request_timeout(Some(self.request_timeout))
     }
 }
 
@@ -82,7 +89,7 @@ pub(crate) fn lease_config(store: &StoreArgs, format: &FormatArgs) -> Result<Lea
             "no lock table: pass --table NAME or set LEASE_TABLE",
         ));
     };
-    let mut builder = LeaseConfig::builder(table.clone())
+    LeaseConfig::builder(table.clone())
         .key_attribute_names(
             format.partition_key_attribute.clone(),
             format.sort_key_attribute.clone(),
@@ -98,16 +105,25 @@ pub(crate) fn lease_config(store: &StoreArgs, format: &FormatArgs) -> Result<Lea
         .expiry_unit(match format.expiry_unit {
             ExpiryUnitArg::Seconds => ExpiryUnit::Seconds,
             ExpiryUnitArg::Milliseconds => ExpiryUnit::Milliseconds,
-        });
-    if let Some(buffer) = format.ttl_buffer {
-        builder = builder.ttl_buffer(buffer);
-    }
-    if let Some(skew) = format.max_clock_skew {
-        builder = builder.max_clock_skew(skew);
-    }
-    builder
+        })
+        .ttl_buffer(format.ttl_buffer)
+        .max_clock_skew(format.max_clock_skew)
         .build()
-        .map_err(|e| Failure::usage(format!("invalid table options: {e}")))
+        .map_err(|e| Failure::usage(format!("invalid table options: {e}{}", config_hint(&e))))
+}
+
+/// The option that sets what `error` rejects, as a `; ...` suffix, where the library's message
+/// names its own setting rather than the option.
+fn config_hint(error: &ConfigError) -> &'static str {
+    match error {
+        ConfigError::InvalidTableName { .. } => "; check --table",
+        ConfigError::ClockSkewTooLarge { .. } => "; check --max-clock-skew",
+        ConfigError::TtlBufferTooLong { .. } => "; check --ttl-buffer",
+        ConfigError::EmptyLockSortKey | ConfigError::LockSortKeyTooLong { .. } => {
+            "; check --sort-key"
+        }
+        _ => "",
+    }
 }
 
 #[cfg(test)]
@@ -154,7 +170,8 @@ mod tests {
             "expires",
             "--fence-attribute",
             "fence",
-            "--no-ttl",
+            "--ttl-buffer",
+            "2h",
             "--expiry-unit",
             "milliseconds",
             "--max-clock-skew",
@@ -168,9 +185,12 @@ mod tests {
         assert_eq!(config.expires_at_attribute(), "until");
         assert_eq!(config.ttl_attribute(), "expires");
         assert_eq!(config.fence_attribute(), "fence");
-        assert!(!config.writes_ttl());
+        assert!(config.writes_ttl());
+        assert_eq!(config.ttl_buffer(), Duration::from_secs(7200));
         assert_eq!(config.expiry_unit(), ExpiryUnit::Milliseconds);
-        assert_eq!(config.max_clock_skew(), std::time::Duration::from_secs(2));
+        assert_eq!(config.max_clock_skew(), Duration::from_secs(2));
+        let no_ttl = config_of(&["--table", "locks", "--no-ttl"]).unwrap();
+        assert!(!no_ttl.writes_ttl());
     }
 
     #[test]
@@ -185,5 +205,49 @@ mod tests {
         );
         let duplicate = config_of(&["--table", "locks", "--token-attribute", "pk"]).unwrap_err();
         assert_eq!(duplicate.status, crate::exit::status::USAGE);
+    }
+
+    #[test]
+    fn bad_options_are_named_in_the_message() {
+        for (args, option) in [
+            (&["--table", "x"][..], "--table"),
+            (
+                &["--table", "locks", "--max-clock-skew", "2h"],
+                "--max-clock-skew",
+            ),
+            (
+                &["--table", "locks", "--ttl-buffer", "11years"],
+                "--ttl-buffer",
+            ),
+            (&["--table", "locks", "--sort-key", ""], "--sort-key"),
+        ] {
+            let failure = config_of(args).unwrap_err();
+            assert_eq!(failure.status, crate::exit::status::USAGE, "{args:?}");
+            assert!(failure.message.contains(option), "{args:?}: {failure:?}");
+        }
+    }
+
+    /// `--request-timeout` bounds lease requests too: the store's own bound (10 s by default)
+    /// must not cut a longer one short.
+    #[test]
+    fn lease_requests_are_bounded_by_the_request_timeout() {
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .build(),
+        );
+        for seconds in [30, 2] {
+            let timeout = Duration::from_secs(seconds);
+            let connection = Connection {
+                client: client.clone(),
+                config: LeaseConfig::builder("locks").build().unwrap(),
+                request_timeout: timeout,
+            };
+            assert_eq!(
+                connection.manager().store().request_timeout(),
+                Some(timeout)
+            );
+        }
     }
 }

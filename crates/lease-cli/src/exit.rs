@@ -2,7 +2,7 @@
 
 use std::error::Error as StdError;
 
-use lease_dynamodb_sdk::{LeaseConfig, LeaseError, StoreError, StoreErrorKind};
+use lease_dynamodb_sdk::{InvalidInput, LeaseConfig, LeaseError, StoreError, StoreErrorKind};
 
 use crate::output;
 
@@ -101,7 +101,10 @@ impl Failure {
                     key.partition()
                 ),
             ),
-            LeaseError::InvalidInput { .. } => Self::new(status::USAGE, chain(error)),
+            LeaseError::InvalidInput { reason, .. } => Self::new(
+                status::USAGE,
+                format!("{}{}", chain(error), input_hint(reason)),
+            ),
             LeaseError::MalformedItem { .. } => Self::new(
                 status::DATA,
                 format!(
@@ -129,11 +132,33 @@ fn store_hint(kind: StoreErrorKind, table: &str) -> String {
         StoreErrorKind::AccessDenied => {
             "; check the AWS credentials and their DynamoDB permissions".to_owned()
         }
-        StoreErrorKind::Unavailable | StoreErrorKind::Timeout => {
-            "; check --endpoint, --region and the network".to_owned()
+        StoreErrorKind::Unavailable => "; check --endpoint, --region and the network".to_owned(),
+        // The library's message may speak of "the store's request timeout": --request-timeout.
+        StoreErrorKind::Timeout => {
+            "; check --endpoint, --region and the network, or allow more time with --request-timeout"
+                .to_owned()
         }
         StoreErrorKind::Throttled => "; try again later".to_owned(),
+        // The library's message speaks of the SDK client's region: --region.
+        StoreErrorKind::Misconfigured => {
+            "; give a region with --region, AWS_REGION or the profile".to_owned()
+        }
         _ => String::new(),
+    }
+}
+
+/// The options that set what `reason` rejects, as a `; ...` suffix: the library's messages
+/// speak of its own settings ("the clock skew bound", "the renew period").
+fn input_hint(reason: &InvalidInput) -> &'static str {
+    match reason {
+        InvalidInput::ZeroDuration | InvalidInput::DurationTooLong { .. } => "; check --duration",
+        InvalidInput::DurationNotAboveSkew { .. } => {
+            "; pass a --duration longer than --max-clock-skew"
+        }
+        InvalidInput::InvalidRenewPeriod { .. } => {
+            "; pass a --renew-every below half the --duration and below --duration minus --max-clock-skew"
+        }
+        _ => "",
     }
 }
 
@@ -169,9 +194,32 @@ pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Names of the library's items (and AWS operations) that a shell user cannot use: no
+/// message of `lease` may contain one.
+#[cfg(test)]
+pub(crate) const LIBRARY_NAMES: &[&str] = &[
+    "lease_dynamodb_sdk",
+    "::",
+    "LeaseConfigBuilder",
+    "include_ttl",
+    "enable_ttl",
+    "create_lock_table",
+    "check_table",
+    "with_request_timeout",
+    "UpdateTimeToLive",
+];
+
+/// Fails if `message` names one of the [`LIBRARY_NAMES`].
+#[cfg(test)]
+pub(crate) fn assert_names_no_library_item(message: &str) {
+    for library in LIBRARY_NAMES {
+        assert!(!message.contains(library), "{library:?} in: {message}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use lease_dynamodb_sdk::{Holder, InvalidInput, LeaseKey, Operation};
+    use lease_dynamodb_sdk::{Holder, LeaseKey, Operation};
 
     use super::*;
 
@@ -245,6 +293,80 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains('\n'), "{message}");
+    }
+
+    #[test]
+    fn invalid_input_names_the_options_to_change() {
+        let invalid = |reason| LeaseError::InvalidInput {
+            operation: Operation::Acquire,
+            key: key(),
+            reason,
+        };
+        let second = std::time::Duration::from_secs(1);
+        for (reason, options) in [
+            (InvalidInput::ZeroDuration, &["--duration"][..]),
+            (
+                InvalidInput::DurationNotAboveSkew {
+                    duration: second,
+                    max_clock_skew: second,
+                },
+                &["--duration", "--max-clock-skew"],
+            ),
+            (
+                InvalidInput::InvalidRenewPeriod {
+                    renew_every: 9 * second,
+                    duration: 10 * second,
+                    max_clock_skew: second,
+                },
+                &["--renew-every", "--duration", "--max-clock-skew"],
+            ),
+        ] {
+            let failure = Failure::lease(&invalid(reason), &config());
+            assert_eq!(failure.status, status::USAGE);
+            for option in options {
+                assert!(failure.message.contains(option), "{failure:?}");
+            }
+            assert_names_no_library_item(&failure.message);
+        }
+    }
+
+    #[test]
+    fn store_timeouts_name_the_request_timeout_option() {
+        let error = LeaseError::OutcomeUnknown {
+            operation: Operation::Acquire,
+            key: key(),
+            source: StoreError::new(
+                StoreErrorKind::Timeout,
+                "no answer within the store's request timeout of 10s",
+            ),
+        };
+        let message = Failure::lease(&error, &config()).message;
+        assert!(message.contains("--request-timeout"), "{message}");
+        assert_names_no_library_item(&message);
+        let unreachable = Failure::store(
+            "cannot check table locks",
+            &StoreError::new(StoreErrorKind::Unavailable, "could not connect"),
+            "locks",
+        );
+        assert!(
+            unreachable.message.contains("--endpoint"),
+            "{unreachable:?}"
+        );
+    }
+
+    #[test]
+    fn a_client_without_a_region_names_the_region_option() {
+        let error = LeaseError::Store {
+            operation: Operation::Acquire,
+            key: key(),
+            source: StoreError::new(
+                StoreErrorKind::Misconfigured,
+                "the AWS SDK client has no region, so no request can be signed",
+            ),
+        };
+        let failure = Failure::lease(&error, &config());
+        assert_eq!(failure.status, status::STORE);
+        assert!(failure.message.contains("--region"), "{failure:?}");
     }
 
     #[test]

@@ -32,8 +32,7 @@ async fn create(connection: &Connection) -> Result<u8, Failure> {
         .map_err(|e| Failure::store(&format!("cannot create table {table}"), &e, table))?;
     let ttl = if config.writes_ttl() {
         match enable_ttl(&connection.client, config).await {
-            Ok(true) => format!("TTL enabled on {:?}", config.ttl_attribute()),
-            Ok(false) => "TTL not enabled: this store has no TTL".to_owned(),
+            Ok(enabled) => ttl_created(enabled, config.ttl_attribute()),
             Err(e) => {
                 return Err(Failure::store(
                     &format!("table {table} is ready, but enabling TTL failed"),
@@ -51,6 +50,16 @@ async fn create(connection: &Connection) -> Result<u8, Failure> {
         config.sort_key_attribute()
     );
     Ok(0)
+}
+
+/// What `table create` says about TTL, when lease writes a TTL to `attribute`: enabled, or
+/// not, on a store without TTL, where `table check` then needs `--no-ttl`.
+fn ttl_created(enabled: bool, attribute: &str) -> String {
+    if enabled {
+        format!("TTL enabled on {attribute:?}")
+    } else {
+        "TTL not enabled: this store has no TTL, so lease items are never deleted ('lease table check' needs --no-ttl on this store)".to_owned()
+    }
 }
 
 async fn check(connection: &Connection) -> Result<u8, Failure> {
@@ -75,24 +84,35 @@ async fn check(connection: &Connection) -> Result<u8, Failure> {
             );
             Ok(0)
         }
-        Err(e @ TableCheckFailure::NotFound { .. }) => Err(Failure::new(
-            status::STORE,
-            format!("{}; or run 'lease --table {table} table create'", chain(&e)),
-        )),
-        Err(TableCheckFailure::Mismatch { table, error }) => Err(Failure::new(
+        Err(e) => Err(check_failure(e, table)),
+    }
+}
+
+/// The failure for a table check that did not confirm the table, in `lease`'s own terms:
+/// 74 when the table does not exist or cannot be described, 65 when it does not fit.
+fn check_failure(failure: TableCheckFailure, table: &str) -> Failure {
+    match failure {
+        TableCheckFailure::NotFound { .. } => Failure::new(status::STORE, not_found(table)),
+        TableCheckFailure::Mismatch { error, .. } => Failure::new(
             status::DATA,
             format!(
                 "table {table:?} does not fit the lease configuration: {}",
                 mismatch(&error)
             ),
-        )),
-        Err(TableCheckFailure::Describe { source, .. }) => Err(Failure::store(
-            &format!("cannot check table {table}"),
-            &source,
-            table,
-        )),
-        Err(e) => Err(Failure::internal(chain(&e))),
+        ),
+        TableCheckFailure::Describe { source, .. } => {
+            Failure::store(&format!("cannot check table {table}"), &source, table)
+        }
+        other => Failure::internal(chain(&other)),
     }
+}
+
+/// The table does not exist: what a shell user can do about it (the library's message names
+/// its `create_lock_table`).
+fn not_found(table: &str) -> String {
+    format!(
+        "table {table:?} does not exist: create it with 'lease --table {table} table create' and the same options, or check --table, --region and --endpoint"
+    )
 }
 
 /// What does not fit, and what to change, in `lease`'s own terms: the library's messages name
@@ -113,7 +133,7 @@ fn mismatch(error: &TableCheckError) -> String {
             "the table's sort (RANGE) key is {found:?}, but lease uses {expected:?}: pass --sort-key-attribute {found:?}, or use a table keyed by {expected:?}"
         ),
         TableCheckError::TtlNotEnabled { attribute } => format!(
-            "TTL is not enabled on the table, but lease writes its TTL to {attribute:?}: enable TTL on {attribute:?} ('lease table create' with the same options enables it, on an existing table too), or write no TTL with --no-ttl (as on a store without TTL, such as dynalite; released and expired lease items are then never deleted)"
+            "TTL is not enabled on the table, but lease writes its TTL to {attribute:?}: enable TTL on {attribute:?} ('lease table create' with the same options does so, also on an existing table, where the store supports TTL), or write no TTL with --no-ttl (stores without TTL, such as dynalite, need it; released and expired lease items are then never deleted)"
         ),
         TableCheckError::TtlOnOtherAttribute { expected, found } => format!(
             "TTL is enabled on {found:?}, but lease writes its TTL to {expected:?}, so lease items are never deleted: pass --ttl-attribute {found:?}, or move the table's TTL to {expected:?}"
@@ -126,8 +146,10 @@ fn mismatch(error: &TableCheckError) -> String {
 #[cfg(test)]
 mod tests {
     use lease_dynamodb_sdk::core::ScalarType;
+    use lease_dynamodb_sdk::{StoreError, StoreErrorKind};
 
     use super::*;
+    use crate::exit::assert_names_no_library_item;
 
     /// Every mismatch, with the option or command that fixes it from the shell.
     fn cases() -> Vec<(TableCheckError, &'static str)> {
@@ -183,15 +205,79 @@ mod tests {
         for (error, fix) in cases() {
             let message = mismatch(&error);
             assert!(message.contains(fix), "no {fix:?}: {message}");
-            for library in [
-                "LeaseConfigBuilder",
-                "include_ttl",
-                "lease_dynamodb_sdk",
-                "create_lock_table",
-                "UpdateTimeToLive",
-            ] {
-                assert!(!message.contains(library), "{library:?} in: {message}");
-            }
+            assert_names_no_library_item(&message);
         }
+    }
+
+    #[test]
+    fn a_missing_table_names_the_cli_command_not_the_library() {
+        let failure = check_failure(
+            TableCheckFailure::NotFound {
+                table: "nosuch".to_owned(),
+            },
+            "nosuch",
+        );
+        assert_eq!(failure.status, status::STORE);
+        assert!(
+            failure
+                .message
+                .contains("'lease --table nosuch table create' and the same options"),
+            "{failure:?}"
+        );
+        assert_names_no_library_item(&failure.message);
+    }
+
+    #[test]
+    fn every_check_failure_speaks_the_cli_terms() {
+        let table = || "locks".to_owned();
+        let mut failures = vec![
+            (
+                TableCheckFailure::NotFound { table: table() },
+                status::STORE,
+            ),
+            (
+                TableCheckFailure::Describe {
+                    table: table(),
+                    source: StoreError::new(StoreErrorKind::AccessDenied, "AccessDeniedException"),
+                },
+                status::STORE,
+            ),
+        ];
+        for (error, _) in cases() {
+            failures.push((
+                TableCheckFailure::Mismatch {
+                    table: table(),
+                    error,
+                },
+                status::DATA,
+            ));
+        }
+        for (failure, expected) in failures {
+            let failure = check_failure(failure, "locks");
+            assert_eq!(failure.status, expected, "{failure:?}");
+            assert_names_no_library_item(&failure.message);
+        }
+    }
+
+    /// On a store without TTL (dynalite), `table create` cannot enable TTL: neither its output
+    /// nor `table check`'s message may say that it does, and both point to --no-ttl.
+    #[test]
+    fn ttl_messages_do_not_promise_ttl_on_stores_without_it() {
+        let not_enabled = mismatch(&TableCheckError::TtlNotEnabled {
+            attribute: "ttl".to_owned(),
+        });
+        assert!(!not_enabled.contains("enables it"), "{not_enabled}");
+        assert!(
+            not_enabled.contains("where the store supports TTL"),
+            "{not_enabled}"
+        );
+        assert!(
+            not_enabled.contains("stores without TTL, such as dynalite, need it"),
+            "{not_enabled}"
+        );
+        let created = ttl_created(false, "ttl");
+        assert!(created.contains("no TTL"), "{created}");
+        assert!(created.contains("--no-ttl"), "{created}");
+        assert_eq!(ttl_created(true, "ttl"), "TTL enabled on \"ttl\"");
     }
 }

@@ -71,11 +71,62 @@ fn usage_errors_are_one_line_with_status_64() {
         ),
         (&["frobnicate"], "frobnicate"),
         (&["inspect", "job"], "--table"),
+        (
+            &[
+                "--table",
+                "nosuch",
+                "table",
+                "check",
+                "--no-ttl",
+                "--ttl-buffer",
+                "2h",
+            ],
+            "'--no-ttl' cannot be used with '--ttl-buffer <DURATION>'",
+        ),
+        // Across the subcommand name, where clap's own conflict check does not look.
+        (
+            &["--no-ttl", "run", "job", "--ttl-buffer", "2h", "--", "true"],
+            "'--no-ttl' cannot be used with '--ttl-buffer <DURATION>'",
+        ),
         (&["table"], "needs a command: create, check"),
         (&[], "needs a command: run, acquire"),
     ] {
         let output = lease(args);
         assert_eq!(code(&output), 64, "{args:?}");
         assert_one_line_error(&output, needle);
+    }
+}
+
+/// A default shown in an option's help closes its text: `[default: 1s]` in the middle of a
+/// sentence ("... [default: 1s]. Leases must be longer") reads as a glitch.
+#[test]
+fn defaults_close_the_option_help() {
+    for command in [
+        &[][..],
+        &["run"],
+        &["acquire"],
+        &["refresh"],
+        &["release"],
+        &["inspect"],
+        &["list"],
+        &["table", "create"],
+        &["table", "check"],
+    ] {
+        for flag in ["-h", "--help"] {
+            let args: Vec<&str> = command.iter().copied().chain([flag]).collect();
+            let help = String::from_utf8(lease(&args).stdout).unwrap();
+            for line in help.lines() {
+                let mut rest = line;
+                while let Some(start) = rest.find("[default: ") {
+                    let after = &rest[start..];
+                    let end = after.find(']').unwrap_or(after.len() - 1);
+                    rest = &after[end + 1..];
+                    assert!(
+                        rest.trim().is_empty() || rest.trim_start().starts_with('['),
+                        "{args:?}: text after a default in {line:?}"
+                    );
+                }
+            }
+        }
     }
 }
