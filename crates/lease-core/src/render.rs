@@ -165,7 +165,16 @@ impl Renderer {
             }
             Condition::Not(inner) => {
                 out.push_str("NOT ");
+                // `NOT NOT a` is in DynamoDB's grammar, but dynalite rejects it as a syntax
+                // error: `NOT (NOT a)` means the same and every parser takes it.
+                let nested = matches!(**inner, Condition::Not(_));
+                if nested {
+                    out.push('(');
+                }
                 self.write_condition(out, inner, Level::Atom);
+                if nested {
+                    out.push(')');
+                }
             }
         }
         if parens {
@@ -252,6 +261,11 @@ mod tests {
         assert_eq!(
             render(&c).condition.as_deref(),
             Some("NOT (attribute_exists(#x) AND attribute_exists(#y))")
+        );
+        let c = a("x").not().not().and(a("y").not());
+        assert_eq!(
+            render(&c).condition.as_deref(),
+            Some("NOT (NOT attribute_exists(#x)) AND NOT attribute_exists(#y)")
         );
     }
 

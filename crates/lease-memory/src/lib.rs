@@ -41,8 +41,10 @@
 //! - A failed condition writes nothing and answers
 //!   [`StoreResponse::ConditionFailed`], with the current item if the request asks for it.
 //! - `PutItem` replaces the whole item; `UpdateItem` is an upsert (`SET` with values,
-//!   attribute copies, `if_not_exists` and exact `+`; `REMOVE`); numbers are stored in
-//!   DynamoDB's canonical form (`"1.50"` reads back as `"1.5"`).
+//!   attribute copies, `if_not_exists` and exact `+`; `REMOVE`; an item it creates starts from
+//!   its key, which the right-hand sides can read); numbers are stored in DynamoDB's canonical
+//!   form (`"1.50"` reads back as `"1.5"`). `ReturnValues` `ALL_OLD`, `ALL_NEW` and
+//!   `UPDATED_NEW` (the attributes the update sets) are answered as DynamoDB does.
 //! - Requests DynamoDB would reject are [`StoreErrorKind::Validation`] errors: a key attribute
 //!   missing, not a string, empty or too long; extra attributes in a key; an update of a key
 //!   attribute; invalid numbers or empty sets; `+` on a non-number or a missing attribute. An
@@ -57,6 +59,12 @@
 //! - Not modelled: throttling, timeouts (inject them with [`FaultyStore`]), item size
 //!   limits, TTL deletion (a table's TTL reads as unsupported:
 //!   [`MemoryStore::describe_table`]), transaction conflicts.
+//!
+//! Beyond the contract suite that runs the lease operations on this store, dynalite and moto,
+//! a differential property test (`tests/contract/tests/differential_dynalite.rs`) sends
+//! generated `PutItem`, `UpdateItem`, `DeleteItem` and `GetItem` requests (random conditions,
+//! update actions, numbers and `ReturnValues`) to this store and to dynalite, and requires the
+//! same answer and the same item after every request.
 //!
 //! ## Test helpers
 //! [`MemoryStore::get_item`], [`MemoryStore::items`], [`MemoryStore::put_item_unconditionally`]

@@ -296,8 +296,10 @@ impl MemoryStore {
                 if !holds(condition, None) {
                     return Ok(condition_failed(r.on_condition_failure, None));
                 }
-                let changes = update::evaluate(&r.update, None)?;
+                // As in DynamoDB, the new item starts from its key: `SET #a = #pk` and
+                // `if_not_exists(#pk, ...)` see the key attributes.
                 let mut item = r.key.clone();
+                let changes = update::evaluate(&r.update, Some(&item))?;
                 update::apply(changes, &mut item);
                 let new = update::returned_new(r.return_values, &r.update, &item);
                 table.insert(key.to_owned_key(), item);

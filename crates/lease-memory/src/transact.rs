@@ -100,7 +100,8 @@ pub(crate) fn execute(
             continue;
         }
         match &p.op {
-            Op::Update { actions, .. } => match update::evaluate(actions, current) {
+            // A new item starts from its key, which its update expression can read.
+            Op::Update { key, actions } => match update::evaluate(actions, current.or(Some(key))) {
                 Ok(computed) => {
                     reasons.push(CancellationReason::None);
                     changes.push(Some(computed));

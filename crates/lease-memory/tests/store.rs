@@ -423,6 +423,43 @@ fn update_is_an_upsert_with_return_values() {
     );
 }
 
+/// As in DynamoDB (and dynalite, whose suite runs against it), an update that creates the
+/// item evaluates its right-hand sides against the key: the key attributes exist.
+#[test]
+fn an_update_that_creates_the_item_reads_its_key() {
+    let store = store();
+    let copy = vec![
+        UpdateAction::Set(attr("a"), UpdateValue::Operand(Operand::Attr(attr("pk")))),
+        UpdateAction::Set(
+            attr("b"),
+            UpdateValue::IfNotExists(attr("sk"), Value::new("d", s("default"))),
+        ),
+    ];
+    assert_eq!(
+        applied(&store, &update(key("A"), copy, ReturnValues::UpdatedNew)),
+        Some(item(&[("a", s("A")), ("b", s("LOCK"))]))
+    );
+    // `+` on the (string) key attribute is a type error, not the default.
+    let plus = vec![UpdateAction::Set(
+        attr("c"),
+        UpdateValue::Plus(
+            Box::new(UpdateValue::IfNotExists(
+                attr("pk"),
+                Value::new("z", n("0")),
+            )),
+            Box::new(UpdateValue::Operand(Operand::Value(Value::new(
+                "one",
+                n("1"),
+            )))),
+        ),
+    )];
+    assert_eq!(
+        rejected(&store, &update(key("B"), plus, ReturnValues::None)),
+        StoreErrorKind::Validation
+    );
+    assert_eq!(read(&store, key("B")), None, "nothing written");
+}
+
 #[test]
 fn updated_new_returns_the_set_attributes_only() {
     let store = store();
