@@ -200,8 +200,11 @@ impl DynamoDbApi for Client {
 /// # Errors
 /// The misconfiguration, as a [`StoreError`].
 pub(crate) fn ensure_configured(api: &impl DynamoDbApi) -> Result<(), StoreError> {
-    match api.misconfiguration() {
-        Some(problem) => Err(StoreError::new(StoreErrorKind::Misconfigured, problem)),
-        None => Ok(()),
-    }
+    api.misconfiguration()
+        .map_or(Ok(()), |problem| Err(misconfigured(problem)))
+}
+
+/// The error for a client that can send nothing, because of `problem`.
+pub(crate) fn misconfigured(problem: &'static str) -> StoreError {
+    StoreError::new(StoreErrorKind::Misconfigured, problem)
 }

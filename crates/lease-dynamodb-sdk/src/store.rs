@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use lease::{Request, Store, StoreError, StoreErrorKind, StoreResponse};
 
-use crate::api::DynamoDbApi;
+use crate::api::{DynamoDbApi, misconfigured};
 use crate::classify::classify;
 use crate::convert::{Input, SdkItem, optional_item_from_sdk, request_to_input};
 
@@ -80,7 +80,7 @@ impl<C> DynamoDbStore<C> {
 impl<C: DynamoDbApi> Store for DynamoDbStore<C> {
     async fn execute(&self, request: &Request) -> Result<StoreResponse, StoreError> {
         if let Some(problem) = self.misconfiguration {
-            return Err(StoreError::new(StoreErrorKind::Misconfigured, problem));
+            return Err(misconfigured(problem));
         }
         // The SDK's futures are deeply nested types. Boxed here, they stay out of the type of
         // every future built on this store (the manager's, a guard's, the caller's own `async

@@ -284,7 +284,7 @@ impl MemoryStore {
                 if !holds(condition, Some(current)) {
                     return Ok(condition_failed(r.on_condition_failure, Some(current)));
                 }
-                let changes = update::evaluate(&r.update, Some(current))?;
+                let changes = update::evaluate(&r.update, current)?;
                 let old = (r.return_values == ReturnValues::AllOld).then(|| current.clone());
                 update::apply(changes, current);
                 match r.return_values {
@@ -296,10 +296,8 @@ impl MemoryStore {
                 if !holds(condition, None) {
                     return Ok(condition_failed(r.on_condition_failure, None));
                 }
-                // As in DynamoDB, the new item starts from its key: `SET #a = #pk` and
-                // `if_not_exists(#pk, ...)` see the key attributes.
                 let mut item = r.key.clone();
-                let changes = update::evaluate(&r.update, Some(&item))?;
+                let changes = update::evaluate(&r.update, &item)?;
                 update::apply(changes, &mut item);
                 let new = update::returned_new(r.return_values, &r.update, &item);
                 table.insert(key.to_owned_key(), item);

@@ -100,20 +100,21 @@ pub(crate) fn execute(
             continue;
         }
         match &p.op {
-            // A new item starts from its key, which its update expression can read.
-            Op::Update { key, actions } => match update::evaluate(actions, current.or(Some(key))) {
-                Ok(computed) => {
-                    reasons.push(CancellationReason::None);
-                    changes.push(Some(computed));
+            Op::Update { key, actions } => {
+                match update::evaluate(actions, current.unwrap_or(key)) {
+                    Ok(computed) => {
+                        reasons.push(CancellationReason::None);
+                        changes.push(Some(computed));
+                    }
+                    Err(e) => {
+                        reasons.push(CancellationReason::Other {
+                            code: "ValidationError".into(),
+                            message: Some(e.message().to_owned()),
+                        });
+                        changes.push(None);
+                    }
                 }
-                Err(e) => {
-                    reasons.push(CancellationReason::Other {
-                        code: "ValidationError".into(),
-                        message: Some(e.message().to_owned()),
-                    });
-                    changes.push(None);
-                }
-            },
+            }
             _ => {
                 reasons.push(CancellationReason::None);
                 changes.push(None);

@@ -113,13 +113,15 @@ fn check_literal(v: &AttributeValue, label: &str) -> Result<(), StoreError> {
     })
 }
 
-/// Computes every change against `item` as it is before the update (`None`: no item yet).
+/// Computes every change against `item` as it is before the update. For an update that
+/// creates the item, `item` is its key: as in DynamoDB, a new item starts from its key, whose
+/// attributes the right-hand sides can read (`SET #a = #pk`).
 ///
 /// # Errors
 /// A `Validation` [`StoreError`] if an operand is missing or `+` meets a non-number.
 pub(crate) fn evaluate<'a>(
     actions: &'a [UpdateAction],
-    item: Option<&Item>,
+    item: &Item,
 ) -> Result<Changes<'a>, StoreError> {
     actions
         .iter()
@@ -140,7 +142,7 @@ pub(crate) fn evaluate<'a>(
 /// literal, so that an operand of `+` is never copied.
 fn compute<'v>(
     value: &'v UpdateValue,
-    item: Option<&'v Item>,
+    item: &'v Item,
 ) -> Result<Cow<'v, AttributeValue>, StoreError> {
     match value {
         UpdateValue::Operand(Operand::Attr(attr)) => lookup(item, attr)
@@ -169,8 +171,8 @@ fn compute<'v>(
     }
 }
 
-fn lookup<'i>(item: Option<&'i Item>, attr: &Attr) -> Option<&'i AttributeValue> {
-    item.and_then(|item| item.get(&*attr.name))
+fn lookup<'i>(item: &'i Item, attr: &Attr) -> Option<&'i AttributeValue> {
+    item.get(&*attr.name)
 }
 
 /// A literal as stored: numbers in canonical form (borrowed when already canonical). Literals
@@ -275,8 +277,8 @@ mod tests {
 
     fn run(actions: &[UpdateAction], before: Option<&Item>) -> Result<Item, StoreError> {
         check(actions, &KeySchema::new("pk", Some("sk")))?;
-        let changes = evaluate(actions, before)?;
         let mut after = before.cloned().unwrap_or_default();
+        let changes = evaluate(actions, &after)?;
         apply(changes, &mut after);
         Ok(after)
     }
