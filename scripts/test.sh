@@ -37,7 +37,7 @@ cargo run --locked -q -p lease-dynamodb-sdk --example isr -- --endpoint "$LEASE_
 
 step "control: the same workload without leases must be reported as failing (duplicates > 0)"
 control="$(cargo run --locked -q -p lease-dynamodb-sdk --example isr -- --unsafe-no-lease 2>&1 || true)"
-echo "$control" | tail -n 2
+echo "$control" | tail -n 2 | sed 's/^/control (failure expected): /'
 if ! echo "$control" | grep -Eq 'duplicate regenerations [1-9]'; then
   echo "the ISR report did not catch duplicate regenerations without leases" >&2
   exit 1
