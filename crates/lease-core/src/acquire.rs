@@ -54,7 +54,10 @@ impl<'p> AcquirePlan<'p> {
                 UpdateValue::Plus(
                     Box::new(UpdateValue::IfNotExists(
                         planner.fence_attr(),
-                        Value::new("floor", AttributeValue::N(times.floor.to_string())),
+                        Value::new(
+                            "floor",
+                            AttributeValue::N(itoa::Buffer::new().format(times.floor).into()),
+                        ),
                     )),
                     Box::new(UpdateValue::Operand(Operand::Value(Value::new(
                         "one",

@@ -7,20 +7,29 @@
 
 use std::collections::BTreeMap;
 
+pub use compact_str::CompactString;
+
 /// One item: attribute name to value. Ordered, so that rendering and comparisons are deterministic.
-pub type Item = BTreeMap<String, AttributeValue>;
+///
+/// Names are [`CompactString`]s, like every string in an [`AttributeValue`]: see there.
+pub type Item = BTreeMap<CompactString, AttributeValue>;
 
 /// A DynamoDB attribute value.
 ///
 /// Numbers (`N`) are kept as DynamoDB sends them: a decimal string of at most 38 significant
 /// digits. The core only ever writes whole numbers (`"1030"`).
+///
+/// Strings, numbers and item names are [`CompactString`] (re-exported here from the `compact_str` crate):
+/// text of up to 23 bytes is stored inline, longer text once on the heap and shared, so a clone
+/// never copies text and short ones never allocate. Build one from a `&str` or `String` with
+/// `.into()` (or [`AttributeValue::string`]); read it as a `&str` (`as_str()`, or deref).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AttributeValue {
     /// `S`: a UTF-8 string.
-    S(String),
+    S(CompactString),
     /// `N`: a number, as its decimal string.
-    N(String),
+    N(CompactString),
     /// `B`: binary data.
     B(Vec<u8>),
     /// `BOOL`: a boolean.
@@ -28,27 +37,27 @@ pub enum AttributeValue {
     /// `NULL`: the null value (always `true` on the wire).
     Null,
     /// `SS`: a set of strings.
-    Ss(Vec<String>),
+    Ss(Vec<CompactString>),
     /// `NS`: a set of numbers, as decimal strings.
-    Ns(Vec<String>),
+    Ns(Vec<CompactString>),
     /// `BS`: a set of binary values.
     Bs(Vec<Vec<u8>>),
     /// `L`: a list of values.
     L(Vec<AttributeValue>),
     /// `M`: a map of values.
-    M(BTreeMap<String, AttributeValue>),
+    M(Item),
 }
 
 impl AttributeValue {
     /// A number value from a signed integer (`N`).
     #[must_use]
     pub fn number(n: i64) -> Self {
-        Self::N(itoa::Buffer::new().format(n).to_owned())
+        Self::N(CompactString::new(itoa::Buffer::new().format(n)))
     }
 
     /// A string value (`S`).
     #[must_use]
-    pub fn string(s: impl Into<String>) -> Self {
+    pub fn string(s: impl Into<CompactString>) -> Self {
         Self::S(s.into())
     }
 

@@ -10,9 +10,7 @@
 //! `:now`), so rendered expressions read like TableTheory's:
 //! `attribute_not_exists(#pk) OR #exp <= :now`.
 
-use std::sync::Arc;
-
-use crate::attribute::AttributeValue;
+use crate::attribute::{AttributeValue, CompactString};
 
 /// A reference to an attribute by name, with the placeholder label it renders under.
 ///
@@ -23,13 +21,13 @@ pub struct Attr {
     /// Placeholder label without the `#` (for example `exp` renders as `#exp`).
     pub label: &'static str,
     /// The attribute's real name in the item (for example `lease_expires_at`).
-    pub name: Arc<str>,
+    pub name: CompactString,
 }
 
 impl Attr {
     /// An attribute reference rendered as `#label`.
     #[must_use]
-    pub fn new(label: &'static str, name: impl Into<Arc<str>>) -> Self {
+    pub fn new(label: &'static str, name: impl Into<CompactString>) -> Self {
         Self {
             label,
             name: name.into(),

@@ -103,7 +103,7 @@ impl HolderInfo {
         ];
         if let Some(foreign) = item.keys().find(|name| !known.contains(&name.as_str())) {
             return Err(DecodeError::ForeignAttribute {
-                attribute: foreign.clone(),
+                attribute: foreign.to_string(),
             });
         }
         Ok(info)

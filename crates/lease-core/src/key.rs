@@ -1,7 +1,8 @@
 //! The key of one lease item.
 
 use std::fmt;
-use std::sync::Arc;
+
+use compact_str::CompactString;
 
 /// The key of one lease: the item's partition key value and sort key value (both DynamoDB `S`).
 ///
@@ -12,18 +13,18 @@ use std::sync::Arc;
 /// bytes for a partition key and 1024 bytes for a sort key) when a request is planned, so that the
 /// error can name the key and no request is sent.
 ///
-/// The sort key value is shared (`Arc<str>`): most leases of one configuration have the same
-/// one (`LOCK`), and a [`Planner`](crate::Planner)'s lock keys point to one copy of it.
+/// Both values are [`CompactString`]s: text of up to 23 bytes (such as `LOCK`) is stored inline and
+/// longer text is shared, so cloning a key, or putting it into a request, never copies text.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LeaseKey {
-    partition: String,
-    sort: Arc<str>,
+    partition: CompactString,
+    sort: CompactString,
 }
 
 impl LeaseKey {
     /// The key with the given partition key value and sort key value.
     #[must_use]
-    pub fn new(partition: impl Into<String>, sort: impl Into<Arc<str>>) -> Self {
+    pub fn new(partition: impl Into<CompactString>, sort: impl Into<CompactString>) -> Self {
         Self {
             partition: partition.into(),
             sort: sort.into(),
@@ -39,6 +40,18 @@ impl LeaseKey {
     /// The sort key value (`sk` by default; `LOCK` for leases taken by partition key only).
     #[must_use]
     pub fn sort(&self) -> &str {
+        &self.sort
+    }
+
+    /// The partition key value as a shared string (a clone copies no text).
+    #[must_use]
+    pub fn partition_value(&self) -> &CompactString {
+        &self.partition
+    }
+
+    /// The sort key value as a shared string (a clone copies no text).
+    #[must_use]
+    pub fn sort_value(&self) -> &CompactString {
         &self.sort
     }
 }

@@ -81,7 +81,7 @@ mod validate;
 pub mod wire_time;
 
 pub use acquire::AcquirePlan;
-pub use attribute::{AttributeValue, Item};
+pub use attribute::{AttributeValue, CompactString, Item};
 pub use commit::{COMMIT_GUARD_INDEX, CommitPlan};
 pub use config::{
     LeaseConfig, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES, MAX_CLOCK_SKEW_BOUND,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::acquire::AcquirePlan;
-use crate::attribute::{AttributeValue, Item};
+use crate::attribute::{AttributeValue, CompactString, Item};
 use crate::config::LeaseConfig;
 use crate::error::{InvalidInput, LeaseError, Operation};
 use crate::expr::{Attr, UpdateAction, Value};
@@ -38,7 +38,7 @@ use crate::wire_time;
 /// // A store executes `plan.request()` (an `UpdateItem` with `ReturnValues` `UPDATED_NEW`)
 /// // and answers with the attributes it set; here the answer is made up (the first acquire of a key:
 /// // the fencing token is one more than `now` in epoch milliseconds):
-/// let updated = Item::from([("lease_fence".to_owned(), AttributeValue::number(1_000_001))]);
+/// let updated = Item::from([("lease_fence".into(), AttributeValue::number(1_000_001))]);
 /// let lease = plan.interpret(Ok(StoreResponse::Applied { attributes: Some(updated) }))?;
 /// assert_eq!(lease.expires_at_epoch_seconds(), 1030);
 /// assert_eq!(lease.fence().map(|fence| fence.get()), Some(1_000_001));
@@ -49,7 +49,9 @@ pub struct Planner {
     config: LeaseConfig,
     attrs: Attrs,
     /// The configured lock sort key, shared by every lock key.
-    lock_sort_key: Arc<str>,
+    lock_sort_key: CompactString,
+    /// The configured sort key attribute name.
+    sort_key_name: CompactString,
     /// The configured table name, shared by every request.
     table_name: Arc<str>,
 }
@@ -75,12 +77,14 @@ impl Planner {
             fence: Attr::new("fence", config.fence_attribute()),
             ttl: Attr::new("ttl", config.ttl_attribute()),
         };
-        let lock_sort_key = Arc::from(config.lock_sort_key());
+        let lock_sort_key = CompactString::new(config.lock_sort_key());
+        let sort_key_name = CompactString::new(config.sort_key_attribute());
         let table_name = Arc::from(config.table_name());
         Self {
             config,
             attrs,
             lock_sort_key,
+            sort_key_name,
             table_name,
         }
     }
@@ -94,8 +98,8 @@ impl Planner {
     /// The key of the lease for `partition` under the configured lock sort key (TableTheory's
     /// `Acquire(pk)` key).
     #[must_use]
-    pub fn lock_key(&self, partition: impl Into<String>) -> LeaseKey {
-        LeaseKey::new(partition, Arc::clone(&self.lock_sort_key))
+    pub fn lock_key(&self, partition: impl Into<CompactString>) -> LeaseKey {
+        LeaseKey::new(partition, self.lock_sort_key.clone())
     }
 
     /// Plans an acquire of `key` for `duration` at time `now` with a fresh `token`.
@@ -249,12 +253,12 @@ impl Planner {
     pub(crate) fn key_item(&self, key: &LeaseKey) -> Item {
         let mut item = Item::new();
         item.insert(
-            self.config.partition_key_attribute().into(),
-            AttributeValue::string(key.partition()),
+            self.attrs.pk.name.clone(),
+            AttributeValue::S(key.partition_value().clone()),
         );
         item.insert(
-            self.config.sort_key_attribute().into(),
-            AttributeValue::string(key.sort()),
+            self.sort_key_name.clone(),
+            AttributeValue::S(key.sort_value().clone()),
         );
         item
     }
@@ -306,7 +310,7 @@ impl Planner {
 
     /// `:tok`: the token.
     pub(crate) fn token_value(token: &LeaseToken) -> Value {
-        Value::new("tok", AttributeValue::string(token.expose_secret()))
+        Value::new("tok", AttributeValue::S(token.shared().clone()))
     }
 }
 

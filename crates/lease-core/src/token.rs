@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 /// The random owner token written into a lease item (`lease_token`, DynamoDB `S`).
 ///
 /// Whoever knows a lease's token can refresh and release it, so the token is a secret: `Debug`
@@ -9,19 +11,24 @@ use std::fmt;
 /// makes tokens (it has no randomness); the manager generates them (a UUIDv4 string by default,
 /// as TableTheory's Go, TypeScript and Python ports do).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct LeaseToken(String);
+pub struct LeaseToken(CompactString);
 
 impl LeaseToken {
     /// Wraps a token string. An empty token is rejected when a request is planned
     /// ([`InvalidInput::EmptyToken`](crate::InvalidInput::EmptyToken)).
     #[must_use]
-    pub fn new(token: impl Into<String>) -> Self {
+    pub fn new(token: impl Into<CompactString>) -> Self {
         Self(token.into())
     }
 
     /// The token itself: the secret that is written to and compared with the item.
     #[must_use]
     pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// The token's text as a shared string, for a request's value (a clone copies no text).
+    pub(crate) fn shared(&self) -> &CompactString {
         &self.0
     }
 

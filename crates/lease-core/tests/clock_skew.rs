@@ -152,7 +152,7 @@ fn the_message_names_both_durations() {
 fn applied_new() -> Result<StoreResponse, lease_core::StoreError> {
     Ok(StoreResponse::Applied {
         attributes: Some(Item::from([(
-            "lease_fence".to_owned(),
+            "lease_fence".into(),
             AttributeValue::number(1),
         )])),
     })

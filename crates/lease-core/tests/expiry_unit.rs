@@ -50,10 +50,10 @@ fn seconds() -> LeaseConfig {
 
 fn lease_item(expires: i64) -> Item {
     Item::from([
-        ("pk".to_owned(), AttributeValue::string("CACHE#A")),
-        ("sk".to_owned(), AttributeValue::string("LOCK")),
-        ("lease_token".to_owned(), AttributeValue::string("theirs")),
-        ("lease_expires_at".to_owned(), n(expires)),
+        ("pk".into(), AttributeValue::string("CACHE#A")),
+        ("sk".into(), AttributeValue::string("LOCK")),
+        ("lease_token".into(), AttributeValue::string("theirs")),
+        ("lease_expires_at".into(), n(expires)),
     ])
 }
 

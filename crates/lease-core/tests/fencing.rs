@@ -46,11 +46,11 @@ fn acquire_with(planner: &Planner, attributes: Option<Item>) -> Result<Lease, Le
 /// The item after the update, with `fence` as the fencing attribute (if any).
 fn updated(fence: Option<AttributeValue>) -> Item {
     let mut item = Item::from([
-        ("pk".to_owned(), AttributeValue::string("CACHE#A")),
-        ("sk".to_owned(), AttributeValue::string("LOCK")),
-        ("lease_token".to_owned(), AttributeValue::string("tok")),
-        ("lease_expires_at".to_owned(), AttributeValue::number(1030)),
-        ("ttl".to_owned(), AttributeValue::number(4630)),
+        ("pk".into(), AttributeValue::string("CACHE#A")),
+        ("sk".into(), AttributeValue::string("LOCK")),
+        ("lease_token".into(), AttributeValue::string("tok")),
+        ("lease_expires_at".into(), AttributeValue::number(1030)),
+        ("ttl".into(), AttributeValue::number(4630)),
     ]);
     if let Some(fence) = fence {
         item.insert("lease_fence".into(), fence);

@@ -69,9 +69,9 @@ fn undecodable(item: Item) -> DecodeError {
 
 fn lease_item(token: Option<AttributeValue>, expires: Option<AttributeValue>) -> Item {
     let mut item = Item::from([
-        ("pk".to_owned(), AttributeValue::string("CACHE#A")),
-        ("sk".to_owned(), AttributeValue::string("LOCK")),
-        ("ttl".to_owned(), AttributeValue::number(4650)),
+        ("pk".into(), AttributeValue::string("CACHE#A")),
+        ("sk".into(), AttributeValue::string("LOCK")),
+        ("ttl".into(), AttributeValue::number(4650)),
     ]);
     if let Some(token) = token {
         item.insert("lease_token".into(), token);
@@ -136,7 +136,7 @@ fn the_holders_fencing_token_is_read_when_present() {
     let max = with(
         known_item(),
         "lease_fence",
-        AttributeValue::N(u64::MAX.to_string()),
+        AttributeValue::N(u64::MAX.to_string().into()),
     );
     assert_eq!(
         HolderInfo::decode(&max, &default_config(), at(1000)).map(|info| info.fence),
@@ -185,15 +185,12 @@ fn decoding_follows_custom_attribute_names() {
         .build()
         .unwrap();
     let item = Item::from([
-        ("token".to_owned(), AttributeValue::string("t")),
-        ("expires_at".to_owned(), AttributeValue::number(1050)),
-        ("fencing".to_owned(), AttributeValue::number(9)),
+        ("token".into(), AttributeValue::string("t")),
+        ("expires_at".into(), AttributeValue::number(1050)),
+        ("fencing".into(), AttributeValue::number(9)),
         // The default names mean nothing here, whatever their type.
-        (
-            "lease_fence".to_owned(),
-            AttributeValue::string("not a number"),
-        ),
-        ("ttl".to_owned(), AttributeValue::string("not a number")),
+        ("lease_fence".into(), AttributeValue::string("not a number")),
+        ("ttl".into(), AttributeValue::string("not a number")),
     ]);
     assert!(matches!(
         holder_for(config.clone(), Some(item)),

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use lease_core::{Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, Rendered, Request};
+use lease_core::{
+    CompactString, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, Rendered, Request,
+};
 use time::OffsetDateTime;
 
 /// Names built from expression syntax, each one trying to rewrite a condition if it were spliced.
@@ -117,7 +119,7 @@ fn acquire_keeps_hostile_names_in_the_name_map() {
     let Request::Update(update) = &request else {
         panic!("expected an update: {request:?}")
     };
-    let keys: Vec<&str> = update.key.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = update.key.keys().map(CompactString::as_str).collect();
     let mut expected_keys = vec![PARTITION, SORT];
     expected_keys.sort_unstable();
     assert_eq!(keys, expected_keys);

@@ -27,15 +27,12 @@ fn planner() -> Planner {
 
 fn lease_item(expires: i64) -> Item {
     Item::from([
-        ("pk".to_owned(), AttributeValue::string("CACHE#A")),
-        ("sk".to_owned(), AttributeValue::string("LOCK")),
-        ("lease_token".to_owned(), AttributeValue::string("theirs")),
-        (
-            "lease_expires_at".to_owned(),
-            AttributeValue::number(expires),
-        ),
-        ("lease_fence".to_owned(), AttributeValue::number(12)),
-        ("ttl".to_owned(), AttributeValue::number(expires + 3600)),
+        ("pk".into(), AttributeValue::string("CACHE#A")),
+        ("sk".into(), AttributeValue::string("LOCK")),
+        ("lease_token".into(), AttributeValue::string("theirs")),
+        ("lease_expires_at".into(), AttributeValue::number(expires)),
+        ("lease_fence".into(), AttributeValue::number(12)),
+        ("ttl".into(), AttributeValue::number(expires + 3600)),
     ])
 }
 
@@ -74,8 +71,8 @@ fn the_request_is_a_consistent_get_of_the_key() {
         &Request::Get(GetRequest {
             table_name: "tbl".into(),
             key: Item::from([
-                ("pk".to_owned(), AttributeValue::string("CACHE#A")),
-                ("sk".to_owned(), AttributeValue::string("LOCK")),
+                ("pk".into(), AttributeValue::string("CACHE#A")),
+                ("sk".into(), AttributeValue::string("LOCK")),
             ]),
             consistent_read: true,
         })
@@ -202,12 +199,12 @@ fn every_configured_attribute_is_known_and_no_other() {
         .unwrap();
     let p = Planner::new(config);
     let custom = Item::from([
-        ("partition".to_owned(), AttributeValue::string("CACHE#A")),
-        ("sort".to_owned(), AttributeValue::string("LOCK")),
-        ("token".to_owned(), AttributeValue::string("theirs")),
-        ("expires_at".to_owned(), AttributeValue::number(1030)),
-        ("fencing".to_owned(), AttributeValue::number(12)),
-        ("expires_ttl".to_owned(), AttributeValue::number(4630)),
+        ("partition".into(), AttributeValue::string("CACHE#A")),
+        ("sort".into(), AttributeValue::string("LOCK")),
+        ("token".into(), AttributeValue::string("theirs")),
+        ("expires_at".into(), AttributeValue::number(1030)),
+        ("fencing".into(), AttributeValue::number(12)),
+        ("expires_ttl".into(), AttributeValue::number(4630)),
     ]);
     let snapshot = inspect_with(&p, Some(custom.clone()), at(1000)).unwrap();
     assert_eq!(snapshot.state, LeaseState::Held(info(at(1030), false)));

@@ -59,10 +59,10 @@ fn lease() -> Lease {
 /// Another holder's lease item, without a fencing token (as TableTheory writes it).
 fn stored_item() -> Item {
     Item::from([
-        ("pk".to_owned(), AttributeValue::string("CACHE#A")),
-        ("sk".to_owned(), AttributeValue::string("LOCK")),
-        ("lease_token".to_owned(), AttributeValue::string("other")),
-        ("lease_expires_at".to_owned(), AttributeValue::number(1050)),
+        ("pk".into(), AttributeValue::string("CACHE#A")),
+        ("sk".into(), AttributeValue::string("LOCK")),
+        ("lease_token".into(), AttributeValue::string("other")),
+        ("lease_expires_at".into(), AttributeValue::number(1050)),
     ])
 }
 
@@ -71,7 +71,10 @@ fn fenced_item(fence: u64) -> Item {
     let mut item = stored_item();
     item.insert("lease_token".into(), AttributeValue::string("tok"));
     item.insert("lease_expires_at".into(), AttributeValue::number(1030));
-    item.insert("lease_fence".into(), AttributeValue::N(fence.to_string()));
+    item.insert(
+        "lease_fence".into(),
+        AttributeValue::N(fence.to_string().into()),
+    );
     item
 }
 

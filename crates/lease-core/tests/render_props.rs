@@ -82,7 +82,7 @@ fn attribute_value() -> impl Strategy<Value = AttributeValue> {
             AttributeValue::Null,
         ]),
         any::<i64>().prop_map(AttributeValue::number),
-        hostile().prop_map(AttributeValue::S),
+        hostile().prop_map(AttributeValue::string),
     ]
 }
 
@@ -227,7 +227,7 @@ fn suffixed_labels_round_trip() {
 fn a_get_renders_no_expression_and_no_placeholders() {
     let get = Request::Get(lease_core::GetRequest {
         table_name: "tbl".into(),
-        key: Item::from([("pk".to_owned(), AttributeValue::string("a) OR (b"))]),
+        key: Item::from([("pk".into(), AttributeValue::string("a) OR (b"))]),
         consistent_read: true,
     });
     assert_eq!(get.render(), Rendered::default());

@@ -47,10 +47,10 @@ fn leases_and_tokens_show_the_fingerprint_only() {
 fn a_held_error_shows_the_holders_fingerprint_only() {
     let p = planner();
     let old_item = Item::from([
-        ("pk".to_owned(), AttributeValue::string("CACHE#A")),
-        ("sk".to_owned(), AttributeValue::string("LOCK")),
-        ("lease_token".to_owned(), AttributeValue::string(THEIRS)),
-        ("lease_expires_at".to_owned(), AttributeValue::number(1030)),
+        ("pk".into(), AttributeValue::string("CACHE#A")),
+        ("sk".into(), AttributeValue::string("LOCK")),
+        ("lease_token".into(), AttributeValue::string(THEIRS)),
+        ("lease_expires_at".into(), AttributeValue::number(1030)),
     ]);
     let err = p
         .acquire(
@@ -113,11 +113,11 @@ fn plans_never_show_the_token_in_debug() {
 fn a_snapshot_shows_the_holders_fingerprint_only() {
     let p = planner();
     let item = Item::from([
-        ("pk".to_owned(), AttributeValue::string("CACHE#A")),
-        ("sk".to_owned(), AttributeValue::string("LOCK")),
-        ("lease_token".to_owned(), AttributeValue::string(THEIRS)),
-        ("lease_expires_at".to_owned(), AttributeValue::number(1030)),
-        ("lease_fence".to_owned(), AttributeValue::number(5)),
+        ("pk".into(), AttributeValue::string("CACHE#A")),
+        ("sk".into(), AttributeValue::string("LOCK")),
+        ("lease_token".into(), AttributeValue::string(THEIRS)),
+        ("lease_expires_at".into(), AttributeValue::number(1030)),
+        ("lease_fence".into(), AttributeValue::number(5)),
     ]);
     let snapshot = p
         .inspect(LeaseKey::new("CACHE#A", "LOCK"))

@@ -54,7 +54,7 @@ fn n(v: i64) -> AttributeValue {
 fn item(entries: &[(&str, AttributeValue)]) -> Item {
     entries
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .map(|(k, v)| ((*k).into(), v.clone()))
         .collect()
 }
 
@@ -68,7 +68,7 @@ fn names(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
 fn values(entries: &[(&str, AttributeValue)]) -> BTreeMap<String, AttributeValue> {
     entries
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .map(|(k, v)| ((*k).into(), v.clone()))
         .collect()
 }
 
@@ -88,7 +88,7 @@ fn written(request: &Request) -> Item {
     for action in &update.update {
         match action {
             UpdateAction::Set(attr, UpdateValue::Operand(Operand::Value(value))) => {
-                item.insert(attr.name.to_string(), value.value.clone());
+                item.insert(attr.name.clone(), value.value.clone());
             }
             UpdateAction::Remove(attr) => {
                 item.remove(&*attr.name);
@@ -103,7 +103,10 @@ fn written(request: &Request) -> Item {
 /// fencing token `fence`.
 fn applied_new(request: &Request, fence: u64) -> Result<StoreResponse, lease_core::StoreError> {
     let mut item = written(request);
-    item.insert("lease_fence".into(), AttributeValue::N(fence.to_string()));
+    item.insert(
+        "lease_fence".into(),
+        AttributeValue::N(fence.to_string().into()),
+    );
     Ok(StoreResponse::Applied {
         attributes: Some(item),
     })

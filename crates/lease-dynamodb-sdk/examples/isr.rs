@@ -141,11 +141,11 @@ impl<S: Store + 'static> Run<S> {
         let config = self.manager.config();
         Item::from([
             (
-                config.partition_key_attribute().to_owned(),
+                config.partition_key_attribute().into(),
                 AttributeValue::string(self.page_key(page)),
             ),
             (
-                config.sort_key_attribute().to_owned(),
+                config.sort_key_attribute().into(),
                 AttributeValue::string("META"),
             ),
         ])
@@ -155,7 +155,7 @@ impl<S: Store + 'static> Run<S> {
         let mut item = self.meta_key(page);
         item.insert(
             "generation".into(),
-            AttributeValue::N(generation.to_string()),
+            AttributeValue::N(generation.to_string().into()),
         );
         let request = Request::Put(PutRequest {
             table_name: self.args.table.as_str().into(),

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue as SdkValue, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
 use lease::core::{OnConditionFailure, Rendered, ReturnValues};
-use lease::{AttributeValue, Item, Request, StoreError, StoreErrorKind};
+use lease::{AttributeValue, CompactString, Item, Request, StoreError, StoreErrorKind};
 
 use crate::transact::transact_input;
 
@@ -169,25 +169,31 @@ pub(crate) fn not_built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
 ///
 /// # Errors
 /// [`StoreErrorKind::Validation`] naming the attribute if a value cannot be expressed in the SDK.
-pub(crate) fn map_to_sdk(map: &BTreeMap<String, AttributeValue>) -> Result<SdkItem, StoreError> {
+pub(crate) fn map_to_sdk<K: AsRef<str>>(
+    map: &BTreeMap<K, AttributeValue>,
+) -> Result<SdkItem, StoreError> {
     map.iter()
         .map(|(name, value)| {
+            let name = name.as_ref();
             value_to_sdk(value)
-                .map(|v| (name.clone(), v))
+                .map(|v| (name.to_owned(), v))
                 .map_err(|e| in_attribute(name, e))
         })
         .collect()
 }
 
-/// [`map_to_sdk`], taking the map: its strings move into the SDK's values, uncopied.
+/// [`map_to_sdk`], taking the map: `String`s move into the SDK's values uncopied (a
+/// [`CompactString`] is copied into a new `String`, the SDK's type).
 ///
 /// # Errors
 /// As [`map_to_sdk`].
-pub(crate) fn map_into_sdk(map: BTreeMap<String, AttributeValue>) -> Result<SdkItem, StoreError> {
+pub(crate) fn map_into_sdk<K: AsRef<str> + Into<String>>(
+    map: BTreeMap<K, AttributeValue>,
+) -> Result<SdkItem, StoreError> {
     map.into_iter()
         .map(|(name, value)| match value_into_sdk(value) {
-            Ok(v) => Ok((name, v)),
-            Err(e) => Err(in_attribute(&name, e)),
+            Ok(v) => Ok((name.into(), v)),
+            Err(e) => Err(in_attribute(name.as_ref(), e)),
         })
         .collect()
 }
@@ -200,19 +206,20 @@ pub(crate) fn value_to_sdk(value: &AttributeValue) -> Result<SdkValue, StoreErro
     value_into_sdk(value.clone())
 }
 
-/// [`value_to_sdk`], taking the value: its strings and bytes move into the SDK's value.
+/// [`value_to_sdk`], taking the value: its bytes move into the SDK's value (strings are copied
+/// from [`CompactString`] into the SDK's `String`).
 ///
 /// # Errors
 /// As [`value_to_sdk`].
 pub(crate) fn value_into_sdk(value: AttributeValue) -> Result<SdkValue, StoreError> {
     Ok(match value {
-        AttributeValue::S(s) => SdkValue::S(s),
-        AttributeValue::N(n) => SdkValue::N(n),
+        AttributeValue::S(s) => SdkValue::S(s.into()),
+        AttributeValue::N(n) => SdkValue::N(n.into()),
         AttributeValue::B(b) => SdkValue::B(Blob::new(b)),
         AttributeValue::Bool(b) => SdkValue::Bool(b),
         AttributeValue::Null => SdkValue::Null(true),
-        AttributeValue::Ss(v) => SdkValue::Ss(v),
-        AttributeValue::Ns(v) => SdkValue::Ns(v),
+        AttributeValue::Ss(v) => SdkValue::Ss(v.into_iter().map(String::from).collect()),
+        AttributeValue::Ns(v) => SdkValue::Ns(v.into_iter().map(String::from).collect()),
         AttributeValue::Bs(v) => SdkValue::Bs(v.into_iter().map(Blob::new).collect()),
         AttributeValue::L(v) => SdkValue::L(
             v.into_iter()
@@ -242,7 +249,7 @@ pub(crate) fn value_into_sdk(value: AttributeValue) -> Result<SdkValue, StoreErr
 pub fn item_from_sdk(item: SdkItem) -> Result<Item, StoreError> {
     item.into_iter()
         .map(|(name, value)| match value_from_sdk(value) {
-            Ok(v) => Ok((name, v)),
+            Ok(v) => Ok((name.into(), v)),
             Err(e) => Err(in_attribute(&name, e)),
         })
         .collect()
@@ -264,13 +271,13 @@ pub(crate) fn optional_item_from_sdk(item: Option<SdkItem>) -> Result<Option<Ite
 /// SDK version) or any variant this crate does not know.
 pub(crate) fn value_from_sdk(value: SdkValue) -> Result<AttributeValue, StoreError> {
     Ok(match value {
-        SdkValue::S(s) => AttributeValue::S(s),
-        SdkValue::N(n) => AttributeValue::N(n),
+        SdkValue::S(s) => AttributeValue::S(s.into()),
+        SdkValue::N(n) => AttributeValue::N(n.into()),
         SdkValue::B(b) => AttributeValue::B(b.into_inner()),
         SdkValue::Bool(b) => AttributeValue::Bool(b),
         SdkValue::Null(_) => AttributeValue::Null,
-        SdkValue::Ss(v) => AttributeValue::Ss(v),
-        SdkValue::Ns(v) => AttributeValue::Ns(v),
+        SdkValue::Ss(v) => AttributeValue::Ss(v.into_iter().map(CompactString::from).collect()),
+        SdkValue::Ns(v) => AttributeValue::Ns(v.into_iter().map(CompactString::from).collect()),
         SdkValue::Bs(v) => AttributeValue::Bs(v.into_iter().map(Blob::into_inner).collect()),
         SdkValue::L(v) => AttributeValue::L(
             v.into_iter()
@@ -298,10 +305,10 @@ mod tests {
 
     use super::*;
 
-    fn every_variant() -> BTreeMap<String, AttributeValue> {
-        let nested: BTreeMap<_, _> = [
-            ("s".to_owned(), AttributeValue::string("x")),
-            ("n".to_owned(), AttributeValue::N("-1.5e3".into())),
+    fn every_variant() -> Item {
+        let nested: Item = [
+            ("s".into(), AttributeValue::string("x")),
+            ("n".into(), AttributeValue::N("-1.5e3".into())),
         ]
         .into();
         [
@@ -330,7 +337,7 @@ mod tests {
             ("l_empty", AttributeValue::L(vec![])),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
+        .map(|(k, v)| (k.into(), v))
         .collect()
     }
 
@@ -358,7 +365,7 @@ mod tests {
 
     #[test]
     fn get_is_consistent_and_leaves_expression_maps_unset() {
-        let key: Item = [("pk".to_owned(), AttributeValue::string("A"))].into();
+        let key: Item = [("pk".into(), AttributeValue::string("A"))].into();
         let request = Request::Get(GetRequest {
             table_name: "locks".into(),
             key,

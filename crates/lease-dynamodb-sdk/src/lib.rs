@@ -77,7 +77,7 @@
 //!         ("generated_at", AttributeValue::number(1_700_000_000)),
 //!     ]
 //!     .into_iter()
-//!     .map(|(name, value)| (name.to_owned(), value))
+//!     .map(|(name, value)| (name.into(), value))
 //!     .collect();
 //!     let put_meta = PutRequest {
 //!         table_name: manager.config().table_name().into(),

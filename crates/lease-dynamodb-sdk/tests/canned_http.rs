@@ -233,7 +233,7 @@ async fn refresh_and_release_conditions_fail_as_outcomes() {
 fn get_request() -> Request {
     Request::Get(GetRequest {
         table_name: "locks".into(),
-        key: [("pk".to_owned(), AttributeValue::string("A"))].into(),
+        key: [("pk".into(), AttributeValue::string("A"))].into(),
         consistent_read: true,
     })
 }

@@ -49,7 +49,7 @@ fn lease() -> lease_dynamodb_sdk::Lease {
 fn item(pairs: &[(&str, AttributeValue)]) -> Item {
     pairs
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .map(|(k, v)| ((*k).into(), v.clone()))
         .collect()
 }
 

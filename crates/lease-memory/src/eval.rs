@@ -166,7 +166,7 @@ mod tests {
     fn item(pairs: &[(&str, AttributeValue)]) -> Item {
         pairs
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .map(|(k, v)| ((*k).into(), v.clone()))
             .collect()
     }
 

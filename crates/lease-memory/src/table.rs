@@ -74,7 +74,7 @@ impl KeySchema {
     pub(crate) fn exact_key<'a>(&self, key: &'a Item) -> Result<KeyRef<'a>, KeyError> {
         if let Some(extra) = key.keys().find(|name| !self.is_key_attribute(name)) {
             return Err(KeyError::NotKeyAttribute {
-                attribute: extra.clone(),
+                attribute: extra.to_string(),
             });
         }
         self.key_of_item(key)
@@ -243,7 +243,7 @@ mod tests {
     fn item(pairs: &[(&str, AttributeValue)]) -> Item {
         pairs
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .map(|(k, v)| ((*k).into(), v.clone()))
             .collect()
     }
 

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use lease::core::ReturnValues;
 use lease::core::expr::{Attr, Operand, UpdateAction, UpdateValue};
-use lease::{AttributeValue, Item, StoreError};
+use lease::{AttributeValue, CompactString, Item, StoreError};
 use smallvec::SmallVec;
 
 use crate::error::validation;
@@ -31,9 +31,9 @@ pub(crate) type Changes<'a> = SmallVec<[Change<'a>; 4]>;
 
 /// One computed change.
 pub(crate) enum Change<'a> {
-    /// Set the attribute to the value: borrowed from the request when it is a literal there, so
-    /// that applying it can reuse the stored value's buffer.
-    Set(&'a str, Cow<'a, AttributeValue>),
+    /// Set the attribute to the value: borrowed from the request when it is a literal there (a
+    /// clone copies no text).
+    Set(&'a CompactString, Cow<'a, AttributeValue>),
     /// Remove the attribute.
     Remove(&'a str),
 }
@@ -123,19 +123,19 @@ pub(crate) fn evaluate<'a>(
     actions: &'a [UpdateAction],
     item: &Item,
 ) -> Result<Changes<'a>, StoreError> {
-    actions
-        .iter()
-        .map(|action| match action {
+    let mut changes = Changes::new();
+    for action in actions {
+        changes.push(match action {
             UpdateAction::Set(attr, UpdateValue::Operand(Operand::Value(v))) => {
-                Ok(Change::Set(&attr.name, literal(&v.value)?))
+                Change::Set(&attr.name, literal(&v.value)?)
             }
-            UpdateAction::Set(attr, value) => Ok(Change::Set(
-                &attr.name,
-                Cow::Owned(compute(value, item)?.into_owned()),
-            )),
-            UpdateAction::Remove(attr) => Ok(Change::Remove(&attr.name)),
-        })
-        .collect()
+            UpdateAction::Set(attr, value) => {
+                Change::Set(&attr.name, Cow::Owned(compute(value, item)?.into_owned()))
+            }
+            UpdateAction::Remove(attr) => Change::Remove(&attr.name),
+        });
+    }
+    Ok(changes)
 }
 
 /// The value of `value` against `item`; borrowed when it is a stored value or a canonical
@@ -160,7 +160,7 @@ fn compute<'v>(
         },
         UpdateValue::Plus(a, b) => match (&*compute(a, item)?, &*compute(b, item)?) {
             (AttributeValue::N(x), AttributeValue::N(y)) => number::add(x, y)
-                .map(|sum| Cow::Owned(AttributeValue::N(sum)))
+                .map(|sum| Cow::Owned(AttributeValue::N(sum.into())))
                 .map_err(|e| validation(format!("Invalid UpdateExpression: {e}"))),
             (x, y) => Err(validation(format!(
                 "An operand in the update expression has an incorrect data type: {} + {}",
@@ -177,11 +177,12 @@ fn lookup<'i>(item: &'i Item, attr: &Attr) -> Option<&'i AttributeValue> {
 
 /// A literal as stored: numbers in canonical form (borrowed when already canonical). Literals
 /// were validated by [`check`].
+#[inline]
 fn literal(v: &AttributeValue) -> Result<Cow<'_, AttributeValue>, StoreError> {
     if let AttributeValue::N(n) = v {
         return match number::canonical(n) {
             Ok(Cow::Borrowed(_)) => Ok(Cow::Borrowed(v)),
-            Ok(Cow::Owned(canonical)) => Ok(Cow::Owned(AttributeValue::N(canonical))),
+            Ok(Cow::Owned(canonical)) => Ok(Cow::Owned(AttributeValue::N(canonical.into()))),
             Err(e) => Err(validation(e.to_string())),
         };
     }
@@ -194,10 +195,10 @@ fn literal(v: &AttributeValue) -> Result<Cow<'_, AttributeValue>, StoreError> {
 pub(crate) fn apply(changes: Changes<'_>, item: &mut Item) {
     for change in changes {
         match change {
-            Change::Set(name, value) => match item.get_mut(name) {
+            Change::Set(name, value) => match item.get_mut(name.as_str()) {
                 Some(slot) => value::assign(slot, value),
                 None => {
-                    item.insert(name.to_owned(), value.into_owned());
+                    item.insert(name.clone(), value.into_owned());
                 }
             },
             Change::Remove(name) => {
@@ -250,7 +251,7 @@ mod tests {
     fn item(pairs: &[(&str, AttributeValue)]) -> Item {
         pairs
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .map(|(k, v)| ((*k).into(), v.clone()))
             .collect()
     }
 

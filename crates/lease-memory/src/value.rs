@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use lease::AttributeValue;
+use lease::{AttributeValue, CompactString};
 
 use crate::number::{self, NumberError};
 
@@ -62,9 +62,9 @@ pub(crate) fn normalize(value: &mut AttributeValue) -> Result<(), ValueError> {
     }
 }
 
-fn canonicalize(n: &mut String) -> Result<(), ValueError> {
+fn canonicalize(n: &mut CompactString) -> Result<(), ValueError> {
     if let Cow::Owned(canonical) = number::canonical(n)? {
-        *n = canonical;
+        *n = canonical.into();
     }
     Ok(())
 }
@@ -104,8 +104,9 @@ pub(crate) fn equal(a: &AttributeValue, b: &AttributeValue) -> bool {
 }
 
 /// Stores `value` in `slot`. A string or number replacing one of its own type is copied into
-/// the stored buffer, which saves an allocation whenever the new value fits (a lease's token,
-/// expiry and TTL are rewritten at the same length on every acquire and release).
+/// the stored buffer when the stored one is on the heap (longer than 24 bytes, such as a
+/// UUID token), which saves an allocation whenever the new value fits: a lease's token is
+/// rewritten at the same length on every acquire.
 pub(crate) fn assign(slot: &mut AttributeValue, value: Cow<'_, AttributeValue>) {
     match (slot, value) {
         (AttributeValue::S(stored), Cow::Borrowed(AttributeValue::S(new)))
@@ -168,13 +169,13 @@ mod tests {
 
     #[test]
     fn sets_are_equal_in_any_order_lists_are_not() {
-        let ns = |v: &[&str]| AttributeValue::Ns(v.iter().map(|x| (*x).to_owned()).collect());
+        let ns = |v: &[&str]| AttributeValue::Ns(v.iter().map(|x| (*x).into()).collect());
         assert!(equal(&ns(&["1", "2.0"]), &ns(&["2", "1"])));
         assert!(!equal(&ns(&["1", "2"]), &ns(&["1", "3"])));
         let l = |v: Vec<AttributeValue>| AttributeValue::L(v);
         assert!(equal(&l(vec![n("1"), s("a")]), &l(vec![n("1.0"), s("a")])));
         assert!(!equal(&l(vec![n("1"), s("a")]), &l(vec![s("a"), n("1")])));
-        let m = |k: &str, v| AttributeValue::M(BTreeMap::from([(k.to_owned(), v)]));
+        let m = |k: &str, v| AttributeValue::M(BTreeMap::from([(k.into(), v)]));
         assert!(equal(&m("a", n("1")), &m("a", n("1.00"))));
         assert!(!equal(&m("a", n("1")), &m("b", n("1"))));
     }
@@ -212,7 +213,7 @@ mod tests {
             nested,
             AttributeValue::L(vec![n("1.5"), AttributeValue::Ns(vec!["20".into()])])
         );
-        let mut bad = AttributeValue::M(BTreeMap::from([("a".to_owned(), n("--1"))]));
+        let mut bad = AttributeValue::M(BTreeMap::from([("a".into(), n("--1"))]));
         assert!(normalize(&mut bad).is_err());
     }
 }

@@ -27,12 +27,12 @@ fn s(v: &str) -> AttributeValue {
 }
 
 fn key(pk: &str) -> Item {
-    [("pk".to_owned(), s(pk)), ("sk".to_owned(), s("LOCK"))].into()
+    [("pk".into(), s(pk)), ("sk".into(), s("LOCK"))].into()
 }
 
 fn with_token(pk: &str, token: &str) -> Item {
     let mut item = key(pk);
-    item.insert("tok".to_owned(), s(token));
+    item.insert("tok".into(), s(token));
     item
 }
 

@@ -38,7 +38,7 @@ fn n(v: i64) -> AttributeValue {
 fn item(pairs: &[(&str, AttributeValue)]) -> Item {
     pairs
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .map(|(k, v)| ((*k).into(), v.clone()))
         .collect()
 }
 
@@ -353,8 +353,8 @@ async fn with_ttl_off_a_stale_ttl_is_removed() {
     let seed = |token: &str, expires: i64| {
         let mut stored = key_item("CACHE#A");
         stored.extend([
-            ("lease_token".to_owned(), s(token)),
-            ("lease_expires_at".to_owned(), n(expires)),
+            ("lease_token".into(), s(token)),
+            ("lease_expires_at".into(), n(expires)),
         ]);
         stored.insert(stale_ttl().0.into(), stale_ttl().1);
         world
@@ -402,7 +402,7 @@ async fn custom_names_and_sort_key() {
     let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
     let key = item(&[("partition", s("CACHE#A")), ("sort", s("CUSTOM"))]);
     let stored = world.store.get_item("custom", &key).unwrap();
-    let names: Vec<&str> = stored.keys().map(String::as_str).collect();
+    let names: Vec<&str> = stored.keys().map(|name| name.as_str()).collect();
     assert_eq!(
         names,
         [

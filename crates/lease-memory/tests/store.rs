@@ -28,7 +28,7 @@ fn n(v: &str) -> AttributeValue {
 fn item(pairs: &[(&str, AttributeValue)]) -> Item {
     pairs
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .map(|(k, v)| ((*k).into(), v.clone()))
         .collect()
 }
 
@@ -38,7 +38,7 @@ fn key(pk: &str) -> Item {
 
 fn with(pk: &str, extra: &[(&str, AttributeValue)]) -> Item {
     let mut item = key(pk);
-    item.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    item.extend(extra.iter().map(|(k, v)| ((*k).into(), v.clone())));
     item
 }
 
@@ -637,8 +637,8 @@ fn canonical_number() -> impl Strategy<Value = String> {
 
 fn s_or_n() -> impl Strategy<Value = AttributeValue> {
     prop_oneof![
-        any::<String>().prop_map(AttributeValue::S),
-        canonical_number().prop_map(AttributeValue::N),
+        any::<String>().prop_map(|v| AttributeValue::S(v.into())),
+        canonical_number().prop_map(|v| AttributeValue::N(v.into())),
     ]
 }
 
@@ -650,7 +650,7 @@ proptest! {
         attributes in proptest::collection::btree_map("\\PC{1,20}", s_or_n(), 0..12),
     ) {
         let store = store();
-        let mut stored: Item = attributes;
+        let mut stored: Item = attributes.into_iter().map(|(k, v)| (k.into(), v)).collect();
         stored.insert("pk".into(), s(&pk));
         stored.insert("sk".into(), s(&sk));
         prop_assert_eq!(applied(&store, &plain_put(stored.clone())), None);

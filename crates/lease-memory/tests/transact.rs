@@ -37,7 +37,7 @@ fn n(v: i64) -> AttributeValue {
 fn item(pairs: &[(&str, AttributeValue)]) -> Item {
     pairs
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .map(|(k, v)| ((*k).into(), v.clone()))
         .collect()
 }
 

@@ -54,12 +54,12 @@ pub use tokens::{TokenSource, UuidTokens};
 pub use wait::{MIN_POLL_DELAY, WaitPolicy};
 
 pub use lease_core::{
-    AttributeValue, CancellationReason, ConditionCheckRequest, ConfigError, DecodeError,
-    DeleteRequest, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput, Item, Lease,
-    LeaseConfig, LeaseConfigBuilder, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, LeaseToken,
-    Now, OnConditionFailure, Operation, Planner, PutRequest, ReleaseOutcome, Request, StoreError,
-    StoreErrorKind, StoreResponse, TableCheck, TableCheckError, TableDescription, TokenFingerprint,
-    TransactItem, TtlCheck, UpdateRequest, defaults,
+    AttributeValue, CancellationReason, CompactString, ConditionCheckRequest, ConfigError,
+    DecodeError, DeleteRequest, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput, Item,
+    Lease, LeaseConfig, LeaseConfigBuilder, LeaseError, LeaseKey, LeaseSnapshot, LeaseState,
+    LeaseToken, Now, OnConditionFailure, Operation, Planner, PutRequest, ReleaseOutcome, Request,
+    StoreError, StoreErrorKind, StoreResponse, TableCheck, TableCheckError, TableDescription,
+    TokenFingerprint, TransactItem, TtlCheck, UpdateRequest, defaults,
 };
 
 /// The pure core: request and response types, the expression AST, wire-time helpers.

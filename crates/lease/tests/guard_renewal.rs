@@ -321,7 +321,7 @@ async fn thousand_guards_renew_without_starving() {
         let Some(AttributeValue::S(pk)) = update.key.get("pk") else {
             panic!("no partition key");
         };
-        *renewals.entry(pk.clone()).or_default() += 1;
+        *renewals.entry(pk.to_string()).or_default() += 1;
     }
     assert_eq!(renewals.len(), 1000);
     // Every third of 10 s, on tokio's millisecond timer: 8 or 9 renewals in 30 s, the same

@@ -106,11 +106,11 @@ async fn b23_lease_lost_during_work_cancels_it() {
             tokio::time::sleep_until(at).await;
             let item = lease_memory::Item::from([
                 (
-                    "pk".to_owned(),
+                    "pk".into(),
                     lease_memory::AttributeValue::string(config_key.partition()),
                 ),
                 (
-                    "sk".to_owned(),
+                    "sk".into(),
                     lease_memory::AttributeValue::string(config_key.sort()),
                 ),
             ]);

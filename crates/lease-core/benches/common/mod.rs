@@ -37,16 +37,16 @@ impl Fixture {
         let key = planner.lock_key(PARTITION);
         let lease = Lease::new(key.clone(), LeaseToken::new(TOKEN), now + DURATION);
         let updated = Item::from([
-            ("lease_token".to_owned(), AttributeValue::string(TOKEN)),
+            ("lease_token".into(), AttributeValue::string(TOKEN)),
             (
-                "lease_expires_at".to_owned(),
+                "lease_expires_at".into(),
                 AttributeValue::number(1_700_000_031),
             ),
             (
-                "lease_fence".to_owned(),
+                "lease_fence".into(),
                 AttributeValue::number(1_700_000_000_124),
             ),
-            ("ttl".to_owned(), AttributeValue::number(1_700_003_631)),
+            ("ttl".into(), AttributeValue::number(1_700_003_631)),
         ]);
         let fixture = Self {
             planner,

@@ -603,7 +603,7 @@ async fn invalid_input_sends_nothing() {
 fn get_request() -> Request {
     Request::Get(GetRequest {
         table_name: "locks".into(),
-        key: [("pk".to_owned(), AttributeValue::string("A"))].into(),
+        key: [("pk".into(), AttributeValue::string("A"))].into(),
         consistent_read: true,
     })
 }
@@ -630,8 +630,8 @@ async fn get_answers_the_item_or_none() {
             .build())
     });
     let expected = [
-        ("pk".to_owned(), AttributeValue::string("A")),
-        ("n".to_owned(), AttributeValue::number(7)),
+        ("pk".into(), AttributeValue::string("A")),
+        ("n".into(), AttributeValue::number(7)),
     ]
     .into();
     assert_eq!(

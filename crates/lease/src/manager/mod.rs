@@ -12,7 +12,8 @@ mod operations;
 use std::sync::Arc;
 
 use lease_core::{
-    LeaseConfig, LeaseKey, Now, Planner, Request, StoreError, StoreErrorKind, StoreResponse,
+    CompactString, LeaseConfig, LeaseKey, Now, Planner, Request, StoreError, StoreErrorKind,
+    StoreResponse,
 };
 use tracing::debug;
 
@@ -102,7 +103,7 @@ impl<S: Store> LeaseManager<S> {
 
     /// The key of the lease for `partition_key` under the configured lock sort key (`LOCK` by
     /// default).
-    pub fn lock_key(&self, partition_key: impl Into<String>) -> LeaseKey {
+    pub fn lock_key(&self, partition_key: impl Into<CompactString>) -> LeaseKey {
         self.planner.lock_key(partition_key)
     }
 

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use lease_core::{Holder, Lease, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, ReleaseOutcome};
+use lease_core::{
+    CompactString, Holder, Lease, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, ReleaseOutcome,
+};
 use tracing::debug;
 
 use super::LeaseManager;
@@ -17,7 +19,7 @@ impl<S: Store> LeaseManager<S> {
     /// See [`acquire_key`](Self::acquire_key).
     pub async fn acquire(
         &self,
-        partition_key: impl Into<String>,
+        partition_key: impl Into<CompactString>,
         duration: Duration,
     ) -> Result<Lease, LeaseError> {
         self.acquire_key(self.lock_key(partition_key), duration)

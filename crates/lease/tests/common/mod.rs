@@ -101,8 +101,8 @@ impl World {
     /// Deletes the lease item behind everyone's back (an operator, or TTL).
     pub fn delete(&self, key: &LeaseKey) {
         let item = Item::from([
-            ("pk".to_owned(), AttributeValue::string(key.partition())),
-            ("sk".to_owned(), AttributeValue::string(key.sort())),
+            ("pk".into(), AttributeValue::string(key.partition())),
+            ("sk".into(), AttributeValue::string(key.sort())),
         ]);
         self.memory
             .delete_item_unconditionally("locks", &item)

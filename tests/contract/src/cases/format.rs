@@ -19,7 +19,7 @@ pub(crate) fn s(value: &str) -> AttributeValue {
 pub(crate) fn item(attributes: &[(&str, AttributeValue)]) -> Item {
     attributes
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .map(|(k, v)| ((*k).into(), v.clone()))
         .collect()
 }
 
@@ -102,7 +102,7 @@ pub async fn custom_attribute_names<B: Backend>(backend: &B) {
     let lease = manager.acquire("CACHE#A", secs(30)).await.unwrap();
     assert_eq!(lease.key().sort(), "CUSTOM");
     let stored = env.raw_item(lease.key()).await.unwrap();
-    let names: Vec<&str> = stored.keys().map(String::as_str).collect();
+    let names: Vec<&str> = stored.keys().map(|name| name.as_str()).collect();
     assert_eq!(
         names,
         ["expires_at", "fencing", "partition", "sort", "token"],

@@ -27,7 +27,7 @@ pub async fn release_marks_released_and_frees_the_key<B: Backend>(backend: &B) {
     let fence = lease.fence().unwrap().to_string();
     assert_eq!(
         item.get("lease_fence"),
-        Some(&AttributeValue::N(fence)),
+        Some(&AttributeValue::N(fence.into())),
         "{name}: fence lost"
     );
     let next = env.manager("b").acquire_key(key, secs(30)).await.unwrap();

@@ -47,7 +47,7 @@ use lease::core::expr::{Attr, Comparator, Condition, Operand, UpdateAction, Upda
 use lease::core::{
     DeleteRequest, GetRequest, OnConditionFailure, PutRequest, ReturnValues, UpdateRequest,
 };
-use lease::{AttributeValue, Item, Request};
+use lease::{AttributeValue, CompactString, Item, Request};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -173,8 +173,8 @@ pub(crate) fn addressed(request: &Request, table: &Arc<str>, partition: &str) ->
 /// The key item at [`KEY`].
 pub(crate) fn key() -> Item {
     Item::from([
-        (PK.to_owned(), AttributeValue::string(KEY)),
-        (SK.to_owned(), AttributeValue::string(SORT)),
+        (PK.into(), AttributeValue::string(KEY)),
+        (SK.into(), AttributeValue::string(SORT)),
     ])
 }
 
@@ -304,7 +304,11 @@ fn wrong_type_key() -> Item {
 
 /// Non-key attributes of an item: 0–3 of `a`, `b`, `c`.
 fn attributes() -> impl Strategy<Value = Item> {
-    btree_map(select(NAMES).prop_map(str::to_owned), stored_value(), 0..=3)
+    btree_map(
+        select(NAMES).prop_map(CompactString::new),
+        stored_value(),
+        0..=3,
+    )
 }
 
 fn string() -> impl Strategy<Value = AttributeValue> {
@@ -312,7 +316,7 @@ fn string() -> impl Strategy<Value = AttributeValue> {
 }
 
 fn number() -> impl Strategy<Value = AttributeValue> {
-    select(NUMBERS).prop_map(|n| AttributeValue::N(n.to_owned()))
+    select(NUMBERS).prop_map(|n| AttributeValue::N(n.into()))
 }
 
 /// A literal in a `SET` or a condition: `S` or `N`.
