@@ -1,5 +1,5 @@
 //! Heap allocations per acquire + release, counted (not timed): the same pair as the `memory`
-//! benchmark, whose time is mostly `malloc` and `free`. Prints the heap blocks allocated per
+//! benchmark. Prints the heap blocks allocated per
 //! pair, averaged over many pairs after a warm-up, counted with `dhat`'s global allocator in
 //! testing mode.
 //!
@@ -30,11 +30,16 @@ fn blocks_per_call(f: impl Fn()) -> f64 {
 
 fn main() {
     let _profiler = dhat::Profiler::builder().testing().build();
+    let default = common::with_default_tokens();
     let uuid = common::with_uuid_tokens();
     let counted = common::with_counter_tokens();
     println!("heap blocks allocated per acquire + release (dhat, {ITERATIONS} pairs)");
     println!(
-        "  lease_memory pair, UUIDv4 tokens (default): {:6.1}",
+        "  lease_memory pair, default (MemoryTokens):  {:6.1}",
+        blocks_per_call(|| common::pair(&default))
+    );
+    println!(
+        "  lease_memory pair, UuidTokens:              {:6.1}",
         blocks_per_call(|| common::pair(&uuid))
     );
     println!(

@@ -2,9 +2,11 @@
 //! reported as pairs per second (criterion's `elem/s`, one element = one pair). Target: at least
 //! 500 000 pairs/s on one core.
 //!
-//! Two token sources, so the cost of token generation shows: the default `UuidTokens` (a
-//! UUIDv4 from the operating system's CSPRNG per acquire) and a counter. The clock is the
-//! default system clock in both.
+//! Three token sources, so the cost of token generation shows: the default on a
+//! `MemoryStore`, the store's `MemoryTokens` (UUIDv4 strings unique in the store, computed
+//! without a system call); `UuidTokens`, the default on DynamoDB (a UUIDv4 from the operating
+//! system's CSPRNG per acquire); and a counter. The clock is the default system clock in all
+//! three.
 //!
 //! `MemoryStore::execute` answers with a future that is already complete, so each operation's
 //! future is polled once, directly: that is what awaiting it costs inside any task, with no
@@ -30,8 +32,16 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
 
+    let default = common::with_default_tokens();
+    group.bench_function(
+        "acquire+release pair, default (store's MemoryTokens)",
+        |b| {
+            b.iter(|| common::pair(&default));
+        },
+    );
+
     let uuid = common::with_uuid_tokens();
-    group.bench_function("acquire+release pair, UUIDv4 tokens (default)", |b| {
+    group.bench_function("acquire+release pair, UuidTokens (kernel per token)", |b| {
         b.iter(|| common::pair(&uuid));
     });
 

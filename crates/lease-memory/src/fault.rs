@@ -20,7 +20,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use lease::{Request, Store, StoreError, StoreErrorKind, StoreResponse};
+use lease::{Request, Store, StoreError, StoreErrorKind, StoreResponse, TokenSource};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
@@ -305,6 +305,11 @@ impl<S: Store> Store for FaultyStore<S> {
                 }
             }
         }
+    }
+
+    /// The inner store's: a fault wrapper changes no token.
+    fn default_token_source(&self) -> Arc<dyn TokenSource> {
+        self.shared.inner.default_token_source()
     }
 }
 

@@ -123,6 +123,7 @@ mod fault;
 mod number;
 mod store;
 mod table;
+mod tokens;
 mod transact;
 mod update;
 mod value;
@@ -130,6 +131,7 @@ mod value;
 pub use error::{KeyError, MemoryError};
 pub use fault::{Fault, FaultRule, FaultyStore, LoggedRequest, RequestKind, RequestOutcome};
 pub use store::MemoryStore;
+pub use tokens::MemoryTokens;
 
 /// The `lease` crate's whole API: [`LeaseManager`], [`LeaseConfig`], [`ManualClock`],
 /// [`Store`], the error and response types, and the pure core as [`core`](lease::core).

@@ -11,10 +11,13 @@ use lease::core::{
     DeleteRequest, GetRequest, KeyAttribute, KeyRole, OnConditionFailure, PutRequest, ReturnValues,
     ScalarType, TableDescription, TtlStatus, UpdateRequest,
 };
-use lease::{Item, LeaseConfig, Request, Store, StoreError, StoreErrorKind, StoreResponse};
+use lease::{
+    Item, LeaseConfig, Request, Store, StoreError, StoreErrorKind, StoreResponse, TokenSource,
+};
 
 use crate::error::{MemoryError, invalid_key, validation};
 use crate::table::{KeySchema, MAX_KEY_ATTRIBUTE_NAME_BYTES, Table, is_valid_table_name};
+use crate::tokens::MemoryTokens;
 use crate::{eval, transact, update, value};
 
 /// Tables by name. A B-tree: a lookup among the usual one or two tables is a string comparison
@@ -45,6 +48,8 @@ pub struct MemoryStore {
 struct Inner {
     tables: Mutex<Tables>,
     requests: AtomicU64,
+    /// The tokens of managers on this store that were not given a token source.
+    tokens: Arc<MemoryTokens>,
 }
 
 impl MemoryStore {
@@ -350,6 +355,12 @@ impl Store for MemoryStore {
         request: &Request,
     ) -> impl Future<Output = Result<StoreResponse, StoreError>> + Send {
         ready(self.execute_now(request))
+    }
+
+    /// This store's [`MemoryTokens`]: UUIDv4 strings unique in this store, without a system
+    /// call per token (its tables never leave this process).
+    fn default_token_source(&self) -> Arc<dyn TokenSource> {
+        self.inner.tokens.clone()
     }
 }
 

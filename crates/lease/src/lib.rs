@@ -15,7 +15,8 @@
 //!
 //! Time and tokens are injected: [`Clock`] ([`SystemClock`] by default, [`ManualClock`] for
 //! tests of single operations, [`TokioClock`] for tests of guards under tokio's paused clock)
-//! and [`TokenSource`] ([`UuidTokens`] by default).
+//! and [`TokenSource`] (by default the store's [`Store::default_token_source`]: [`UuidTokens`],
+//! a kernel read per token, unless the store's table lives in one process).
 //!
 //! ## Lifecycle
 //! Beyond single operations, the manager keeps leases for you (see `docs/lifecycle.md`):

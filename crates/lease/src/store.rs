@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use lease_core::{Request, StoreError, StoreResponse};
 
+use crate::tokens::{TokenSource, UuidTokens};
+
 /// Something that executes lease requests against a table: DynamoDB through
 /// `lease-dynamodb-sdk`, an in-memory table through `lease-memory`, or a wrapper that injects
 /// faults.
@@ -25,6 +27,18 @@ pub trait Store: Send + Sync {
         &self,
         request: &Request,
     ) -> impl Future<Output = Result<StoreResponse, StoreError>> + Send;
+
+    /// The token source a [`LeaseManager`](crate::LeaseManager) on this store uses unless it
+    /// is given one ([`with_token_source`](crate::LeaseManager::with_token_source)).
+    ///
+    /// Tokens must be unique among all holders that can meet in the store's table. The
+    /// default, [`UuidTokens`] (a kernel read per token), is right for any table shared
+    /// between processes; a store whose table lives inside one process (`lease-memory`) may
+    /// return a cheaper source that is unique within that table. A wrapper store returns
+    /// its inner store's.
+    fn default_token_source(&self) -> Arc<dyn TokenSource> {
+        Arc::new(UuidTokens)
+    }
 }
 
 impl<S: Store + ?Sized> Store for Arc<S> {
@@ -34,6 +48,10 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     ) -> impl Future<Output = Result<StoreResponse, StoreError>> + Send {
         (**self).execute(request)
     }
+
+    fn default_token_source(&self) -> Arc<dyn TokenSource> {
+        (**self).default_token_source()
+    }
 }
 
 impl<S: Store + ?Sized> Store for &S {
@@ -42,5 +60,9 @@ impl<S: Store + ?Sized> Store for &S {
         request: &Request,
     ) -> impl Future<Output = Result<StoreResponse, StoreError>> + Send {
         (**self).execute(request)
+    }
+
+    fn default_token_source(&self) -> Arc<dyn TokenSource> {
+        (**self).default_token_source()
     }
 }

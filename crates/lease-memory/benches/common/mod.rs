@@ -39,16 +39,23 @@ pub(crate) fn pair<S: Store>(manager: &LeaseManager<S>) {
     }
 }
 
-/// A manager with the default configuration and clock on a fresh `MemoryStore`, with the
-/// given token source.
-fn manager(tokens: impl TokenSource + 'static) -> LeaseManager<MemoryStore> {
+/// A manager with the default configuration, clock and token source on a fresh
+/// `MemoryStore`: what `LeaseManager::new` gives a test. Its tokens are the store's
+/// `MemoryTokens` (UUIDv4 strings unique in the store, no system call per token).
+pub(crate) fn with_default_tokens() -> LeaseManager<MemoryStore> {
     let Ok(config) = LeaseConfig::builder("locks").build() else {
         panic!("the default configuration is valid");
     };
-    LeaseManager::new(MemoryStore::for_config(&config), config).with_token_source(tokens)
+    LeaseManager::new(MemoryStore::for_config(&config), config)
 }
 
-/// A manager with the default token source: UUIDv4 strings from the kernel.
+/// A manager with the given token source, otherwise as [`with_default_tokens`].
+fn manager(tokens: impl TokenSource + 'static) -> LeaseManager<MemoryStore> {
+    with_default_tokens().with_token_source(tokens)
+}
+
+/// A manager with `UuidTokens`, the default on a shared table (DynamoDB): UUIDv4 strings,
+/// each read from the kernel (one `getrandom` system call).
 pub(crate) fn with_uuid_tokens() -> LeaseManager<MemoryStore> {
     manager(UuidTokens)
 }

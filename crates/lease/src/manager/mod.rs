@@ -22,7 +22,7 @@ use crate::guard::GuardRegistry;
 use crate::metrics::Metrics;
 use crate::retry::RetryPolicy;
 use crate::store::Store;
-use crate::tokens::{TokenSource, UuidTokens};
+use crate::tokens::TokenSource;
 
 /// Acquires, refreshes, releases and inspects leases in one table, on any [`Store`].
 ///
@@ -44,14 +44,17 @@ pub struct LeaseManager<S> {
 }
 
 impl<S: Store> LeaseManager<S> {
-    /// A manager for `config`'s table on `store`, with the system clocks, UUIDv4 tokens and
-    /// the default [`RetryPolicy`].
+    /// A manager for `config`'s table on `store`, with the system clocks, the store's
+    /// [default token source](Store::default_token_source) (UUIDv4 strings:
+    /// [`UuidTokens`](crate::UuidTokens) unless the store says otherwise) and the default
+    /// [`RetryPolicy`].
     pub fn new(store: S, config: LeaseConfig) -> Self {
+        let tokens = store.default_token_source();
         Self {
             store,
             planner: Planner::new(config),
             clock: Arc::new(SystemClock),
-            tokens: Arc::new(UuidTokens),
+            tokens,
             retry: RetryPolicy::default(),
             metrics: Metrics::default(),
             guards: GuardRegistry::default(),
