@@ -4,7 +4,10 @@ use lease_core::LeaseToken;
 
 /// A source of fresh lease tokens. Every acquire asks for one.
 ///
-/// A token is a bearer secret: it must be unguessable and never reused.
+/// A token is the holder's identity and a bearer secret: it must never be handed out twice
+/// for a table, and, where the table is shared with other processes, it must be unguessable.
+/// The store decides which source fits its table: see
+/// [`Store::default_token_source`](crate::Store::default_token_source).
 pub trait TokenSource: Send + Sync {
     /// A fresh token.
     fn next_token(&self) -> LeaseToken;
