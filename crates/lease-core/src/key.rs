@@ -13,8 +13,9 @@ use compact_str::CompactString;
 /// bytes for a partition key and 1024 bytes for a sort key) when a request is planned, so that the
 /// error can name the key and no request is sent.
 ///
-/// Both values are [`CompactString`]s: text of up to 23 bytes (such as `LOCK`) is stored inline and
-/// longer text is shared, so cloning a key, or putting it into a request, never copies text.
+/// Both values are [`CompactString`]s: text of up to 24 bytes (such as `LOCK`) is stored inline,
+/// so cloning it, or putting it into a request, allocates nothing; longer text is on the heap and
+/// copied by a clone, like a `String`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LeaseKey {
     partition: CompactString,
@@ -43,13 +44,13 @@ impl LeaseKey {
         &self.sort
     }
 
-    /// The partition key value as a shared string (a clone copies no text).
+    /// The partition key value as a [`CompactString`] (for a request's key).
     #[must_use]
     pub fn partition_value(&self) -> &CompactString {
         &self.partition
     }
 
-    /// The sort key value as a shared string (a clone copies no text).
+    /// The sort key value as a [`CompactString`] (for a request's key).
     #[must_use]
     pub fn sort_value(&self) -> &CompactString {
         &self.sort

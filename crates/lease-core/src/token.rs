@@ -27,7 +27,7 @@ impl LeaseToken {
         &self.0
     }
 
-    /// The token's text as a shared string, for a request's value (a clone copies no text).
+    /// The token's text as a [`CompactString`], for a request's value.
     pub(crate) fn shared(&self) -> &CompactString {
         &self.0
     }

@@ -35,7 +35,7 @@ fn main() {
     let counted = common::with_counter_tokens();
     println!("heap blocks allocated per acquire + release (dhat, {ITERATIONS} pairs)");
     println!(
-        "  lease_memory pair, default (MemoryTokens):  {:6.1}",
+        "  lease_memory pair, default (store's tokens): {:6.1}",
         blocks_per_call(|| common::pair(&default))
     );
     println!(

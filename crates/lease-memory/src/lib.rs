@@ -131,7 +131,6 @@ mod value;
 pub use error::{KeyError, MemoryError};
 pub use fault::{Fault, FaultRule, FaultyStore, LoggedRequest, RequestKind, RequestOutcome};
 pub use store::MemoryStore;
-pub use tokens::MemoryTokens;
 
 /// The `lease` crate's whole API: [`LeaseManager`], [`LeaseConfig`], [`ManualClock`],
 /// [`Store`], the error and response types, and the pure core as [`core`](lease::core).

@@ -44,12 +44,21 @@ pub struct MemoryStore {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     tables: Mutex<Tables>,
     requests: AtomicU64,
     /// The tokens of managers on this store that were not given a token source.
-    tokens: Arc<MemoryTokens>,
+    tokens: Arc<dyn TokenSource>,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            tables: Mutex::default(),
+            requests: AtomicU64::default(),
+            tokens: Arc::new(MemoryTokens),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -357,8 +366,11 @@ impl Store for MemoryStore {
         ready(self.execute_now(request))
     }
 
-    /// This store's [`MemoryTokens`]: UUIDv4 strings unique in this store, without a system
-    /// call per token (its tables never leave this process).
+    /// UUIDv4 strings, unguessable, from `rand`'s thread-local CSPRNG (seeded and reseeded
+    /// from the operating system) instead of a `getrandom` system call per token: a
+    /// `MemoryStore`'s tables never leave this process, so a `fork` or a restored VM snapshot
+    /// copies them together with the generator, and the copies' tokens never meet. Tables
+    /// shared between processes (DynamoDB) keep `UuidTokens`. See `docs/performance.md`.
     fn default_token_source(&self) -> Arc<dyn TokenSource> {
         self.inner.tokens.clone()
     }

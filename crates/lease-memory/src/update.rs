@@ -31,8 +31,8 @@ pub(crate) type Changes<'a> = SmallVec<[Change<'a>; 4]>;
 
 /// One computed change.
 pub(crate) enum Change<'a> {
-    /// Set the attribute to the value: borrowed from the request when it is a literal there (a
-    /// clone copies no text).
+    /// Set the attribute to the value: borrowed from the request when it is a literal there, so
+    /// that applying it can reuse the stored value's buffer.
     Set(&'a CompactString, Cow<'a, AttributeValue>),
     /// Remove the attribute.
     Remove(&'a str),

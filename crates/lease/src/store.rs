@@ -34,8 +34,8 @@ pub trait Store: Send + Sync {
     /// Tokens must be unique among all holders that can meet in the store's table. The
     /// default, [`UuidTokens`] (a kernel read per token), is right for any table shared
     /// between processes; a store whose table lives inside one process (`lease-memory`) may
-    /// return a cheaper source that is unique within that table. A wrapper store returns
-    /// its inner store's.
+    /// return a cheaper source. A wrapper store should return its inner store's; one that does
+    /// not gets `UuidTokens`, which is always safe, only slower.
     fn default_token_source(&self) -> Arc<dyn TokenSource> {
         Arc::new(UuidTokens)
     }

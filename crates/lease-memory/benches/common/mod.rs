@@ -40,8 +40,8 @@ pub(crate) fn pair<S: Store>(manager: &LeaseManager<S>) {
 }
 
 /// A manager with the default configuration, clock and token source on a fresh
-/// `MemoryStore`: what `LeaseManager::new` gives a test. Its tokens are the store's
-/// `MemoryTokens` (UUIDv4 strings unique in the store, no system call per token).
+/// `MemoryStore`: what `LeaseManager::new` gives a test. Its tokens are the store's: UUIDv4
+/// strings from `rand`'s thread-local CSPRNG, no system call per token.
 pub(crate) fn with_default_tokens() -> LeaseManager<MemoryStore> {
     let Ok(config) = LeaseConfig::builder("locks").build() else {
         panic!("the default configuration is valid");
