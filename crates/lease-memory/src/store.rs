@@ -146,6 +146,24 @@ impl MemoryStore {
     ///
     /// Not a request: [`requests_executed`](Self::requests_executed) does not count it.
     ///
+    /// ```
+    /// use lease_memory::{AttributeValue, Item, LeaseConfig, MemoryStore};
+    ///
+    /// let config = LeaseConfig::builder("locks").build()?;
+    /// let store = MemoryStore::for_config(&config);
+    /// // Another holder's lease, in the default item format. Names are `CompactString`s:
+    /// // write them with `.into()`.
+    /// let theirs = Item::from([
+    ///     ("pk".into(), AttributeValue::string("CACHE#A")),
+    ///     ("sk".into(), AttributeValue::string("LOCK")),
+    ///     ("lease_token".into(), AttributeValue::string("someone-else")),
+    ///     ("lease_expires_at".into(), AttributeValue::number(4_102_444_800)), // 2100-01-01
+    /// ]);
+    /// store.put_item_unconditionally("locks", theirs.clone())?;
+    /// assert_eq!(store.get_item("locks", &theirs), Some(theirs)); // an item is its own key
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`MemoryError::TableNotFound`], or [`MemoryError::InvalidKey`] if `item` lacks a valid
     /// key attribute.
@@ -300,11 +318,8 @@ impl MemoryStore {
                 }
                 let changes = update::evaluate(&r.update, current)?;
                 let old = (r.return_values == ReturnValues::AllOld).then(|| current.clone());
-                update::apply(changes, current);
-                match r.return_values {
-                    ReturnValues::AllOld => old,
-                    other => update::returned_new(other, &r.update, current),
-                }
+                let new = update::apply_returning(changes, current, r.return_values);
+                old.or(new)
             }
             None => {
                 if !holds(condition, None) {
@@ -312,8 +327,7 @@ impl MemoryStore {
                 }
                 let mut item = r.key.clone();
                 let changes = update::evaluate(&r.update, &item)?;
-                update::apply(changes, &mut item);
-                let new = update::returned_new(r.return_values, &r.update, &item);
+                let new = update::apply_returning(changes, &mut item, r.return_values);
                 table.insert(key.to_owned_key(), item);
                 new
             }

@@ -193,14 +193,26 @@ fn literal(v: &AttributeValue) -> Result<Cow<'_, AttributeValue>, StoreError> {
 
 /// Applies computed changes to `item`.
 pub(crate) fn apply(changes: Changes<'_>, item: &mut Item) {
+    apply_collecting(changes, item, None);
+}
+
+/// [`apply`], also copying every value it sets into `updated` when given: what
+/// `UPDATED_NEW` returns, without looking each attribute up again.
+fn apply_collecting(changes: Changes<'_>, item: &mut Item, mut updated: Option<&mut Item>) {
     for change in changes {
         match change {
-            Change::Set(name, value) => match item.get_mut(name.as_str()) {
-                Some(slot) => value::assign(slot, value),
-                None => {
-                    item.insert(name.clone(), value.into_owned());
+            Change::Set(name, value) => {
+                let slot = match item.get_mut(name.as_str()) {
+                    Some(slot) => {
+                        value::assign(slot, value);
+                        slot
+                    }
+                    None => item.entry(name.clone()).or_insert(value.into_owned()),
+                };
+                if let Some(updated) = updated.as_deref_mut() {
+                    updated.insert(name.clone(), slot.clone());
                 }
-            },
+            }
             Change::Remove(name) => {
                 item.remove(name);
             }
@@ -208,28 +220,28 @@ pub(crate) fn apply(changes: Changes<'_>, item: &mut Item) {
     }
 }
 
-/// What a successful update returns of the item after it: everything for `ALL_NEW`, the
-/// attributes the actions set for `UPDATED_NEW`, nothing otherwise (`ALL_OLD` is taken before
-/// the update, by the caller).
-pub(crate) fn returned_new(
+/// Applies `changes` to `item` and answers what a successful update returns of the item
+/// after it: everything for `ALL_NEW`, the attributes the update set (`SET`) for
+/// `UPDATED_NEW`, nothing otherwise. `ALL_OLD` is the caller's (it needs the item before).
+pub(crate) fn apply_returning(
+    changes: Changes<'_>,
+    item: &mut Item,
     return_values: ReturnValues,
-    actions: &[UpdateAction],
-    after: &Item,
 ) -> Option<Item> {
     match return_values {
-        ReturnValues::AllNew => Some(after.clone()),
         ReturnValues::UpdatedNew => {
             let mut updated = Item::new();
-            for action in actions {
-                if let UpdateAction::Set(attr, _) = action
-                    && let Some((name, value)) = after.get_key_value(&*attr.name)
-                {
-                    updated.insert(name.clone(), value.clone());
-                }
-            }
+            apply_collecting(changes, item, Some(&mut updated));
             Some(updated)
         }
-        _ => None,
+        ReturnValues::AllNew => {
+            apply(changes, item);
+            Some(item.clone())
+        }
+        _ => {
+            apply(changes, item);
+            None
+        }
     }
 }
 
