@@ -19,11 +19,13 @@ pub type Item = BTreeMap<CompactString, AttributeValue>;
 /// Numbers (`N`) are kept as DynamoDB sends them: a decimal string of at most 38 significant
 /// digits. The core only ever writes whole numbers (`"1030"`).
 ///
-/// Strings, numbers and item names are [`CompactString`] (re-exported from the `compact_str`
-/// crate): text of up to 24 bytes (attribute names, numbers, `LOCK`) is stored inline and never
-/// allocates; longer text is on the heap, like a `String`'s. Build one from a `&str` or
-/// `String` with `.into()` (or [`AttributeValue::string`]); read it as a `&str` (`as_str()`, or
-/// deref); look an item's attribute up by `&str` (`item.get("pk")`, `item.get(name.as_str())`).
+/// Strings, numbers and an item's attribute names are [`CompactString`] (re-exported from the
+/// `compact_str` crate): text of up to 24 bytes (attribute names, numbers, `LOCK`) is stored
+/// inline and never allocates; longer text is on the heap, like a `String`'s. Build one from a
+/// `&str` or `String` with `.into()` (or [`AttributeValue::string`]), so an item literal is
+/// `Item::from([("pk".into(), value)])` (a bare `"pk"` does not convert); read it as a `&str`
+/// (`as_str()`, or deref); look an attribute up by `&str` (`item.get("pk")`,
+/// `item.get(name.as_str())`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AttributeValue {
