@@ -310,7 +310,7 @@ impl Planner {
 
     /// `:tok`: the token.
     pub(crate) fn token_value(token: &LeaseToken) -> Value {
-        Value::new("tok", AttributeValue::S(token.shared().clone()))
+        Value::new("tok", AttributeValue::S(token.value().clone()))
     }
 }
 

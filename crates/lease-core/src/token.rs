@@ -28,7 +28,7 @@ impl LeaseToken {
     }
 
     /// The token's text as a [`CompactString`], for a request's value.
-    pub(crate) fn shared(&self) -> &CompactString {
+    pub(crate) fn value(&self) -> &CompactString {
         &self.0
     }
 
