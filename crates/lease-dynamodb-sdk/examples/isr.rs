@@ -411,7 +411,7 @@ fn report<S: Store>(
 
 fn print_metrics(m: &MetricsSnapshot) {
     println!(
-        "lease guards: acquired {}, contended {}, renewed {}, renew failures {}, lost {}, released {}",
+        "lease manager: acquired {}, attempts that found the lease held {} (each poll of a waiting acquire counts), renewed {}, renew failures {}, lost {}, released {}",
         m.acquired, m.contended, m.renewed, m.renew_failures, m.lost, m.released
     );
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use lease::core::{DeleteRequest, GetRequest, OnConditionFailure, PutRequest, Request};
 use lease::{
     Clock, Item, LeaseConfig, LeaseConfigBuilder, LeaseKey, LeaseManager, LeaseToken, ManualClock,
-    Now, Store, StoreError, StoreResponse,
+    Now, Store, StoreError, StoreResponse, TokenSource,
 };
 
 use crate::backend::Backend;
@@ -168,5 +168,9 @@ impl<S: Store> Store for CountingStore<S> {
     async fn execute(&self, request: &Request) -> Result<StoreResponse, StoreError> {
         self.count.fetch_add(1, Ordering::SeqCst);
         self.inner.execute(request).await
+    }
+
+    fn default_token_source(&self) -> Arc<dyn TokenSource> {
+        self.inner.default_token_source()
     }
 }
