@@ -10,7 +10,10 @@
 //! `:now`), so rendered expressions read like TableTheory's:
 //! `attribute_not_exists(#pk) OR #exp <= :now`.
 
+use std::fmt;
+
 use crate::attribute::{AttributeValue, CompactString};
+use crate::token::TokenFingerprint;
 
 /// A reference to an attribute by name, with the placeholder label it renders under.
 ///
@@ -35,8 +38,15 @@ impl Attr {
     }
 }
 
+/// The label of a lease's bearer token, as an attribute (`#tok`) and as a value (`:tok`).
+pub const TOKEN_LABEL: &str = "tok";
+
 /// A literal value, with the placeholder label it renders under.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` shows a value labelled [`TOKEN_LABEL`] (a lease's bearer token) as its
+/// [fingerprint](crate::TokenFingerprint) only, so that a request can be logged without its
+/// token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Value {
     /// Placeholder label without the `:` (for example `now` renders as `:now`).
     pub label: &'static str,
@@ -49,6 +59,49 @@ impl Value {
     #[must_use]
     pub fn new(label: &'static str, value: AttributeValue) -> Self {
         Self { label, value }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Value")
+            .field("label", &self.label)
+            .field("value", &Shown::new(self.label, &self.value))
+            .finish()
+    }
+}
+
+/// A value for `Debug`: a token's string as its fingerprint, anything else as it is.
+pub(crate) struct Shown<'a> {
+    value: &'a AttributeValue,
+    is_token: bool,
+}
+
+impl<'a> Shown<'a> {
+    /// `value` under `label`; a token if `label` is [`TOKEN_LABEL`].
+    pub(crate) fn new(label: &str, value: &'a AttributeValue) -> Self {
+        Self {
+            value,
+            is_token: label == TOKEN_LABEL,
+        }
+    }
+
+    /// `value` under the placeholder `placeholder` (`:tok`, or `:tok2` when numbered).
+    pub(crate) fn placeholder(placeholder: &str, value: &'a AttributeValue) -> Self {
+        let label = placeholder.strip_prefix(':').unwrap_or(placeholder);
+        let label = label.trim_end_matches(|c: char| c.is_ascii_digit());
+        Self::new(label, value)
+    }
+}
+
+impl fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.value {
+            AttributeValue::S(token) if self.is_token => {
+                write!(f, "S({})", TokenFingerprint::of(token))
+            }
+            other => fmt::Debug::fmt(other, f),
+        }
     }
 }
 
@@ -177,5 +230,31 @@ impl UpdateAction {
     #[must_use]
     pub fn set(attr: Attr, value: Value) -> Self {
         Self::Set(attr, UpdateValue::Operand(Operand::Value(value)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_token_values_under_any_numbering_and_nothing_else() {
+        let secret = AttributeValue::string("0b7e3c1a-secret");
+        let hidden = format!("{:?}", Value::new(TOKEN_LABEL, secret.clone()));
+        assert!(!hidden.contains("secret"), "{hidden}");
+        assert!(hidden.contains("tok:"), "{hidden}");
+        for placeholder in [":tok", ":tok2", ":tok13"] {
+            let shown = format!("{:?}", Shown::placeholder(placeholder, &secret));
+            assert!(!shown.contains("secret"), "{placeholder}: {shown}");
+        }
+        for placeholder in [":token", ":now", ":toks"] {
+            let shown = format!("{:?}", Shown::placeholder(placeholder, &secret));
+            assert!(shown.contains("secret"), "{placeholder}: {shown}");
+        }
+        let number = format!("{:?}", Value::new(TOKEN_LABEL, AttributeValue::number(7)));
+        assert!(
+            number.contains("\"7\""),
+            "a non-string value is shown: {number}"
+        );
     }
 }

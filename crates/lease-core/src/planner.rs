@@ -9,7 +9,7 @@ use crate::acquire::AcquirePlan;
 use crate::attribute::{AttributeValue, CompactString, Item};
 use crate::config::LeaseConfig;
 use crate::error::{InvalidInput, LeaseError, Operation};
-use crate::expr::{Attr, UpdateAction, Value};
+use crate::expr::{Attr, TOKEN_LABEL, UpdateAction, Value};
 use crate::inspect::InspectPlan;
 use crate::key::LeaseKey;
 use crate::lease::Lease;
@@ -72,7 +72,7 @@ impl Planner {
     pub fn new(config: LeaseConfig) -> Self {
         let attrs = Attrs {
             pk: Attr::new("pk", config.partition_key_attribute()),
-            tok: Attr::new("tok", config.token_attribute()),
+            tok: Attr::new(TOKEN_LABEL, config.token_attribute()),
             exp: Attr::new("exp", config.expires_at_attribute()),
             fence: Attr::new("fence", config.fence_attribute()),
             ttl: Attr::new("ttl", config.ttl_attribute()),
@@ -310,7 +310,7 @@ impl Planner {
 
     /// `:tok`: the token.
     pub(crate) fn token_value(token: &LeaseToken) -> Value {
-        Value::new("tok", AttributeValue::S(token.value().clone()))
+        Value::new(TOKEN_LABEL, AttributeValue::S(token.value().clone()))
     }
 }
 

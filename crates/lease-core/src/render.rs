@@ -1,14 +1,16 @@
 //! Rendering the expression AST into DynamoDB expression strings with placeholders.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use crate::attribute::AttributeValue;
-use crate::expr::{Attr, Condition, Operand, UpdateAction, UpdateValue, Value};
+use crate::expr::{Attr, Condition, Operand, Shown, UpdateAction, UpdateValue, Value};
 
 /// Expression strings with their placeholder maps, as DynamoDB's `ConditionExpression`,
 /// `UpdateExpression`, `ExpressionAttributeNames` and `ExpressionAttributeValues` take them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// `Debug` shows the value of a token placeholder (`:tok`) as its fingerprint only.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Rendered {
     /// `ConditionExpression`, if the request has a condition.
     pub condition: Option<String>,
@@ -18,6 +20,24 @@ pub struct Rendered {
     pub names: BTreeMap<String, String>,
     /// `ExpressionAttributeValues`: `:label` to value. Empty when no value is used.
     pub values: BTreeMap<String, AttributeValue>,
+}
+
+impl fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let values: BTreeMap<&str, Shown<'_>> = self
+            .values
+            .iter()
+            .map(|(placeholder, value)| {
+                (placeholder.as_str(), Shown::placeholder(placeholder, value))
+            })
+            .collect();
+        f.debug_struct("Rendered")
+            .field("condition", &self.condition)
+            .field("update", &self.update)
+            .field("names", &self.names)
+            .field("values", &values)
+            .finish()
+    }
 }
 
 /// Collects placeholders while rendering. A label used twice for the same name (or value) shares

@@ -10,7 +10,10 @@ use crate::transact::TransactRequest;
 /// One DynamoDB request, as data. A store executes it and answers with a
 /// [`StoreResponse`](crate::StoreResponse) or a [`StoreError`](crate::StoreError).
 ///
-/// `Debug` shows every value, including a lease's bearer token: do not log requests.
+/// `Debug` shows every value except a lease's bearer token: a value labelled
+/// [`TOKEN_LABEL`](crate::expr::TOKEN_LABEL) (`:tok`, as every request a
+/// [`Planner`](crate::Planner) makes labels it) shows as the token's fingerprint. A token you put
+/// into an item yourself (a `PutRequest`'s item, a key) is shown as it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Request {

@@ -28,7 +28,8 @@ pub const MAX_TRANSACT_ITEMS: usize = 100;
 ///   [`Planner::release_in_transaction`](crate::Planner::release_in_transaction) instead of
 ///   adding a guard on the lease item.
 ///
-/// `Debug` shows every value, including lease tokens: do not log requests.
+/// `Debug` hides the lease tokens of planned items as [`Request`](crate::Request)'s does; values
+/// of items you built yourself are shown as they are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransactRequest {
     /// The items, in order. Cancellation reasons come back in this order.

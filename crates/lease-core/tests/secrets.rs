@@ -108,6 +108,43 @@ fn plans_never_show_the_token_in_debug() {
     assert_hidden(&format!("{release:?}"), SECRET);
 }
 
+/// Requests and their rendered form can be logged: the token shows as its fingerprint.
+#[test]
+fn requests_and_rendered_requests_show_the_fingerprint_only() {
+    let p = planner();
+    let lease = lease();
+    let fingerprint = LeaseToken::new(SECRET).fingerprint().to_string();
+    let acquire = p
+        .acquire(
+            LeaseKey::new("CACHE#A", "LOCK"),
+            Duration::from_secs(30),
+            now(),
+            LeaseToken::new(SECRET),
+        )
+        .unwrap();
+    let refresh = p.refresh(&lease, Duration::from_secs(30), now()).unwrap();
+    let release = p.release(&lease, now()).unwrap();
+    for request in [acquire.request(), refresh.request(), release.request()] {
+        for shown in [format!("{request:?}"), format!("{:?}", request.render())] {
+            assert_hidden(&shown, SECRET);
+            assert!(shown.contains(&fingerprint), "no fingerprint in {shown}");
+            assert!(
+                shown.contains("lease_token"),
+                "the token attribute is named: {shown}"
+            );
+        }
+    }
+    // A transaction that commits writes and releases the lease.
+    let commit = p.commit_and_release(&lease, now(), Vec::new()).unwrap();
+    let shown = format!("{:?}", commit.request());
+    assert_hidden(&shown, SECRET);
+    assert!(shown.contains(&fingerprint), "no fingerprint in {shown}");
+    let item = p.release_in_transaction(&lease, now()).unwrap();
+    assert_hidden(&format!("{item:?}"), SECRET);
+    // Other values are shown as they are.
+    assert!(format!("{:?}", acquire.request()).contains("CACHE#A"));
+}
+
 /// A snapshot from `inspect` describes another holder's lease; it must not carry its token.
 #[test]
 fn a_snapshot_shows_the_holders_fingerprint_only() {
