@@ -45,7 +45,8 @@ pub const TOKEN_LABEL: &str = "tok";
 ///
 /// `Debug` shows a value labelled [`TOKEN_LABEL`] (a lease's bearer token) as its
 /// [fingerprint](crate::TokenFingerprint) only, so that a request can be logged without its
-/// token.
+/// token. ([`Rendered`](crate::Rendered) hides the values of `:tok` and of its numbered
+/// variants `:tok1`, `:tok2`, …, which is how the renderer spells a reused label.)
 #[derive(Clone, PartialEq, Eq)]
 pub struct Value {
     /// Placeholder label without the `:` (for example `now` renders as `:now`).

@@ -7,6 +7,10 @@ use crate::attribute::Item;
 use crate::transact::CancellationReason;
 
 /// A store's answer to a [`Request`](crate::Request) that reached the table.
+///
+/// `Debug` shows the items as they are, lease tokens included (an acquire's `UPDATED_NEW`
+/// answer holds the new holder's token, a failed condition's old item the current holder's):
+/// log requests, not responses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreResponse {
@@ -105,7 +109,11 @@ impl fmt::Display for StoreErrorKind {
 
 /// A store failure: its [kind](StoreErrorKind), a message from the store (for example the AWS
 /// error code and message), and the underlying error, if any.
-#[derive(Debug)]
+///
+/// `Debug` shows the underlying error's chain of `Display` messages, never its `Debug`: an SDK
+/// error's `Debug` carries the raw HTTP response, whose body may hold a lease's bearer token
+/// (an acquire's `UPDATED_NEW` answer, another holder's item). The error itself stays
+/// reachable through [`source`](StdError::source) for callers that downcast it.
 pub struct StoreError {
     kind: StoreErrorKind,
     message: String,
@@ -143,6 +151,35 @@ impl StoreError {
     }
 }
 
+impl fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = f.debug_struct("StoreError");
+        shown
+            .field("kind", &self.kind)
+            .field("message", &self.message);
+        if let Some(source) = &self.source {
+            shown.field("source", &SourceChain(source.as_ref()));
+        }
+        shown.finish()
+    }
+}
+
+/// An error and its sources, each by its `Display` message, as `"outer: inner: ..."`.
+struct SourceChain<'a>(&'a (dyn StdError + 'static));
+
+impl fmt::Debug for SourceChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = self.0.to_string();
+        let mut next = self.0.source();
+        while let Some(error) = next {
+            text.push_str(": ");
+            text.push_str(&error.to_string());
+            next = error.source();
+        }
+        fmt::Debug::fmt(&text, f)
+    }
+}
+
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.message.is_empty() {
@@ -158,5 +195,67 @@ impl StdError for StoreError {
         self.source
             .as_deref()
             .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error whose `Debug` carries a secret (as an SDK error's raw HTTP response does) but
+    /// whose `Display` does not.
+    #[derive(Debug)]
+    struct Raw {
+        #[allow(dead_code)] // read by `Debug` only, which is the point
+        body: &'static str,
+        inner: Inner,
+    }
+
+    #[derive(Debug)]
+    struct Inner;
+
+    impl fmt::Display for Raw {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("response error")
+        }
+    }
+
+    impl fmt::Display for Inner {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("failed to parse the answer")
+        }
+    }
+
+    impl StdError for Raw {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.inner)
+        }
+    }
+
+    impl StdError for Inner {}
+
+    #[test]
+    fn debug_shows_the_source_chain_by_display_never_its_debug() {
+        let error = StoreError::new(
+            StoreErrorKind::Timeout,
+            "UpdateItem: the answer was unreadable",
+        )
+        .with_source(Raw {
+            body: r#"{"lease_token":{"S":"0b7e3c1a-SECRET"}}"#,
+            inner: Inner,
+        });
+        let shown = format!("{error:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.contains("response error: failed to parse the answer"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("Timeout") && shown.contains("unreadable"),
+            "{shown}"
+        );
+        assert!(error.source().is_some(), "the source stays reachable");
+        let alone = format!("{:?}", StoreError::new(StoreErrorKind::Other, "m"));
+        assert!(!alone.contains("source"), "{alone}");
     }
 }

@@ -342,3 +342,37 @@ async fn create_table_without_permission_is_access_denied() {
             .starts_with("CreateTable failed: AccessDeniedException")
     );
 }
+
+/// An answer the SDK cannot read (a number sent as a JSON number) fails with the SDK's error,
+/// whose `Debug` holds the raw response, our own token in it. The lease error a caller might
+/// log with `{:?}` must not show it, nor another holder's token from an unreadable `GetItem`.
+#[tokio::test]
+async fn unreadable_answers_never_show_a_token_in_the_errors_debug() {
+    const OURS: &str = "0b7e3c1a-OUR-SECRET-token";
+    const THEIRS: &str = "9f2d4e6b-THEIR-SECRET-token";
+    let acquired =
+        r#"{"Attributes":{"lease_token":{"S":"0b7e3c1a-OUR-SECRET-token"},"lease_fence":{"N":1}}}"#;
+    let item = r#"{"Item":{"pk":{"S":"CACHE#A"},"sk":{"S":"LOCK"},"lease_token":{"S":"9f2d4e6b-THEIR-SECRET-token"},"lease_expires_at":{"N":1500}}}"#;
+    // Retries and the clean-up after an unknown outcome get the same unreadable answer.
+    let http = Canned::new(&[(200, acquired); 8]);
+    let manager = manager(http.client()).with_token_source(|| LeaseToken::new(OURS));
+    let err = manager
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    let shown = format!("{err:?} {err}");
+    assert!(!shown.contains(OURS), "{shown}");
+    assert!(
+        shown.contains("CACHE#A"),
+        "the error still names its key: {shown}"
+    );
+
+    let http = Canned::new(&[(200, item); 8]);
+    let manager = self::manager(http.client());
+    let err = manager
+        .inspect(manager.lock_key("CACHE#A"))
+        .await
+        .unwrap_err();
+    let shown = format!("{err:?} {err}");
+    assert!(!shown.contains(THEIRS), "{shown}");
+}
