@@ -14,6 +14,7 @@ use std::cmp::Ordering;
 use std::str::FromStr;
 
 use bigdecimal::{BigDecimal, Zero};
+use lease::CompactString;
 
 /// Most significant digits in a DynamoDB number.
 const MAX_DIGITS: u64 = 38;
@@ -85,15 +86,16 @@ pub(crate) fn compare(a: &str, b: &str) -> Option<Ordering> {
 /// # Errors
 /// [`NumberError`] if an operand is not a number or the sum is out of DynamoDB's range or
 /// precision.
-pub(crate) fn add(a: &str, b: &str) -> Result<String, NumberError> {
+pub(crate) fn add(a: &str, b: &str) -> Result<CompactString, NumberError> {
     if let (Ok(x), Ok(y)) = (a.parse::<i64>(), b.parse::<i64>())
         && let Some(sum) = x.checked_add(y)
     {
-        return Ok(sum.to_string());
+        // Inline (an i64 has at most 20 characters): no allocation.
+        return Ok(CompactString::new(itoa::Buffer::new().format(sum)));
     }
     let sum = parse(a)? + parse(b)?;
     check_range(&sum)?;
-    Ok(to_canonical_string(&sum))
+    Ok(to_canonical_string(&sum).into())
 }
 
 fn check_range(value: &BigDecimal) -> Result<(), NumberError> {

@@ -160,7 +160,7 @@ fn compute<'v>(
         },
         UpdateValue::Plus(a, b) => match (&*compute(a, item)?, &*compute(b, item)?) {
             (AttributeValue::N(x), AttributeValue::N(y)) => number::add(x, y)
-                .map(|sum| Cow::Owned(AttributeValue::N(sum.into())))
+                .map(|sum| Cow::Owned(AttributeValue::N(sum)))
                 .map_err(|e| validation(format!("Invalid UpdateExpression: {e}"))),
             (x, y) => Err(validation(format!(
                 "An operand in the update expression has an incorrect data type: {} + {}",
