@@ -1,7 +1,8 @@
 //! `lease table create` and `lease table check`.
 
 use lease_dynamodb_sdk::{
-    TableCheckError, TableCheckFailure, TtlCheck, check_table, create_lock_table, enable_ttl,
+    StoreErrorKind, TableCheckError, TableCheckFailure, TtlCheck, check_table, create_lock_table,
+    enable_ttl,
 };
 
 use crate::cli::{FormatArgs, StoreArgs, TableCommand};
@@ -33,6 +34,23 @@ async fn create(connection: &Connection) -> Result<u8, Failure> {
     let ttl = if config.writes_ttl() {
         match enable_ttl(&connection.client, config).await {
             Ok(enabled) => ttl_created(enabled, config.ttl_attribute()),
+            // The table's TTL is on another attribute: the table check says so in `lease`'s
+            // own terms (which option to pass), from its typed verdict.
+            Err(e) if e.kind() == StoreErrorKind::Validation => {
+                return Err(match check_table(&connection.client, config).await {
+                    Err(
+                        failure @ TableCheckFailure::Mismatch {
+                            error: TableCheckError::TtlOnOtherAttribute { .. },
+                            ..
+                        },
+                    ) => check_failure(failure, table),
+                    _ => Failure::store(
+                        &format!("table {table} is ready, but enabling TTL failed"),
+                        &e,
+                        table,
+                    ),
+                });
+            }
             Err(e) => {
                 return Err(Failure::store(
                     &format!("table {table} is ready, but enabling TTL failed"),

@@ -77,3 +77,16 @@ fn table_acquire_inspect_release_check_on_moto() {
         (Some("deploy"), Some("released"))
     );
 }
+
+/// A table whose TTL is on another attribute: `table create` says which option fits it, in
+/// `lease`'s terms, and exits 65 (the table does not fit), like `table check`.
+#[test]
+fn table_create_with_ttl_on_another_attribute_names_the_option() {
+    let server = Server::moto(); // its table has TTL on "ttl"
+    let output = server.run(&["--ttl-attribute", "expires", "table", "create"]);
+    assert_eq!(code(&output), 65, "{}", describe(&output));
+    assert_one_line_error(&output, "--ttl-attribute \"ttl\"");
+    let check = server.run(&["--ttl-attribute", "expires", "table", "check"]);
+    assert_eq!(code(&check), 65, "{}", describe(&check));
+    assert_eq!(output.stderr, check.stderr, "create and check say the same");
+}
