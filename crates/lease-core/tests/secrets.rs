@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use lease_core::{
-    AttributeValue, Item, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, StoreResponse,
+    AcquirePlan, AttributeValue, Item, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner,
+    StoreResponse,
 };
 use time::OffsetDateTime;
 
@@ -28,6 +29,17 @@ fn lease() -> Lease {
         LeaseToken::new(SECRET),
         now(),
     )
+}
+
+/// The plan of an acquire of `CACHE#A` with the token [`SECRET`].
+fn acquire_secret(p: &Planner) -> AcquirePlan<'_> {
+    p.acquire(
+        LeaseKey::new("CACHE#A", "LOCK"),
+        Duration::from_secs(30),
+        now(),
+        LeaseToken::new(SECRET),
+    )
+    .unwrap()
 }
 
 fn assert_hidden(shown: &str, secret: &str) {
@@ -93,14 +105,7 @@ fn errors_of_refresh_and_release_never_show_the_token() {
 fn plans_never_show_the_token_in_debug() {
     let p = planner();
     let lease = lease();
-    let acquire = p
-        .acquire(
-            LeaseKey::new("CACHE#A", "LOCK"),
-            Duration::from_secs(30),
-            now(),
-            LeaseToken::new(SECRET),
-        )
-        .unwrap();
+    let acquire = acquire_secret(&p);
     assert_hidden(&format!("{acquire:?}"), SECRET);
     let refresh = p.refresh(&lease, Duration::from_secs(30), now()).unwrap();
     assert_hidden(&format!("{refresh:?}"), SECRET);
@@ -114,14 +119,7 @@ fn requests_and_rendered_requests_show_the_fingerprint_only() {
     let p = planner();
     let lease = lease();
     let fingerprint = LeaseToken::new(SECRET).fingerprint().to_string();
-    let acquire = p
-        .acquire(
-            LeaseKey::new("CACHE#A", "LOCK"),
-            Duration::from_secs(30),
-            now(),
-            LeaseToken::new(SECRET),
-        )
-        .unwrap();
+    let acquire = acquire_secret(&p);
     let refresh = p.refresh(&lease, Duration::from_secs(30), now()).unwrap();
     let release = p.release(&lease, now()).unwrap();
     for request in [acquire.request(), refresh.request(), release.request()] {
