@@ -194,28 +194,12 @@ pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Names of the library's items (and AWS operations) that a shell user cannot use: no
-/// message of `lease` may contain one.
+/// The library's names no message may contain, shared with the integration tests.
 #[cfg(test)]
-pub(crate) const LIBRARY_NAMES: &[&str] = &[
-    "lease_dynamodb_sdk",
-    "::",
-    "LeaseConfigBuilder",
-    "include_ttl",
-    "enable_ttl",
-    "create_lock_table",
-    "check_table",
-    "with_request_timeout",
-    "UpdateTimeToLive",
-];
-
-/// Fails if `message` names one of the [`LIBRARY_NAMES`].
+#[path = "../tests/common/library_names.rs"]
+mod library_names;
 #[cfg(test)]
-pub(crate) fn assert_names_no_library_item(message: &str) {
-    for library in LIBRARY_NAMES {
-        assert!(!message.contains(library), "{library:?} in: {message}");
-    }
-}
+pub(crate) use library_names::assert_names_no_library_item;
 
 #[cfg(test)]
 mod tests {

@@ -18,19 +18,22 @@ fn lease(args: &[&str]) -> std::process::Output {
     output_within(command, PATIENCE)
 }
 
+/// Every command line that has its own help: the top level and each subcommand.
+const COMMANDS: [&[&str]; 9] = [
+    &[],
+    &["run"],
+    &["acquire"],
+    &["refresh"],
+    &["release"],
+    &["inspect"],
+    &["list"],
+    &["table", "create"],
+    &["table", "check"],
+];
+
 #[test]
 fn every_command_has_help_with_an_example() {
-    for command in [
-        &[][..],
-        &["run"],
-        &["acquire"],
-        &["refresh"],
-        &["release"],
-        &["inspect"],
-        &["list"],
-        &["table", "create"],
-        &["table", "check"],
-    ] {
+    for command in COMMANDS {
         let args: Vec<&str> = command.iter().copied().chain(["--help"]).collect();
         let output = lease(&args);
         assert_eq!(code(&output), 0, "{args:?}");
@@ -101,17 +104,7 @@ fn usage_errors_are_one_line_with_status_64() {
 /// sentence ("... [default: 1s]. Leases must be longer") reads as a glitch.
 #[test]
 fn defaults_close_the_option_help() {
-    for command in [
-        &[][..],
-        &["run"],
-        &["acquire"],
-        &["refresh"],
-        &["release"],
-        &["inspect"],
-        &["list"],
-        &["table", "create"],
-        &["table", "check"],
-    ] {
+    for command in COMMANDS {
         for flag in ["-h", "--help"] {
             let args: Vec<&str> = command.iter().copied().chain([flag]).collect();
             let help = String::from_utf8(lease(&args).stdout).unwrap();

@@ -135,6 +135,9 @@ pub enum Comparator {
 }
 
 impl Comparator {
+    /// Every comparator, in the order they are declared (for exhaustive tests).
+    pub const ALL: [Self; 6] = [Self::Eq, Self::Ne, Self::Lt, Self::Le, Self::Gt, Self::Ge];
+
     /// The operator's text in an expression.
     #[must_use]
     pub fn symbol(self) -> &'static str {

@@ -102,14 +102,7 @@ fn operand() -> impl Strategy<Value = Operand> {
 }
 
 fn condition() -> impl Strategy<Value = Condition> {
-    let comparator = select(vec![
-        Comparator::Eq,
-        Comparator::Ne,
-        Comparator::Lt,
-        Comparator::Le,
-        Comparator::Gt,
-        Comparator::Ge,
-    ]);
+    let comparator = select(Comparator::ALL.to_vec());
     let leaf = prop_oneof![
         attr().prop_map(Condition::AttributeExists),
         attr().prop_map(Condition::AttributeNotExists),

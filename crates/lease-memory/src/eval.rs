@@ -154,14 +154,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Comparator; 6] = [
-        Comparator::Eq,
-        Comparator::Ne,
-        Comparator::Lt,
-        Comparator::Le,
-        Comparator::Gt,
-        Comparator::Ge,
-    ];
+    const ALL: [Comparator; 6] = Comparator::ALL;
 
     fn item(pairs: &[(&str, AttributeValue)]) -> Item {
         pairs

@@ -75,14 +75,7 @@ const NUMBERS: &[&str] = &[
     "0", "1", "2", "3", "7", "10", "-1", "-3", "1.5", "1.50", "-0", "10e2", "1000", "007", "0.001",
     "1E-3", "-2.5",
 ];
-const COMPARATORS: &[Comparator] = &[
-    Comparator::Eq,
-    Comparator::Ne,
-    Comparator::Lt,
-    Comparator::Le,
-    Comparator::Gt,
-    Comparator::Ge,
-];
+const COMPARATORS: &[Comparator] = &Comparator::ALL;
 const RETURN_VALUES: &[ReturnValues] = &[
     ReturnValues::None,
     ReturnValues::AllOld,
