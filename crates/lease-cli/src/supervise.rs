@@ -99,7 +99,7 @@ pub(crate) async fn supervise<S: Store + 'static>(
     let mut watching = true;
     let mut stop: Option<Stop> = None;
     let status = loop {
-        let early_stop_at = if stop.is_none() && statuses.borrow().is_at_risk() {
+        let early_stop_at = if stop.is_none() && statuses.current().is_at_risk() {
             safe_deadline(guard)
                 .map(|deadline| deadline.checked_sub(kill_after).unwrap_or(deadline))
         } else {
@@ -109,17 +109,16 @@ pub(crate) async fn supervise<S: Store + 'static>(
         tokio::select! {
             biased;
             changed = statuses.changed(), if watching => {
-                if changed.is_err() {
+                let Some(current) = changed else {
                     watching = false;
                     continue;
-                }
-                let current = statuses.borrow_and_update().clone();
+                };
                 if let (LeaseStatus::Lost(reason), None) = (current, &stop) {
                     stop = Some(begin_stop(group, StopReason::Lost(reason), guard, kill_after, verbose));
                 }
             }
             () = at(early_stop_at) => {
-                let last_error = match statuses.borrow().clone() {
+                let last_error = match statuses.current() {
                     LeaseStatus::AtRisk { last_error, .. } => Some(last_error),
                     _ => None,
                 };

@@ -89,7 +89,7 @@ impl<'p> AcquirePlan<'p> {
         Self {
             planner,
             request,
-            lease: Lease::held(key, token, times.expires_at, None, times.valid_until),
+            lease: Lease::held(key, token, times.expires_at, None, times.deadline),
             now,
         }
     }

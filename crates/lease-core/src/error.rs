@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::holder::Holder;
 use crate::key::LeaseKey;
+use crate::lifecycle::LossReason;
 use crate::response::{StoreError, StoreErrorKind};
 use crate::transact::CancellationReason;
 
@@ -346,6 +347,32 @@ pub enum LeaseError {
         /// The lease's key.
         key: LeaseKey,
     },
+    /// The store granted the acquire (or the refresh), but its answer arrived after the
+    /// lease's local safe deadline ([`Lease::valid_until`](crate::Lease::valid_until), on the
+    /// monotonic or the wall clock): the answer was late (a slow network, a retry after a
+    /// timeout) or the process was paused. From the deadline on another holder may take the
+    /// lease over, so it cannot be used. An acquire's lease was released again
+    /// (token-conditioned, best effort); after a refresh, release the lease you hold.
+    #[error(
+        "the {operation} of lease {key} was answered after the lease's safe deadline; the lease cannot be used"
+    )]
+    Lapsed {
+        /// The operation (acquire or refresh).
+        operation: Operation,
+        /// The lease's key.
+        key: LeaseKey,
+    },
+    /// A kept lease (the `lease` crate's `LeaseGuard`) was lost before its holder let go of
+    /// it: taken over, past its safe deadline without a confirmed renewal, or ended by the
+    /// manager's shutdown. The work done under it was not protected by the lease to its end.
+    /// (A lease that may still be ours was released all the same.)
+    #[error("lease {key} was lost before it was released: {reason}")]
+    Lost {
+        /// The lease's key.
+        key: LeaseKey,
+        /// Why it was lost.
+        reason: LossReason,
+    },
     /// The store answered in a way that does not fit the request (for example an item for a
     /// write). Indicates a bug in a store implementation.
     #[error("{operation} of lease {key}: unexpected store response: {detail}")]
@@ -402,6 +429,19 @@ impl LeaseError {
         matches!(self, Self::WaitTimedOut { .. })
     }
 
+    /// Whether this is [`LeaseError::Lapsed`]: the store's answer came after the lease's safe
+    /// deadline.
+    #[must_use]
+    pub fn is_lapsed(&self) -> bool {
+        matches!(self, Self::Lapsed { .. })
+    }
+
+    /// Whether this is [`LeaseError::Lost`]: a kept lease was lost before its holder let go.
+    #[must_use]
+    pub fn is_lost(&self) -> bool {
+        matches!(self, Self::Lost { .. })
+    }
+
     /// Whether this is [`LeaseError::InvalidInput`].
     #[must_use]
     pub fn is_invalid_input(&self) -> bool {
@@ -421,6 +461,8 @@ impl LeaseError {
             | Self::TransactionCanceled { key, .. }
             | Self::WaitTimedOut { key, .. }
             | Self::ManagerShutDown { key }
+            | Self::Lapsed { key, .. }
+            | Self::Lost { key, .. }
             | Self::UnexpectedResponse { key, .. } => key,
         }
     }

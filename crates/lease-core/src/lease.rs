@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use crate::fence::FencingToken;
 use crate::key::LeaseKey;
+use crate::now::Now;
 use crate::token::LeaseToken;
 
 /// A lease this process holds (or held): its key, its bearer token, its expiry, its fencing
@@ -18,7 +19,23 @@ pub struct Lease {
     token: LeaseToken,
     expires_at: OffsetDateTime,
     fence: Option<FencingToken>,
-    valid_until: Option<Instant>,
+    deadline: Option<Deadline>,
+}
+
+/// The local safe deadline of a lease, on both of the holder's clocks, and the clock readings
+/// of the write it comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Deadline {
+    /// On the monotonic clock: send instant + duration − skew bound.
+    pub(crate) monotonic: Instant,
+    /// On the wall clock: send time + duration − skew bound. Catches a monotonic clock that
+    /// stood still while the machine was suspended (Linux `CLOCK_MONOTONIC`), when the wall
+    /// clock did not.
+    pub(crate) wall: OffsetDateTime,
+    /// The readings of both clocks when the write was sent (the wall reading corrected so that
+    /// it never ran slower than the monotonic clock since the lease was acquired): the
+    /// reference the next refresh measures a wall-clock step against.
+    pub(crate) sent: (Instant, OffsetDateTime),
 }
 
 impl Lease {
@@ -33,7 +50,7 @@ impl Lease {
             token,
             expires_at,
             fence: None,
-            valid_until: None,
+            deadline: None,
         }
     }
 
@@ -48,15 +65,20 @@ impl Lease {
         token: LeaseToken,
         expires_at: OffsetDateTime,
         fence: Option<FencingToken>,
-        valid_until: Option<Instant>,
+        deadline: Option<Deadline>,
     ) -> Self {
         Self {
             key,
             token,
             expires_at,
             fence,
-            valid_until,
+            deadline,
         }
+    }
+
+    /// The deadline and the readings of the write this lease comes from.
+    pub(crate) fn deadline(&self) -> Option<Deadline> {
+        self.deadline
     }
 
     /// The lease's key.
@@ -103,15 +125,41 @@ impl Lease {
     /// acquire (or last refresh) request was sent, plus the duration, minus the clock skew bound.
     /// Until then no other host can take the lease over, whatever its clock says (within the
     /// bound). `None` when the lease was planned without a monotonic reading.
+    ///
+    /// The same deadline also holds on the wall clock ([`valid_until_wall`](Self::valid_until_wall)):
+    /// [`is_valid_at`](Self::is_valid_at) checks both, so that a holder whose monotonic clock
+    /// stood still while the machine was suspended still stops in time.
     #[must_use]
     pub fn valid_until(&self) -> Option<Instant> {
-        self.valid_until
+        self.deadline.map(|d| d.monotonic)
     }
 
-    /// Whether the local safe deadline is still ahead of `now` (`false` when unknown).
+    /// The local safe deadline on the wall clock: the wall-clock time the acquire (or last
+    /// refresh) request was sent, plus the duration, minus the clock skew bound. `None` when the
+    /// lease was planned without a monotonic reading.
     #[must_use]
-    pub fn is_valid_at(&self, now: Instant) -> bool {
-        self.valid_until.is_some_and(|until| now < until)
+    pub fn valid_until_wall(&self) -> Option<OffsetDateTime> {
+        self.deadline.map(|d| d.wall)
+    }
+
+    /// Whether the holder may still work under the lease at `now`: both local safe deadlines
+    /// are ahead, the monotonic one ([`valid_until`](Self::valid_until)) by `now.monotonic`
+    /// and the wall-clock one ([`valid_until_wall`](Self::valid_until_wall)) by `now.wall`.
+    /// `false` when the lease has no deadline or `now` has no monotonic reading: a lease
+    /// whose deadline cannot be checked is not valid.
+    ///
+    /// The wall-clock bound matters when the monotonic clock stops while the wall clock goes
+    /// on: on Linux, `Instant` does not advance while the machine is suspended, and a paused
+    /// virtual machine can behave alike. Such a holder would otherwise believe its lease valid
+    /// for as long as it was suspended.
+    #[must_use]
+    pub fn is_valid_at(&self, now: Now) -> bool {
+        match (self.deadline, now.monotonic) {
+            (Some(deadline), Some(monotonic)) => {
+                monotonic < deadline.monotonic && now.wall < deadline.wall
+            }
+            _ => false,
+        }
     }
 }
 

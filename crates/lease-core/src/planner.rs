@@ -12,7 +12,7 @@ use crate::error::{InvalidInput, LeaseError, Operation};
 use crate::expr::{Attr, TOKEN_LABEL, UpdateAction, Value};
 use crate::inspect::InspectPlan;
 use crate::key::LeaseKey;
-use crate::lease::Lease;
+use crate::lease::{Deadline, Lease};
 use crate::now::Now;
 use crate::refresh::RefreshPlan;
 use crate::release::ReleasePlan;
@@ -123,7 +123,17 @@ impl Planner {
     }
 
     /// Plans a refresh of `lease` for `duration` from wall-clock time `now`: the new expiry is
-    /// `now + duration` (rounded up to whole seconds), not the old expiry plus `duration`.
+    /// `now + duration` (rounded up to whole seconds), not the old expiry plus `duration`, so a
+    /// shorter duration shortens the lease (TableTheory's semantics).
+    ///
+    /// For a lease this process acquired or refreshed with both clocks (one with a
+    /// [`valid_until`](Lease::valid_until)), the wall-clock reading is first corrected for a
+    /// step backwards (an NTP step) since the lease's last write: it is taken as
+    /// `max(now.wall, wall at the last write + monotonic time elapsed since)`, so that, as far as
+    /// this lease is concerned, the wall clock never runs slower than the monotonic clock. A
+    /// clock stepped back can then neither back-date nor shorten the stored expiry while the
+    /// refresh reports success. (A lease made with [`Lease::new`] has no reference, and is
+    /// refreshed from `now` as it is.)
     ///
     /// # Errors
     /// [`LeaseError::InvalidInput`] as for [`acquire`](Self::acquire).
@@ -133,8 +143,8 @@ impl Planner {
         duration: Duration,
         now: impl Into<Now>,
     ) -> Result<RefreshPlan<'_>, LeaseError> {
-        let now = now.into();
         let key = lease.key();
+        let now = corrected(lease, now.into());
         match self.check(key, lease.token(), duration, now) {
             Ok(times) => Ok(RefreshPlan::new(self, lease, now, times)),
             Err(reason) => Err(invalid(Operation::Refresh, key.clone(), reason)),
@@ -222,14 +232,25 @@ impl Planner {
             Some(Some(ttl)) => Some(ttl),
             None => None,
         };
-        let valid_until = now
-            .monotonic
-            .and_then(|sent| sent.checked_add(duration.saturating_sub(skew)));
+        let window = duration.saturating_sub(skew);
+        let deadline = match now.monotonic {
+            Some(sent) => Some(Deadline {
+                monotonic: sent
+                    .checked_add(window)
+                    .ok_or(InvalidInput::TimeOutOfRange)?,
+                wall: time::Duration::try_from(window)
+                    .ok()
+                    .and_then(|w| now.wall.checked_add(w))
+                    .ok_or(InvalidInput::TimeOutOfRange)?,
+                sent: (sent, now.wall),
+            }),
+            None => None,
+        };
         Ok(WriteTimes {
             expires,
             expires_at,
             ttl,
-            valid_until,
+            deadline,
             floor: fence_floor(now.wall),
         })
     }
@@ -332,9 +353,27 @@ pub(crate) struct WriteTimes {
     /// `ttl`, when TTL is written.
     pub(crate) ttl: Option<i64>,
     /// The local safe deadline, when the monotonic send time is known.
-    pub(crate) valid_until: Option<std::time::Instant>,
+    pub(crate) deadline: Option<Deadline>,
     /// The fencing token floor: `now` in whole epoch milliseconds (0 before the epoch).
     pub(crate) floor: u64,
+}
+
+/// `now` with its wall-clock reading corrected for a step backwards since `lease`'s last
+/// write: the wall clock, as far as this lease is concerned, never runs slower than the
+/// monotonic clock. Without a reference (a lease made from parts) or without a monotonic
+/// reading, `now` as it is.
+fn corrected(lease: &Lease, now: Now) -> Now {
+    let (Some(previous), Some(monotonic)) = (lease.deadline(), now.monotonic) else {
+        return now;
+    };
+    let (sent_monotonic, sent_wall) = previous.sent;
+    let floor = time::Duration::try_from(monotonic.saturating_duration_since(sent_monotonic))
+        .ok()
+        .and_then(|elapsed| sent_wall.checked_add(elapsed));
+    match floor {
+        Some(floor) if floor > now.wall => Now::new(floor, monotonic),
+        _ => now,
+    }
 }
 
 /// The fencing token a key starts from when its item has none: the wall clock in epoch

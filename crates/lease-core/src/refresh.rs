@@ -49,7 +49,7 @@ impl<'p> RefreshPlan<'p> {
                 lease.token().clone(),
                 times.expires_at,
                 lease.fence(),
-                times.valid_until,
+                times.deadline,
             ),
             _planner: planner,
         }
@@ -74,28 +74,40 @@ impl<'p> RefreshPlan<'p> {
         self,
         response: Result<StoreResponse, StoreError>,
     ) -> Result<Lease, LeaseError> {
-        let key = self.lease.key();
-        match response {
-            Ok(StoreResponse::Applied { .. }) => Ok(self.lease),
-            Ok(StoreResponse::ConditionFailed { .. }) => {
-                Err(LeaseError::NotOwned { key: key.clone() })
-            }
-            Ok(StoreResponse::TransactionCanceled { .. }) => Err(LeaseError::UnexpectedResponse {
-                operation: Operation::Refresh,
-                key: key.clone(),
-                detail: "a transaction cancellation was returned for an UpdateItem",
-            }),
-            Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
-                operation: Operation::Refresh,
-                key: key.clone(),
-                detail: "an item was returned for an UpdateItem",
-            }),
-            Err(source) => Err(error::store_failure(
-                Operation::Refresh,
-                key.clone(),
-                source,
-            )),
-        }
+        interpret(self.lease, response)
+    }
+
+    /// The request and the lease it gives if it succeeds, for a machine that keeps them apart
+    /// ([`interpret`]).
+    pub(crate) fn into_parts(self) -> (Request, Lease) {
+        (self.request, self.lease)
+    }
+}
+
+/// [`RefreshPlan::interpret`] of the plan whose refreshed lease is `lease`.
+pub(crate) fn interpret(
+    lease: Lease,
+    response: Result<StoreResponse, StoreError>,
+) -> Result<Lease, LeaseError> {
+    let key = lease.key();
+    match response {
+        Ok(StoreResponse::Applied { .. }) => Ok(lease),
+        Ok(StoreResponse::ConditionFailed { .. }) => Err(LeaseError::NotOwned { key: key.clone() }),
+        Ok(StoreResponse::TransactionCanceled { .. }) => Err(LeaseError::UnexpectedResponse {
+            operation: Operation::Refresh,
+            key: key.clone(),
+            detail: "a transaction cancellation was returned for an UpdateItem",
+        }),
+        Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
+            operation: Operation::Refresh,
+            key: key.clone(),
+            detail: "an item was returned for an UpdateItem",
+        }),
+        Err(source) => Err(error::store_failure(
+            Operation::Refresh,
+            key.clone(),
+            source,
+        )),
     }
 }
 

@@ -11,6 +11,7 @@ use crate::attribute::AttributeValue;
 use crate::error::{self, LeaseError, Operation};
 use crate::expr::{Comparator, Condition, UpdateAction, Value};
 use crate::holder::RELEASED_EXPIRY;
+use crate::key::LeaseKey;
 use crate::lease::{Lease, ReleaseOutcome};
 use crate::planner::Planner;
 use crate::request::{OnConditionFailure, Request, ReturnValues, UpdateRequest};
@@ -52,25 +53,38 @@ impl<'p> ReleasePlan<'p> {
         self,
         response: Result<StoreResponse, StoreError>,
     ) -> Result<ReleaseOutcome, LeaseError> {
-        match response {
-            Ok(StoreResponse::Applied { .. }) => Ok(ReleaseOutcome::Released),
-            Ok(StoreResponse::ConditionFailed { .. }) => Ok(ReleaseOutcome::NotHeld),
-            Ok(StoreResponse::TransactionCanceled { .. }) => Err(LeaseError::UnexpectedResponse {
-                operation: Operation::Release,
-                key: self.lease.key().clone(),
-                detail: "a transaction cancellation was returned for an UpdateItem",
-            }),
-            Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
-                operation: Operation::Release,
-                key: self.lease.key().clone(),
-                detail: "an item was returned for an UpdateItem",
-            }),
-            Err(source) => Err(error::store_failure(
-                Operation::Release,
-                self.lease.key().clone(),
-                source,
-            )),
-        }
+        interpret(self.lease.key(), response)
+    }
+
+    /// The request, for a machine that interprets the answer later ([`interpret`]).
+    pub(crate) fn into_request(self) -> Request {
+        self.request
+    }
+}
+
+/// [`ReleasePlan::interpret`] of a release of the lease at `key`.
+pub(crate) fn interpret(
+    key: &LeaseKey,
+    response: Result<StoreResponse, StoreError>,
+) -> Result<ReleaseOutcome, LeaseError> {
+    match response {
+        Ok(StoreResponse::Applied { .. }) => Ok(ReleaseOutcome::Released),
+        Ok(StoreResponse::ConditionFailed { .. }) => Ok(ReleaseOutcome::NotHeld),
+        Ok(StoreResponse::TransactionCanceled { .. }) => Err(LeaseError::UnexpectedResponse {
+            operation: Operation::Release,
+            key: key.clone(),
+            detail: "a transaction cancellation was returned for an UpdateItem",
+        }),
+        Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
+            operation: Operation::Release,
+            key: key.clone(),
+            detail: "an item was returned for an UpdateItem",
+        }),
+        Err(source) => Err(error::store_failure(
+            Operation::Release,
+            key.clone(),
+            source,
+        )),
     }
 }
 

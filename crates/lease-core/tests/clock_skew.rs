@@ -170,8 +170,9 @@ fn valid_until_is_the_send_instant_plus_the_duration_minus_the_bound() {
     assert_eq!(plan.lease().valid_until(), Some(expected));
     let lease = plan.interpret(applied_new()).unwrap();
     assert_eq!(lease.valid_until(), Some(expected));
-    assert!(lease.is_valid_at(expected - Duration::from_nanos(1)));
-    assert!(!lease.is_valid_at(expected));
+    let just_before = expected - Duration::from_nanos(1);
+    assert!(lease.is_valid_at(Now::new(at(1028), just_before)));
+    assert!(!lease.is_valid_at(Now::new(at(1028), expected)));
 
     // A refresh moves the deadline to its own send instant; the stored expiry follows the wall
     // clock, independently.
@@ -240,7 +241,10 @@ fn without_a_monotonic_reading_there_is_no_deadline() {
         .unwrap();
     let lease = plan.interpret(applied_new()).unwrap();
     assert_eq!(lease.valid_until(), None);
-    assert!(!lease.is_valid_at(Instant::now()), "unknown is not valid");
+    assert!(
+        !lease.is_valid_at(Now::new(at(1000), Instant::now())),
+        "unknown is not valid"
+    );
     assert_eq!(lease_without_deadline().valid_until(), None);
 
     // A lease made from parts gets a deadline once refreshed with one.
@@ -278,5 +282,5 @@ fn with_validation_off_a_lease_within_the_bound_is_never_valid() {
         )
         .unwrap();
     assert_eq!(plan.lease().valid_until(), Some(sent));
-    assert!(!plan.lease().is_valid_at(sent));
+    assert!(!plan.lease().is_valid_at(Now::new(at(1000), sent)));
 }

@@ -60,6 +60,11 @@ pub enum Fault {
     /// duration before returning the answer: a slow response. If the caller drops the future
     /// during the delay, the request stays applied and the answer is lost.
     ApplyThenDelay(Duration),
+    /// Executes the request at once (it is applied), then waits for the duration and fails with
+    /// [`StoreErrorKind::Timeout`]: the response never came, and the client's request timeout
+    /// fired after the duration. The shape of a real lost response (the AWS SDK's timeout,
+    /// followed by a retry that meets the write).
+    ApplyThenTimeout(Duration),
 }
 
 impl Fault {
@@ -68,7 +73,10 @@ impl Fault {
     #[must_use]
     pub fn forwards(self) -> bool {
         match self {
-            Self::ApplyThenError(_) | Self::Delay(_) | Self::ApplyThenDelay(_) => true,
+            Self::ApplyThenError(_)
+            | Self::Delay(_)
+            | Self::ApplyThenDelay(_)
+            | Self::ApplyThenTimeout(_) => true,
             Self::DropBeforeApply(_) | Self::Transient(_) => false,
         }
     }
@@ -81,6 +89,7 @@ enum Action {
     ApplyThenFail(StoreError),
     DelayThenApply(Duration),
     ApplyThenDelay(Duration),
+    ApplyThenDelayThenFail(Duration, StoreError),
 }
 
 impl Action {
@@ -100,6 +109,13 @@ impl Action {
             )),
             Fault::Delay(d) => Self::DelayThenApply(d),
             Fault::ApplyThenDelay(d) => Self::ApplyThenDelay(d),
+            Fault::ApplyThenTimeout(d) => Self::ApplyThenDelayThenFail(
+                d,
+                StoreError::new(
+                    StoreErrorKind::Timeout,
+                    "injected fault: the request was applied, then no response came before the timeout",
+                ),
+            ),
         }
     }
 }
@@ -302,6 +318,11 @@ impl<S: Store> Store for FaultyStore<S> {
                     let answer = inner.execute(request).await;
                     tokio::time::sleep(delay).await;
                     answer
+                }
+                Action::ApplyThenDelayThenFail(delay, error) => {
+                    let _lost = inner.execute(request).await;
+                    tokio::time::sleep(delay).await;
+                    Err(error)
                 }
             }
         }

@@ -102,7 +102,8 @@ impl Clock for ManualClock {
 }
 
 /// Clocks that follow tokio's clock: monotonic time is [`tokio::time::Instant::now`], and
-/// wall-clock time is a start time plus the tokio time elapsed since the clock was made.
+/// wall-clock time is a start time plus the tokio time elapsed since the clock was made; plus
+/// the moves a test asks for.
 ///
 /// In production this reads the same as [`SystemClock`] (tokio's clock is the system's
 /// monotonic clock), except that the wall clock does not follow NTP steps. In tests under
@@ -111,12 +112,29 @@ impl Clock for ManualClock {
 /// the times written to the store agree: a 10-minute scenario runs in milliseconds, and
 /// deterministically.
 ///
+/// Faults of the holder's own clocks, for tests:
+/// - [`jump`](Self::jump): both clocks move forward at once and tokio's timers do not notice:
+///   the process was paused (a GC pause, `SIGSTOP`) and has just woken, before any timer ran;
+/// - [`suspend`](Self::suspend): the wall clock moves forward and the monotonic clock does not:
+///   the machine was suspended (Linux `CLOCK_MONOTONIC` stops meanwhile);
+/// - [`step_wall`](Self::step_wall): the wall clock alone steps forward or back (an NTP step).
+///
 /// Make it inside the runtime whose clock it should follow (with a paused clock, `start` is
 /// the paused instant).
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct TokioClock {
     start_wall: OffsetDateTime,
     start: tokio::time::Instant,
+    moves: Mutex<Moves>,
+}
+
+/// What [`TokioClock`]'s fault methods added to tokio's clock.
+#[derive(Clone, Copy, Debug, Default)]
+struct Moves {
+    /// Added to both clocks.
+    both: Duration,
+    /// Added to the wall clock alone.
+    wall: time::Duration,
 }
 
 impl TokioClock {
@@ -126,6 +144,7 @@ impl TokioClock {
         Self {
             start_wall: start,
             start: tokio::time::Instant::now(),
+            moves: Mutex::default(),
         }
     }
 
@@ -143,6 +162,32 @@ impl TokioClock {
     pub fn new() -> Self {
         Self::starting_at(OffsetDateTime::now_utc())
     }
+
+    /// Moves both clocks forward by `by`, without tokio's timers noticing: as if the process
+    /// had been paused for `by` and had just woken up, before any timer fired.
+    pub fn jump(&self, by: Duration) {
+        let mut moves = self.lock();
+        moves.both = moves.both.saturating_add(by);
+    }
+
+    /// Moves the wall clock forward by `by` while the monotonic clock stands still: as if the
+    /// machine had been suspended for `by` (Linux's `CLOCK_MONOTONIC`, which `Instant` reads,
+    /// does not advance during suspend).
+    pub fn suspend(&self, by: Duration) {
+        self.step_wall(time::Duration::try_from(by).unwrap_or(time::Duration::MAX));
+    }
+
+    /// Steps the wall clock alone by `by` (negative: backwards), as an NTP step would.
+    pub fn step_wall(&self, by: time::Duration) {
+        let mut moves = self.lock();
+        moves.wall = moves.wall.saturating_add(by);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Moves> {
+        self.moves
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl Default for TokioClock {
@@ -153,13 +198,19 @@ impl Default for TokioClock {
 
 impl Clock for TokioClock {
     fn now(&self) -> OffsetDateTime {
-        let elapsed = tokio::time::Instant::now().saturating_duration_since(self.start);
+        let moves = *self.lock();
+        let elapsed = tokio::time::Instant::now()
+            .saturating_duration_since(self.start)
+            .saturating_add(moves.both);
         self.start_wall
             .saturating_add(time::Duration::try_from(elapsed).unwrap_or(time::Duration::MAX))
+            .saturating_add(moves.wall)
     }
 
     fn monotonic(&self) -> Instant {
-        tokio::time::Instant::now().into_std()
+        let now = tokio::time::Instant::now().into_std();
+        let both = self.lock().both;
+        now.checked_add(both).unwrap_or(now)
     }
 }
 

@@ -38,17 +38,15 @@ mod clock;
 mod guard;
 mod manager;
 mod metrics;
-mod retry;
 mod scoped;
 mod store;
 mod tokens;
 mod wait;
 
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
-pub use guard::{GuardOptions, LeaseContext, LeaseGuard, LeaseStatus, LossReason};
+pub use guard::{GuardOptions, LeaseContext, LeaseGuard, StatusWatch, StopSignal};
 pub use manager::LeaseManager;
 pub use metrics::MetricsSnapshot;
-pub use retry::RetryPolicy;
 pub use scoped::ScopedOutcome;
 pub use store::Store;
 pub use tokens::{TokenSource, UuidTokens};
@@ -58,9 +56,10 @@ pub use lease_core::{
     AttributeValue, CancellationReason, CompactString, ConditionCheckRequest, ConfigError,
     DecodeError, DeleteRequest, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput, Item,
     Lease, LeaseConfig, LeaseConfigBuilder, LeaseError, LeaseKey, LeaseSnapshot, LeaseState,
-    LeaseToken, Now, OnConditionFailure, Operation, Planner, PutRequest, ReleaseOutcome, Request,
-    StoreError, StoreErrorKind, StoreResponse, TableCheck, TableCheckError, TableDescription,
-    TokenFingerprint, TransactItem, TtlCheck, UpdateRequest, defaults,
+    LeaseStatus, LeaseToken, LossReason, Now, OnConditionFailure, Operation, Planner, PutRequest,
+    ReleaseOutcome, RenewPolicy, Request, RetryPolicy, StoreError, StoreErrorKind, StoreResponse,
+    TableCheck, TableCheckError, TableDescription, TokenFingerprint, TransactItem, TtlCheck,
+    UpdateRequest, defaults,
 };
 
 /// The pure core: request and response types, the expression AST, wire-time helpers.

@@ -32,7 +32,7 @@ pub struct MetricsSnapshot {
     /// Releases that released a lease of ours ([`ReleaseOutcome::Released`]), guards' releases
     /// included.
     pub released: u64,
-    /// Lease guards whose renewal task is running now (a gauge, not a counter): guards not yet
+    /// Lease guards whose driver task is running now (a gauge, not a counter): guards not yet
     /// released, dropped or shut down, and lost guards not yet released or dropped.
     pub active_guards: u64,
 }
@@ -73,19 +73,31 @@ impl Metrics {
 
     pub(crate) fn record_refresh(&self, result: &Result<Lease, LeaseError>) {
         match result {
-            Ok(_) => bump(&self.renewed),
-            Err(_) => bump(&self.renew_failures),
+            Ok(_) => self.record_renewed(),
+            Err(_) => self.record_renew_failure(),
         }
     }
 
     pub(crate) fn record_release(&self, result: &Result<ReleaseOutcome, LeaseError>) {
         if let Ok(ReleaseOutcome::Released) = result {
-            bump(&self.released);
+            self.record_released();
         }
     }
 
     pub(crate) fn record_lost(&self) {
         bump(&self.lost);
+    }
+
+    pub(crate) fn record_renewed(&self) {
+        bump(&self.renewed);
+    }
+
+    pub(crate) fn record_renew_failure(&self) {
+        bump(&self.renew_failures);
+    }
+
+    pub(crate) fn record_released(&self) {
+        bump(&self.released);
     }
 }
 

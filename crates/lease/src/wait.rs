@@ -214,7 +214,7 @@ async fn wait<S: Store>(
 /// manager already retried, and cleaned up after an unknown outcome).
 fn may_pass(error: &LeaseError) -> bool {
     match error {
-        LeaseError::OutcomeUnknown { .. } => true,
+        LeaseError::OutcomeUnknown { .. } | LeaseError::Lapsed { .. } => true,
         LeaseError::Store { source, .. } => source.kind().is_transient(),
         _ => false,
     }

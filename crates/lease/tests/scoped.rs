@@ -127,9 +127,9 @@ async fn b23_lease_lost_during_work_cancels_it() {
                 let (dropped, stopped) = (dropped.clone(), stopped.clone());
                 async move {
                     let _flag = SetOnDrop(dropped);
-                    let token = context.cancellation_token();
+                    let stop = context.stop_signal();
                     tokio::spawn(async move {
-                        token.cancelled().await;
+                        stop.stopped().await;
                         stopped.store(true, Ordering::SeqCst);
                     });
                     loop {

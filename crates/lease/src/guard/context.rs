@@ -1,114 +1,116 @@
 //! [`LeaseContext`]: what work under a guarded lease can see of it.
 
-use std::time::Instant;
+use std::fmt;
+use std::future::pending;
+use std::sync::Arc;
 
-use lease_core::{FencingToken, Lease, LeaseKey};
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
+use lease_core::{FencingToken, Lease, LeaseKey, LeaseStatus, LossReason};
 
-use super::status::{LeaseStatus, LossReason};
+use super::shared::Shared;
+use super::stop::StopSignal;
+use super::watch::StatusWatch;
 
 /// A read-only view of a guarded lease, for the work done under it: the current lease (with
 /// its fencing token and safe deadline), its [`LeaseStatus`], a future that resolves on loss,
-/// and a [`CancellationToken`] to select on.
+/// and a [`StopSignal`].
+///
+/// Every answer is given as of a fresh reading of the manager's clocks: a lease whose safe
+/// deadline has passed is reported [`Lost`](LeaseStatus::Lost) at once, even if the process was
+/// paused and the guard's driver has not run since.
 ///
 /// Cheap to clone and `Send + Sync + 'static`: hand a clone to each task working under the
 /// lease. It cannot renew or release the lease (only the [`LeaseGuard`](crate::LeaseGuard)
 /// can), and stays valid after the guard is gone (its status is then final).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct LeaseContext {
-    key: LeaseKey,
-    lease: watch::Receiver<Lease>,
-    status: watch::Receiver<LeaseStatus>,
-    token: CancellationToken,
+    shared: Arc<Shared>,
 }
 
 impl LeaseContext {
-    pub(crate) fn new(
-        key: LeaseKey,
-        lease: watch::Receiver<Lease>,
-        status: watch::Receiver<LeaseStatus>,
-        token: CancellationToken,
-    ) -> Self {
-        Self {
-            key,
-            lease,
-            status,
-            token,
-        }
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
     }
 
     /// The lease's key.
     #[must_use]
     pub fn key(&self) -> &LeaseKey {
-        &self.key
+        self.shared.key()
     }
 
     /// The lease as of its last successful acquire or renewal: expiry, fencing token, local safe
     /// deadline ([`Lease::valid_until`]), and the bearer token.
     #[must_use]
     pub fn lease(&self) -> Lease {
-        self.lease.borrow().clone()
+        self.shared.lease()
     }
 
     /// The fencing token of this acquisition (renewals keep it): pass it with every write the
     /// lease protects.
     #[must_use]
     pub fn fence(&self) -> Option<FencingToken> {
-        self.lease.borrow().fence()
+        self.shared.lease().fence()
     }
 
-    /// The current status. If the renewal task is gone without a final status (its runtime
-    /// shut down), a lease that was held is reported
-    /// [`Lost(Unconfirmed)`](LossReason::Unconfirmed): nothing renews it any more.
+    /// The status now: [`Lost`](LossReason::Unconfirmed) if the safe deadline has passed at
+    /// this reading of the manager's clocks, whatever the guard's timers did.
     #[must_use]
     pub fn status(&self) -> LeaseStatus {
-        let status = self.status.borrow().clone();
-        if status.is_held() && self.status.has_changed().is_err() {
-            return LeaseStatus::Lost(LossReason::Unconfirmed { last_error: None });
-        }
-        status
+        self.shared.status()
     }
 
-    /// Whether work may go on under the lease at `now` (a reading of the manager's monotonic
-    /// clock): the lease is held (or at risk) and its safe deadline is ahead.
+    /// Whether work may go on under the lease now: it is held (or at risk), checked at a fresh
+    /// reading of the manager's clocks against both safe deadlines. Check it right before each
+    /// write the lease protects, and send the fencing token with the write.
     #[must_use]
-    pub fn is_valid_at(&self, now: Instant) -> bool {
-        self.status().is_held() && self.lease.borrow().is_valid_at(now)
+    pub fn is_valid(&self) -> bool {
+        self.status().is_held()
     }
 
-    /// A watch receiver of the status: `changed().await` wakes on every transition (Held ↔
-    /// AtRisk, then Lost or Released).
+    /// A follower of the status's changes.
     #[must_use]
-    pub fn subscribe(&self) -> watch::Receiver<LeaseStatus> {
-        self.status.clone()
+    pub fn subscribe(&self) -> StatusWatch {
+        StatusWatch::new(Arc::clone(&self.shared))
     }
 
-    /// Resolves when the lease is lost, with the reason; at once if it is lost already. It
-    /// never resolves if the lease is released instead (by [`release`](crate::LeaseGuard::release)
-    /// or by dropping the guard): to stop on either, select on
-    /// [`cancellation_token`](Self::cancellation_token). If the renewal task is gone without a
-    /// final status (its runtime shut down), resolves with
-    /// [`LossReason::Unconfirmed`].
+    /// Resolves when the lease is lost, with the reason; at once if it is lost already (also
+    /// when the safe deadline passed while nothing ran). It never resolves if the lease is
+    /// released instead (by [`release`](crate::LeaseGuard::release) or by dropping the
+    /// guard): to stop on either, use [`stop_signal`](Self::stop_signal).
     pub async fn lost(&self) -> LossReason {
-        let mut status = self.status.clone();
-        let ended = status.wait_for(|s| !s.is_held()).await.map(|s| s.clone());
-        let ended = match ended {
-            Ok(s) => s,
-            Err(_) => status.borrow().clone(),
-        };
-        match ended {
-            LeaseStatus::Lost(reason) => reason,
-            LeaseStatus::Released => std::future::pending().await,
-            _ => LossReason::Unconfirmed { last_error: None },
+        let mut view = self.shared.subscribe();
+        loop {
+            match self.shared.status() {
+                LeaseStatus::Lost(reason) => return reason,
+                LeaseStatus::Released => return pending().await,
+                _ => {}
+            }
+            let deadline = view.borrow_and_update().lease.valid_until();
+            tokio::select! {
+                changed = view.changed() => {
+                    if changed.is_err() {
+                        pending::<()>().await;
+                    }
+                }
+                () = self.shared.sleep_until(deadline) => {}
+            }
         }
     }
 
-    /// A token that is cancelled when work under the lease must stop: when the lease is lost,
-    /// and when the guard is released or dropped. Cancelled before the release request is
-    /// sent, so work stops before another holder can acquire the lease.
+    /// The signal that work under the lease must stop: the lease was lost, or the guard was
+    /// released or dropped. Raised before the release request is sent, so work stops before
+    /// another holder can acquire the lease.
     #[must_use]
-    pub fn cancellation_token(&self) -> CancellationToken {
-        self.token.clone()
+    pub fn stop_signal(&self) -> StopSignal {
+        StopSignal::new(Arc::clone(&self.shared))
+    }
+}
+
+impl fmt::Debug for LeaseContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LeaseContext")
+            .field("key", self.shared.key())
+            .field("fence", &self.fence())
+            .field("status", &self.status())
+            .finish()
     }
 }

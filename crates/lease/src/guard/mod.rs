@@ -1,55 +1,66 @@
 //! [`LeaseGuard`]: a held lease renewed in the background until it is released or dropped.
 //!
-//! Satellites: [`options`] (renew period, retry delays, waiting), [`status`] (what the guard
-//! reports), [`context`] (the read-only view work gets), [`renewal`] (the task that renews and
-//! releases), [`registry`] (the manager's guards, for shutdown).
+//! The decisions (when to renew, when the lease is at risk or lost, when to release) are made
+//! by lease-core's [`Keeper`](lease_core::lifecycle::Keeper); this module pumps it. Satellites:
+//! [`options`] (renew period, retry delays, waiting), [`shared`] (the keeper behind a lock,
+//! and what it publishes), [`driver`] (the task that sends its requests and wakes it at its
+//! timers), [`context`] (the read-only view work gets), [`stop`] and [`watch`] (the stop
+//! signal and the status follower), [`registry`] (the manager's guards, for shutdown).
 
 mod context;
+mod driver;
 mod options;
 mod registry;
-mod renewal;
-mod status;
+mod shared;
+mod stop;
+mod watch;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lease_core::{FencingToken, Lease, LeaseError, LeaseKey, Operation, ReleaseOutcome};
-use tokio::sync::{oneshot, watch};
-use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info_span, warn};
+use lease_core::lifecycle::Keeper;
+use lease_core::{
+    FencingToken, Lease, LeaseError, LeaseKey, LeaseStatus, LossReason, ReleaseOutcome,
+};
+use tracing::{Instrument, info, info_span, warn};
 
 pub use context::LeaseContext;
 pub use options::GuardOptions;
 pub(crate) use registry::GuardRegistry;
-pub use status::{LeaseStatus, LossReason};
+pub use stop::StopSignal;
+pub use watch::StatusWatch;
 
 use crate::manager::LeaseManager;
 use crate::store::Store;
-use renewal::{Publish, ReleaseReply, Renewal};
+use shared::Shared;
 
 /// A held lease that a background task renews until the guard is released or dropped.
 ///
-/// Made by [`LeaseManager::acquire_guard`]. The renewal task
-/// - renews every [`GuardOptions::renew_every`] (a third of the duration by default), counted
-///   from when the last renewal was sent;
-/// - retries a failed renewal with backoff, reporting the lease
+/// Made by [`LeaseManager::acquire_guard`]. The lease is kept by lease-core's
+/// [`Keeper`](lease_core::lifecycle::Keeper), driven by a task on the caller's tokio runtime:
+/// - it renews every [`GuardOptions::renew_every`] (a third of the duration by default),
+///   counted from when the last renewal was sent;
+/// - it retries a failed renewal with backoff, reporting the lease
 ///   [`AtRisk`](LeaseStatus::AtRisk), but only until the lease's local safe deadline
 ///   ([`Lease::valid_until`]: expiry minus the clock skew bound);
-/// - reports the lease [`Lost`](LeaseStatus::Lost) when a renewal finds it is not ours
+/// - it reports the lease [`Lost`](LeaseStatus::Lost) when a renewal finds it is not ours
 ///   ([`LossReason::NotOwned`]), or at the safe deadline when no renewal could be confirmed
 ///   ([`LossReason::Unconfirmed`]), never later: before another holder can take it over;
-/// - is the only sender of renewals and of the release, so a renewal in flight completes (or
-///   is abandoned at the deadline) before the release is sent, and nothing is sent after it.
+/// - it is the only sender of renewals and of the release, so a renewal in flight completes
+///   (or is abandoned at the deadline) before the release is sent, and nothing is sent after.
 ///
-/// Watch the lease with [`status`](Self::status), [`subscribe`](Self::subscribe),
-/// [`lost`](Self::lost) or [`cancellation_token`](Self::cancellation_token), and hand
-/// [`context`](Self::context)s to the tasks that work under it.
+/// **Every signal is right when it is read.** [`status`](Self::status),
+/// [`is_valid`](Self::is_valid), the [`StopSignal`], the [`LeaseContext`]s, [`lost`](Self::lost),
+/// the [`StatusWatch`] and [`release`](Self::release) each read the manager's clocks and report
+/// a lease past its safe deadline as lost at once, even when the process was paused past the
+/// deadline (a GC pause, `SIGSTOP`, a suspended machine) and the driver has not run since.
 ///
-/// End it with [`release`](Self::release), which returns the release's outcome. Dropping the
-/// guard instead stops renewals at once and makes a best-effort release from the renewal
-/// task; dropping never panics and needs no runtime (if the runtime is gone, nothing is sent
-/// and the lease expires).
+/// End it with [`release`](Self::release), which returns the release's outcome (or, if the
+/// lease was lost first, [`LeaseError::Lost`]). Dropping the guard instead stops work (the
+/// stop signal) and renewals at once and makes a best-effort release from the driver;
+/// dropping never panics and needs no runtime (if the runtime is gone, nothing is sent and the
+/// lease expires).
 ///
 /// The manager's clock must follow tokio's timer ([`SystemClock`](crate::SystemClock), or
 /// [`TokioClock`](crate::TokioClock) in tests with a paused clock): renewals and the deadline
@@ -78,116 +89,136 @@ use renewal::{Publish, ReleaseReply, Renewal};
 /// # }
 /// ```
 #[must_use = "dropping a guard releases its lease at once"]
-pub struct LeaseGuard<S> {
+pub struct LeaseGuard<S: Store + 'static> {
     manager: Arc<LeaseManager<S>>,
-    context: LeaseContext,
-    release: Option<oneshot::Sender<ReleaseReply>>,
+    shared: Arc<Shared>,
+    /// `release` was called: dropping does nothing more.
+    let_go: bool,
 }
 
 impl<S: Store + 'static> LeaseGuard<S> {
     /// The lease's key.
     #[must_use]
     pub fn key(&self) -> &LeaseKey {
-        self.context.key()
+        self.shared.key()
     }
 
     /// The lease as of its last successful acquire or renewal (expiry, fencing token, safe
     /// deadline, token).
     #[must_use]
     pub fn lease(&self) -> Lease {
-        self.context.lease()
+        self.shared.lease()
     }
 
     /// The fencing token of this acquisition (renewals keep it).
     #[must_use]
     pub fn fence(&self) -> Option<FencingToken> {
-        self.context.fence()
+        self.shared.lease().fence()
     }
 
-    /// The current status; see [`LeaseContext::status`].
+    /// The status now; see [`LeaseContext::status`].
     #[must_use]
     pub fn status(&self) -> LeaseStatus {
-        self.context.status()
+        self.shared.status()
     }
 
-    /// Whether work may go on under the lease now (by the manager's monotonic clock): held or
-    /// at risk, and before the safe deadline. Check it before each write the lease protects,
-    /// along with the fencing token.
+    /// Whether work may go on under the lease now; see [`LeaseContext::is_valid`].
     #[must_use]
     pub fn is_valid(&self) -> bool {
-        self.context.is_valid_at(self.manager.clock().monotonic())
+        self.status().is_held()
     }
 
-    /// A watch receiver of the status; see [`LeaseContext::subscribe`].
+    /// A follower of the status's changes; see [`StatusWatch`].
     #[must_use]
-    pub fn subscribe(&self) -> watch::Receiver<LeaseStatus> {
-        self.context.subscribe()
+    pub fn subscribe(&self) -> StatusWatch {
+        StatusWatch::new(Arc::clone(&self.shared))
     }
 
     /// Resolves when the lease is lost, with the reason; see [`LeaseContext::lost`].
     pub async fn lost(&self) -> LossReason {
-        self.context.lost().await
+        self.context().lost().await
     }
 
-    /// A token cancelled when work under the lease must stop; see
-    /// [`LeaseContext::cancellation_token`].
+    /// The signal that work under the lease must stop; see [`StopSignal`].
     #[must_use]
-    pub fn cancellation_token(&self) -> CancellationToken {
-        self.context.cancellation_token()
+    pub fn stop_signal(&self) -> StopSignal {
+        StopSignal::new(Arc::clone(&self.shared))
     }
 
     /// A read-only view of the lease to hand to work under it.
     #[must_use]
     pub fn context(&self) -> LeaseContext {
-        self.context.clone()
+        LeaseContext::new(Arc::clone(&self.shared))
     }
 
-    /// Releases the lease: stops renewals (a renewal in flight completes first, or is
-    /// abandoned at the safe deadline), cancels the [stop token](Self::cancellation_token),
-    /// then sends the release. Nothing is sent for the lease after this returns.
+    /// Releases the lease: work stops at once (the [stop signal](Self::stop_signal) is raised),
+    /// renewals stop (a renewal in flight completes first, or is abandoned at the safe
+    /// deadline), then the release is sent. Nothing is sent for the lease after this returns.
     ///
-    /// Returns [`ReleaseOutcome::Released`] if the lease was ours, [`ReleaseOutcome::NotHeld`]
-    /// if it was not (also, without a request, when the guard had already reported it
-    /// [lost](LossReason::NotOwned) or the manager's shutdown had released it). A lease lost
-    /// as [`Unconfirmed`](LossReason::Unconfirmed) is still released, in case it is ours.
+    /// Returns [`ReleaseOutcome::Released`] if the lease was ours and
+    /// [`ReleaseOutcome::NotHeld`] if the store had nothing of ours any more.
     ///
-    /// If the release future is dropped, the release still completes in the renewal task.
+    /// If the release future is dropped, the release still completes in the driver task.
     ///
     /// # Errors
-    /// [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the store failed (after the
-    /// manager's retries): the lease then expires at its expiry.
+    /// - [`LeaseError::Lost`] if the lease was lost before this call, checked at this call's
+    ///   reading of the clocks: taken over ([`LossReason::NotOwned`]), past its safe deadline
+    ///   without a confirmed renewal ([`LossReason::Unconfirmed`], also when the process was
+    ///   paused past the deadline), or ended by the manager's shutdown
+    ///   ([`LossReason::Shutdown`]). The work done under the lease was not protected to its end.
+    ///   A lease that may still be ours (`Unconfirmed`) is released all the same.
+    /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the store failed (after the
+    ///   manager's retries): the lease then expires at its expiry.
     pub async fn release(mut self) -> Result<ReleaseOutcome, LeaseError> {
-        if let Some(commands) = self.release.take() {
-            let (reply, answer) = oneshot::channel();
-            if commands.send(reply).is_ok()
-                && let Ok(result) = answer.await
-            {
-                return result;
+        self.let_go = true;
+        let waiting = self.shared.await_answer();
+        let finished_before = self.shared.with(|keeper, now| {
+            let finished = keeper.is_finished().then(|| keeper.status().clone());
+            keeper.release(now);
+            finished
+        });
+        if let Some(status) = finished_before {
+            return self.shared.late_answer(&status);
+        }
+        self.shared.wake.notify_one();
+        match waiting {
+            Err(answer) => return answer,
+            Ok(Some(rx)) => {
+                if let Ok(answer) = rx.await {
+                    return answer;
+                }
             }
+            Ok(None) => {}
         }
-        // The renewal task is gone (its runtime shut down): release from here.
-        match self.status() {
-            LeaseStatus::Lost(LossReason::NotOwned | LossReason::Shutdown)
-            | LeaseStatus::Released => Ok(ReleaseOutcome::NotHeld),
-            _ => self.manager.release(&self.lease()).await,
+        // The driver is gone (its runtime shut down): drive the keeper from here.
+        if let Some(answer) = self.shared.take_unclaimed() {
+            return answer;
         }
+        driver::drive_orphan(Arc::clone(&self.shared), Arc::clone(&self.manager)).await;
+        self.shared
+            .take_unclaimed()
+            .unwrap_or_else(|| self.shared.late_answer(&self.shared.status()))
     }
 }
 
-impl<S> Drop for LeaseGuard<S> {
-    /// Stops work under the lease (cancels the stop token). Dropping the release channel tells
-    /// the renewal task, which stops renewing and releases the lease. Needs no runtime.
+impl<S: Store + 'static> Drop for LeaseGuard<S> {
+    /// Stops work under the lease (raises the stop signal) and tells the driver, which stops
+    /// renewing and releases the lease. Needs no runtime: it takes a lock for the pure keeper
+    /// and wakes the driver.
     fn drop(&mut self) {
-        self.context.cancellation_token().cancel();
+        if !self.let_go {
+            self.shared.with(|keeper, now| keeper.drop_guard(now));
+            self.shared.wake.notify_one();
+        }
     }
 }
 
-impl<S> fmt::Debug for LeaseGuard<S> {
+impl<S: Store + 'static> fmt::Debug for LeaseGuard<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LeaseGuard")
-            .field("key", self.context.key())
-            .field("fence", &self.context.fence())
-            .field("status", &self.context.status())
+            .field("key", self.shared.key())
+            .field("fence", &self.fence())
+            .field("status", &self.status())
             .finish_non_exhaustive()
     }
 }
@@ -200,16 +231,13 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
     options: GuardOptions,
 ) -> Result<LeaseGuard<S>, LeaseError> {
     let skew = manager.config().max_clock_skew();
-    let renew_every = match options.renew_period(duration, skew) {
-        Ok(every) => every,
-        Err(reason) => {
-            return Err(LeaseError::InvalidInput {
-                operation: Operation::Acquire,
-                key,
-                reason,
-            });
-        }
-    };
+    if let Err(reason) = options.renew_policy().renew_period(duration, skew) {
+        return Err(LeaseError::InvalidInput {
+            operation: lease_core::Operation::Acquire,
+            key,
+            reason,
+        });
+    }
     if manager.guards.is_shut_down() {
         return Err(LeaseError::ManagerShutDown { key });
     }
@@ -227,44 +255,45 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
         }
         return Err(LeaseError::ManagerShutDown { key });
     }
-    Ok(start(manager, lease, duration, renew_every, options))
+    start(manager, lease, duration, &options)
 }
 
-/// Starts the renewal task for `lease`.
+/// Starts keeping `lease`: the keeper, checked against the clocks now (a lease whose answer
+/// came past its deadline starts lost), and its driver task.
 fn start<S: Store + 'static>(
     manager: &Arc<LeaseManager<S>>,
     lease: Lease,
     duration: Duration,
-    renew_every: Duration,
-    options: GuardOptions,
-) -> LeaseGuard<S> {
+    options: &GuardOptions,
+) -> Result<LeaseGuard<S>, LeaseError> {
     let key = lease.key().clone();
     let span = info_span!("lease_guard", key = %key, fence = ?lease.fence());
-    let (lease_tx, lease_rx) = watch::channel(lease.clone());
-    let (status_tx, status_rx) = watch::channel(LeaseStatus::Held);
-    let stop = CancellationToken::new();
-    let (release_tx, release_rx) = oneshot::channel();
-    let publish = Publish {
-        lease: lease_tx,
-        status: status_tx,
-        stop: stop.clone(),
-    };
-    let renewal = Renewal::new(
-        Arc::clone(manager),
+    let keeper = Keeper::new(
+        Arc::clone(manager.planner()),
         lease,
         duration,
-        renew_every,
-        options,
-        publish,
-    );
+        options.renew_policy(),
+        manager.retry_policy(),
+        manager.clock_reading(),
+    )?;
+    let renew_every = keeper.renew_every();
+    let shared = Arc::new(Shared::new(
+        keeper,
+        Arc::clone(manager.clock()),
+        Arc::clone(&manager.metrics),
+    ));
+    info!(parent: &span, key = %key, renew_every = ?renew_every, status = %shared.status(), "lease guard started");
     manager.guards.spawn(
-        renewal
-            .run(release_rx, manager.guards.shutdown_signal())
-            .instrument(span),
+        driver::run(
+            driver::Alive::new(&shared),
+            Arc::clone(manager),
+            manager.guards.shutdown_signal(),
+        )
+        .instrument(span),
     );
-    LeaseGuard {
+    Ok(LeaseGuard {
         manager: Arc::clone(manager),
-        context: LeaseContext::new(key, lease_rx, status_rx, stop),
-        release: Some(release_tx),
-    }
+        shared,
+        let_go: false,
+    })
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use lease_core::InvalidInput;
+use lease_core::RenewPolicy;
 
 use crate::wait::WaitPolicy;
 
@@ -18,7 +18,7 @@ pub struct GuardOptions {
     /// (from when its request was sent). `None` (the default) renews every third of the lease
     /// duration. It must be above zero, below half the duration, and below the duration minus
     /// the clock skew bound, or the acquire is rejected before any request with
-    /// [`InvalidInput::InvalidRenewPeriod`].
+    /// [`InvalidInput::InvalidRenewPeriod`](crate::InvalidInput::InvalidRenewPeriod).
     pub renew_every: Option<Duration>,
     /// How to wait when the lease is held by someone else; `None` (the default) makes one
     /// attempt ([`LeaseManager::try_acquire`](crate::LeaseManager::try_acquire)).
@@ -66,116 +66,12 @@ impl GuardOptions {
         self
     }
 
-    /// The renew period for a lease of `duration` under the clock skew bound `skew`.
-    pub(crate) fn renew_period(
-        &self,
-        duration: Duration,
-        skew: Duration,
-    ) -> Result<Duration, InvalidInput> {
-        if duration.is_zero() {
-            return Err(InvalidInput::ZeroDuration);
-        }
-        if duration <= skew {
-            return Err(InvalidInput::DurationNotAboveSkew {
-                duration,
-                max_clock_skew: skew,
-            });
-        }
-        let every = self.renew_every.unwrap_or(duration / 3);
-        let well_below =
-            !every.is_zero() && every.saturating_mul(2) < duration && every < duration - skew;
-        if well_below {
-            Ok(every)
-        } else {
-            Err(InvalidInput::InvalidRenewPeriod {
-                renew_every: every,
-                duration,
-                max_clock_skew: skew,
-            })
-        }
-    }
-
-    /// The delay before renewal attempt `failures + 1`, after `failures` (at least 1) failed.
-    pub(crate) fn retry_delay(&self, failures: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(failures.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.retry_initial_delay
-            .saturating_mul(factor)
-            .min(self.retry_max_delay)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SKEW: Duration = Duration::from_secs(1);
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    #[test]
-    fn default_renew_period_is_a_third_of_the_duration() {
-        let options = GuardOptions::default();
-        assert_eq!(options.renew_period(ms(30_000), SKEW), Ok(ms(10_000)));
-        assert_eq!(options.renew_period(ms(3_000), SKEW), Ok(ms(1_000)));
-    }
-
-    #[test]
-    fn renew_period_must_be_well_below_the_duration() {
-        for (every, duration) in [
-            (0, 30_000),
-            (15_000, 30_000),
-            (20_000, 30_000),
-            (30_000, 30_000),
-            (1_000, 2_000),
-        ] {
-            let result = GuardOptions::default()
-                .renew_every(ms(every))
-                .renew_period(ms(duration), SKEW);
-            assert!(
-                matches!(result, Err(InvalidInput::InvalidRenewPeriod { .. })),
-                "{every} ms of {duration} ms: {result:?}"
-            );
-        }
-        // Below half, but not below the duration minus the skew bound.
-        let result = GuardOptions::default()
-            .renew_every(ms(1_400))
-            .renew_period(ms(3_000), ms(1_700));
-        assert!(matches!(
-            result,
-            Err(InvalidInput::InvalidRenewPeriod { .. })
-        ));
-        assert_eq!(
-            GuardOptions::default()
-                .renew_every(ms(14_999))
-                .renew_period(ms(30_000), SKEW),
-            Ok(ms(14_999))
-        );
-    }
-
-    #[test]
-    fn degenerate_durations_are_reported_as_such() {
-        let options = GuardOptions::default();
-        assert_eq!(
-            options.renew_period(Duration::ZERO, SKEW),
-            Err(InvalidInput::ZeroDuration)
-        );
-        assert_eq!(
-            options.renew_period(SKEW, SKEW),
-            Err(InvalidInput::DurationNotAboveSkew {
-                duration: SKEW,
-                max_clock_skew: SKEW
-            })
-        );
-    }
-
-    #[test]
-    fn retry_delays_double_up_to_the_cap() {
-        let options = GuardOptions::default().retry_delays(ms(100), ms(500));
-        let delays: Vec<_> = (1..=5).map(|n| options.retry_delay(n)).collect();
-        assert_eq!(delays, [ms(100), ms(200), ms(400), ms(500), ms(500)]);
+    /// The renewal part of these options, for the keeper.
+    pub(crate) fn renew_policy(&self) -> RenewPolicy {
+        let mut policy = RenewPolicy::default();
+        policy.renew_every = self.renew_every;
+        policy.retry_initial_delay = self.retry_initial_delay;
+        policy.retry_max_delay = self.retry_max_delay;
+        policy
     }
 }

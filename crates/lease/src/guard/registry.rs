@@ -1,11 +1,11 @@
-//! The guards of one manager: their renewal tasks, and the signal that shuts them down.
+//! The guards of one manager: their driver tasks, and the signal that shuts them down.
 
 use std::future::Future;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Tracks the renewal tasks of a manager's guards, so that
+/// Tracks the driver tasks of a manager's guards, so that
 /// [`LeaseManager::shutdown`](crate::LeaseManager::shutdown) can stop them all and wait until
 /// each has released its lease. A finished task leaves nothing behind.
 #[derive(Debug, Default)]
@@ -20,12 +20,12 @@ impl GuardRegistry {
         self.shutdown.is_cancelled()
     }
 
-    /// The signal the renewal tasks select on.
+    /// The signal the driver tasks select on.
     pub(crate) fn shutdown_signal(&self) -> CancellationToken {
         self.shutdown.clone()
     }
 
-    /// Spawns a renewal task on the current tokio runtime.
+    /// Spawns a driver task on the current tokio runtime.
     ///
     /// # Panics
     /// Outside a tokio runtime, as [`tokio::spawn`] does.
@@ -34,14 +34,14 @@ impl GuardRegistry {
         drop(self.tasks.spawn(task));
     }
 
-    /// Tells every renewal task to release its lease and stop, and waits until all have.
+    /// Tells every driver task to release its lease and stop, and waits until all have.
     pub(crate) async fn shut_down(&self) {
         self.shutdown.cancel();
         self.tasks.close();
         self.tasks.wait().await;
     }
 
-    /// How many renewal tasks are running.
+    /// How many driver tasks are running.
     pub(crate) fn len(&self) -> usize {
         self.tasks.len()
     }

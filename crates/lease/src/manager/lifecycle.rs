@@ -54,7 +54,7 @@ impl<S: Store> LeaseManager<S> {
     ///   [`acquire_waiting`](Self::acquire_waiting) with a wait policy.
     ///
     /// # Panics
-    /// Outside a tokio runtime (the renewal task is spawned on the current one).
+    /// Outside a tokio runtime (the driver task is spawned on the current one).
     pub async fn acquire_guard(
         self: &Arc<Self>,
         key: LeaseKey,

@@ -20,9 +20,9 @@ use tracing::debug;
 use crate::clock::{Clock, SystemClock};
 use crate::guard::GuardRegistry;
 use crate::metrics::Metrics;
-use crate::retry::RetryPolicy;
 use crate::store::Store;
 use crate::tokens::TokenSource;
+use lease_core::RetryPolicy;
 
 /// Acquires, refreshes, releases and inspects leases in one table, on any [`Store`].
 ///
@@ -33,13 +33,13 @@ use crate::tokens::TokenSource;
 /// The manager is `Send + Sync`; share it with an `Arc` or by reference.
 pub struct LeaseManager<S> {
     store: S,
-    planner: Planner,
+    planner: Arc<Planner>,
     clock: Arc<dyn Clock>,
     tokens: Arc<dyn TokenSource>,
     retry: RetryPolicy,
     /// Counters of lease events ([`metrics`](Self::metrics)).
-    pub(crate) metrics: Metrics,
-    /// The renewal tasks of this manager's guards ([`shutdown`](Self::shutdown)).
+    pub(crate) metrics: Arc<Metrics>,
+    /// The driver tasks of this manager's guards ([`shutdown`](Self::shutdown)).
     pub(crate) guards: GuardRegistry,
 }
 
@@ -52,11 +52,11 @@ impl<S: Store> LeaseManager<S> {
         let tokens = store.default_token_source();
         Self {
             store,
-            planner: Planner::new(config),
+            planner: Arc::new(Planner::new(config)),
             clock: Arc::new(SystemClock),
             tokens,
             retry: RetryPolicy::default(),
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
             guards: GuardRegistry::default(),
         }
     }
@@ -102,6 +102,21 @@ impl<S: Store> LeaseManager<S> {
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// The planner, shared with the machines that keep leases.
+    pub(crate) fn planner(&self) -> &Arc<Planner> {
+        &self.planner
+    }
+
+    /// The retry policy.
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// A reading of both clocks.
+    pub(crate) fn clock_reading(&self) -> Now {
+        self.now()
     }
 
     /// The key of the lease for `partition_key` under the configured lock sort key (`LOCK` by

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use lease_core::{
-    CompactString, Holder, Lease, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, ReleaseOutcome,
+    CompactString, Holder, Lease, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, Operation,
+    ReleaseOutcome,
 };
 use tracing::debug;
 
@@ -52,9 +53,19 @@ impl<S: Store> LeaseManager<S> {
         // Only a failed request can leave the outcome unknown: keep the lease it may have
         // written for the clean-up, without copying it on the usual path.
         let pending = response.is_err().then(|| plan.lease().clone());
-        let result = plan.interpret(response);
+        let mut result = plan.interpret(response);
         if let (Err(LeaseError::OutcomeUnknown { .. }), Some(pending)) = (&result, &pending) {
             self.clean_up_unsettled_acquire(pending).await;
+        }
+        if let Ok(lease) = &result
+            && !lease.is_valid_at(self.now())
+        {
+            // Granted, but answered past the safe deadline: unusable. Give it back.
+            self.clean_up_unsettled_acquire(lease).await;
+            result = Err(LeaseError::Lapsed {
+                operation: Operation::Acquire,
+                key: lease.key().clone(),
+            });
         }
         self.metrics.record_acquire(&result);
         match &result {
@@ -100,9 +111,10 @@ impl<S: Store> LeaseManager<S> {
         }
     }
 
-    /// After an acquire whose outcome stayed unknown, releases what it may have written (a
-    /// token-conditioned release, so nothing of anyone else's is touched), so that the key is
-    /// not blocked by a lease nobody knows it holds. Best effort: the outcome is logged.
+    /// After an acquire whose outcome stayed unknown, or that was answered past the lease's
+    /// safe deadline, releases what it may have written (a token-conditioned release, so
+    /// nothing of anyone else's is touched), so that the key is not blocked by a lease nobody
+    /// can use. Best effort: the outcome is logged.
     async fn clean_up_unsettled_acquire(&self, pending: &Lease) {
         let outcome = match self.planner.release(pending, self.clock.now()) {
             Ok(plan) => {
@@ -113,10 +125,10 @@ impl<S: Store> LeaseManager<S> {
         };
         match outcome {
             Ok(outcome) => {
-                debug!(key = %pending.key(), token = %pending.token(), ?outcome, "cleaned up after an acquire with unknown outcome")
+                debug!(key = %pending.key(), token = %pending.token(), ?outcome, "released the lease of an acquire whose outcome was unknown or came too late")
             }
             Err(e) => {
-                tracing::warn!(key = %pending.key(), token = %pending.token(), error = %e, "could not clean up after an acquire with unknown outcome; the lease may stay blocked until it expires")
+                tracing::warn!(key = %pending.key(), token = %pending.token(), error = %e, "could not release the lease of an acquire whose outcome was unknown or came too late; the lease may stay blocked until it expires")
             }
         }
     }
@@ -132,7 +144,15 @@ impl<S: Store> LeaseManager<S> {
     pub async fn refresh(&self, lease: &Lease, duration: Duration) -> Result<Lease, LeaseError> {
         let plan = self.planner.refresh(lease, duration, self.now())?;
         let response = self.execute(plan.request()).await;
-        let result = plan.interpret(response);
+        let mut result = plan.interpret(response);
+        if let Ok(refreshed) = &result
+            && !refreshed.is_valid_at(self.now())
+        {
+            result = Err(LeaseError::Lapsed {
+                operation: Operation::Refresh,
+                key: refreshed.key().clone(),
+            });
+        }
         self.metrics.record_refresh(&result);
         match &result {
             Ok(lease) => {

@@ -9,10 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lease_memory::{
-    AttributeValue, FaultyStore, Item, LeaseConfig, LeaseKey, LeaseManager, LeaseState,
-    LeaseStatus, LeaseToken, MemoryStore, TokioClock,
+    AttributeValue, Clock, FaultyStore, Item, LeaseConfig, LeaseKey, LeaseManager, LeaseState,
+    LeaseStatus, LeaseToken, MemoryStore, StatusWatch, TokioClock,
 };
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// The scenarios' wall-clock origin (epoch seconds).
@@ -58,15 +57,32 @@ impl World {
 
     /// A manager named `name` reaching the table through `store`.
     pub fn manager(&self, name: &str, store: &Store) -> Arc<Manager> {
+        self.manager_with_clock(name, store, self.clock.clone())
+    }
+
+    /// A manager named `name` reaching the table through `store`, on its own clocks.
+    pub fn manager_with_clock(
+        &self,
+        name: &str,
+        store: &Store,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Manager> {
         let name = name.to_owned();
         let n = AtomicU64::new(0);
         Arc::new(
             LeaseManager::new(store.clone(), self.config.clone())
-                .with_shared_clock(self.clock.clone())
+                .with_shared_clock(clock)
                 .with_token_source(move || {
                     LeaseToken::new(format!("{name}-{}", n.fetch_add(1, Ordering::Relaxed) + 1))
                 }),
         )
+    }
+
+    /// A clock of its own for one actor: tokio's, started at the world's wall-clock origin
+    /// (so that its faults, such as a jump, touch that actor alone).
+    pub fn own_clock(&self) -> Arc<TokioClock> {
+        let origin = time::OffsetDateTime::from_unix_timestamp(T0).unwrap() + self.at();
+        Arc::new(TokioClock::starting_at(origin))
     }
 
     pub fn key(&self) -> LeaseKey {
@@ -111,19 +127,32 @@ impl World {
     }
 }
 
+/// The world's clocks with the wall clock `ahead` of them (a host whose clock runs fast, within
+/// the skew bound).
+pub struct Ahead(pub Arc<TokioClock>, pub Duration);
+
+impl Clock for Ahead {
+    fn now(&self) -> time::OffsetDateTime {
+        self.0.now() + self.1
+    }
+
+    fn monotonic(&self) -> std::time::Instant {
+        self.0.monotonic()
+    }
+}
+
 /// Every status a guard published, with the virtual time it was seen at.
 #[derive(Clone, Default)]
 pub struct History(Arc<Mutex<Vec<(Duration, LeaseStatus)>>>);
 
 impl History {
     /// Records every change of `status` from now on, in a task of its own.
-    pub fn record(world: &World, mut status: watch::Receiver<LeaseStatus>) -> Self {
+    pub fn record(world: &World, mut status: StatusWatch) -> Self {
         let history = Self::default();
         let log = history.clone();
         let start = world.start;
         tokio::spawn(async move {
-            while status.changed().await.is_ok() {
-                let now = status.borrow_and_update().clone();
+            while let Some(now) = status.changed().await {
                 log.0.lock().unwrap().push((start.elapsed(), now));
             }
         });

@@ -1,11 +1,13 @@
-//! Retrying a request whose outcome is transient or unknown.
+//! Sending one request again: [`RetryPolicy`] and which failures it covers.
 
 use std::time::Duration;
 
-/// How the manager retries a request that failed with a transient store error (throttled,
-/// timed out, unavailable). Every lease request is safe to send again unchanged: an acquire
-/// that landed is recognised by its token, a refresh that landed meets its own condition, and
-/// release is idempotent. A request that still fails after the last attempt ends in
+use crate::response::StoreErrorKind;
+
+/// How a request that failed with a transient store error (throttled, timed out, unavailable)
+/// is sent again. Every lease request is safe to send again unchanged: an acquire that landed
+/// is recognised by its token, a refresh that landed meets its own condition, and release is
+/// idempotent. A request that still fails after the last attempt ends in
 /// [`LeaseError::OutcomeUnknown`](crate::LeaseError::OutcomeUnknown) (may have been applied) or
 /// [`LeaseError::Store`](crate::LeaseError::Store) (was not).
 ///
@@ -59,6 +61,35 @@ impl RetryPolicy {
     }
 }
 
+/// Which failed requests may be sent again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "NotApplied: for guarded commits, whose machine comes next"
+    )
+)]
+pub(crate) enum Resend {
+    /// Every transient failure ([`StoreErrorKind::is_transient`]): for the lease's own
+    /// requests, which are safe to send twice.
+    Transient,
+    /// Only failures that certainly applied nothing and may pass (throttling, an unreachable
+    /// store): for guarded commits, which must not be sent twice (a second copy of a
+    /// transaction that landed would fail its guard and hide the success).
+    NotApplied,
+}
+
+impl Resend {
+    /// Whether a request that failed with `kind` may be sent again.
+    pub(crate) fn allows(self, kind: StoreErrorKind) -> bool {
+        match self {
+            Self::Transient => kind.is_transient(),
+            Self::NotApplied => kind.is_transient() && !kind.outcome_may_be_applied(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +113,18 @@ mod tests {
             ]
         );
         assert_eq!(RetryPolicy::never().backoff_after(1), None);
+    }
+
+    #[test]
+    fn commits_are_resent_only_when_nothing_was_applied() {
+        for kind in [StoreErrorKind::Throttled, StoreErrorKind::Unreachable] {
+            assert!(Resend::Transient.allows(kind) && Resend::NotApplied.allows(kind));
+        }
+        for kind in [StoreErrorKind::Timeout, StoreErrorKind::Unavailable] {
+            assert!(Resend::Transient.allows(kind) && !Resend::NotApplied.allows(kind));
+        }
+        for kind in [StoreErrorKind::Validation, StoreErrorKind::AccessDenied] {
+            assert!(!Resend::Transient.allows(kind) && !Resend::NotApplied.allows(kind));
+        }
     }
 }

@@ -1,42 +1,43 @@
-//! The state of a guarded lease, as its renewal task reports it.
+//! What a kept lease reports: [`LeaseStatus`] and, once lost, its [`LossReason`].
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use lease_core::LeaseError;
+use crate::error::LeaseError;
 
-/// The state of a lease held by a [`LeaseGuard`](crate::LeaseGuard), published by its renewal
-/// task on a watch channel ([`LeaseGuard::subscribe`](crate::LeaseGuard::subscribe)).
+/// The state of a lease kept by a [`Keeper`](super::Keeper) (in the `lease` crate, by a
+/// `LeaseGuard`).
 ///
 /// ```text
 /// Held ──renew fails──▶ AtRisk ──renew succeeds──▶ Held
 /// Held / AtRisk ──not ours any more, or safe deadline passed, or manager shut down──▶ Lost
-/// Held / AtRisk ──release() or guard dropped──▶ Released
+/// Held / AtRisk ──released or dropped──▶ Released
 /// ```
 ///
-/// `Lost` and `Released` are final. See `docs/lifecycle.md` for the triggers.
+/// `Lost` and `Released` are final. A status is only ever reported as of a reading of the
+/// holder's clocks: a lease whose safe deadline has passed at that reading is `Lost`, whether
+/// or not a timer has fired yet. See `docs/lifecycle.md` for the triggers.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum LeaseStatus {
     /// The lease is ours, and the last renewal (or the acquire) succeeded.
     Held,
     /// The lease is still ours until its safe deadline, but renewals are failing: the store
-    /// failed (throttled, timed out, unavailable, or another error), and the renewal task is
-    /// retrying with backoff. Work may go on until the deadline
+    /// failed (throttled, timed out, unavailable, or another error), and renewals are retried
+    /// with backoff. Work may go on until the deadline
     /// ([`Lease::valid_until`](crate::Lease::valid_until)), but should prepare to stop.
     AtRisk {
-        /// When the first of the failing renewals failed (the manager's monotonic clock).
+        /// When the first of the failing renewals failed (the holder's monotonic clock).
         since: Instant,
         /// The last renewal's error.
         last_error: Arc<LeaseError>,
     },
-    /// The lease is no longer ours, or may not be: work under it must stop. The renewal task
-    /// has stopped renewing.
+    /// The lease is no longer ours, or may not be: work under it must stop. Renewals have
+    /// stopped.
     Lost(LossReason),
-    /// The guard let go of the lease: [`release`](crate::LeaseGuard::release) was called or
-    /// the guard was dropped, and the store was asked to release it (the outcome is
-    /// `release`'s return value). Renewals have stopped.
+    /// The holder let go of the lease (released it, or dropped its guard) while it was held,
+    /// and the store was asked to release it. Renewals have stopped.
     Released,
 }
 
@@ -86,25 +87,26 @@ impl fmt::Display for LeaseStatus {
     }
 }
 
-/// Why a guarded lease was lost.
+/// Why a kept lease was lost.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum LossReason {
     /// The store says the lease is not ours any more: a renewal found another holder's token,
     /// an expired lease, a released one, or no item ([`LeaseError::NotOwned`]).
     NotOwned,
-    /// No renewal could be confirmed before the lease's local safe deadline
-    /// ([`Lease::valid_until`](crate::Lease::valid_until): expiry minus the clock skew bound):
-    /// the store was unreachable or failing, or a renewal was still in flight. The lease may
-    /// still be ours in the store, but after the deadline another holder may take it over, so
-    /// it is reported lost at the deadline, not later.
+    /// The lease's local safe deadline ([`Lease::valid_until`](crate::Lease::valid_until):
+    /// expiry minus the clock skew bound, on the monotonic and on the wall clock) passed
+    /// without a confirmed renewal: the store was unreachable or failing, a renewal was still
+    /// in flight, an answer came too late, or the process was paused or suspended past the
+    /// deadline. The lease may still be ours in the store, but from the deadline on another
+    /// holder may take it over, so it is reported lost at the deadline, never later.
     Unconfirmed {
-        /// The last failed renewal's error; `None` if none failed (a renewal was still in
-        /// flight at the deadline).
+        /// The last failed renewal's error; `None` if none failed (a renewal was in flight, or
+        /// the process did not run, at the deadline).
         last_error: Option<Arc<LeaseError>>,
     },
-    /// The manager was shut down ([`LeaseManager::shutdown`](crate::LeaseManager::shutdown)),
-    /// which released the lease while the guard was alive.
+    /// The lease manager was shut down (the `lease` crate's `LeaseManager::shutdown`), which
+    /// released the lease while its guard was alive.
     Shutdown,
 }
 
@@ -120,6 +122,12 @@ impl LossReason {
     #[must_use]
     pub fn is_unconfirmed(&self) -> bool {
         matches!(self, Self::Unconfirmed { .. })
+    }
+
+    /// Whether the manager's shutdown ended the lease: [`Shutdown`](Self::Shutdown).
+    #[must_use]
+    pub fn is_shutdown(&self) -> bool {
+        matches!(self, Self::Shutdown)
     }
 }
 

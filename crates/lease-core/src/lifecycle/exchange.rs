@@ -1,0 +1,140 @@
+//! One request and its answer, sent again after transient failures as a [`RetryPolicy`]
+//! allows: the building block of every machine.
+
+use std::time::{Duration, Instant};
+
+use super::retry::{Resend, RetryPolicy};
+use super::{Ids, RequestId, Transmit};
+use crate::request::Request;
+use crate::response::{StoreError, StoreResponse};
+
+/// The answer a request ended with: the store's, or the last failure after the retries.
+pub(crate) type Answer = Result<StoreResponse, StoreError>;
+
+/// Where an exchange stands.
+#[derive(Debug)]
+enum State {
+    /// The request is due to be sent.
+    Ready,
+    /// Sent as the current id; waiting for the answer.
+    InFlight,
+    /// Failed; due to be sent again at the instant.
+    Backoff(Instant),
+}
+
+/// One request, its sends and its retries. The owner calls [`poll_transmit`](Self::poll_transmit)
+/// and hands each answer to [`handle_response`](Self::handle_response), which returns the
+/// final answer once no retry is due.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    request: Request,
+    id: RequestId,
+    attempt: u32,
+    state: State,
+    policy: RetryPolicy,
+    resend: Resend,
+}
+
+impl Exchange {
+    /// An exchange of `request`, first sent as `id`.
+    pub(crate) fn new(
+        request: Request,
+        id: RequestId,
+        policy: RetryPolicy,
+        resend: Resend,
+    ) -> Self {
+        Self {
+            request,
+            id,
+            attempt: 0,
+            state: State::Ready,
+            policy,
+            resend,
+        }
+    }
+
+    /// The request to send now, if one is due: the first send, or a retry whose backoff has
+    /// passed. Afterwards the exchange waits for the answer to that id.
+    pub(crate) fn poll_transmit(&mut self, now: Instant) -> Option<Transmit<'_>> {
+        self.handle_timeout(now);
+        match self.state {
+            State::Ready => {
+                self.state = State::InFlight;
+                self.attempt = self.attempt.saturating_add(1);
+                Some(Transmit {
+                    id: self.id,
+                    request: &self.request,
+                })
+            }
+            State::InFlight | State::Backoff(_) => None,
+        }
+    }
+
+    /// The id of the request in flight, if one is.
+    pub(crate) fn in_flight(&self) -> Option<RequestId> {
+        matches!(self.state, State::InFlight).then_some(self.id)
+    }
+
+    /// Whether the answer to `id` is awaited.
+    pub(crate) fn is_awaiting(&self, id: RequestId) -> bool {
+        matches!(self.state, State::InFlight) && id == self.id
+    }
+
+    /// Takes the answer to `id`, read at `now`. `Some(answer)` when the exchange is over: a
+    /// success, a failure that is not resent, or the last attempt's failure. `None` when a
+    /// retry is scheduled (under a new id from `ids`), or when `id` is not awaited (a stale or
+    /// duplicate answer, ignored).
+    pub(crate) fn handle_response(
+        &mut self,
+        id: RequestId,
+        answer: Answer,
+        now: Option<Instant>,
+        ids: &mut Ids,
+    ) -> Option<Answer> {
+        if !self.is_awaiting(id) {
+            return None;
+        }
+        let backoff = match &answer {
+            Err(e) if self.resend.allows(e.kind()) => self.policy.backoff_after(self.attempt),
+            _ => None,
+        };
+        match backoff.zip(now).and_then(|(b, now)| now.checked_add(b)) {
+            Some(at) => {
+                self.id = ids.next();
+                self.state = State::Backoff(at);
+                None
+            }
+            None => Some(answer),
+        }
+    }
+
+    /// Moves a retry whose backoff has passed to ready.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if let State::Backoff(at) = self.state
+            && now >= at
+        {
+            self.state = State::Ready;
+        }
+    }
+
+    /// When a retry is due, while one is waiting.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Backoff(at) => Some(at),
+            State::Ready | State::InFlight => None,
+        }
+    }
+}
+
+/// The earlier of two optional instants (the one present, if only one is).
+pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// `now + delay`, or `cap` if that is earlier (or overflows).
+pub(crate) fn at_most(now: Instant, delay: Duration, cap: Instant) -> Instant {
+    now.checked_add(delay).map_or(cap, |at| at.min(cap))
+}

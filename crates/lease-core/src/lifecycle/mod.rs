@@ -1,0 +1,75 @@
+//! The lease lifecycle as pure state machines: what happens to a lease *over time*.
+//!
+//! The planner turns one operation into one request and interprets its answer. A lease that is
+//! kept, waited for or retried needs more: timers, retries, a schedule, the decision that a
+//! lease is lost. Those decisions live here, as machines in the style of `quinn-proto`: they
+//! never read a clock, sleep, spawn or send; a driver feeds them inputs and carries out their
+//! outputs.
+//!
+//! - Inputs: `handle_*` calls: the store's answer to a request
+//!   (`handle_response(id, answer, now)`), the passing of time (`handle_timeout(now)`), and
+//!   commands (such as [`Keeper::release`]).
+//! - Outputs: `poll_*` calls: the next request to send ([`Transmit`], `poll_transmit(now)`),
+//!   the next instant something is due (`poll_timeout() -> Option<Instant>`), and events
+//!   (`poll_event()`).
+//!
+//! Every `now` is a [`Now`](crate::Now): the holder's wall clock (for the times a request
+//! writes) and its monotonic clock (for every timer and deadline). A `Now` without a monotonic
+//! reading counts as past every deadline: a machine that cannot tell the time does not keep a
+//! lease. `handle_timeout` may be called early, late or repeatedly; a machine acts on what is
+//! due at the reading it is given, so a driver that was paused (a GC pause, `SIGSTOP`, a
+//! suspended machine) sees every deadline it slept through at its next input.
+//!
+//! Machines: [`Keeper`] (a held lease renewed until its holder lets go: the `lease` crate's
+//! `LeaseGuard`). Each sends at most one request at a time.
+
+mod exchange;
+mod keeper;
+mod renew_policy;
+mod retry;
+mod status;
+
+pub use keeper::{Ending, Finished, Keeper, KeeperEvent};
+pub use renew_policy::RenewPolicy;
+pub use retry::RetryPolicy;
+pub use status::{LeaseStatus, LossReason};
+
+use crate::request::Request;
+
+/// Names one request a machine asked to send, so that its answer finds its way back (and an
+/// answer to a request the machine gave up on is recognised and ignored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(u64);
+
+impl RequestId {
+    /// The id's number: ids of one machine count up from 0 in the order the requests were
+    /// planned (a retry gets a new id).
+    #[must_use]
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// A request a machine asks its driver to send to the store now. Send it, then hand the
+/// store's answer (or its error) back with the same `id`.
+#[derive(Clone, Copy, Debug)]
+#[must_use = "a machine waits for the answer to every request it asks for"]
+pub struct Transmit<'a> {
+    /// The id to answer with.
+    pub id: RequestId,
+    /// The request, to send as it is (`Debug` shows its token as a fingerprint).
+    pub request: &'a Request,
+}
+
+/// A machine's request ids, counting up.
+#[derive(Debug, Default)]
+pub(crate) struct Ids(u64);
+
+impl Ids {
+    /// The next id.
+    pub(crate) fn next(&mut self) -> RequestId {
+        let id = RequestId(self.0);
+        self.0 = self.0.wrapping_add(1);
+        id
+    }
+}

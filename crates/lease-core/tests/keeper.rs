@@ -1,0 +1,441 @@
+//! The `Keeper` machine alone: exact instants in, requests and events out. No runtime, no
+//! store: each answer is made up here. L = 10 s, H = 3 s, skew bound 1 s, so a lease sent at
+//! t has its safe deadline at t + 9 s.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests need `Instant` values, and only `Instant::now` makes one: it is read once per test, as
+// an origin; every instant the keeper sees is that origin plus an exact offset.
+#![allow(clippy::disallowed_methods)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lease_core::lifecycle::{Ending, Keeper, KeeperEvent, RequestId};
+use lease_core::{
+    AttributeValue, Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseStatus, LeaseToken,
+    LossReason, Now, Planner, ReleaseOutcome, RenewPolicy, Request, RetryPolicy, StoreError,
+    StoreErrorKind, StoreResponse,
+};
+use time::OffsetDateTime;
+
+const T0: i64 = 1_800_000_000;
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// The holder's clocks at `t` after the origin.
+struct Clocks {
+    origin: Instant,
+}
+
+impl Clocks {
+    fn at(&self, t: Duration) -> Now {
+        let wall = OffsetDateTime::from_unix_timestamp(T0).unwrap() + t;
+        Now::new(wall, self.origin + t)
+    }
+
+    fn instant(&self, t: Duration) -> Instant {
+        self.origin + t
+    }
+}
+
+fn planner() -> Arc<Planner> {
+    Arc::new(Planner::new(LeaseConfig::builder("locks").build().unwrap()))
+}
+
+/// A lease acquired at t=0 for 10 s, as the store would grant it.
+fn acquired(planner: &Planner, clocks: &Clocks) -> Lease {
+    let plan = planner
+        .acquire(
+            LeaseKey::new("CACHE#A", "LOCK"),
+            secs(10),
+            clocks.at(Duration::ZERO),
+            LeaseToken::new("tok-a"),
+        )
+        .unwrap();
+    let fence = Item::from([("lease_fence".into(), AttributeValue::number(7))]);
+    plan.interpret(Ok(StoreResponse::Applied {
+        attributes: Some(fence),
+    }))
+    .unwrap()
+}
+
+fn policy() -> RenewPolicy {
+    let mut policy = RenewPolicy::default();
+    policy.renew_every = Some(secs(3));
+    policy
+}
+
+/// A keeper of a lease acquired at t=0, made at `made` (no retries of single requests unless
+/// `retry` says so).
+fn keeper_at(made: Duration, retry: RetryPolicy) -> (Keeper, Clocks) {
+    let clocks = Clocks {
+        origin: Instant::now(),
+    };
+    let planner = planner();
+    let lease = acquired(&planner, &clocks);
+    let keeper = Keeper::new(planner, lease, secs(10), policy(), retry, clocks.at(made)).unwrap();
+    (keeper, clocks)
+}
+
+fn keeper() -> (Keeper, Clocks) {
+    keeper_at(Duration::ZERO, RetryPolicy::never())
+}
+
+fn events(keeper: &mut Keeper) -> Vec<KeeperEvent> {
+    std::iter::from_fn(|| keeper.poll_event()).collect()
+}
+
+/// The request due at `t`, with its id.
+fn sent(keeper: &mut Keeper, clocks: &Clocks, t: Duration) -> (RequestId, Request) {
+    let transmit = keeper
+        .poll_transmit(clocks.at(t))
+        .expect("a request is due");
+    (transmit.id, transmit.request.clone())
+}
+
+fn applied() -> Result<StoreResponse, StoreError> {
+    Ok(StoreResponse::Applied { attributes: None })
+}
+
+fn condition_failed() -> Result<StoreResponse, StoreError> {
+    Ok(StoreResponse::ConditionFailed { old_item: None })
+}
+
+fn failure(kind: StoreErrorKind) -> Result<StoreResponse, StoreError> {
+    Err(StoreError::new(kind, "made up"))
+}
+
+/// A release sets the expiry to the `:released` value; a refresh to `:exp`.
+fn is_release(request: &Request) -> bool {
+    matches!(request, Request::Update(u) if format!("{:?}", u.update).contains("released"))
+}
+
+fn is_refresh(request: &Request) -> bool {
+    matches!(request, Request::Update(_)) && !is_release(request)
+}
+
+#[test]
+fn renews_at_the_send_time_plus_the_period() {
+    let (mut k, c) = keeper();
+    assert_eq!(k.poll_timeout(), Some(c.instant(secs(3))));
+    assert!(k.poll_transmit(c.at(ms(2_999))).is_none());
+    let (id, request) = sent(&mut k, &c, secs(3));
+    assert!(is_refresh(&request), "{request:?}");
+    assert!(
+        k.poll_transmit(c.at(secs(3))).is_none(),
+        "one request at a time"
+    );
+    k.handle_response(id, applied(), c.at(ms(3_050)));
+    let renewed = events(&mut k);
+    assert!(
+        matches!(
+            renewed.as_slice(),
+            [KeeperEvent::Renewed {
+                after_failures: 0,
+                ..
+            }]
+        ),
+        "{renewed:?}"
+    );
+    assert!(matches!(k.status(), LeaseStatus::Held));
+    assert_eq!(k.lease().valid_until(), Some(c.instant(secs(12))));
+    assert_eq!(k.lease().fence(), Some(lease_core::FencingToken::new(7)));
+    assert_eq!(k.poll_timeout(), Some(c.instant(secs(6))));
+}
+
+#[test]
+fn a_failed_renewal_is_at_risk_retried_with_backoff_and_recovers() {
+    let (mut k, c) = keeper();
+    let (id, _) = sent(&mut k, &c, secs(3));
+    k.handle_response(id, failure(StoreErrorKind::Unavailable), c.at(secs(3)));
+    let first = events(&mut k);
+    let [
+        KeeperEvent::RenewalFailed {
+            failures: 1,
+            retry_in,
+            ..
+        },
+    ] = first.as_slice()
+    else {
+        panic!("{first:?}");
+    };
+    assert_eq!(*retry_in, ms(100));
+    let LeaseStatus::AtRisk { since, .. } = k.status().clone() else {
+        panic!("{:?}", k.status());
+    };
+    assert_eq!(since, c.instant(secs(3)));
+    assert_eq!(k.poll_timeout(), Some(c.instant(ms(3_100))));
+    let (id, _) = sent(&mut k, &c, ms(3_100));
+    k.handle_response(id, failure(StoreErrorKind::Throttled), c.at(ms(3_100)));
+    assert!(matches!(
+        events(&mut k).as_slice(),
+        [KeeperEvent::RenewalFailed { failures: 2, .. }]
+    ));
+    assert_eq!(k.poll_timeout(), Some(c.instant(ms(3_300))), "doubled");
+    let (id, _) = sent(&mut k, &c, ms(3_300));
+    k.handle_response(id, applied(), c.at(ms(3_310)));
+    assert!(matches!(
+        events(&mut k).as_slice(),
+        [KeeperEvent::Renewed {
+            after_failures: 2,
+            ..
+        }]
+    ));
+    assert!(matches!(k.status(), LeaseStatus::Held));
+    assert_eq!(k.lease().valid_until(), Some(c.instant(ms(12_300))));
+}
+
+#[test]
+fn single_requests_are_resent_as_the_retry_policy_says() {
+    let (mut k, c) = keeper_at(Duration::ZERO, RetryPolicy::default());
+    let (first, _) = sent(&mut k, &c, secs(3));
+    k.handle_response(first, failure(StoreErrorKind::Timeout), c.at(secs(3)));
+    assert!(
+        events(&mut k).is_empty(),
+        "a resend is not yet a failed renewal"
+    );
+    assert!(k.status().is_held() && !k.status().is_at_risk());
+    assert_eq!(k.poll_timeout(), Some(c.instant(ms(3_025))));
+    let (second, _) = sent(&mut k, &c, ms(3_025));
+    assert_ne!(first, second, "a resend has an id of its own");
+    k.handle_response(first, applied(), c.at(ms(3_026)));
+    assert!(
+        events(&mut k).is_empty(),
+        "the first send's late answer is ignored"
+    );
+    k.handle_response(second, applied(), c.at(ms(3_030)));
+    assert!(matches!(
+        events(&mut k).as_slice(),
+        [KeeperEvent::Renewed { .. }]
+    ));
+}
+
+#[test]
+fn the_lease_is_lost_exactly_at_its_deadline() {
+    let (mut k, c) = keeper();
+    let (id, _) = sent(&mut k, &c, secs(3));
+    assert!(
+        k.status_at(c.at(secs(9) - Duration::from_nanos(1)))
+            .is_held()
+    );
+    assert!(events(&mut k).is_empty());
+    assert!(matches!(
+        k.status_at(c.at(secs(9))),
+        LeaseStatus::Lost(LossReason::Unconfirmed { last_error: None })
+    ));
+    assert!(matches!(
+        events(&mut k).as_slice(),
+        [KeeperEvent::Lost(LossReason::Unconfirmed { .. })]
+    ));
+    assert!(!k.is_awaiting(id), "the renewal in flight is abandoned");
+    assert_eq!(
+        k.poll_timeout(),
+        None,
+        "nothing to do until the holder lets go"
+    );
+}
+
+#[test]
+fn a_renewal_answered_after_the_deadline_is_not_accepted() {
+    let (mut k, c) = keeper();
+    let (id, _) = sent(&mut k, &c, secs(3));
+    // No timer ran: the answer itself comes at t=9.5.
+    k.handle_response(id, applied(), c.at(ms(9_500)));
+    let lost = events(&mut k);
+    assert!(
+        matches!(
+            lost.as_slice(),
+            [KeeperEvent::Lost(LossReason::Unconfirmed { .. })]
+        ),
+        "{lost:?}"
+    );
+    assert!(k.status().is_lost());
+}
+
+#[test]
+fn the_wall_clock_bound_catches_a_suspended_monotonic_clock() {
+    let (mut k, c) = keeper();
+    let frozen = c.at(secs(1));
+    let suspended = Now::new(frozen.wall + secs(14), frozen.monotonic.unwrap());
+    assert!(k.status_at(suspended).is_lost());
+}
+
+#[test]
+fn a_reading_without_a_monotonic_clock_keeps_no_lease() {
+    let (mut k, c) = keeper();
+    assert!(k.status_at(Now::from(c.at(secs(1)).wall)).is_lost());
+}
+
+#[test]
+fn a_keeper_made_past_the_deadline_starts_lost() {
+    let (mut k, _) = keeper_at(secs(12), RetryPolicy::never());
+    assert!(k.status().is_lost());
+    assert!(matches!(
+        events(&mut k).as_slice(),
+        [KeeperEvent::Lost(LossReason::Unconfirmed {
+            last_error: None
+        })]
+    ));
+}
+
+#[test]
+fn not_owned_is_lost_and_nothing_is_released() {
+    let (mut k, c) = keeper();
+    let (id, _) = sent(&mut k, &c, secs(3));
+    k.handle_response(id, condition_failed(), c.at(secs(3)));
+    assert!(matches!(
+        events(&mut k).as_slice(),
+        [KeeperEvent::Lost(LossReason::NotOwned)]
+    ));
+    k.release(c.at(secs(4)));
+    assert!(
+        k.poll_transmit(c.at(secs(4))).is_none(),
+        "nothing of ours to release"
+    );
+    let mut seen = events(&mut k);
+    let Some(KeeperEvent::Finished(finished)) = seen.pop() else {
+        panic!("{seen:?}");
+    };
+    assert!(finished.release.is_none());
+    let lease = k.lease().clone();
+    let answer = finished.into_answer(&lease);
+    assert!(
+        matches!(
+            answer,
+            Err(LeaseError::Lost {
+                reason: LossReason::NotOwned,
+                ..
+            })
+        ),
+        "{answer:?}"
+    );
+    assert!(k.is_finished());
+}
+
+#[test]
+fn a_release_waits_for_the_renewal_in_flight() {
+    let (mut k, c) = keeper();
+    let (renewal, _) = sent(&mut k, &c, secs(3));
+    k.release(c.at(ms(3_100)));
+    assert!(matches!(k.status(), LeaseStatus::Released));
+    assert!(matches!(events(&mut k).as_slice(), [KeeperEvent::LetGo]));
+    assert!(
+        k.poll_transmit(c.at(ms(3_100))).is_none(),
+        "the renewal is in flight"
+    );
+    k.handle_response(renewal, applied(), c.at(ms(3_500)));
+    assert!(
+        matches!(k.status(), LeaseStatus::Released),
+        "released is final"
+    );
+    let (release, request) = sent(&mut k, &c, ms(3_500));
+    assert!(is_release(&request), "{request:?}");
+    k.handle_response(release, applied(), c.at(ms(3_600)));
+    let mut seen = events(&mut k);
+    let Some(KeeperEvent::Finished(finished)) = seen.pop() else {
+        panic!("{seen:?}");
+    };
+    assert_eq!(finished.ending, Ending::Release);
+    assert!(finished.lost.is_none());
+    let lease = k.lease().clone();
+    assert_eq!(
+        finished.into_answer(&lease).unwrap(),
+        ReleaseOutcome::Released
+    );
+    assert!(k.is_finished() && k.poll_transmit(c.at(secs(4))).is_none());
+    assert_eq!(k.poll_timeout(), None);
+}
+
+#[test]
+fn a_release_after_a_pause_reports_the_loss_and_still_releases() {
+    let (mut k, c) = keeper();
+    k.release(c.at(secs(14)));
+    assert!(matches!(
+        events(&mut k).as_slice(),
+        [KeeperEvent::Lost(LossReason::Unconfirmed { .. })]
+    ));
+    let (release, request) = sent(&mut k, &c, secs(14));
+    assert!(is_release(&request));
+    k.handle_response(release, applied(), c.at(secs(14)));
+    let mut seen = events(&mut k);
+    let Some(KeeperEvent::Finished(finished)) = seen.pop() else {
+        panic!("{seen:?}");
+    };
+    assert!(matches!(
+        finished.release,
+        Some(Ok(ReleaseOutcome::Released))
+    ));
+    let lease = k.lease().clone();
+    assert!(finished.into_answer(&lease).unwrap_err().is_lost());
+}
+
+#[test]
+fn a_renewal_in_flight_at_the_deadline_does_not_hold_up_the_release() {
+    let (mut k, c) = keeper();
+    let (renewal, _) = sent(&mut k, &c, secs(3));
+    k.drop_guard(c.at(secs(4)));
+    assert!(k.poll_transmit(c.at(secs(8))).is_none());
+    assert_eq!(
+        k.poll_timeout(),
+        Some(c.instant(secs(9))),
+        "abandoned at the deadline"
+    );
+    let (release, _) = sent(&mut k, &c, secs(9));
+    assert!(!k.is_awaiting(renewal));
+    k.handle_response(release, applied(), c.at(secs(9)));
+    assert!(k.is_finished());
+}
+
+#[test]
+fn shutdown_loses_the_lease_as_shutdown_and_releases_it() {
+    let (mut k, c) = keeper();
+    k.shutdown(c.at(secs(1)));
+    assert!(matches!(
+        k.status(),
+        LeaseStatus::Lost(LossReason::Shutdown)
+    ));
+    let (release, _) = sent(&mut k, &c, secs(1));
+    k.handle_response(release, applied(), c.at(secs(1)));
+    let mut seen = events(&mut k);
+    let Some(KeeperEvent::Finished(finished)) = seen.pop() else {
+        panic!("{seen:?}");
+    };
+    assert_eq!(finished.ending, Ending::Shutdown);
+    assert!(finished.lost.is_none(), "held until the shutdown");
+    k.release(c.at(secs(2)));
+    assert!(
+        events_are_empty(&mut k),
+        "a finished keeper ignores commands"
+    );
+}
+
+fn events_are_empty(k: &mut Keeper) -> bool {
+    k.poll_event().is_none()
+}
+
+#[test]
+fn a_renew_period_that_cannot_work_is_rejected() {
+    let clocks = Clocks {
+        origin: Instant::now(),
+    };
+    let planner = planner();
+    let lease = acquired(&planner, &clocks);
+    let mut policy = RenewPolicy::default();
+    policy.renew_every = Some(secs(5));
+    let error = Keeper::new(
+        planner,
+        lease,
+        secs(10),
+        policy,
+        RetryPolicy::never(),
+        clocks.at(Duration::ZERO),
+    )
+    .unwrap_err();
+    assert!(error.is_invalid_input(), "{error:?}");
+}
