@@ -23,6 +23,7 @@ use crate::planner::{Planner, WriteTimes};
 use crate::request::{OnConditionFailure, Request, ReturnValues, UpdateRequest};
 use crate::response::{StoreError, StoreResponse};
 use crate::token::LeaseToken;
+use time::OffsetDateTime;
 
 /// A planned acquire: send [`request`](Self::request), then pass the answer to
 /// [`interpret`](Self::interpret). Sending the same request again after a timeout is safe: a
@@ -128,48 +129,65 @@ impl<'p> AcquirePlan<'p> {
         self,
         response: Result<StoreResponse, StoreError>,
     ) -> Result<Lease, LeaseError> {
-        // The usual answer first, without copying the key.
-        if let Ok(StoreResponse::Applied {
-            attributes: Some(item),
-        }) = &response
-            && let Some(fence) = fence_of(item, self.planner)
-        {
-            return Ok(self.lease.with_fence(FencingToken::new(fence)));
-        }
-        let key = self.lease.key().clone();
-        let unexpected = |detail| LeaseError::UnexpectedResponse {
-            operation: Operation::Acquire,
-            key: key.clone(),
-            detail,
-        };
-        match response {
-            Ok(StoreResponse::Applied {
-                attributes: Some(_),
-            }) => Err(unexpected(
-                "the updated attributes have no whole-number fencing token",
-            )),
-            Ok(StoreResponse::Applied { attributes: None }) => Err(unexpected(
-                "the store returned no attributes for ReturnValues UPDATED_NEW",
-            )),
-            Ok(StoreResponse::ConditionFailed { old_item: None }) => Err(LeaseError::Held {
+        interpret(self.planner, self.lease, self.now.wall, response)
+    }
+
+    /// The request, the lease it gives if it succeeds, and the planning time, for a machine
+    /// that keeps them apart ([`interpret`]).
+    pub(crate) fn into_parts(self) -> (Request, Lease) {
+        (self.request, self.lease)
+    }
+}
+
+/// [`AcquirePlan::interpret`] of the plan whose lease is `lease`, planned at wall-clock time
+/// `wall` (the time a holder in an old item is judged at).
+pub(crate) fn interpret(
+    planner: &Planner,
+    lease: Lease,
+    wall: OffsetDateTime,
+    response: Result<StoreResponse, StoreError>,
+) -> Result<Lease, LeaseError> {
+    // The usual answer first, without copying the key.
+    if let Ok(StoreResponse::Applied {
+        attributes: Some(item),
+    }) = &response
+        && let Some(fence) = fence_of(item, planner)
+    {
+        return Ok(lease.with_fence(FencingToken::new(fence)));
+    }
+    let key = lease.key().clone();
+    let unexpected = |detail| LeaseError::UnexpectedResponse {
+        operation: Operation::Acquire,
+        key: key.clone(),
+        detail,
+    };
+    match response {
+        Ok(StoreResponse::Applied {
+            attributes: Some(_),
+        }) => Err(unexpected(
+            "the updated attributes have no whole-number fencing token",
+        )),
+        Ok(StoreResponse::Applied { attributes: None }) => Err(unexpected(
+            "the store returned no attributes for ReturnValues UPDATED_NEW",
+        )),
+        Ok(StoreResponse::ConditionFailed { old_item: None }) => Err(LeaseError::Held {
+            key,
+            holder: Holder::Unknown,
+        }),
+        Ok(StoreResponse::ConditionFailed {
+            old_item: Some(item),
+        }) => match HolderInfo::decode(&item, planner.config(), wall) {
+            Ok(info) => Err(LeaseError::Held {
                 key,
-                holder: Holder::Unknown,
+                holder: Holder::Known(info),
             }),
-            Ok(StoreResponse::ConditionFailed {
-                old_item: Some(item),
-            }) => match HolderInfo::decode(&item, self.planner.config(), self.now.wall) {
-                Ok(info) => Err(LeaseError::Held {
-                    key,
-                    holder: Holder::Known(info),
-                }),
-                Err(error) => Err(LeaseError::MalformedItem { key, error }),
-            },
-            Ok(StoreResponse::Item(_)) => Err(unexpected("an item was returned for an UpdateItem")),
-            Ok(StoreResponse::TransactionCanceled { .. }) => Err(unexpected(
-                "a transaction cancellation was returned for an UpdateItem",
-            )),
-            Err(source) => Err(error::store_failure(Operation::Acquire, key, source)),
-        }
+            Err(error) => Err(LeaseError::MalformedItem { key, error }),
+        },
+        Ok(StoreResponse::Item(_)) => Err(unexpected("an item was returned for an UpdateItem")),
+        Ok(StoreResponse::TransactionCanceled { .. }) => Err(unexpected(
+            "a transaction cancellation was returned for an UpdateItem",
+        )),
+        Err(source) => Err(error::store_failure(Operation::Acquire, key, source)),
     }
 }
 

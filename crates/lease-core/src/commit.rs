@@ -69,26 +69,38 @@ impl<'p> CommitPlan<'p> {
     /// - [`LeaseError::UnexpectedResponse`] when the store's answer does not fit a
     ///   transaction.
     pub fn interpret(self, response: Result<StoreResponse, StoreError>) -> Result<(), LeaseError> {
-        let key = self.key;
-        let unexpected = |key, detail| LeaseError::UnexpectedResponse {
-            operation: Operation::Commit,
-            key,
-            detail,
-        };
-        match response {
-            Ok(StoreResponse::Applied { .. }) => Ok(()),
-            Ok(StoreResponse::TransactionCanceled { reasons }) => {
-                Err(cancellation_error(key, reasons, COMMIT_GUARD_INDEX))
-            }
-            Ok(StoreResponse::ConditionFailed { .. }) => Err(unexpected(
-                key,
-                "a single-item condition failure was returned for a transaction",
-            )),
-            Ok(StoreResponse::Item(_)) => {
-                Err(unexpected(key, "an item was returned for a transaction"))
-            }
-            Err(source) => Err(error::store_failure(Operation::Commit, key, source)),
+        interpret(self.key, response)
+    }
+
+    /// The transaction and the key, for a machine that keeps them apart ([`interpret`]).
+    pub(crate) fn into_parts(self) -> (Request, LeaseKey) {
+        (self.request, self.key)
+    }
+}
+
+/// [`CommitPlan::interpret`] of a commit under the lease at `key`.
+pub(crate) fn interpret(
+    key: LeaseKey,
+    response: Result<StoreResponse, StoreError>,
+) -> Result<(), LeaseError> {
+    let unexpected = |key, detail| LeaseError::UnexpectedResponse {
+        operation: Operation::Commit,
+        key,
+        detail,
+    };
+    match response {
+        Ok(StoreResponse::Applied { .. }) => Ok(()),
+        Ok(StoreResponse::TransactionCanceled { reasons }) => {
+            Err(cancellation_error(key, reasons, COMMIT_GUARD_INDEX))
         }
+        Ok(StoreResponse::ConditionFailed { .. }) => Err(unexpected(
+            key,
+            "a single-item condition failure was returned for a transaction",
+        )),
+        Ok(StoreResponse::Item(_)) => {
+            Err(unexpected(key, "an item was returned for a transaction"))
+        }
+        Err(source) => Err(error::store_failure(Operation::Commit, key, source)),
     }
 }
 

@@ -93,35 +93,49 @@ impl<'p> InspectPlan<'p> {
         response: Result<StoreResponse, StoreError>,
         now: OffsetDateTime,
     ) -> Result<LeaseSnapshot, LeaseError> {
-        let key = self.key;
-        let item = match response {
-            Ok(StoreResponse::Item(item)) => item,
-            Ok(_) => {
-                return Err(LeaseError::UnexpectedResponse {
-                    operation: Operation::Inspect,
-                    key,
-                    detail: "a write result was returned for a GetItem",
-                });
-            }
-            Err(source) => return Err(error::store_failure(Operation::Inspect, key, source)),
-        };
-        let Some(item) = item else {
-            return Ok(LeaseSnapshot {
-                key,
-                state: LeaseState::Absent,
-            });
-        };
-        let info = match HolderInfo::decode_strict(&item, self.planner.config(), now) {
-            Ok(info) => info,
-            Err(error) => return Err(LeaseError::MalformedItem { key, error }),
-        };
-        let state = if info.released {
-            LeaseState::Released(info)
-        } else if info.expires_at > now {
-            LeaseState::Held(info)
-        } else {
-            LeaseState::Expired(info)
-        };
-        Ok(LeaseSnapshot { key, state })
+        interpret(self.planner, self.key, response, now)
     }
+
+    /// The request and the key, for a machine that keeps them apart ([`interpret`]).
+    pub(crate) fn into_parts(self) -> (Request, LeaseKey) {
+        (self.request, self.key)
+    }
+}
+
+/// [`InspectPlan::interpret`] of a read of the lease at `key`.
+pub(crate) fn interpret(
+    planner: &Planner,
+    key: LeaseKey,
+    response: Result<StoreResponse, StoreError>,
+    now: OffsetDateTime,
+) -> Result<LeaseSnapshot, LeaseError> {
+    let item = match response {
+        Ok(StoreResponse::Item(item)) => item,
+        Ok(_) => {
+            return Err(LeaseError::UnexpectedResponse {
+                operation: Operation::Inspect,
+                key,
+                detail: "a write result was returned for a GetItem",
+            });
+        }
+        Err(source) => return Err(error::store_failure(Operation::Inspect, key, source)),
+    };
+    let Some(item) = item else {
+        return Ok(LeaseSnapshot {
+            key,
+            state: LeaseState::Absent,
+        });
+    };
+    let info = match HolderInfo::decode_strict(&item, planner.config(), now) {
+        Ok(info) => info,
+        Err(error) => return Err(LeaseError::MalformedItem { key, error }),
+    };
+    let state = if info.released {
+        LeaseState::Released(info)
+    } else if info.expires_at > now {
+        LeaseState::Held(info)
+    } else {
+        LeaseState::Expired(info)
+    };
+    Ok(LeaseSnapshot { key, state })
 }

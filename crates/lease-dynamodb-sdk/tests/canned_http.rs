@@ -14,7 +14,7 @@ use common::Canned;
 use lease_dynamodb_sdk::core::GetRequest;
 use lease_dynamodb_sdk::{
     AttributeValue, DynamoDbLeaseManager, DynamoDbStore, FencingToken, Holder, LeaseConfig,
-    LeaseError, LeaseManager, LeaseToken, ManualClock, Request, Store, StoreErrorKind,
+    LeaseError, LeaseManager, LeaseToken, Request, Store, StoreErrorKind, TestClock,
     create_lock_table,
 };
 
@@ -24,7 +24,7 @@ fn manager(client: Client) -> DynamoDbLeaseManager {
         .build()
         .unwrap();
     LeaseManager::new(DynamoDbStore::new(client), config)
-        .with_clock(ManualClock::at_epoch_seconds(1000))
+        .with_clock(TestClock::at_epoch_seconds(1000).frozen())
         .with_token_source(|| LeaseToken::new("tok"))
 }
 

@@ -21,8 +21,8 @@ use lease_dynamodb_sdk::core::{
 use lease_dynamodb_sdk::time::OffsetDateTime;
 use lease_dynamodb_sdk::{
     AttributeValue, DynamoDbLeaseManager, DynamoDbStore, Item, LeaseConfig, LeaseError,
-    LeaseManager, LeaseToken, ManualClock, Operation, Request, Store, StoreErrorKind,
-    StoreResponse, TableCheckFailure, check_table, enable_ttl, guard_transact_item, transact_item,
+    LeaseManager, LeaseToken, Operation, Request, Store, StoreErrorKind, StoreResponse,
+    TableCheckFailure, TestClock, check_table, enable_ttl, guard_transact_item, transact_item,
 };
 
 fn config() -> LeaseConfig {
@@ -34,7 +34,7 @@ fn config() -> LeaseConfig {
 
 fn manager(client: Client) -> DynamoDbLeaseManager {
     LeaseManager::new(DynamoDbStore::new(client), config())
-        .with_clock(ManualClock::at_epoch_seconds(1000))
+        .with_clock(TestClock::at_epoch_seconds(1000).frozen())
         .with_token_source(|| LeaseToken::new("tok"))
 }
 

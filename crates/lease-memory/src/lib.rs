@@ -12,11 +12,11 @@
 //!
 //! ```
 //! use std::{sync::Arc, time::Duration};
-//! use lease_memory::{LeaseConfig, LeaseManager, ManualClock, MemoryStore, ReleaseOutcome};
+//! use lease_memory::{LeaseConfig, LeaseManager, MemoryStore, ReleaseOutcome, TestClock};
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = LeaseConfig::builder("locks").build()?;
-//! let clock = Arc::new(ManualClock::at_epoch_seconds(1_000));
+//! let clock = Arc::new(TestClock::at_epoch_seconds(1_000).frozen()); // moves when told only
 //! let manager = LeaseManager::new(MemoryStore::for_config(&config), config)
 //!     .with_shared_clock(clock.clone());
 //!
@@ -132,6 +132,6 @@ pub use error::{KeyError, MemoryError};
 pub use fault::{Fault, FaultRule, FaultyStore, LoggedRequest, RequestKind, RequestOutcome};
 pub use store::MemoryStore;
 
-/// The `lease` crate's whole API: [`LeaseManager`], [`LeaseConfig`], [`ManualClock`],
+/// The `lease` crate's whole API: [`LeaseManager`], [`LeaseConfig`], [`TestClock`],
 /// [`Store`], the error and response types, and the pure core as [`core`](lease::core).
 pub use lease::*;

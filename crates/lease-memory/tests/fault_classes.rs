@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use lease_memory::{
     Fault, FaultRule, FaultyStore, FencingToken, InvalidInput, Lease, LeaseConfig, LeaseError,
-    LeaseKey, LeaseManager, LeaseState, LeaseToken, ManualClock, MemoryStore, ReleaseOutcome,
-    RequestKind, RequestOutcome, StoreErrorKind,
+    LeaseKey, LeaseManager, LeaseState, LeaseToken, MemoryStore, ReleaseOutcome, RequestKind,
+    RequestOutcome, StoreErrorKind, TestClock,
 };
 
 const T0: i64 = 1_800_000_000;
@@ -24,7 +24,7 @@ fn secs(n: u64) -> Duration {
 struct World {
     store: FaultyStore<MemoryStore>,
     config: LeaseConfig,
-    clock: Arc<ManualClock>,
+    clock: Arc<TestClock>,
 }
 
 impl World {
@@ -36,7 +36,7 @@ impl World {
         Self {
             store: FaultyStore::new(MemoryStore::for_config(&config)),
             config,
-            clock: Arc::new(ManualClock::at_epoch_seconds(T0)),
+            clock: Arc::new(TestClock::at_epoch_seconds(T0)),
         }
     }
 
@@ -48,7 +48,7 @@ impl World {
     fn manager_on(
         &self,
         name: &str,
-        clock: Arc<ManualClock>,
+        clock: Arc<TestClock>,
     ) -> LeaseManager<FaultyStore<MemoryStore>> {
         let name = name.to_owned();
         let n = AtomicU64::new(0);
@@ -214,7 +214,7 @@ async fn w2_fast_clock_contender_cannot_take_over_before_valid_until() {
         .unwrap();
     let w = World::with_config(config);
     let a = w.manager("a").acquire_key(w.key(), secs(30)).await.unwrap();
-    let fast = Arc::new(ManualClock::at_epoch_seconds(T0 + 2));
+    let fast = Arc::new(TestClock::at_epoch_seconds(T0 + 2));
     let b = w.manager_on("b", fast.clone());
     for step in [secs(20), secs(7), Duration::from_millis(999)] {
         w.clock.advance(step);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use lease_memory::{
     AttributeValue, Clock, DecodeError, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput,
     Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, LeaseState, LeaseToken,
-    ManualClock, MemoryStore, Planner, ReleaseOutcome, Store, StoreResponse, TokenFingerprint,
+    MemoryStore, Planner, ReleaseOutcome, Store, StoreResponse, TestClock, TokenFingerprint,
 };
 
 const T0: i64 = 1_000;
@@ -49,7 +49,7 @@ fn key_item(pk: &str) -> Item {
 struct World {
     store: MemoryStore,
     config: LeaseConfig,
-    clock: Arc<ManualClock>,
+    clock: Arc<TestClock>,
 }
 
 impl World {
@@ -57,7 +57,7 @@ impl World {
         Self {
             store: MemoryStore::for_config(&config),
             config,
-            clock: Arc::new(ManualClock::at_epoch_seconds(T0)),
+            clock: Arc::new(TestClock::at_epoch_seconds(T0).frozen()),
         }
     }
 

@@ -19,8 +19,9 @@ use lease_memory::core::{
 use lease_memory::time::OffsetDateTime;
 use lease_memory::{
     AttributeValue, Fault, FaultRule, FaultyStore, InvalidInput, Item, Lease, LeaseConfig,
-    LeaseError, LeaseManager, LeaseState, LeaseToken, ManualClock, MemoryStore, Operation, Planner,
+    LeaseError, LeaseManager, LeaseState, LeaseToken, MemoryStore, Operation, Planner,
     ReleaseOutcome, Request, RequestKind, RetryPolicy, Store, StoreErrorKind, StoreResponse,
+    TestClock,
 };
 
 const TABLE: &str = "locks";
@@ -51,14 +52,14 @@ fn config() -> LeaseConfig {
 
 struct World {
     store: MemoryStore,
-    clock: Arc<ManualClock>,
+    clock: Arc<TestClock>,
 }
 
 impl World {
     fn new() -> Self {
         Self {
             store: MemoryStore::for_config(&config()),
-            clock: Arc::new(ManualClock::at_epoch_seconds(1_000)),
+            clock: Arc::new(TestClock::at_epoch_seconds(1_000).frozen()),
         }
     }
 
@@ -562,7 +563,7 @@ async fn the_store_describes_its_tables_for_check_table() {
 
 fn faulty_manager(
     faulty: &FaultyStore<MemoryStore>,
-    clock: &Arc<ManualClock>,
+    clock: &Arc<TestClock>,
 ) -> LeaseManager<FaultyStore<MemoryStore>> {
     LeaseManager::new(faulty.clone(), config())
         .with_shared_clock(clock.clone())

@@ -38,97 +38,52 @@ where
     }
 }
 
-/// Clocks that only move when told to: for deterministic tests. [`advance`](Self::advance)
-/// moves wall-clock and monotonic time together; [`set`](Self::set) steps the wall clock alone,
-/// as an NTP correction would.
-#[derive(Debug)]
-pub struct ManualClock {
-    state: Mutex<ManualState>,
-}
-
-#[derive(Debug)]
-struct ManualState {
-    wall: OffsetDateTime,
-    monotonic: Instant,
-}
-
-impl ManualClock {
-    /// Clocks showing `start` (wall) and the current instant (monotonic).
-    #[must_use]
-    pub fn new(start: OffsetDateTime) -> Self {
-        Self {
-            state: Mutex::new(ManualState {
-                wall: start,
-                monotonic: Instant::now(),
-            }),
-        }
-    }
-
-    /// Clocks showing `secs` whole epoch seconds (UTC). Out-of-range values show the epoch.
-    #[must_use]
-    pub fn at_epoch_seconds(secs: i64) -> Self {
-        Self::new(OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH))
-    }
-
-    /// Sets the wall-clock time; monotonic time does not move.
-    pub fn set(&self, now: OffsetDateTime) {
-        self.lock().wall = now;
-    }
-
-    /// Moves both clocks forward by `by`.
-    pub fn advance(&self, by: Duration) {
-        let mut state = self.lock();
-        state.wall = state
-            .wall
-            .saturating_add(time::Duration::try_from(by).unwrap_or(time::Duration::MAX));
-        state.monotonic = state.monotonic.checked_add(by).unwrap_or(state.monotonic);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, ManualState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> OffsetDateTime {
-        self.lock().wall
-    }
-
-    fn monotonic(&self) -> Instant {
-        self.lock().monotonic
-    }
-}
-
-/// Clocks that follow tokio's clock: monotonic time is [`tokio::time::Instant::now`], and
-/// wall-clock time is a start time plus the tokio time elapsed since the clock was made; plus
-/// the moves a test asks for.
+/// The clock for tests: tokio's clock, plus the moves the test makes.
 ///
-/// In production this reads the same as [`SystemClock`] (tokio's clock is the system's
-/// monotonic clock), except that the wall clock does not follow NTP steps. In tests under
-/// tokio's paused clock (`#[tokio::test(start_paused = true)]`), wall-clock and monotonic time
-/// move together as tokio auto-advances, so a lease guard's timers (scheduled with tokio) and
-/// the times written to the store agree: a 10-minute scenario runs in milliseconds, and
-/// deterministically.
+/// By default it **follows tokio's clock**: monotonic time is [`tokio::time::Instant::now`], and
+/// wall-clock time is the start time plus the tokio time elapsed since the clock was made. Under
+/// tokio's paused clock (`#[tokio::test(start_paused = true)]`), time moves only when every task
+/// waits and tokio auto-advances to the next timer, so wall-clock and monotonic time, the
+/// manager's timers (guards, waits, retries) and the times written to the store all agree, and a
+/// 10-minute scenario runs in milliseconds, the same way every run. On a runtime with real time,
+/// it reads real time (from the start time you gave).
 ///
-/// Faults of the holder's own clocks, for tests:
-/// - [`jump`](Self::jump): both clocks move forward at once and tokio's timers do not notice:
-///   the process was paused (a GC pause, `SIGSTOP`) and has just woken, before any timer ran;
+/// [`frozen`](Self::frozen) makes a clock that ignores tokio's time and moves only when told:
+/// for tests against real servers on a real-time runtime that assert exact times. Single
+/// operations work on it (a retry's backoff, slept on tokio's timer, counts as passed); guards
+/// need a clock that follows tokio's, since they keep time across many sleeps.
+///
+/// The moves, all without tokio's timers noticing:
+/// - [`advance`](Self::advance): both clocks move forward at once: to the code under test, the
+///   process was paused (a GC pause, `SIGSTOP`) and has just woken, before any timer fired;
 /// - [`suspend`](Self::suspend): the wall clock moves forward and the monotonic clock does not:
-///   the machine was suspended (Linux `CLOCK_MONOTONIC` stops meanwhile);
-/// - [`step_wall`](Self::step_wall): the wall clock alone steps forward or back (an NTP step).
+///   the machine was suspended (Linux's `CLOCK_MONOTONIC`, which `Instant` reads, stops);
+/// - [`step_wall`](Self::step_wall) and [`set`](Self::set): the wall clock alone steps forward
+///   or back, as an NTP step would.
 ///
-/// Make it inside the runtime whose clock it should follow (with a paused clock, `start` is
-/// the paused instant).
+/// Make it inside the runtime whose clock it should follow (with a paused clock, the start is
+/// the paused instant). It is `Send + Sync`: share it with an `Arc` between managers (as
+/// [`LeaseManager::with_shared_clock`](crate::LeaseManager::with_shared_clock)) and the test.
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use lease_memory::{Clock, TestClock};
+///
+/// let clock = Arc::new(TestClock::at_epoch_seconds(1_800_000_000).frozen());
+/// clock.advance(Duration::from_secs(30));
+/// assert_eq!(clock.now().unix_timestamp(), 1_800_000_030);
+/// clock.step_wall(-time::Duration::seconds(100)); // an NTP step back
+/// assert_eq!(clock.now().unix_timestamp(), 1_799_999_930);
+/// ```
 #[derive(Debug)]
-pub struct TokioClock {
+pub struct TestClock {
     start_wall: OffsetDateTime,
     start: tokio::time::Instant,
+    frozen: bool,
     moves: Mutex<Moves>,
 }
 
-/// What [`TokioClock`]'s fault methods added to tokio's clock.
+/// What [`TestClock`]'s moves added to its readings.
 #[derive(Clone, Copy, Debug, Default)]
 struct Moves {
     /// Added to both clocks.
@@ -137,19 +92,20 @@ struct Moves {
     wall: time::Duration,
 }
 
-impl TokioClock {
-    /// A clock whose wall-clock time starts at `start` (UTC) now.
+impl TestClock {
+    /// A clock whose wall-clock time is `start` (UTC) now, following tokio's clock from here.
     #[must_use]
     pub fn starting_at(start: OffsetDateTime) -> Self {
         Self {
             start_wall: start,
             start: tokio::time::Instant::now(),
+            frozen: false,
             moves: Mutex::default(),
         }
     }
 
-    /// A clock whose wall-clock time starts at `secs` whole epoch seconds (UTC) now.
-    /// Out-of-range values start at the epoch.
+    /// A clock whose wall-clock time is `secs` whole epoch seconds (UTC) now. Out-of-range
+    /// values start at the epoch.
     #[must_use]
     pub fn at_epoch_seconds(secs: i64) -> Self {
         Self::starting_at(
@@ -157,22 +113,22 @@ impl TokioClock {
         )
     }
 
-    /// A clock whose wall-clock time starts at the system's current time.
+    /// The same clock, but frozen: it ignores tokio's time and moves only when told.
     #[must_use]
-    pub fn new() -> Self {
-        Self::starting_at(OffsetDateTime::now_utc())
+    pub fn frozen(mut self) -> Self {
+        self.frozen = true;
+        self
     }
 
-    /// Moves both clocks forward by `by`, without tokio's timers noticing: as if the process
-    /// had been paused for `by` and had just woken up, before any timer fired.
-    pub fn jump(&self, by: Duration) {
+    /// Moves both clocks forward by `by`, without tokio's timers noticing: as if the process had
+    /// been paused for `by` and had just woken up, before any timer fired.
+    pub fn advance(&self, by: Duration) {
         let mut moves = self.lock();
         moves.both = moves.both.saturating_add(by);
     }
 
     /// Moves the wall clock forward by `by` while the monotonic clock stands still: as if the
-    /// machine had been suspended for `by` (Linux's `CLOCK_MONOTONIC`, which `Instant` reads,
-    /// does not advance during suspend).
+    /// machine had been suspended for `by`.
     pub fn suspend(&self, by: Duration) {
         self.step_wall(time::Duration::try_from(by).unwrap_or(time::Duration::MAX));
     }
@@ -183,6 +139,21 @@ impl TokioClock {
         moves.wall = moves.wall.saturating_add(by);
     }
 
+    /// Sets the wall-clock time to `now`; the monotonic clock does not move.
+    pub fn set(&self, now: OffsetDateTime) {
+        let step = now - self.now();
+        self.step_wall(step);
+    }
+
+    /// The time elapsed on tokio's clock since the clock was made (zero when frozen).
+    fn followed(&self) -> Duration {
+        if self.frozen {
+            Duration::ZERO
+        } else {
+            tokio::time::Instant::now().saturating_duration_since(self.start)
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Moves> {
         self.moves
             .lock()
@@ -190,27 +161,19 @@ impl TokioClock {
     }
 }
 
-impl Default for TokioClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Clock for TokioClock {
+impl Clock for TestClock {
     fn now(&self) -> OffsetDateTime {
         let moves = *self.lock();
-        let elapsed = tokio::time::Instant::now()
-            .saturating_duration_since(self.start)
-            .saturating_add(moves.both);
+        let elapsed = self.followed().saturating_add(moves.both);
         self.start_wall
             .saturating_add(time::Duration::try_from(elapsed).unwrap_or(time::Duration::MAX))
             .saturating_add(moves.wall)
     }
 
     fn monotonic(&self) -> Instant {
-        let now = tokio::time::Instant::now().into_std();
-        let both = self.lock().both;
-        now.checked_add(both).unwrap_or(now)
+        let start = self.start.into_std();
+        let elapsed = self.followed().saturating_add(self.lock().both);
+        start.checked_add(elapsed).unwrap_or(start)
     }
 }
 

@@ -13,8 +13,8 @@
 //! The item format is compatible with TableTheory's `lease` package (Go, TypeScript, Python), so
 //! services in those languages can share one lock table.
 //!
-//! Time and tokens are injected: [`Clock`] ([`SystemClock`] by default, [`ManualClock`] for
-//! tests of single operations, [`TokioClock`] for tests of guards under tokio's paused clock)
+//! Time and tokens are injected: [`Clock`] ([`SystemClock`] by default, [`TestClock`] in tests:
+//! tokio's clock, paused or not, plus the moves a test makes)
 //! and [`TokenSource`] (by default the store's [`Store::default_token_source`]: [`UuidTokens`],
 //! a kernel read per token, unless the store's table lives in one process).
 //!
@@ -43,7 +43,7 @@ mod store;
 mod tokens;
 mod wait;
 
-pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
+pub use clock::{Clock, SystemClock, TestClock};
 pub use guard::{GuardOptions, LeaseContext, LeaseGuard, StatusWatch, StopSignal};
 pub use manager::LeaseManager;
 pub use metrics::MetricsSnapshot;

@@ -25,9 +25,10 @@ pub enum ScopedOutcome<T, E> {
     /// The lease was lost while the work ran: the work was cancelled (its future dropped) as
     /// soon as the loss was reported, which is no later than the lease's safe deadline, and
     /// its [context](LeaseContext)'s stop signal was raised just before, for tasks it spawned.
-    /// Also when the lease was already past its safe deadline when the guard was made (the
-    /// acquire's answer came late): the work was then never called. The guard released the
-    /// lease in the background if it might still be ours.
+    /// Also, rarely, when the safe deadline passed between the acquire's answer and the start
+    /// of the work: the work was then never called. (An acquire *answered* past the deadline is
+    /// the outer `Err(`[`LeaseError::Lapsed`]`)`.) The guard released the lease in the
+    /// background if it might still be ours.
     LeaseLost(LossReason),
     /// The work finished (with `result`), but the lease had been lost before it finished: the
     /// loss was found at the end, typically because the process was paused past the lease's

@@ -4,7 +4,7 @@
 //! the clocks it is given, so none of this waits for the guard's timers.
 //!
 //! L = 10 s, H = 3 s, skew bound 1 s: the safe deadline of a lease sent at t is t + 9 s.
-//! lease-memory behind `FaultyStore`, tokio's paused clock; `TokioClock::jump` stands for a
+//! lease-memory behind `FaultyStore`, tokio's paused clock; `TestClock::advance` stands for a
 //! process that was paused and has just woken, before any timer ran.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -158,7 +158,7 @@ async fn input_2_pause_past_the_deadline_is_lost_on_every_signal() {
     let history = History::record(&w, guard.subscribe());
     let (context, stop, watch) = (guard.context(), guard.stop_signal(), guard.subscribe());
 
-    w.clock.jump(secs(14));
+    w.clock.advance(secs(14));
     assert!(stop.is_stopped(), "the stop signal was not raised");
     assert!(unconfirmed(&guard.status()), "{:?}", guard.status());
     assert!(!guard.is_valid() && !context.is_valid());
@@ -187,7 +187,7 @@ async fn input_2_work_that_outlived_its_lease_is_not_a_success() {
     let clock = w.clock.clone();
     let outcome = a
         .with_lease(w.key(), secs(10), every(3), |context| async move {
-            clock.jump(secs(14));
+            clock.advance(secs(14));
             assert!(!context.is_valid());
             Ok::<_, ()>(42)
         })
@@ -222,7 +222,7 @@ async fn every_signal_turns_at_the_instant_of_the_deadline() {
     let deadline = guard.lease().valid_until().unwrap();
     let now = lease_memory::Clock::monotonic(&*w.clock);
     w.clock
-        .jump(deadline - now - std::time::Duration::from_nanos(1));
+        .advance(deadline - now - std::time::Duration::from_nanos(1));
     for held in [
         guard.status().is_held(),
         context.status().is_held(),
@@ -233,7 +233,7 @@ async fn every_signal_turns_at_the_instant_of_the_deadline() {
     ] {
         assert!(held, "lost before the deadline");
     }
-    w.clock.jump(std::time::Duration::from_nanos(1));
+    w.clock.advance(std::time::Duration::from_nanos(1));
     for lost in [
         unconfirmed(&guard.status()),
         unconfirmed(&context.status()),
@@ -302,7 +302,7 @@ async fn drop_after_a_pause_counts_the_loss_and_releases() {
     let a = w.manager("a", &w.faulty());
     let guard = a.acquire_guard(w.key(), secs(10), every(3)).await.unwrap();
     let stop = guard.stop_signal();
-    w.clock.jump(secs(14));
+    w.clock.advance(secs(14));
     drop(guard);
     assert!(stop.is_stopped());
     assert_eq!(a.metrics().lost, 1);

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use lease::core::{DeleteRequest, GetRequest, OnConditionFailure, PutRequest, Request};
 use lease::{
-    Clock, Item, LeaseConfig, LeaseConfigBuilder, LeaseKey, LeaseManager, LeaseToken, ManualClock,
-    Now, Store, StoreError, StoreResponse, TokenSource,
+    Clock, Item, LeaseConfig, LeaseConfigBuilder, LeaseKey, LeaseManager, LeaseToken, Now, Store,
+    StoreError, StoreResponse, TestClock, TokenSource,
 };
 
 use crate::backend::Backend;
@@ -24,7 +24,7 @@ pub struct Env<S> {
     /// The configuration of the fresh table.
     pub config: LeaseConfig,
     /// The shared clock, starting at [`TIME_BASE`].
-    pub clock: Arc<ManualClock>,
+    pub clock: Arc<TestClock>,
 }
 
 impl<S: Store + Clone + 'static> Env<S> {
@@ -49,7 +49,7 @@ impl<S: Store + Clone + 'static> Env<S> {
         Self {
             store: CountingStore::new(store),
             config,
-            clock: Arc::new(ManualClock::at_epoch_seconds(TIME_BASE)),
+            clock: Arc::new(TestClock::at_epoch_seconds(TIME_BASE).frozen()),
         }
     }
 

@@ -11,6 +11,34 @@ use crate::response::{StoreError, StoreResponse};
 /// The answer a request ended with: the store's, or the last failure after the retries.
 pub(crate) type Answer = Result<StoreResponse, StoreError>;
 
+/// What an answer did to an exchange.
+#[derive(Debug)]
+pub(crate) enum Progress {
+    /// The exchange is over, with this answer.
+    Done(Answer),
+    /// The request failed and will be sent again after `backoff`.
+    Retrying {
+        /// The failure.
+        error: StoreError,
+        /// The attempt that failed (1-based).
+        attempt: u32,
+        /// The wait before the next attempt.
+        backoff: Duration,
+    },
+    /// The answer was not awaited (abandoned, or a duplicate): ignored.
+    Stale,
+}
+
+impl Progress {
+    /// The final answer, if the exchange is over.
+    pub(crate) fn done(self) -> Option<Answer> {
+        match self {
+            Self::Done(answer) => Some(answer),
+            Self::Retrying { .. } | Self::Stale => None,
+        }
+    }
+}
+
 /// Where an exchange stands.
 #[derive(Debug)]
 enum State {
@@ -55,7 +83,7 @@ impl Exchange {
 
     /// The request to send now, if one is due: the first send, or a retry whose backoff has
     /// passed. Afterwards the exchange waits for the answer to that id.
-    pub(crate) fn poll_transmit(&mut self, now: Instant) -> Option<Transmit<'_>> {
+    pub(crate) fn poll_transmit(&mut self, now: Option<Instant>) -> Option<Transmit<'_>> {
         self.handle_timeout(now);
         match self.state {
             State::Ready => {
@@ -80,38 +108,46 @@ impl Exchange {
         matches!(self.state, State::InFlight) && id == self.id
     }
 
-    /// Takes the answer to `id`, read at `now`. `Some(answer)` when the exchange is over: a
-    /// success, a failure that is not resent, or the last attempt's failure. `None` when a
-    /// retry is scheduled (under a new id from `ids`), or when `id` is not awaited (a stale or
-    /// duplicate answer, ignored).
+    /// Takes the answer to `id`, read at `now`: [`Progress::Done`] when the exchange is over
+    /// (a success, a failure that is not resent, or the last attempt's failure),
+    /// [`Progress::Retrying`] when a retry is scheduled (under a new id from `ids`), and
+    /// [`Progress::Stale`] when `id` is not awaited (a stale or duplicate answer, ignored).
     pub(crate) fn handle_response(
         &mut self,
         id: RequestId,
         answer: Answer,
         now: Option<Instant>,
         ids: &mut Ids,
-    ) -> Option<Answer> {
+    ) -> Progress {
         if !self.is_awaiting(id) {
-            return None;
+            return Progress::Stale;
         }
         let backoff = match &answer {
             Err(e) if self.resend.allows(e.kind()) => self.policy.backoff_after(self.attempt),
             _ => None,
         };
-        match backoff.zip(now).and_then(|(b, now)| now.checked_add(b)) {
-            Some(at) => {
-                self.id = ids.next();
-                self.state = State::Backoff(at);
-                None
-            }
-            None => Some(answer),
+        match (backoff, now, answer) {
+            (Some(backoff), Some(now), Err(error)) => match now.checked_add(backoff) {
+                Some(at) => {
+                    self.id = ids.next();
+                    self.state = State::Backoff(at);
+                    Progress::Retrying {
+                        error,
+                        attempt: self.attempt,
+                        backoff,
+                    }
+                }
+                None => Progress::Done(Err(error)),
+            },
+            (_, _, answer) => Progress::Done(answer),
         }
     }
 
-    /// Moves a retry whose backoff has passed to ready.
-    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+    /// Moves a retry whose backoff has passed at `now` to ready (without a monotonic reading,
+    /// any backoff counts as passed).
+    pub(crate) fn handle_timeout(&mut self, now: Option<Instant>) {
         if let State::Backoff(at) = self.state
-            && now >= at
+            && now.is_none_or(|now| now >= at)
         {
             self.state = State::Ready;
         }

@@ -42,6 +42,13 @@ pub enum KeeperEvent {
     /// The lease was lost: the status is [`Lost`](LeaseStatus::Lost). Work under the lease
     /// must stop. Renewals have stopped.
     Lost(LossReason),
+    /// A renewal sent while the lease was held was answered after the holder let go of it or
+    /// after it was lost: counted, but it changes neither the status nor, unless it found
+    /// the lease not ours, the release (which then uses the renewed lease).
+    RenewalAfterEnd {
+        /// Whether the renewal succeeded in the store.
+        renewed: bool,
+    },
     /// The holder let go of a held lease ([`Keeper::release`], [`Keeper::drop_guard`]): the
     /// status is [`Released`](LeaseStatus::Released). Work under the lease must stop. The
     /// release request follows (after a renewal in flight, if any).
@@ -273,10 +280,9 @@ impl Keeper {
     /// The keeper then waits for its answer ([`handle_response`](Self::handle_response)).
     pub fn poll_transmit(&mut self, now: Now) -> Option<Transmit<'_>> {
         self.handle_timeout(now);
-        let at = now.monotonic?;
         match &mut self.phase {
             Phase::Renewing { exchange, .. } | Phase::Releasing { exchange } => {
-                exchange.poll_transmit(at)
+                exchange.poll_transmit(now.monotonic)
             }
             Phase::Idle | Phase::Done => None,
         }
@@ -311,9 +317,9 @@ impl Keeper {
     pub fn handle_response(&mut self, id: RequestId, answer: Answer, now: Now) {
         self.check_deadline(now);
         let done = match &mut self.phase {
-            Phase::Renewing { exchange, .. } | Phase::Releasing { exchange } => {
-                exchange.handle_response(id, answer, now.monotonic, &mut self.ids)
-            }
+            Phase::Renewing { exchange, .. } | Phase::Releasing { exchange } => exchange
+                .handle_response(id, answer, now.monotonic, &mut self.ids)
+                .done(),
             Phase::Idle | Phase::Done => None,
         };
         if let Some(answer) = done {
@@ -330,10 +336,8 @@ impl Keeper {
     /// at any time.
     pub fn handle_timeout(&mut self, now: Now) {
         self.check_deadline(now);
-        if let (Some(at), Phase::Renewing { exchange, .. } | Phase::Releasing { exchange }) =
-            (now.monotonic, &mut self.phase)
-        {
-            exchange.handle_timeout(at);
+        if let Phase::Renewing { exchange, .. } | Phase::Releasing { exchange } = &mut self.phase {
+            exchange.handle_timeout(now.monotonic);
         }
         self.advance(now);
     }
@@ -394,6 +398,13 @@ impl Keeper {
         self.check_deadline(now);
         self.ending = Some(ending);
         self.lost_before_end = self.status.loss_reason().cloned();
+        // Renewals stop: one in flight is waited for (it may land), one only waiting for its
+        // retry is dropped.
+        if let Phase::Renewing { exchange, .. } = &self.phase
+            && exchange.in_flight().is_none()
+        {
+            self.phase = Phase::Idle;
+        }
         if self.status.is_held() {
             match ending {
                 Ending::Shutdown => self.lose(LossReason::Shutdown),
@@ -473,6 +484,8 @@ impl Keeper {
                 if !self.status.is_held() {
                     // Let go (or lost) meanwhile: keep the newer lease for the release only.
                     self.lease = lease;
+                    self.events
+                        .push_back(KeeperEvent::RenewalAfterEnd { renewed: true });
                     return;
                 }
                 let after_failures = self.failures;
@@ -496,11 +509,17 @@ impl Keeper {
                 self.send_release = false;
                 if self.status.is_held() {
                     self.lose(LossReason::NotOwned);
+                } else {
+                    self.events
+                        .push_back(KeeperEvent::RenewalAfterEnd { renewed: false });
                 }
             }
             Err(error) => {
                 if self.status.is_held() {
                     self.renewal_failed(error, now);
+                } else {
+                    self.events
+                        .push_back(KeeperEvent::RenewalAfterEnd { renewed: false });
                 }
             }
         }

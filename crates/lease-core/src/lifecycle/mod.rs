@@ -20,17 +20,30 @@
 //! due at the reading it is given, so a driver that was paused (a GC pause, `SIGSTOP`, a
 //! suspended machine) sees every deadline it slept through at its next input.
 //!
-//! Machines: [`Keeper`] (a held lease renewed until its holder lets go: the `lease` crate's
-//! `LeaseGuard`). Each sends at most one request at a time.
+//! Machines:
+//! - [`Keeper`]: a held lease renewed until its holder lets go (the `lease` crate's
+//!   `LeaseGuard`);
+//! - [`Machine`]s that run one operation to its result: [`AcquireOp`] (with the give-back of
+//!   a lease it cannot use and the holder read of a single try), [`RefreshOp`],
+//!   [`ReleaseOp`], [`InspectOp`], [`CommitOp`]. Which failures are sent again, how often and
+//!   after what backoff is the [`RetryPolicy`]'s.
+//!
+//! Each sends at most one request at a time.
 
+mod acquire_op;
 mod exchange;
 mod keeper;
+mod machine;
+mod ops;
 mod renew_policy;
 mod retry;
 mod status;
 
+pub use acquire_op::AcquireOp;
 pub use keeper::{Ending, Finished, Keeper, KeeperEvent};
-pub use renew_policy::RenewPolicy;
+pub use machine::{Machine, OpEvent};
+pub use ops::{CommitOp, InspectOp, RefreshOp, ReleaseOp};
+pub use renew_policy::{MIN_RETRY_DELAY, RenewPolicy};
 pub use retry::RetryPolicy;
 pub use status::{LeaseStatus, LossReason};
 

@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use crate::error::InvalidInput;
 
+/// The shortest delay between two renewal attempts after a failure, whatever the policy says:
+/// 10 ms.
+pub const MIN_RETRY_DELAY: Duration = Duration::from_millis(10);
+
 /// How a [`Keeper`](super::Keeper) renews its lease.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -69,7 +73,8 @@ impl RenewPolicy {
 
     /// The delay before renewal attempt `failures + 1`, after `failures` (at least 1) failed:
     /// [`retry_initial_delay`](Self::retry_initial_delay) doubled per further failure, at most
-    /// [`retry_max_delay`](Self::retry_max_delay).
+    /// [`retry_max_delay`](Self::retry_max_delay), and never below [`MIN_RETRY_DELAY`], so
+    /// that zero delays cannot make a keeper hammer a failing (and billed) table.
     #[must_use]
     pub fn retry_delay(&self, failures: u32) -> Duration {
         let factor = 1u32
@@ -78,6 +83,7 @@ impl RenewPolicy {
         self.retry_initial_delay
             .saturating_mul(factor)
             .min(self.retry_max_delay)
+            .max(MIN_RETRY_DELAY)
     }
 }
 
@@ -143,6 +149,17 @@ mod tests {
                 max_clock_skew: SKEW
             })
         );
+    }
+
+    #[test]
+    fn zero_delays_are_raised_to_the_minimum() {
+        let policy = RenewPolicy {
+            retry_initial_delay: Duration::ZERO,
+            retry_max_delay: Duration::ZERO,
+            ..RenewPolicy::default()
+        };
+        assert_eq!(policy.retry_delay(1), MIN_RETRY_DELAY);
+        assert_eq!(policy.retry_delay(30), MIN_RETRY_DELAY);
     }
 
     #[test]

@@ -63,13 +63,6 @@ impl RetryPolicy {
 
 /// Which failed requests may be sent again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "NotApplied: for guarded commits, whose machine comes next"
-    )
-)]
 pub(crate) enum Resend {
     /// Every transient failure ([`StoreErrorKind::is_transient`]): for the lease's own
     /// requests, which are safe to send twice.

@@ -29,8 +29,8 @@ use crate::classify::tests::{condition_failed, http, meta, service};
 use crate::convert::SdkItem;
 use lease::{
     AttributeValue, FencingToken, Holder, HolderInfo, InvalidInput, Lease, LeaseConfig, LeaseError,
-    LeaseKey, LeaseManager, LeaseState, LeaseToken, ManualClock, ReleaseOutcome, RetryPolicy,
-    StoreErrorKind, TokenFingerprint,
+    LeaseKey, LeaseManager, LeaseState, LeaseToken, ReleaseOutcome, RetryPolicy, StoreErrorKind,
+    TestClock, TokenFingerprint,
 };
 
 type Manager = LeaseManager<DynamoDbStore<MockDynamoDbApi>>;
@@ -42,7 +42,7 @@ fn manager_with_token(api: MockDynamoDbApi, token: &'static str) -> Manager {
         .build()
         .unwrap();
     LeaseManager::new(store(api), config)
-        .with_clock(ManualClock::at_epoch_seconds(1000))
+        .with_clock(TestClock::at_epoch_seconds(1000).frozen())
         .with_token_source(move || LeaseToken::new(token))
 }
 
@@ -716,7 +716,7 @@ async fn a_store_that_never_answers_times_out() {
     let store = store(api).with_request_timeout(Some(Duration::from_secs(2)));
     let config = LeaseConfig::builder("tbl").build().unwrap();
     let manager = LeaseManager::new(store, config)
-        .with_clock(ManualClock::at_epoch_seconds(1000))
+        .with_clock(TestClock::at_epoch_seconds(1000).frozen())
         .with_retry_policy(RetryPolicy::never());
     let started = tokio::time::Instant::now();
     let err = manager
@@ -743,7 +743,8 @@ async fn a_misconfigured_client_sends_nothing_and_says_why() {
         .return_const(Some("the client has no region"));
     let store = DynamoDbStore::new(api);
     let config = LeaseConfig::builder("locks").build().unwrap();
-    let manager = LeaseManager::new(store, config).with_clock(ManualClock::at_epoch_seconds(1000));
+    let manager =
+        LeaseManager::new(store, config).with_clock(TestClock::at_epoch_seconds(1000).frozen());
     let err = manager
         .acquire("CACHE#A", Duration::from_secs(30))
         .await

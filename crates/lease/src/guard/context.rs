@@ -79,12 +79,12 @@ impl LeaseContext {
     pub async fn lost(&self) -> LossReason {
         let mut view = self.shared.subscribe();
         loop {
-            match self.shared.status() {
+            let (status, deadline) = self.shared.seen_then_status(&mut view);
+            match status {
                 LeaseStatus::Lost(reason) => return reason,
                 LeaseStatus::Released => return pending().await,
                 _ => {}
             }
-            let deadline = view.borrow_and_update().lease.valid_until();
             tokio::select! {
                 changed = view.changed() => {
                     if changed.is_err() {

@@ -63,7 +63,7 @@ use shared::Shared;
 /// lease expires).
 ///
 /// The manager's clock must follow tokio's timer ([`SystemClock`](crate::SystemClock), or
-/// [`TokioClock`](crate::TokioClock) in tests with a paused clock): renewals and the deadline
+/// [`TestClock`](crate::TestClock) in tests, not frozen): renewals and the deadline
 /// are scheduled with tokio, at instants read from the manager's clock.
 ///
 /// ```
@@ -158,7 +158,9 @@ impl<S: Store + 'static> LeaseGuard<S> {
     /// Returns [`ReleaseOutcome::Released`] if the lease was ours and
     /// [`ReleaseOutcome::NotHeld`] if the store had nothing of ours any more.
     ///
-    /// If the release future is dropped, the release still completes in the driver task.
+    /// If the release future is dropped, the release still completes in the driver task (if
+    /// the driver's runtime is gone, this future drives the release itself, and dropping it
+    /// abandons the release: the lease then expires).
     ///
     /// # Errors
     /// - [`LeaseError::Lost`] if the lease was lost before this call, checked at this call's

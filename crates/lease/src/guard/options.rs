@@ -24,7 +24,8 @@ pub struct GuardOptions {
     /// attempt ([`LeaseManager::try_acquire`](crate::LeaseManager::try_acquire)).
     pub wait: Option<WaitPolicy>,
     /// The first delay before a failed renewal is retried; doubled after each further failure.
-    /// Default 100 ms.
+    /// Default 100 ms. Never below 10 ms (`lease_core::lifecycle::MIN_RETRY_DELAY`), whatever
+    /// is set.
     pub retry_initial_delay: Duration,
     /// The longest delay between two renewal attempts after failures. Default 1 s. Retries stop
     /// at the lease's safe deadline, whatever the delay.

@@ -28,6 +28,8 @@ pub(super) struct View {
     /// The keeper's count of status changes (a renewal that keeps the lease held publishes a
     /// new lease, not a new status).
     pub(super) status_changes: u64,
+    /// The keeper's epoch when this view was taken (views are published newest first).
+    pub(super) epoch: u64,
 }
 
 /// The release's answer slot, and whether the driver is gone.
@@ -58,6 +60,7 @@ impl Shared {
             status: keeper.status().clone(),
             lease: keeper.lease().clone(),
             status_changes: keeper.status_changes(),
+            epoch: keeper.epoch(),
         };
         let shared = Self {
             key: keeper.lease().key().clone(),
@@ -96,20 +99,37 @@ impl Shared {
     }
 
     /// Runs `f` on the keeper at a fresh reading of the clocks, then applies the events it
-    /// caused and publishes the view if it changed. Never blocks on I/O: the lock is held for
-    /// the pure machine only.
+    /// caused (counters, logs, the release's answer) and publishes the view if it changed.
+    ///
+    /// The keeper's lock is held for the pure machine and the clock reading only (the clock is
+    /// read under it, so that the keeper's inputs never go back in time); the events are
+    /// applied after it is released, so a reader never waits behind a log line, and a tracing
+    /// layer may call into the guard. The view is published newest first: an older snapshot
+    /// applied late never replaces a newer one.
     pub(super) fn with<R>(&self, f: impl FnOnce(&mut Keeper, Now) -> R) -> R {
-        let mut keeper = lock(&self.keeper);
-        let epoch = keeper.epoch();
-        let result = f(&mut keeper, self.now());
-        while let Some(event) = keeper.poll_event() {
-            self.apply(event, &keeper);
-        }
-        if keeper.epoch() != epoch {
-            self.view.send_replace(View {
+        let (result, events, view) = {
+            let mut keeper = lock(&self.keeper);
+            let epoch = keeper.epoch();
+            let result = f(&mut keeper, self.now());
+            let events: Vec<KeeperEvent> = std::iter::from_fn(|| keeper.poll_event()).collect();
+            let view = (keeper.epoch() != epoch || !events.is_empty()).then(|| View {
                 status: keeper.status().clone(),
                 lease: keeper.lease().clone(),
                 status_changes: keeper.status_changes(),
+                epoch: keeper.epoch(),
+            });
+            (result, events, view)
+        };
+        if let Some(view) = view {
+            for event in events {
+                self.apply(event, &view.lease);
+            }
+            self.view.send_if_modified(|published| {
+                let newer = view.epoch > published.epoch;
+                if newer {
+                    *published = view;
+                }
+                newer
             });
         }
         result
@@ -128,6 +148,18 @@ impl Shared {
     /// A receiver of the published view.
     pub(super) fn subscribe(&self) -> watch::Receiver<View> {
         self.view.subscribe()
+    }
+
+    /// For a waiter about to wait on `view`: marks the published view seen, *then* reads the
+    /// status now, and returns it with the deadline to wake at. In this order a change
+    /// published after the read always wakes the waiter's `view.changed()`; in the other
+    /// order, one published between the read and the mark would be lost until the deadline.
+    pub(super) fn seen_then_status(
+        &self,
+        view: &mut watch::Receiver<View>,
+    ) -> (LeaseStatus, Option<std::time::Instant>) {
+        let deadline = view.borrow_and_update().lease.valid_until();
+        (self.status(), deadline)
     }
 
     /// Registers a release waiting for its answer: `None` when the answer is there already or
@@ -157,8 +189,7 @@ impl Shared {
         reply.waiting = None;
     }
 
-    fn apply(&self, event: KeeperEvent, keeper: &Keeper) {
-        let lease = keeper.lease();
+    fn apply(&self, event: KeeperEvent, lease: &Lease) {
         let (key, fence) = (lease.key(), lease.fence());
         match event {
             KeeperEvent::Renewed {
@@ -187,6 +218,14 @@ impl Shared {
                     self.metrics.record_lost();
                 }
                 warn!(key = %key, ?fence, reason = %reason, "lease lost");
+            }
+            KeeperEvent::RenewalAfterEnd { renewed } => {
+                if renewed {
+                    self.metrics.record_renewed();
+                } else {
+                    self.metrics.record_renew_failure();
+                }
+                debug!(key = %key, ?fence, renewed, "renewal answered after the guard let go or lost its lease");
             }
             KeeperEvent::LetGo => debug!(key = %key, ?fence, "lease guard letting go"),
             KeeperEvent::Finished(finished) => self.finished(finished, lease),

@@ -37,14 +37,17 @@ impl StopSignal {
 
     /// Resolves when work under the lease must stop; at once if it must already. Wakes at the
     /// lease's safe deadline by itself (on tokio's timer), not only when the guard's driver
-    /// reports a loss.
+    /// reports a loss. After a suspend (the monotonic clock, which tokio's timer follows, stood
+    /// still), a future already waiting wakes at the guard's next timer, at most one renew
+    /// period after the resume; [`is_stopped`](Self::is_stopped) sees the loss at once, so
+    /// check it right before each write.
     pub async fn stopped(&self) {
         let mut view = self.shared.subscribe();
         loop {
-            if self.is_stopped() {
+            let (status, deadline) = self.shared.seen_then_status(&mut view);
+            if !status.is_held() {
                 return;
             }
-            let deadline = view.borrow_and_update().lease.valid_until();
             tokio::select! {
                 changed = view.changed() => {
                     if changed.is_err() {

@@ -29,13 +29,16 @@ pub struct StatusWatch {
 
 impl StatusWatch {
     pub(super) fn new(shared: Arc<Shared>) -> Self {
+        // A lease past its deadline is lost now: published before the watch starts counting.
+        let current = shared.status();
         let view = shared.subscribe();
         let seen = view.borrow().status_changes;
         Self {
             shared,
             view,
             seen,
-            ended: false,
+            // Made after the final status: no change can follow.
+            ended: !current.is_held(),
         }
     }
 
@@ -48,7 +51,7 @@ impl StatusWatch {
 
     /// Waits for the next change of status and returns the new one; `None` once the final
     /// status ([`Lost`](LeaseStatus::Lost) or [`Released`](LeaseStatus::Released)) has been
-    /// returned.
+    /// returned, or at once for a watch made after it.
     pub async fn changed(&mut self) -> Option<LeaseStatus> {
         loop {
             if self.ended {

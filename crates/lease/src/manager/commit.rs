@@ -1,26 +1,16 @@
 //! Writes guarded by the lease: a condition check on the lease item in the caller's
 //! `TransactWriteItems`, or the caller's writes committed with it (issue 3).
 
-use lease_core::{
-    CommitPlan, ConditionCheckRequest, Lease, LeaseError, Request, StoreError, StoreResponse,
-    TransactItem,
-};
+use std::sync::Arc;
+
+use lease_core::lifecycle::CommitOp;
+use lease_core::{ConditionCheckRequest, Lease, LeaseError, TransactItem};
 use tracing::debug;
 
 use super::LeaseManager;
 use crate::store::Store;
 
 impl<S: Store> LeaseManager<S> {
-    /// Sends a transaction, again only after a failure that certainly applied nothing and may
-    /// pass later (throttling), while the retry policy allows. A transaction is not resent
-    /// after a timeout or a server error: if it landed, the retry would fail its guard.
-    async fn execute_commit(&self, request: &Request) -> Result<StoreResponse, StoreError> {
-        self.execute_retrying(request, |kind| {
-            kind.is_transient() && !kind.outcome_may_be_applied()
-        })
-        .await
-    }
-
     /// A guard for writes made while holding `lease`, at this manager's clock: a condition
     /// check on the lease item (`#tok = :tok AND #exp > :now`) to add to your own
     /// `TransactWriteItems`, so that it commits only while the lease is held
@@ -77,8 +67,7 @@ impl<S: Store> LeaseManager<S> {
         lease: &Lease,
         writes: Vec<TransactItem>,
     ) -> Result<(), LeaseError> {
-        let plan = self.planner.commit(lease, self.now(), writes)?;
-        self.commit(plan).await
+        self.commit(lease, writes, false).await
     }
 
     /// Commits `writes` and releases `lease` in one transaction (FaceTheory's "commit the
@@ -94,15 +83,30 @@ impl<S: Store> LeaseManager<S> {
         lease: &Lease,
         writes: Vec<TransactItem>,
     ) -> Result<(), LeaseError> {
-        let plan = self.planner.commit_and_release(lease, self.now(), writes)?;
-        self.commit(plan).await
+        self.commit(lease, writes, true).await
     }
 
-    async fn commit(&self, plan: CommitPlan<'_>) -> Result<(), LeaseError> {
-        let response = self.execute_commit(plan.request()).await;
-        let key = plan.key().clone();
-        let releases = plan.releases();
-        let result = plan.interpret(response);
+    /// Sends the transaction of `writes` under `lease` (releasing it too, with `releases`):
+    /// lease-core's [`CommitOp`], which sends it again only after a failure that certainly
+    /// applied nothing and may pass later (throttling), never after a timeout or a server
+    /// error: if it landed, a second copy would fail its guard and hide the success.
+    async fn commit(
+        &self,
+        lease: &Lease,
+        writes: Vec<TransactItem>,
+        releases: bool,
+    ) -> Result<(), LeaseError> {
+        let now = self.now();
+        let op = CommitOp::new(
+            Arc::clone(&self.planner),
+            lease,
+            now,
+            writes,
+            releases,
+            self.retry,
+        )?;
+        let result = self.drive(op, now).await;
+        let key = lease.key();
         match &result {
             Ok(()) => debug!(%key, releases, "guarded commit applied"),
             Err(e) => debug!(%key, releases, error = %e, "guarded commit not applied"),

@@ -1,21 +1,18 @@
 //! The async lease manager: plans with lease-core, executes on a store.
 //!
-//! One type, [`LeaseManager`], in four files: this one (construction, configuration, sending
-//! requests with retries), `operations` (acquire, refresh, release, inspect), `commit` (writes
-//! guarded by the lease, in transactions) and `lifecycle` (waiting, guards, scoped work,
-//! shutdown, metrics).
+//! One type, [`LeaseManager`], in five files: this one (construction, configuration),
+//! `drive` (pumping an operation's lease-core machine with the store and the clock),
+//! `operations` (acquire, refresh, release, inspect), `commit` (writes guarded by the lease,
+//! in transactions) and `lifecycle` (waiting, guards, scoped work, shutdown, metrics).
 
 mod commit;
+mod drive;
 mod lifecycle;
 mod operations;
 
 use std::sync::Arc;
 
-use lease_core::{
-    CompactString, LeaseConfig, LeaseKey, Now, Planner, Request, StoreError, StoreErrorKind,
-    StoreResponse,
-};
-use tracing::debug;
+use lease_core::{CompactString, LeaseConfig, LeaseKey, Now, Planner};
 
 use crate::clock::{Clock, SystemClock};
 use crate::guard::GuardRegistry;
@@ -127,37 +124,6 @@ impl<S: Store> LeaseManager<S> {
 
     fn now(&self) -> Now {
         Now::new(self.clock.now(), self.clock.monotonic())
-    }
-
-    /// Sends `request`, again after a transient failure while the retry policy allows.
-    async fn execute(&self, request: &Request) -> Result<StoreResponse, StoreError> {
-        self.execute_retrying(request, StoreErrorKind::is_transient)
-            .await
-    }
-
-    /// Sends `request`, again after a failure whose kind `retryable` accepts, while the retry
-    /// policy allows.
-    async fn execute_retrying(
-        &self,
-        request: &Request,
-        retryable: fn(StoreErrorKind) -> bool,
-    ) -> Result<StoreResponse, StoreError> {
-        let mut attempt = 1;
-        loop {
-            let response = self.store.execute(request).await;
-            let backoff = match &response {
-                Err(e) if retryable(e.kind()) => self.retry.backoff_after(attempt),
-                _ => None,
-            };
-            let Some(backoff) = backoff else {
-                return response;
-            };
-            if let Err(e) = &response {
-                debug!(attempt, ?backoff, error = %e, "retrying lease request");
-            }
-            tokio::time::sleep(backoff).await;
-            attempt += 1;
-        }
     }
 }
 

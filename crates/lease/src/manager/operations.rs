@@ -1,12 +1,13 @@
-//! Single operations: acquire, refresh, release, inspect. Each is one planned request, sent
-//! with retries, and its interpreted answer.
+//! Single operations: acquire, refresh, release, inspect. Each is lease-core's machine for the
+//! operation (its request, retries, interpretation, and for an acquire the give-back of a lease
+//! it cannot use), driven by [`LeaseManager::drive`], then counted and logged.
 
 use std::time::Duration;
 
-use lease_core::{
-    CompactString, Holder, Lease, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, Operation,
-    ReleaseOutcome,
-};
+use std::sync::Arc;
+
+use lease_core::lifecycle::{AcquireOp, InspectOp, RefreshOp, ReleaseOp};
+use lease_core::{CompactString, Lease, LeaseError, LeaseKey, LeaseSnapshot, ReleaseOutcome};
 use tracing::debug;
 
 use super::LeaseManager;
@@ -46,35 +47,28 @@ impl<S: Store> LeaseManager<S> {
         key: LeaseKey,
         duration: Duration,
     ) -> Result<Lease, LeaseError> {
-        let plan = self
-            .planner
-            .acquire(key, duration, self.now(), self.tokens.next_token())?;
-        let response = self.execute(plan.request()).await;
-        // Only a failed request can leave the outcome unknown: keep the lease it may have
-        // written for the clean-up, without copying it on the usual path.
-        let pending = response.is_err().then(|| plan.lease().clone());
-        let mut result = plan.interpret(response);
-        if let (Err(LeaseError::OutcomeUnknown { .. }), Some(pending)) = (&result, &pending) {
-            self.clean_up_unsettled_acquire(pending).await;
-        }
-        if let Ok(lease) = &result
-            && !lease.is_valid_at(self.now())
-        {
-            // Granted, but answered past the safe deadline: unusable. Give it back.
-            self.clean_up_unsettled_acquire(lease).await;
-            result = Err(LeaseError::Lapsed {
-                operation: Operation::Acquire,
-                key: lease.key().clone(),
-            });
-        }
-        self.metrics.record_acquire(&result);
-        match &result {
+        let now = self.now();
+        let op = AcquireOp::new(
+            Arc::clone(&self.planner),
+            key,
+            duration,
+            now,
+            self.tokens.next_token(),
+            self.retry,
+        )?;
+        let result = self.drive(op, now).await;
+        self.record_acquire(&result);
+        result
+    }
+
+    fn record_acquire(&self, result: &Result<Lease, LeaseError>) {
+        self.metrics.record_acquire(result);
+        match result {
             Ok(lease) => {
                 debug!(key = %lease.key(), token = %lease.token(), fence = ?lease.fence(), expires_at = lease.expires_at_epoch_seconds(), "lease acquired")
             }
             Err(e) => debug!(key = %e.key(), error = %e, "lease not acquired"),
         }
-        result
     }
 
     /// One attempt to acquire the lease at `key`, like [`acquire_key`](Self::acquire_key), that
@@ -92,45 +86,19 @@ impl<S: Store> LeaseManager<S> {
         key: LeaseKey,
         duration: Duration,
     ) -> Result<Lease, LeaseError> {
-        match self.acquire_key(key, duration).await {
-            Err(LeaseError::Held {
-                key,
-                holder: Holder::Unknown,
-            }) => {
-                let holder = match self.inspect(key.clone()).await {
-                    Ok(LeaseSnapshot {
-                        state: LeaseState::Held(info),
-                        ..
-                    }) => Holder::Known(info),
-                    Err(malformed @ LeaseError::MalformedItem { .. }) => return Err(malformed),
-                    _ => Holder::Unknown,
-                };
-                Err(LeaseError::Held { key, holder })
-            }
-            other => other,
-        }
-    }
-
-    /// After an acquire whose outcome stayed unknown, or that was answered past the lease's
-    /// safe deadline, releases what it may have written (a token-conditioned release, so
-    /// nothing of anyone else's is touched), so that the key is not blocked by a lease nobody
-    /// can use. Best effort: the outcome is logged.
-    async fn clean_up_unsettled_acquire(&self, pending: &Lease) {
-        let outcome = match self.planner.release(pending, self.clock.now()) {
-            Ok(plan) => {
-                let response = self.execute(plan.request()).await;
-                plan.interpret(response)
-            }
-            Err(e) => Err(e),
-        };
-        match outcome {
-            Ok(outcome) => {
-                debug!(key = %pending.key(), token = %pending.token(), ?outcome, "released the lease of an acquire whose outcome was unknown or came too late")
-            }
-            Err(e) => {
-                tracing::warn!(key = %pending.key(), token = %pending.token(), error = %e, "could not release the lease of an acquire whose outcome was unknown or came too late; the lease may stay blocked until it expires")
-            }
-        }
+        let now = self.now();
+        let op = AcquireOp::new(
+            Arc::clone(&self.planner),
+            key,
+            duration,
+            now,
+            self.tokens.next_token(),
+            self.retry,
+        )?
+        .reading_holder();
+        let result = self.drive(op, now).await;
+        self.record_acquire(&result);
+        result
     }
 
     /// Extends `lease` to `now + duration` (rounded up), if it is still ours and not expired.
@@ -142,17 +110,9 @@ impl<S: Store> LeaseManager<S> {
     /// - [`LeaseError::InvalidInput`], [`LeaseError::OutcomeUnknown`] and [`LeaseError::Store`]
     ///   as for acquire.
     pub async fn refresh(&self, lease: &Lease, duration: Duration) -> Result<Lease, LeaseError> {
-        let plan = self.planner.refresh(lease, duration, self.now())?;
-        let response = self.execute(plan.request()).await;
-        let mut result = plan.interpret(response);
-        if let Ok(refreshed) = &result
-            && !refreshed.is_valid_at(self.now())
-        {
-            result = Err(LeaseError::Lapsed {
-                operation: Operation::Refresh,
-                key: refreshed.key().clone(),
-            });
-        }
+        let now = self.now();
+        let op = RefreshOp::new(Arc::clone(&self.planner), lease, duration, now, self.retry)?;
+        let result = self.drive(op, now).await;
         self.metrics.record_refresh(&result);
         match &result {
             Ok(lease) => {
@@ -174,9 +134,9 @@ impl<S: Store> LeaseManager<S> {
     /// - [`LeaseError::InvalidInput`] before any request for an empty key or token.
     /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the store failed.
     pub async fn release(&self, lease: &Lease) -> Result<ReleaseOutcome, LeaseError> {
-        let plan = self.planner.release(lease, self.clock.now())?;
-        let response = self.execute(plan.request()).await;
-        let result = plan.interpret(response);
+        let now = self.now();
+        let op = ReleaseOp::new(Arc::clone(&self.planner), lease, now, self.retry)?;
+        let result = self.drive(op, now).await;
         self.metrics.record_release(&result);
         match &result {
             Ok(outcome) => {
@@ -197,8 +157,7 @@ impl<S: Store> LeaseManager<S> {
     /// - [`LeaseError::InvalidInput`] for an empty or oversized key.
     /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the read failed.
     pub async fn inspect(&self, key: LeaseKey) -> Result<LeaseSnapshot, LeaseError> {
-        let plan = self.planner.inspect(key)?;
-        let response = self.execute(plan.request()).await;
-        plan.interpret(response, self.clock.now())
+        let op = InspectOp::new(Arc::clone(&self.planner), key, self.retry)?;
+        self.drive(op, self.now()).await
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use lease_memory::{
     AttributeValue, Clock, FaultyStore, Item, LeaseConfig, LeaseKey, LeaseManager, LeaseState,
-    LeaseStatus, LeaseToken, MemoryStore, StatusWatch, TokioClock,
+    LeaseStatus, LeaseToken, MemoryStore, StatusWatch, TestClock,
 };
 use tokio::time::Instant;
 
@@ -31,7 +31,7 @@ pub fn ms(n: u64) -> Duration {
 pub struct World {
     pub memory: MemoryStore,
     pub config: LeaseConfig,
-    pub clock: Arc<TokioClock>,
+    pub clock: Arc<TestClock>,
     start: Instant,
 }
 
@@ -45,7 +45,7 @@ impl World {
         Self {
             memory: MemoryStore::for_config(&config),
             config,
-            clock: Arc::new(TokioClock::at_epoch_seconds(T0)),
+            clock: Arc::new(TestClock::at_epoch_seconds(T0)),
             start: Instant::now(),
         }
     }
@@ -80,9 +80,9 @@ impl World {
 
     /// A clock of its own for one actor: tokio's, started at the world's wall-clock origin
     /// (so that its faults, such as a jump, touch that actor alone).
-    pub fn own_clock(&self) -> Arc<TokioClock> {
+    pub fn own_clock(&self) -> Arc<TestClock> {
         let origin = time::OffsetDateTime::from_unix_timestamp(T0).unwrap() + self.at();
-        Arc::new(TokioClock::starting_at(origin))
+        Arc::new(TestClock::starting_at(origin))
     }
 
     pub fn key(&self) -> LeaseKey {
@@ -129,7 +129,7 @@ impl World {
 
 /// The world's clocks with the wall clock `ahead` of them (a host whose clock runs fast, within
 /// the skew bound).
-pub struct Ahead(pub Arc<TokioClock>, pub Duration);
+pub struct Ahead(pub Arc<TestClock>, pub Duration);
 
 impl Clock for Ahead {
     fn now(&self) -> time::OffsetDateTime {

@@ -1,0 +1,264 @@
+//! [`AcquireOp`]: one acquire, with the retries of its request, the give-back of a lease it
+//! cannot use, and (for a single try) the read that names the holder.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use super::exchange::{Answer, Exchange, Progress};
+use super::machine::{Machine, OpEvent};
+use super::retry::{Resend, RetryPolicy};
+use super::{Ids, RequestId, Transmit};
+use crate::error::{LeaseError, Operation};
+use crate::holder::Holder;
+use crate::inspect::LeaseState;
+use crate::key::LeaseKey;
+use crate::lease::Lease;
+use crate::now::Now;
+use crate::planner::Planner;
+use crate::token::LeaseToken;
+use crate::{acquire, inspect, release};
+
+/// Where an acquire stands.
+#[derive(Debug)]
+enum State {
+    /// The acquire's `UpdateItem` (and its retries); `pending` is the lease it gives.
+    Acquiring {
+        exchange: Exchange,
+        pending: Lease,
+        wall: OffsetDateTime,
+    },
+    /// Giving back a lease that cannot be used; `error` is the acquire's result.
+    GivingBack {
+        exchange: Exchange,
+        key: LeaseKey,
+        error: LeaseError,
+    },
+    /// Reading the item to name the holder the store did not return.
+    ReadingHolder { exchange: Exchange, key: LeaseKey },
+    /// The result, until taken.
+    Done(Option<Result<Lease, LeaseError>>),
+}
+
+/// One acquire of a lease as a [`Machine`]: the conditional `UpdateItem` (sent again after
+/// transient failures, as the [`RetryPolicy`] says), then:
+/// - if the outcome stayed unknown ([`LeaseError::OutcomeUnknown`]), or the store granted the
+///   lease but the answer came after its safe deadline ([`LeaseError::Lapsed`]), a release of
+///   what it may have written, conditioned on its own token ([`OpEvent::GaveBack`]), so that
+///   the key is not blocked by a lease nobody can use;
+/// - with [`reading_holder`](Self::reading_holder), when the lease is held but the store
+///   returned no old item (dynalite), one strongly consistent read to name the holder
+///   (`Holder::Known`), or [`LeaseError::MalformedItem`] if the item is not a readable lease.
+///
+/// The output is the lease, valid at the reading its answer was handled at, or the error.
+#[derive(Debug)]
+pub struct AcquireOp {
+    planner: Arc<Planner>,
+    retry: RetryPolicy,
+    read_holder: bool,
+    ids: Ids,
+    events: VecDeque<OpEvent>,
+    state: State,
+}
+
+impl AcquireOp {
+    /// An acquire of `key` for `duration` with the fresh `token`, planned at `now`.
+    ///
+    /// # Errors
+    /// [`LeaseError::InvalidInput`] (nothing to send) for bad input, as
+    /// [`Planner::acquire`].
+    pub fn new(
+        planner: Arc<Planner>,
+        key: LeaseKey,
+        duration: Duration,
+        now: Now,
+        token: LeaseToken,
+        retry: RetryPolicy,
+    ) -> Result<Self, LeaseError> {
+        let (request, pending) = planner.acquire(key, duration, now, token)?.into_parts();
+        let mut ids = Ids::default();
+        let exchange = Exchange::new(request, ids.next(), retry, Resend::Transient);
+        Ok(Self {
+            planner,
+            retry,
+            read_holder: false,
+            ids,
+            events: VecDeque::new(),
+            state: State::Acquiring {
+                exchange,
+                pending,
+                wall: now.wall,
+            },
+        })
+    }
+
+    /// The same acquire, reading the holder when the store did not name it (the `lease`
+    /// crate's `try_acquire`).
+    #[must_use]
+    pub fn reading_holder(mut self) -> Self {
+        self.read_holder = true;
+        self
+    }
+
+    fn exchange(&mut self) -> Option<&mut Exchange> {
+        match &mut self.state {
+            State::Acquiring { exchange, .. }
+            | State::GivingBack { exchange, .. }
+            | State::ReadingHolder { exchange, .. } => Some(exchange),
+            State::Done(_) => None,
+        }
+    }
+
+    /// The acquire's final answer, at `now`.
+    fn acquired(&mut self, pending: Lease, wall: OffsetDateTime, answer: Answer, now: Now) {
+        // Keep the lease the request may have written for a give-back; the usual answer (a
+        // success in time) needs no copy.
+        let maybe_written = answer.is_err().then(|| pending.clone());
+        match acquire::interpret(&self.planner, pending, wall, answer) {
+            Ok(lease) if lease.is_valid_at(now) => self.finish(Ok(lease)),
+            Ok(lease) => {
+                let error = LeaseError::Lapsed {
+                    operation: Operation::Acquire,
+                    key: lease.key().clone(),
+                };
+                self.give_back(&lease, error, now);
+            }
+            Err(error @ LeaseError::OutcomeUnknown { .. }) => match maybe_written {
+                Some(lease) => self.give_back(&lease, error, now),
+                None => self.finish(Err(error)),
+            },
+            Err(LeaseError::Held {
+                key,
+                holder: Holder::Unknown,
+            }) if self.read_holder => match self.planner.inspect(key) {
+                Ok(plan) => {
+                    let (request, key) = plan.into_parts();
+                    let exchange =
+                        Exchange::new(request, self.ids.next(), self.retry, Resend::Transient);
+                    self.state = State::ReadingHolder { exchange, key };
+                }
+                Err(error) => self.finish(Err(error)),
+            },
+            Err(error) => self.finish(Err(error)),
+        }
+    }
+
+    fn give_back(&mut self, lease: &Lease, error: LeaseError, now: Now) {
+        match self.planner.release(lease, now) {
+            Ok(plan) => {
+                let exchange = Exchange::new(
+                    plan.into_request(),
+                    self.ids.next(),
+                    self.retry,
+                    Resend::Transient,
+                );
+                self.state = State::GivingBack {
+                    exchange,
+                    key: lease.key().clone(),
+                    error,
+                };
+            }
+            Err(_) => self.finish(Err(error)),
+        }
+    }
+
+    /// The holder read's answer: the holder named, or the same `Held` with no name.
+    fn read(&mut self, key: LeaseKey, answer: Answer, now: Now) {
+        let result = match inspect::interpret(&self.planner, key.clone(), answer, now.wall) {
+            Ok(snapshot) => match snapshot.state {
+                LeaseState::Held(info) => Err(LeaseError::Held {
+                    key,
+                    holder: Holder::Known(info),
+                }),
+                _ => Err(LeaseError::Held {
+                    key,
+                    holder: Holder::Unknown,
+                }),
+            },
+            Err(malformed @ LeaseError::MalformedItem { .. }) => Err(malformed),
+            Err(_) => Err(LeaseError::Held {
+                key,
+                holder: Holder::Unknown,
+            }),
+        };
+        self.finish(result);
+    }
+
+    fn finish(&mut self, result: Result<Lease, LeaseError>) {
+        self.state = State::Done(Some(result));
+    }
+}
+
+impl Machine for AcquireOp {
+    type Output = Result<Lease, LeaseError>;
+
+    fn poll_transmit(&mut self, now: Now) -> Option<Transmit<'_>> {
+        self.exchange()?.poll_transmit(now.monotonic)
+    }
+
+    fn handle_response(&mut self, id: RequestId, answer: Answer, now: Now) {
+        let ids = &mut self.ids;
+        let progress = match &mut self.state {
+            State::Acquiring { exchange, .. }
+            | State::GivingBack { exchange, .. }
+            | State::ReadingHolder { exchange, .. } => {
+                exchange.handle_response(id, answer, now.monotonic, ids)
+            }
+            State::Done(_) => return,
+        };
+        let answer = match progress {
+            Progress::Done(answer) => answer,
+            Progress::Retrying {
+                error,
+                attempt,
+                backoff,
+            } => {
+                self.events.push_back(OpEvent::Retrying {
+                    error,
+                    attempt,
+                    backoff,
+                });
+                return;
+            }
+            Progress::Stale => return,
+        };
+        match std::mem::replace(&mut self.state, State::Done(None)) {
+            State::Acquiring { pending, wall, .. } => self.acquired(pending, wall, answer, now),
+            State::GivingBack { key, error, .. } => {
+                let outcome = release::interpret(&key, answer);
+                self.events.push_back(OpEvent::GaveBack { key, outcome });
+                self.finish(Err(error));
+            }
+            State::ReadingHolder { key, .. } => self.read(key, answer, now),
+            State::Done(result) => self.state = State::Done(result),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Now) {
+        if let Some(exchange) = self.exchange() {
+            exchange.handle_timeout(now.monotonic);
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        match &self.state {
+            State::Acquiring { exchange, .. }
+            | State::GivingBack { exchange, .. }
+            | State::ReadingHolder { exchange, .. } => exchange.poll_timeout(),
+            State::Done(_) => None,
+        }
+    }
+
+    fn poll_event(&mut self) -> Option<OpEvent> {
+        self.events.pop_front()
+    }
+
+    fn poll_output(&mut self) -> Option<Self::Output> {
+        match &mut self.state {
+            State::Done(result) => result.take(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The single-operation machines alone: exact instants in, requests and results out, answers
+//! made up here. The lease duration is 10 s and the skew bound 1 s (deadline: send + 9 s).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests need `Instant` values, and only `Instant::now` makes one: it is read once per test, as
+// an origin; every instant a machine sees is that origin plus an exact offset.
+#![allow(clippy::disallowed_methods)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lease_core::lifecycle::{
+    AcquireOp, CommitOp, InspectOp, Machine, OpEvent, RefreshOp, ReleaseOp,
+};
+use lease_core::{
+    AttributeValue, Holder, Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseState, LeaseToken,
+    Now, Planner, ReleaseOutcome, Request, RetryPolicy, StoreError, StoreErrorKind, StoreResponse,
+};
+use time::OffsetDateTime;
+
+const T0: i64 = 1_800_000_000;
+
+struct Clocks(Instant);
+
+impl Clocks {
+    fn new() -> Self {
+        Self(Instant::now())
+    }
+
+    fn at(&self, t: Duration) -> Now {
+        Now::new(
+            OffsetDateTime::from_unix_timestamp(T0).unwrap() + t,
+            self.0 + t,
+        )
+    }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn planner() -> Arc<Planner> {
+    Arc::new(Planner::new(LeaseConfig::builder("locks").build().unwrap()))
+}
+
+fn key() -> LeaseKey {
+    LeaseKey::new("CACHE#A", "LOCK")
+}
+
+fn acquire(clocks: &Clocks, retry: RetryPolicy) -> AcquireOp {
+    AcquireOp::new(
+        planner(),
+        key(),
+        Duration::from_secs(10),
+        clocks.at(Duration::ZERO),
+        LeaseToken::new("tok-a"),
+        retry,
+    )
+    .unwrap()
+}
+
+fn granted() -> Result<StoreResponse, StoreError> {
+    let fence = Item::from([("lease_fence".into(), AttributeValue::number(7))]);
+    Ok(StoreResponse::Applied {
+        attributes: Some(fence),
+    })
+}
+
+fn failure(kind: StoreErrorKind) -> Result<StoreResponse, StoreError> {
+    Err(StoreError::new(kind, "made up"))
+}
+
+/// Sends what the machine asks for at `t` and answers it with `answer`, read at `t + rtt`.
+fn exchange<M: Machine>(
+    m: &mut M,
+    c: &Clocks,
+    t: Duration,
+    rtt: Duration,
+    answer: Result<StoreResponse, StoreError>,
+) -> Request {
+    let transmit = m.poll_transmit(c.at(t)).expect("a request is due");
+    let (id, request) = (transmit.id, transmit.request.clone());
+    m.handle_response(id, answer, c.at(t + rtt));
+    request
+}
+
+fn events<M: Machine>(m: &mut M) -> Vec<OpEvent> {
+    std::iter::from_fn(|| m.poll_event()).collect()
+}
+
+#[test]
+fn an_acquire_answered_in_time_is_the_lease() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::never());
+    exchange(&mut op, &c, Duration::ZERO, ms(5), granted());
+    let lease = op.poll_output().unwrap().unwrap();
+    assert_eq!(lease.fence(), Some(lease_core::FencingToken::new(7)));
+    assert!(op.poll_output().is_none(), "the result is given once");
+    assert!(op.poll_transmit(c.at(ms(5))).is_none());
+}
+
+#[test]
+fn an_acquire_answered_past_its_deadline_is_lapsed_and_given_back() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::never());
+    exchange(&mut op, &c, Duration::ZERO, ms(9_000), granted());
+    assert!(op.poll_output().is_none(), "the lease is given back first");
+    let release = exchange(
+        &mut op,
+        &c,
+        ms(9_000),
+        ms(5),
+        Ok(StoreResponse::Applied { attributes: None }),
+    );
+    assert!(format!("{release:?}").contains("released"), "{release:?}");
+    assert!(matches!(
+        events(&mut op).as_slice(),
+        [OpEvent::GaveBack {
+            outcome: Ok(ReleaseOutcome::Released),
+            ..
+        }]
+    ));
+    let error = op.poll_output().unwrap().unwrap_err();
+    assert!(error.is_lapsed(), "{error:?}");
+}
+
+#[test]
+fn an_unknown_outcome_is_retried_then_given_back() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::default());
+    exchange(
+        &mut op,
+        &c,
+        Duration::ZERO,
+        ms(1),
+        failure(StoreErrorKind::Timeout),
+    );
+    assert_eq!(
+        op.poll_timeout(),
+        Some(c.0 + ms(26)),
+        "25 ms after the answer"
+    );
+    assert!(
+        op.poll_transmit(c.at(ms(25))).is_none(),
+        "not before the backoff"
+    );
+    exchange(
+        &mut op,
+        &c,
+        ms(26),
+        ms(1),
+        failure(StoreErrorKind::Unavailable),
+    );
+    assert_eq!(op.poll_timeout(), Some(c.0 + ms(77)), "then 50 ms");
+    exchange(&mut op, &c, ms(77), ms(1), failure(StoreErrorKind::Timeout));
+    let seen = events(&mut op);
+    assert_eq!(seen.len(), 2, "two retries: {seen:?}");
+    assert!(op.poll_output().is_none(), "the give-back comes first");
+    exchange(
+        &mut op,
+        &c,
+        ms(78),
+        ms(1),
+        Ok(StoreResponse::ConditionFailed { old_item: None }),
+    );
+    assert!(matches!(
+        events(&mut op).as_slice(),
+        [OpEvent::GaveBack {
+            outcome: Ok(ReleaseOutcome::NotHeld),
+            ..
+        }]
+    ));
+    assert!(op.poll_output().unwrap().unwrap_err().is_outcome_unknown());
+}
+
+#[test]
+fn a_failure_that_applied_nothing_is_not_given_back() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::never());
+    exchange(
+        &mut op,
+        &c,
+        Duration::ZERO,
+        ms(1),
+        failure(StoreErrorKind::Throttled),
+    );
+    let error = op.poll_output().unwrap().unwrap_err();
+    assert!(matches!(error, LeaseError::Store { .. }), "{error:?}");
+    assert!(events(&mut op).is_empty());
+}
+
+#[test]
+fn a_single_try_names_the_holder_the_store_did_not_return() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::never()).reading_holder();
+    exchange(
+        &mut op,
+        &c,
+        Duration::ZERO,
+        ms(1),
+        Ok(StoreResponse::ConditionFailed { old_item: None }),
+    );
+    let holder = Item::from([
+        ("pk".into(), AttributeValue::string("CACHE#A")),
+        ("sk".into(), AttributeValue::string("LOCK")),
+        ("lease_token".into(), AttributeValue::string("tok-b")),
+        ("lease_expires_at".into(), AttributeValue::number(T0 + 20)),
+        ("lease_fence".into(), AttributeValue::number(5)),
+    ]);
+    let read = exchange(
+        &mut op,
+        &c,
+        ms(1),
+        ms(1),
+        Ok(StoreResponse::Item(Some(holder))),
+    );
+    assert!(
+        matches!(read, Request::Get(ref get) if get.consistent_read),
+        "{read:?}"
+    );
+    match op.poll_output().unwrap() {
+        Err(LeaseError::Held {
+            holder: Holder::Known(info),
+            ..
+        }) => assert_eq!(info.fence, Some(lease_core::FencingToken::new(5))),
+        other => panic!("{other:?}"),
+    }
+
+    // Without reading the holder, the answer stays `Unknown`.
+    let mut op = acquire(&c, RetryPolicy::never());
+    exchange(
+        &mut op,
+        &c,
+        Duration::ZERO,
+        ms(1),
+        Ok(StoreResponse::ConditionFailed { old_item: None }),
+    );
+    assert!(matches!(
+        op.poll_output().unwrap(),
+        Err(LeaseError::Held {
+            holder: Holder::Unknown,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_stale_answer_is_ignored() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::default());
+    let first = op.poll_transmit(c.at(Duration::ZERO)).unwrap().id;
+    op.handle_response(first, failure(StoreErrorKind::Timeout), c.at(ms(1)));
+    let second = op.poll_transmit(c.at(ms(26))).unwrap().id;
+    op.handle_response(first, granted(), c.at(ms(27)));
+    assert!(
+        op.poll_output().is_none(),
+        "the first send's answer came again"
+    );
+    op.handle_response(second, granted(), c.at(ms(27)));
+    assert!(op.poll_output().unwrap().is_ok());
+}
+
+fn held_lease(c: &Clocks) -> Lease {
+    let mut op = acquire(c, RetryPolicy::never());
+    exchange(&mut op, c, Duration::ZERO, ms(1), granted());
+    op.poll_output().unwrap().unwrap()
+}
+
+#[test]
+fn a_refresh_answered_past_the_new_deadline_is_lapsed() {
+    let c = Clocks::new();
+    let lease = held_lease(&c);
+    let mut op = RefreshOp::new(
+        planner(),
+        &lease,
+        Duration::from_secs(10),
+        c.at(ms(3_000)),
+        RetryPolicy::never(),
+    )
+    .unwrap();
+    exchange(
+        &mut op,
+        &c,
+        ms(3_000),
+        ms(8_999),
+        Ok(StoreResponse::Applied { attributes: None }),
+    );
+    assert!(
+        op.poll_output().unwrap().is_ok(),
+        "in time for its own deadline"
+    );
+
+    let mut op = RefreshOp::new(
+        planner(),
+        &lease,
+        Duration::from_secs(10),
+        c.at(ms(3_000)),
+        RetryPolicy::never(),
+    )
+    .unwrap();
+    exchange(
+        &mut op,
+        &c,
+        ms(3_000),
+        ms(9_000),
+        Ok(StoreResponse::Applied { attributes: None }),
+    );
+    assert!(op.poll_output().unwrap().unwrap_err().is_lapsed());
+}
+
+#[test]
+fn release_inspect_and_commit_interpret_their_answers() {
+    let c = Clocks::new();
+    let lease = held_lease(&c);
+    let mut release =
+        ReleaseOp::new(planner(), &lease, c.at(ms(10)), RetryPolicy::never()).unwrap();
+    exchange(
+        &mut release,
+        &c,
+        ms(10),
+        ms(1),
+        Ok(StoreResponse::ConditionFailed { old_item: None }),
+    );
+    assert_eq!(
+        release.poll_output().unwrap().unwrap(),
+        ReleaseOutcome::NotHeld
+    );
+
+    let mut inspect = InspectOp::new(planner(), key(), RetryPolicy::never()).unwrap();
+    exchange(
+        &mut inspect,
+        &c,
+        ms(10),
+        ms(1),
+        Ok(StoreResponse::Item(None)),
+    );
+    assert!(matches!(
+        inspect.poll_output().unwrap().unwrap().state,
+        LeaseState::Absent
+    ));
+
+    // A commit is sent again after throttling (nothing applied), never after a timeout.
+    let mut commit = CommitOp::new(
+        planner(),
+        &lease,
+        c.at(ms(10)),
+        Vec::new(),
+        false,
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    exchange(
+        &mut commit,
+        &c,
+        ms(10),
+        ms(1),
+        failure(StoreErrorKind::Throttled),
+    );
+    assert!(commit.poll_output().is_none(), "throttled: resent");
+    exchange(
+        &mut commit,
+        &c,
+        ms(36),
+        ms(1),
+        failure(StoreErrorKind::Timeout),
+    );
+    let error = commit.poll_output().unwrap().unwrap_err();
+    assert!(
+        error.is_outcome_unknown(),
+        "a timeout may have applied it: {error:?}"
+    );
+}

@@ -1,0 +1,84 @@
+//! Pumping an operation's [`Machine`] with the store and tokio's timer: the whole of what the
+//! manager does for an operation, besides counting and logging it.
+
+use std::time::{Duration, Instant};
+
+use lease_core::Now;
+use lease_core::lifecycle::{Machine, OpEvent};
+use tracing::{debug, warn};
+
+use super::LeaseManager;
+use crate::store::Store;
+
+impl<S: Store> LeaseManager<S> {
+    /// Runs `machine` to its result: sends each request it asks for (one at a time) and hands
+    /// the answer back at a fresh reading of the clocks, sleeps until its timers (on tokio's
+    /// timer, for the time left by the manager's clock), logs its events. `first` is the
+    /// reading it was planned at.
+    ///
+    /// The machine's monotonic readings never go back, and a timer the driver slept to counts
+    /// as reached even if the clock did not move (a frozen test clock): a retry's backoff
+    /// cannot wait for ever.
+    pub(crate) async fn drive<M: Machine>(&self, mut machine: M, first: Now) -> M::Output {
+        let mut floor = first.monotonic;
+        let mut now = first;
+        loop {
+            while let Some(event) = machine.poll_event() {
+                log(event);
+            }
+            if let Some(output) = machine.poll_output() {
+                return output;
+            }
+            if let Some(transmit) = machine.poll_transmit(now) {
+                let id = transmit.id;
+                let answer = self.store().execute(transmit.request).await;
+                now = self.reading_after(&mut floor);
+                machine.handle_response(id, answer, now);
+                continue;
+            }
+            // Nothing to send and no result: a retry's backoff is due at `poll_timeout`.
+            if let Some(at) = machine.poll_timeout() {
+                // The time left, by the same (floored) clock the machine reads.
+                let read = self.reading_after(&mut floor).monotonic;
+                let wait = read.map_or(Duration::ZERO, |read| at.saturating_duration_since(read));
+                tokio::time::sleep(wait).await;
+                floor = Some(floor.map_or(at, |floor| floor.max(at)));
+            }
+            now = self.reading_after(&mut floor);
+            machine.handle_timeout(now);
+        }
+    }
+
+    /// A reading of the clocks whose monotonic part is no earlier than `floor`, which it moves.
+    fn reading_after(&self, floor: &mut Option<Instant>) -> Now {
+        let mut now = self.clock_reading();
+        if let (Some(read), Some(at_least)) = (now.monotonic, *floor) {
+            now.monotonic = Some(read.max(at_least));
+        }
+        *floor = now.monotonic;
+        now
+    }
+}
+
+fn log(event: OpEvent) {
+    match event {
+        OpEvent::Retrying {
+            error,
+            attempt,
+            backoff,
+        } => debug!(attempt, ?backoff, error = %error, "retrying lease request"),
+        OpEvent::GaveBack {
+            key,
+            outcome: Ok(outcome),
+        } => {
+            debug!(%key, ?outcome, "released the lease of an acquire whose outcome was unknown or came too late")
+        }
+        OpEvent::GaveBack {
+            key,
+            outcome: Err(error),
+        } => {
+            warn!(%key, error = %error, "could not release the lease of an acquire whose outcome was unknown or came too late; the lease may stay blocked until it expires")
+        }
+        _ => {}
+    }
+}
