@@ -95,7 +95,9 @@ pub use holder::{Holder, HolderInfo, RELEASED_EXPIRY};
 pub use inspect::{InspectPlan, LeaseSnapshot, LeaseState};
 pub use key::LeaseKey;
 pub use lease::{Lease, ReleaseOutcome};
-pub use lifecycle::{LeaseStatus, LossReason, RenewPolicy, RetryPolicy};
+pub use lifecycle::{
+    LeaseStatus, LossReason, MIN_POLL_DELAY, RenewPolicy, RetryPolicy, WaitPolicy,
+};
 pub use now::Now;
 pub use planner::Planner;
 pub use refresh::RefreshPlan;
@@ -109,7 +111,7 @@ pub use table_check::{
     KeyAttribute, KeyRole, ScalarType, TableCheck, TableCheckError, TableDescription, TtlCheck,
     TtlStatus,
 };
-pub use token::{LeaseToken, TokenFingerprint};
+pub use token::{LeaseToken, TokenFingerprint, TokenSource};
 pub use transact::{
     CancellationReason, ConditionCheckRequest, MAX_TRANSACT_ITEMS, TransactItem, TransactRequest,
 };

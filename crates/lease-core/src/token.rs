@@ -83,6 +83,36 @@ impl fmt::Display for TokenFingerprint {
     }
 }
 
+/// A source of fresh lease tokens. Every acquire (every attempt of a waiting acquire) asks for
+/// one.
+///
+/// A token is the holder's identity and a bearer secret: it must never be handed out twice
+/// for a table, and, where the table is shared with other processes, it must be unguessable.
+/// lease-core only declares the source; the `lease` crate's `UuidTokens` reads the operating
+/// system's CSPRNG, and a store may offer a cheaper one for a table that never leaves its
+/// process. Tests use fixed or counted tokens: any `Fn() -> LeaseToken` is a source.
+pub trait TokenSource: Send + Sync {
+    /// A fresh token.
+    fn next_token(&self) -> LeaseToken;
+}
+
+/// Shows nothing of the source (it may hold secrets).
+impl fmt::Debug for dyn TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenSource")
+    }
+}
+
+/// Any `Fn() -> LeaseToken` is a token source (for tests: fixed or sequential tokens).
+impl<F> TokenSource for F
+where
+    F: Fn() -> LeaseToken + Send + Sync,
+{
+    fn next_token(&self) -> LeaseToken {
+        self()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

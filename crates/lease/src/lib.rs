@@ -49,17 +49,16 @@ pub use manager::LeaseManager;
 pub use metrics::MetricsSnapshot;
 pub use scoped::ScopedOutcome;
 pub use store::Store;
-pub use tokens::{TokenSource, UuidTokens};
-pub use wait::{MIN_POLL_DELAY, WaitPolicy};
+pub use tokens::UuidTokens;
 
 pub use lease_core::{
     AttributeValue, CancellationReason, CompactString, ConditionCheckRequest, ConfigError,
     DecodeError, DeleteRequest, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput, Item,
     Lease, LeaseConfig, LeaseConfigBuilder, LeaseError, LeaseKey, LeaseSnapshot, LeaseState,
-    LeaseStatus, LeaseToken, LossReason, Now, OnConditionFailure, Operation, Planner, PutRequest,
-    ReleaseOutcome, RenewPolicy, Request, RetryPolicy, StoreError, StoreErrorKind, StoreResponse,
-    TableCheck, TableCheckError, TableDescription, TokenFingerprint, TransactItem, TtlCheck,
-    UpdateRequest, defaults,
+    LeaseStatus, LeaseToken, LossReason, MIN_POLL_DELAY, Now, OnConditionFailure, Operation,
+    Planner, PutRequest, ReleaseOutcome, RenewPolicy, Request, RetryPolicy, StoreError,
+    StoreErrorKind, StoreResponse, TableCheck, TableCheckError, TableDescription, TokenFingerprint,
+    TokenSource, TransactItem, TtlCheck, UpdateRequest, WaitPolicy, defaults,
 };
 
 /// The pure core: request and response types, the expression AST, wire-time helpers.

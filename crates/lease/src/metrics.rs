@@ -84,6 +84,10 @@ impl Metrics {
         }
     }
 
+    pub(crate) fn record_contended(&self) {
+        bump(&self.contended);
+    }
+
     pub(crate) fn record_lost(&self) {
         bump(&self.lost);
     }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use lease_core::{Request, StoreError, StoreResponse};
 
-use crate::tokens::{TokenSource, UuidTokens};
+use lease_core::TokenSource;
+
+use crate::tokens::UuidTokens;
 
 /// Something that executes lease requests against a table: DynamoDB through
 /// `lease-dynamodb-sdk`, an in-memory table through `lease-memory`, or a wrapper that injects

@@ -1,17 +1,7 @@
-//! Lease tokens, injected.
+//! Lease tokens, injected: [`UuidTokens`], the default [`TokenSource`] of a table shared
+//! between processes. (The trait is lease-core's.)
 
-use lease_core::LeaseToken;
-
-/// A source of fresh lease tokens. Every acquire asks for one.
-///
-/// A token is the holder's identity and a bearer secret: it must never be handed out twice
-/// for a table, and, where the table is shared with other processes, it must be unguessable.
-/// The store decides which source fits its table: see
-/// [`Store::default_token_source`](crate::Store::default_token_source).
-pub trait TokenSource: Send + Sync {
-    /// A fresh token.
-    fn next_token(&self) -> LeaseToken;
-}
+use lease_core::{LeaseToken, TokenSource};
 
 /// UUIDv4 strings from the operating system's CSPRNG (122 random bits), the same format as
 /// TableTheory's default token (lower-case, hyphenated). The default token source of every
@@ -34,16 +24,6 @@ impl TokenSource for UuidTokens {
                 .encode_lower(&mut text)
                 .to_owned(),
         )
-    }
-}
-
-/// Any `Fn() -> LeaseToken` is a token source (for tests: fixed or sequential tokens).
-impl<F> TokenSource for F
-where
-    F: Fn() -> LeaseToken + Send + Sync,
-{
-    fn next_token(&self) -> LeaseToken {
-        self()
     }
 }
 

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::{RequestId, Transmit};
 use crate::error::LeaseError;
+use crate::holder::Holder;
 use crate::key::LeaseKey;
 use crate::lease::ReleaseOutcome;
 use crate::now::Now;
@@ -12,7 +13,7 @@ use crate::response::{StoreError, StoreResponse};
 /// An operation as a state machine that runs to one result ([`poll_output`](Self::poll_output)):
 /// the single operations ([`AcquireOp`](super::AcquireOp), [`RefreshOp`](super::RefreshOp),
 /// [`ReleaseOp`](super::ReleaseOp), [`InspectOp`](super::InspectOp),
-/// [`CommitOp`](super::CommitOp)) and the waiting acquire.
+/// [`CommitOp`](super::CommitOp)) and the waiting acquire ([`WaitOp`](super::WaitOp)).
 ///
 /// # Run loop
 /// Until [`poll_output`](Self::poll_output) gives the result:
@@ -67,6 +68,27 @@ pub enum OpEvent {
         attempt: u32,
         /// The wait before the next attempt.
         backoff: Duration,
+    },
+    /// An attempt of a waiting acquire found the lease held by another holder; the next
+    /// attempt is due in `retry_in`.
+    Contended {
+        /// The lease's key.
+        key: LeaseKey,
+        /// What the attempt learned of the holder.
+        holder: Holder,
+        /// When the next attempt is due, from now.
+        retry_in: Duration,
+    },
+    /// An attempt of a waiting acquire failed in a way that may pass (a transient store
+    /// failure, an unknown outcome, an answer past the deadline); the next attempt is due in
+    /// `retry_in`.
+    AttemptFailed {
+        /// The lease's key.
+        key: LeaseKey,
+        /// The failure, as its message.
+        error: String,
+        /// When the next attempt is due, from now.
+        retry_in: Duration,
     },
     /// An acquire whose lease cannot be used (its outcome stayed unknown, or it was answered
     /// past the lease's safe deadline) gave the lease back: a release conditioned on its own

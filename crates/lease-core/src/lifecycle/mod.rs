@@ -25,19 +25,26 @@
 //!   `LeaseGuard`);
 //! - [`Machine`]s that run one operation to its result: [`AcquireOp`] (with the give-back of
 //!   a lease it cannot use and the holder read of a single try), [`RefreshOp`],
-//!   [`ReleaseOp`], [`InspectOp`], [`CommitOp`]. Which failures are sent again, how often and
-//!   after what backoff is the [`RetryPolicy`]'s.
+//!   [`ReleaseOp`], [`InspectOp`], [`CommitOp`], and [`WaitOp`] (a waiting acquire: attempts,
+//!   the holder's known expiry, jittered backoff, a timeout, as the [`WaitPolicy`] says).
+//!   Which failures are sent again, how often and after what backoff is the [`RetryPolicy`]'s.
+//!
+//! Randomness comes in from the caller: tokens from a [`TokenSource`](crate::TokenSource), the
+//! wait's jitter from a seed.
 //!
 //! Each sends at most one request at a time.
 
 mod acquire_op;
 mod exchange;
+mod jitter;
 mod keeper;
 mod machine;
 mod ops;
 mod renew_policy;
 mod retry;
 mod status;
+mod wait_op;
+mod wait_policy;
 
 pub use acquire_op::AcquireOp;
 pub use keeper::{Ending, Finished, Keeper, KeeperEvent};
@@ -46,6 +53,8 @@ pub use ops::{CommitOp, InspectOp, RefreshOp, ReleaseOp};
 pub use renew_policy::{MIN_RETRY_DELAY, RenewPolicy};
 pub use retry::RetryPolicy;
 pub use status::{LeaseStatus, LossReason};
+pub use wait_op::WaitOp;
+pub use wait_policy::{MIN_POLL_DELAY, WaitPolicy};
 
 use crate::request::Request;
 

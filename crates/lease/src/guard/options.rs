@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use lease_core::RenewPolicy;
 
-use crate::wait::WaitPolicy;
+use lease_core::WaitPolicy;
 
 /// How [`LeaseManager::acquire_guard`](crate::LeaseManager::acquire_guard) and
 /// [`LeaseManager::with_lease`](crate::LeaseManager::with_lease) acquire a lease and keep it

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use lease_core::Now;
 use lease_core::lifecycle::{Machine, OpEvent};
+use lease_core::{FencingToken, Holder, Now};
 use tracing::{debug, warn};
 
 use super::LeaseManager;
@@ -24,7 +24,7 @@ impl<S: Store> LeaseManager<S> {
         let mut now = first;
         loop {
             while let Some(event) = machine.poll_event() {
-                log(event);
+                self.observe(event);
             }
             if let Some(output) = machine.poll_output() {
                 return output;
@@ -60,25 +60,45 @@ impl<S: Store> LeaseManager<S> {
     }
 }
 
-fn log(event: OpEvent) {
-    match event {
-        OpEvent::Retrying {
-            error,
-            attempt,
-            backoff,
-        } => debug!(attempt, ?backoff, error = %error, "retrying lease request"),
-        OpEvent::GaveBack {
-            key,
-            outcome: Ok(outcome),
-        } => {
-            debug!(%key, ?outcome, "released the lease of an acquire whose outcome was unknown or came too late")
+impl<S> LeaseManager<S> {
+    /// Counts and logs an operation's event.
+    fn observe(&self, event: OpEvent) {
+        match event {
+            OpEvent::Retrying {
+                error,
+                attempt,
+                backoff,
+            } => debug!(attempt, ?backoff, error = %error, "retrying lease request"),
+            OpEvent::Contended {
+                key,
+                holder,
+                retry_in,
+            } => {
+                self.metrics.record_contended();
+                let holder_fence = match &holder {
+                    Holder::Known(info) => info.fence.map(FencingToken::get),
+                    _ => None,
+                };
+                debug!(key = %key, holder_fence = ?holder_fence, delay = ?retry_in, "lease contended; waiting");
+            }
+            OpEvent::AttemptFailed {
+                key,
+                error,
+                retry_in,
+            } => debug!(key = %key, error = %error, delay = ?retry_in, "acquire failed; waiting"),
+            OpEvent::GaveBack {
+                key,
+                outcome: Ok(outcome),
+            } => {
+                debug!(%key, ?outcome, "released the lease of an acquire whose outcome was unknown or came too late")
+            }
+            OpEvent::GaveBack {
+                key,
+                outcome: Err(error),
+            } => {
+                warn!(%key, error = %error, "could not release the lease of an acquire whose outcome was unknown or came too late; the lease may stay blocked until it expires")
+            }
+            _ => {}
         }
-        OpEvent::GaveBack {
-            key,
-            outcome: Err(error),
-        } => {
-            warn!(%key, error = %error, "could not release the lease of an acquire whose outcome was unknown or came too late; the lease may stay blocked until it expires")
-        }
-        _ => {}
     }
 }

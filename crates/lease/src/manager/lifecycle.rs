@@ -12,7 +12,8 @@ use crate::guard::{self, GuardOptions, LeaseContext, LeaseGuard};
 use crate::metrics::MetricsSnapshot;
 use crate::scoped::{self, ScopedOutcome};
 use crate::store::Store;
-use crate::wait::{self, WaitPolicy};
+use crate::wait;
+use lease_core::WaitPolicy;
 
 impl<S: Store> LeaseManager<S> {
     /// Acquires the lease at `key` for `duration`, waiting while another holder has it, as

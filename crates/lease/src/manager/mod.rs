@@ -18,8 +18,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::guard::GuardRegistry;
 use crate::metrics::Metrics;
 use crate::store::Store;
-use crate::tokens::TokenSource;
 use lease_core::RetryPolicy;
+use lease_core::TokenSource;
 
 /// Acquires, refreshes, releases and inspects leases in one table, on any [`Store`].
 ///
@@ -109,6 +109,11 @@ impl<S: Store> LeaseManager<S> {
     /// The retry policy.
     pub(crate) fn retry_policy(&self) -> RetryPolicy {
         self.retry
+    }
+
+    /// The token source.
+    pub(crate) fn token_source(&self) -> Arc<dyn TokenSource> {
+        Arc::clone(&self.tokens)
     }
 
     /// A reading of both clocks.

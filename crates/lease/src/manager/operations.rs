@@ -61,7 +61,8 @@ impl<S: Store> LeaseManager<S> {
         result
     }
 
-    fn record_acquire(&self, result: &Result<Lease, LeaseError>) {
+    /// Counts and logs an acquire's result.
+    pub(crate) fn record_acquire(&self, result: &Result<Lease, LeaseError>) {
         self.metrics.record_acquire(result);
         match result {
             Ok(lease) => {

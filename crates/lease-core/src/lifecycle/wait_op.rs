@@ -1,0 +1,283 @@
+//! [`WaitOp`]: acquire a lease, waiting while another holder has it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use super::acquire_op::AcquireOp;
+use super::exchange::{Answer, earliest};
+use super::jitter::Jitter;
+use super::machine::{Machine, OpEvent};
+use super::retry::RetryPolicy;
+use super::wait_policy::WaitPolicy;
+use super::{RequestId, Transmit};
+use crate::error::LeaseError;
+use crate::holder::Holder;
+use crate::key::LeaseKey;
+use crate::lease::Lease;
+use crate::now::Now;
+use crate::planner::Planner;
+use crate::token::TokenSource;
+
+/// Why the last attempt did not acquire the lease.
+#[derive(Debug)]
+enum Blocked {
+    /// Held by another holder.
+    Held(Holder),
+    /// A failure that may pass (waited through).
+    Failed(LeaseError),
+}
+
+/// Where the wait stands.
+#[derive(Debug)]
+enum State {
+    /// An attempt in progress: a single try ([`AcquireOp::reading_holder`]).
+    Attempting(Box<AcquireOp>),
+    /// Waiting until `until` for the next attempt.
+    Sleeping { until: Instant },
+    /// The result, until taken.
+    Done(Option<Result<Lease, LeaseError>>),
+}
+
+/// A waiting acquire as a [`Machine`]: attempts (each a single try with a fresh token, as
+/// [`AcquireOp`] with the holder read) until the lease is acquired, a hard error, or the
+/// [`WaitPolicy`]'s timeout, sleeping between attempts as the policy says: until the holder's
+/// known expiry, or polling with jittered, capped backoff.
+///
+/// Losing a race to another contender is not an error ([`OpEvent::Contended`]); transient
+/// failures, unknown outcomes and attempts answered past their deadline are waited through
+/// ([`OpEvent::AttemptFailed`]); any other error ends the wait at once. The timeout runs on
+/// the monotonic clock from the reading the wait was made at; one last attempt is made at the
+/// deadline.
+///
+/// Dropping the machine ends the wait: it holds nothing that needs a request to let go (an
+/// attempt whose request is in flight may still land; that lease expires by itself).
+#[derive(Debug)]
+pub struct WaitOp {
+    planner: Arc<Planner>,
+    retry: RetryPolicy,
+    tokens: Arc<dyn TokenSource>,
+    key: LeaseKey,
+    duration: Duration,
+    policy: WaitPolicy,
+    deadline: Option<Instant>,
+    jitter: Jitter,
+    polls: u32,
+    events: VecDeque<OpEvent>,
+    state: State,
+}
+
+impl WaitOp {
+    /// A wait for the lease at `key`, for `duration`, as `policy` says, starting at `now`
+    /// with its first attempt. Each attempt takes a fresh token from `tokens`; `seed` seeds
+    /// the jitter (the policy's [`jitter_seed`](WaitPolicy::jitter_seed), if it has one,
+    /// takes precedence).
+    ///
+    /// # Errors
+    /// [`LeaseError::InvalidInput`] (nothing to send) for bad input, as
+    /// [`Planner::acquire`].
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is a separate input of the wait"
+    )]
+    pub fn new(
+        planner: Arc<Planner>,
+        key: LeaseKey,
+        duration: Duration,
+        policy: WaitPolicy,
+        retry: RetryPolicy,
+        tokens: Arc<dyn TokenSource>,
+        seed: u64,
+        now: Now,
+    ) -> Result<Self, LeaseError> {
+        let deadline = match (policy.timeout, now.monotonic) {
+            (Some(timeout), Some(at)) => Some(at.checked_add(timeout).unwrap_or(at)),
+            (Some(_), None) => now.monotonic,
+            (None, _) => None,
+        };
+        let jitter = Jitter::new(policy.jitter_seed.unwrap_or(seed));
+        let mut wait = Self {
+            planner,
+            retry,
+            tokens,
+            key,
+            duration,
+            policy,
+            deadline,
+            jitter,
+            polls: 0,
+            events: VecDeque::new(),
+            state: State::Done(None),
+        };
+        wait.state = State::Attempting(Box::new(wait.attempt(now)?));
+        Ok(wait)
+    }
+
+    /// A single try at `now` with a fresh token.
+    fn attempt(&self, now: Now) -> Result<AcquireOp, LeaseError> {
+        Ok(AcquireOp::new(
+            Arc::clone(&self.planner),
+            self.key.clone(),
+            self.duration,
+            now,
+            self.tokens.next_token(),
+            self.retry,
+        )?
+        .reading_holder())
+    }
+
+    /// An attempt's result, at `now`: the lease, the end of the wait, or the next sleep.
+    fn attempted(&mut self, result: Result<Lease, LeaseError>, now: Now) {
+        let blocked = match result {
+            Ok(lease) => return self.finish(Ok(lease)),
+            Err(LeaseError::Held { holder, .. }) => Blocked::Held(holder),
+            Err(error) if may_pass(&error) => Blocked::Failed(error),
+            Err(error) => return self.finish(Err(error)),
+        };
+        let delay = match &blocked {
+            Blocked::Held(holder) => match until_expiry(holder, now.wall) {
+                Some(until) if until <= self.policy.max_delay => until.max(super::MIN_POLL_DELAY),
+                Some(_) => self
+                    .policy
+                    .jittered(self.policy.max_delay, &mut self.jitter),
+                None => self.backoff(),
+            },
+            Blocked::Failed(_) => self.backoff(),
+        };
+        match &blocked {
+            Blocked::Held(holder) => self.events.push_back(OpEvent::Contended {
+                key: self.key.clone(),
+                holder: holder.clone(),
+                retry_in: delay,
+            }),
+            Blocked::Failed(error) => self.events.push_back(OpEvent::AttemptFailed {
+                key: self.key.clone(),
+                error: error.to_string(),
+                retry_in: delay,
+            }),
+        }
+        let Some(at) = now.monotonic else {
+            return self.finish(Err(timed_out(self.key.clone(), blocked)));
+        };
+        if self.deadline.is_some_and(|deadline| at >= deadline) {
+            return self.finish(Err(timed_out(self.key.clone(), blocked)));
+        }
+        let wake = at.checked_add(delay).unwrap_or(at);
+        let until = earliest(Some(wake), self.deadline).unwrap_or(wake);
+        self.state = State::Sleeping { until };
+    }
+
+    /// The next backoff without a known expiry.
+    fn backoff(&mut self) -> Duration {
+        let delay = self.policy.backoff(self.polls, &mut self.jitter);
+        self.polls = self.polls.saturating_add(1);
+        delay
+    }
+
+    fn finish(&mut self, result: Result<Lease, LeaseError>) {
+        self.state = State::Done(Some(result));
+    }
+
+    /// Moves an attempt's events up, and takes its result if it has one.
+    fn drain(&mut self, now: Now) {
+        let State::Attempting(op) = &mut self.state else {
+            return;
+        };
+        while let Some(event) = op.poll_event() {
+            self.events.push_back(event);
+        }
+        if let Some(result) = op.poll_output() {
+            self.attempted(result, now);
+        }
+    }
+}
+
+impl Machine for WaitOp {
+    type Output = Result<Lease, LeaseError>;
+
+    fn poll_transmit(&mut self, now: Now) -> Option<Transmit<'_>> {
+        self.handle_timeout(now);
+        match &mut self.state {
+            State::Attempting(op) => op.poll_transmit(now),
+            State::Sleeping { .. } | State::Done(_) => None,
+        }
+    }
+
+    fn handle_response(&mut self, id: RequestId, answer: Answer, now: Now) {
+        if let State::Attempting(op) = &mut self.state {
+            op.handle_response(id, answer, now);
+        }
+        self.drain(now);
+    }
+
+    fn handle_timeout(&mut self, now: Now) {
+        match &mut self.state {
+            State::Attempting(op) => {
+                op.handle_timeout(now);
+                self.drain(now);
+            }
+            State::Sleeping { until, .. } => {
+                if now.monotonic.is_none_or(|at| at >= *until) {
+                    match self.attempt(now) {
+                        Ok(op) => self.state = State::Attempting(Box::new(op)),
+                        Err(error) => self.finish(Err(error)),
+                    }
+                }
+            }
+            State::Done(_) => {}
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        match &self.state {
+            State::Attempting(op) => op.poll_timeout(),
+            State::Sleeping { until, .. } => Some(*until),
+            State::Done(_) => None,
+        }
+    }
+
+    fn poll_event(&mut self) -> Option<OpEvent> {
+        self.events.pop_front()
+    }
+
+    fn poll_output(&mut self) -> Option<Self::Output> {
+        match &mut self.state {
+            State::Done(result) => result.take(),
+            State::Attempting(_) | State::Sleeping { .. } => None,
+        }
+    }
+}
+
+/// The error a wait that ran out of time ends with.
+fn timed_out(key: LeaseKey, blocked: Blocked) -> LeaseError {
+    match blocked {
+        Blocked::Held(holder) => LeaseError::WaitTimedOut { key, holder },
+        Blocked::Failed(error) => error,
+    }
+}
+
+/// Errors a waiting acquire waits through: the store failed in a way that may pass (the
+/// attempt already retried, and gave back what it may have written), or the attempt was
+/// answered too late.
+fn may_pass(error: &LeaseError) -> bool {
+    match error {
+        LeaseError::OutcomeUnknown { .. } | LeaseError::Lapsed { .. } => true,
+        LeaseError::Store { source, .. } => source.kind().is_transient(),
+        _ => false,
+    }
+}
+
+/// How long until the holder's lease expires by `now`, if the holder and a future expiry are
+/// known.
+fn until_expiry(holder: &Holder, now: OffsetDateTime) -> Option<Duration> {
+    let Holder::Known(info) = holder else {
+        return None;
+    };
+    if info.released {
+        return None;
+    }
+    let until = Duration::try_from(info.expires_at - now).ok()?;
+    (!until.is_zero()).then_some(until)
+}

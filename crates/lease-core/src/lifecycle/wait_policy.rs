@@ -1,0 +1,161 @@
+//! [`WaitPolicy`]: how a waiting acquire waits for a lease that another holder has.
+
+use std::time::Duration;
+
+use super::jitter::Jitter;
+
+/// The shortest delay between two polls, whatever the policy says: 10 ms, so that a policy
+/// with zero delays cannot busy-poll a (billed) table.
+pub const MIN_POLL_DELAY: Duration = Duration::from_millis(10);
+
+/// How a waiting acquire ([`WaitOp`](super::WaitOp); the `lease` crate's
+/// `LeaseManager::acquire_waiting`) waits for a lease that another holder has.
+///
+/// After an attempt finds the lease held, the next attempt is made
+/// - when the holder's lease expires, if the store said when (the holder's known expiry) and
+///   that is at most [`max_delay`](Self::max_delay) away: no request is sent before the lease
+///   can be taken over, except
+/// - every `max_delay` (shortened by [`jitter`](Self::jitter)) while the expiry is further
+///   away, to notice an early release: `max_delay` bounds how late a release is noticed;
+/// - after a delay that starts at [`initial_delay`](Self::initial_delay) and doubles up to
+///   `max_delay` (with jitter), when the holder's expiry is not known or an attempt failed
+///   with a transient store error (throttling, a timeout, an unavailable store, after the
+///   retry policy's own retries) or was answered too late.
+///
+/// Polls are never closer than [`MIN_POLL_DELAY`].
+///
+/// The wait ends with the lease, with [`LeaseError::WaitTimedOut`](crate::LeaseError::WaitTimedOut)
+/// (or the last transient store error) when the [`timeout`](Self::timeout) has passed (one
+/// last attempt is made at the deadline, so the wait can overrun the timeout by one request,
+/// which the store bounds), or at once with any other error.
+///
+/// Fields are public to read and set; start from [`with_timeout`](Self::with_timeout) or
+/// [`without_timeout`](Self::without_timeout).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct WaitPolicy {
+    /// How long to wait in all, from the first attempt; `None` waits until the lease is
+    /// acquired or the wait is dropped.
+    pub timeout: Option<Duration>,
+    /// The first delay after a failed attempt when the holder's expiry is unknown. Default
+    /// 50 ms.
+    pub initial_delay: Duration,
+    /// The longest delay between two attempts. Default 1 s.
+    pub max_delay: Duration,
+    /// The fraction (0 to 1) by which a delay between polls is shortened at random, so that
+    /// waiters spread out. A wait for a known expiry is never shortened. Default 0.2.
+    pub jitter: f64,
+    /// A seed for the jitter, for reproducible delays in tests; `None` (the default) lets the
+    /// caller choose one at random (the `lease` crate asks the operating system).
+    pub jitter_seed: Option<u64>,
+}
+
+impl WaitPolicy {
+    /// Waits at most `timeout`, with the default delays.
+    #[must_use]
+    pub fn with_timeout(timeout: Duration) -> Self {
+        Self {
+            timeout: Some(timeout),
+            initial_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(1),
+            jitter: 0.2,
+            jitter_seed: None,
+        }
+    }
+
+    /// Waits until the lease is acquired or the wait is dropped, with the default delays.
+    #[must_use]
+    pub fn without_timeout() -> Self {
+        Self {
+            timeout: None,
+            ..Self::with_timeout(Duration::ZERO)
+        }
+    }
+
+    /// Sets [`initial_delay`](Self::initial_delay).
+    #[must_use]
+    pub fn initial_delay(mut self, delay: Duration) -> Self {
+        self.initial_delay = delay;
+        self
+    }
+
+    /// Sets [`max_delay`](Self::max_delay).
+    #[must_use]
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Sets [`jitter`](Self::jitter) (clamped to 0..=1; NaN is 0).
+    #[must_use]
+    pub fn jitter(mut self, fraction: f64) -> Self {
+        self.jitter = fraction;
+        self
+    }
+
+    /// Sets [`jitter_seed`](Self::jitter_seed).
+    #[must_use]
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
+        self
+    }
+
+    /// `delay` shortened by a random fraction of at most `jitter`, and never below
+    /// [`MIN_POLL_DELAY`].
+    pub(crate) fn jittered(&self, delay: Duration, jitter: &mut Jitter) -> Duration {
+        let fraction = if self.jitter.is_nan() {
+            0.0
+        } else {
+            self.jitter.clamp(0.0, 1.0)
+        };
+        delay
+            .mul_f64(1.0 - fraction * jitter.fraction())
+            .max(MIN_POLL_DELAY)
+    }
+
+    /// The delay before the next attempt, after `polls` delays without a known expiry.
+    pub(crate) fn backoff(&self, polls: u32, jitter: &mut Jitter) -> Duration {
+        let factor = 1u32.checked_shl(polls).unwrap_or(u32::MAX);
+        let delay = self
+            .initial_delay
+            .saturating_mul(factor)
+            .min(self.max_delay);
+        self.jittered(delay, jitter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn backoff_doubles_to_the_cap_and_jitter_only_shortens() {
+        let policy = WaitPolicy::with_timeout(ms(10_000)).jitter(0.0);
+        let mut jitter = Jitter::new(1);
+        let delays: Vec<_> = (0..6).map(|n| policy.backoff(n, &mut jitter)).collect();
+        assert_eq!(
+            delays,
+            [ms(50), ms(100), ms(200), ms(400), ms(800), ms(1_000)]
+        );
+        let policy = policy.jitter(0.5);
+        for _ in 0..1000 {
+            let d = policy.jittered(ms(1_000), &mut jitter);
+            assert!(d > ms(500) && d <= ms(1_000), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn polls_are_never_closer_than_the_minimum() {
+        let policy = WaitPolicy::with_timeout(ms(1_000))
+            .initial_delay(Duration::ZERO)
+            .max_delay(Duration::ZERO)
+            .jitter(f64::NAN);
+        let mut jitter = Jitter::new(3);
+        assert_eq!(policy.backoff(0, &mut jitter), MIN_POLL_DELAY);
+        assert_eq!(policy.jittered(Duration::ZERO, &mut jitter), MIN_POLL_DELAY);
+    }
+}

@@ -1,0 +1,254 @@
+//! The waiting acquire's machine alone: exact instants, made-up answers. Lease 10 s, skew
+//! bound 1 s.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests need `Instant` values, and only `Instant::now` makes one: it is read once per test, as
+// an origin; every instant the machine sees is that origin plus an exact offset.
+#![allow(clippy::disallowed_methods)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use lease_core::lifecycle::{Machine, OpEvent, WaitOp};
+use lease_core::{
+    AttributeValue, Holder, Item, LeaseConfig, LeaseError, LeaseKey, LeaseToken, Now, Planner,
+    RetryPolicy, StoreError, StoreErrorKind, StoreResponse, TokenSource, WaitPolicy,
+};
+use time::OffsetDateTime;
+
+const T0: i64 = 1_800_000_000;
+
+struct Clocks(Instant);
+
+impl Clocks {
+    fn at(&self, t: Duration) -> Now {
+        Now::new(
+            OffsetDateTime::from_unix_timestamp(T0).unwrap() + t,
+            self.0 + t,
+        )
+    }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn tokens() -> Arc<dyn TokenSource> {
+    let n = AtomicU64::new(0);
+    Arc::new(move || LeaseToken::new(format!("w-{}", n.fetch_add(1, Ordering::Relaxed) + 1)))
+}
+
+fn wait(c: &Clocks, policy: WaitPolicy) -> WaitOp {
+    WaitOp::new(
+        Arc::new(Planner::new(LeaseConfig::builder("locks").build().unwrap())),
+        LeaseKey::new("CACHE#A", "LOCK"),
+        Duration::from_secs(10),
+        policy,
+        RetryPolicy::never(),
+        tokens(),
+        1,
+        c.at(Duration::ZERO),
+    )
+    .unwrap()
+}
+
+fn held_until(expires: i64) -> Result<StoreResponse, StoreError> {
+    Ok(StoreResponse::ConditionFailed {
+        old_item: Some(Item::from([
+            ("pk".into(), AttributeValue::string("CACHE#A")),
+            ("sk".into(), AttributeValue::string("LOCK")),
+            ("lease_token".into(), AttributeValue::string("holder")),
+            ("lease_expires_at".into(), AttributeValue::number(expires)),
+            ("lease_fence".into(), AttributeValue::number(3)),
+        ])),
+    })
+}
+
+fn granted() -> Result<StoreResponse, StoreError> {
+    let fence = Item::from([("lease_fence".into(), AttributeValue::number(4))]);
+    Ok(StoreResponse::Applied {
+        attributes: Some(fence),
+    })
+}
+
+/// Answers the request due at `t` with `answer` at once; the token it carried.
+fn answer(
+    w: &mut WaitOp,
+    c: &Clocks,
+    t: Duration,
+    answer: Result<StoreResponse, StoreError>,
+) -> String {
+    let transmit = w.poll_transmit(c.at(t)).expect("an attempt is due");
+    let token = format!("{:?}", transmit.request);
+    let id = transmit.id;
+    w.handle_response(id, answer, c.at(t));
+    token
+}
+
+fn contended(w: &mut WaitOp) -> Vec<Duration> {
+    std::iter::from_fn(|| w.poll_event())
+        .filter_map(|e| match e {
+            OpEvent::Contended { retry_in, .. } => Some(retry_in),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_holders_known_expiry_is_the_next_attempt() {
+    let c = Clocks(Instant::now());
+    let mut w = wait(
+        &c,
+        WaitPolicy::with_timeout(Duration::from_secs(60)).max_delay(Duration::from_secs(30)),
+    );
+    answer(&mut w, &c, Duration::ZERO, held_until(T0 + 20));
+    assert_eq!(contended(&mut w), [Duration::from_secs(20)]);
+    assert_eq!(w.poll_timeout(), Some(c.0 + Duration::from_secs(20)));
+    assert!(
+        w.poll_transmit(c.at(ms(19_999))).is_none(),
+        "nothing before the expiry"
+    );
+    answer(&mut w, &c, Duration::from_secs(20), granted());
+    assert!(w.poll_output().unwrap().is_ok());
+}
+
+#[test]
+fn a_far_expiry_is_polled_every_max_delay_with_jitter() {
+    let c = Clocks(Instant::now());
+    let mut w = wait(&c, WaitPolicy::with_timeout(Duration::from_secs(60)));
+    answer(&mut w, &c, Duration::ZERO, held_until(T0 + 30));
+    let [delay] = contended(&mut w)[..] else {
+        panic!()
+    };
+    assert!(delay > ms(800) && delay <= ms(1_000), "{delay:?}");
+}
+
+#[test]
+fn an_unknown_holder_is_polled_with_doubling_backoff() {
+    let c = Clocks(Instant::now());
+    let mut w = wait(
+        &c,
+        WaitPolicy::with_timeout(Duration::from_secs(60)).jitter(0.0),
+    );
+    let mut t = Duration::ZERO;
+    let mut delays = Vec::new();
+    for _ in 0..6 {
+        // No old item, and the holder read finds nothing either: the holder stays unknown.
+        let transmit = w.poll_transmit(c.at(t)).unwrap();
+        let id = transmit.id;
+        w.handle_response(
+            id,
+            Ok(StoreResponse::ConditionFailed { old_item: None }),
+            c.at(t),
+        );
+        let read = w.poll_transmit(c.at(t)).unwrap().id;
+        w.handle_response(read, Ok(StoreResponse::Item(None)), c.at(t));
+        let delay = contended(&mut w)[0];
+        delays.push(delay);
+        t += delay;
+    }
+    assert_eq!(
+        delays,
+        [ms(50), ms(100), ms(200), ms(400), ms(800), ms(1_000)]
+    );
+}
+
+#[test]
+fn every_attempt_has_a_fresh_token() {
+    let c = Clocks(Instant::now());
+    let mut w = wait(
+        &c,
+        WaitPolicy::with_timeout(Duration::from_secs(60)).max_delay(Duration::from_secs(30)),
+    );
+    let first = answer(&mut w, &c, Duration::ZERO, held_until(T0 + 5));
+    let second = answer(&mut w, &c, Duration::from_secs(5), granted());
+    assert_ne!(first, second);
+}
+
+#[test]
+fn the_wait_ends_with_one_last_attempt_at_the_deadline() {
+    let c = Clocks(Instant::now());
+    let mut w = wait(&c, WaitPolicy::with_timeout(ms(2_500)).jitter(0.0));
+    let mut t = Duration::ZERO;
+    let mut attempts = 0;
+    loop {
+        answer(&mut w, &c, t, held_until(T0 + 60));
+        attempts += 1;
+        if let Some(result) = w.poll_output() {
+            match result {
+                Err(LeaseError::WaitTimedOut {
+                    holder: Holder::Known(info),
+                    ..
+                }) => {
+                    assert_eq!(info.fence, Some(lease_core::FencingToken::new(3)));
+                }
+                other => panic!("{other:?}"),
+            }
+            break;
+        }
+        t = w.poll_timeout().unwrap() - c.0;
+    }
+    assert_eq!(t, ms(2_500), "the last attempt is at the deadline");
+    assert_eq!(attempts, 4, "t = 0, 1, 2 and the deadline");
+}
+
+#[test]
+fn transient_failures_and_late_answers_are_waited_through_other_errors_end_it() {
+    let c = Clocks(Instant::now());
+    let mut w = wait(&c, WaitPolicy::with_timeout(Duration::from_secs(60)));
+    answer(
+        &mut w,
+        &c,
+        Duration::ZERO,
+        Err(StoreError::new(StoreErrorKind::Throttled, "slow down")),
+    );
+    assert!(w.poll_output().is_none(), "throttled: waited through");
+    let next = w.poll_timeout().unwrap() - c.0;
+    answer(
+        &mut w,
+        &c,
+        next,
+        Err(StoreError::new(StoreErrorKind::AccessDenied, "no")),
+    );
+    let error = w.poll_output().unwrap().unwrap_err();
+    assert!(matches!(error, LeaseError::Store { .. }), "{error:?}");
+
+    // Granted, but answered past the deadline: given back, and the wait goes on.
+    let mut w = wait(&c, WaitPolicy::with_timeout(Duration::from_secs(60)));
+    let transmit = w.poll_transmit(c.at(Duration::ZERO)).unwrap();
+    let id = transmit.id;
+    w.handle_response(id, granted(), c.at(Duration::from_secs(9)));
+    let give_back = w.poll_transmit(c.at(Duration::from_secs(9))).unwrap().id;
+    w.handle_response(
+        give_back,
+        Ok(StoreResponse::Applied { attributes: None }),
+        c.at(Duration::from_secs(9)),
+    );
+    assert!(w.poll_output().is_none(), "waiting again");
+    let next = w.poll_timeout().unwrap() - c.0;
+    answer(&mut w, &c, next, granted());
+    assert!(w.poll_output().unwrap().is_ok());
+}
+
+#[test]
+fn the_same_seed_gives_the_same_delays() {
+    let c = Clocks(Instant::now());
+    let delays = |seed: u64| {
+        let mut w = wait(
+            &c,
+            WaitPolicy::with_timeout(Duration::from_secs(60)).jitter_seed(seed),
+        );
+        let mut t = Duration::ZERO;
+        (0..5)
+            .map(|_| {
+                answer(&mut w, &c, t, held_until(T0 + 600));
+                let d = contended(&mut w)[0];
+                t += d;
+                d
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(delays(9), delays(9));
+    assert_ne!(delays(9), delays(10));
+}
