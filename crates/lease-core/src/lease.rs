@@ -28,14 +28,16 @@ pub struct Lease {
 pub(crate) struct Deadline {
     /// On the monotonic clock: send instant + duration − skew bound.
     pub(crate) monotonic: Instant,
-    /// On the wall clock: send time + duration − skew bound. Catches a monotonic clock that
-    /// stood still while the machine was suspended (Linux `CLOCK_MONOTONIC`), when the wall
-    /// clock did not.
-    pub(crate) wall: OffsetDateTime,
-    /// The readings of both clocks when the write was sent (the wall reading corrected so that
-    /// it never ran slower than the monotonic clock since the lease was acquired): the
-    /// reference the next refresh measures a wall-clock step against.
-    pub(crate) sent: (Instant, OffsetDateTime),
+    /// On the wall clock, in nanoseconds since the Unix epoch: send time + duration − skew
+    /// bound. Catches a monotonic clock that stood still while the machine was suspended
+    /// (Linux `CLOCK_MONOTONIC`), when the wall clock did not. (Kept as a number: it is
+    /// compared on every check, and calendar arithmetic costs more than the check.)
+    pub(crate) wall_nanos: i128,
+    /// The readings of both clocks when the write was sent (the wall reading, in nanoseconds
+    /// since the epoch, corrected so that it never ran slower than the monotonic clock since
+    /// the lease was acquired): the reference the next refresh measures a wall-clock step
+    /// against.
+    pub(crate) sent: (Instant, i128),
 }
 
 impl Lease {
@@ -139,7 +141,8 @@ impl Lease {
     /// lease was planned without a monotonic reading.
     #[must_use]
     pub fn valid_until_wall(&self) -> Option<OffsetDateTime> {
-        self.deadline.map(|d| d.wall)
+        self.deadline
+            .and_then(|d| OffsetDateTime::from_unix_timestamp_nanos(d.wall_nanos).ok())
     }
 
     /// Whether the holder may still work under the lease at `now`: both local safe deadlines
@@ -156,7 +159,8 @@ impl Lease {
     pub fn is_valid_at(&self, now: Now) -> bool {
         match (self.deadline, now.monotonic) {
             (Some(deadline), Some(monotonic)) => {
-                monotonic < deadline.monotonic && now.wall < deadline.wall
+                monotonic < deadline.monotonic
+                    && now.wall.unix_timestamp_nanos() < deadline.wall_nanos
             }
             _ => false,
         }

@@ -234,16 +234,17 @@ impl Planner {
         };
         let window = duration.saturating_sub(skew);
         let deadline = match now.monotonic {
-            Some(sent) => Some(Deadline {
-                monotonic: sent
-                    .checked_add(window)
-                    .ok_or(InvalidInput::TimeOutOfRange)?,
-                wall: time::Duration::try_from(window)
-                    .ok()
-                    .and_then(|w| now.wall.checked_add(w))
-                    .ok_or(InvalidInput::TimeOutOfRange)?,
-                sent: (sent, now.wall),
-            }),
+            Some(sent) => {
+                let sent_wall = now.wall.unix_timestamp_nanos();
+                Some(Deadline {
+                    monotonic: sent
+                        .checked_add(window)
+                        .ok_or(InvalidInput::TimeOutOfRange)?,
+                    wall_nanos: sent_wall
+                        .saturating_add(i128::try_from(window.as_nanos()).unwrap_or(i128::MAX)),
+                    sent: (sent, sent_wall),
+                })
+            }
             None => None,
         };
         Ok(WriteTimes {
@@ -268,6 +269,25 @@ impl Planner {
     /// The configured table name, for a request.
     pub(crate) fn table_name(&self) -> Arc<str> {
         Arc::clone(&self.table_name)
+    }
+
+    /// The lease key a request's key item names (the partition and sort key values under the
+    /// configured attribute names; empty values if they are missing). For error messages
+    /// only, so that a machine need not keep a copy of the key for the rare error.
+    pub(crate) fn key_in(&self, request: &crate::request::Request) -> LeaseKey {
+        use crate::request::Request;
+        let item = match request {
+            Request::Update(update) => &update.key,
+            Request::Put(put) => &put.item,
+            Request::Delete(delete) => &delete.key,
+            Request::Get(get) => &get.key,
+            Request::Transact(_) => return LeaseKey::new("", ""),
+        };
+        let value = |name: &str| match item.get(name) {
+            Some(AttributeValue::S(value)) => value.clone(),
+            _ => CompactString::default(),
+        };
+        LeaseKey::new(value(&self.attrs.pk.name), value(&self.sort_key_name))
     }
 
     /// The key attributes of `key` as an item.
@@ -367,12 +387,16 @@ fn corrected(lease: &Lease, now: Now) -> Now {
         return now;
     };
     let (sent_monotonic, sent_wall) = previous.sent;
-    let floor = time::Duration::try_from(monotonic.saturating_duration_since(sent_monotonic))
-        .ok()
-        .and_then(|elapsed| sent_wall.checked_add(elapsed));
-    match floor {
-        Some(floor) if floor > now.wall => Now::new(floor, monotonic),
-        _ => now,
+    let elapsed = monotonic
+        .saturating_duration_since(sent_monotonic)
+        .as_nanos();
+    let floor = sent_wall.saturating_add(i128::try_from(elapsed).unwrap_or(i128::MAX));
+    if floor <= now.wall.unix_timestamp_nanos() {
+        return now;
+    }
+    match OffsetDateTime::from_unix_timestamp_nanos(floor) {
+        Ok(floor) => Now::new(floor, monotonic),
+        Err(_) => now,
     }
 }
 

@@ -53,7 +53,7 @@ impl<'p> ReleasePlan<'p> {
         self,
         response: Result<StoreResponse, StoreError>,
     ) -> Result<ReleaseOutcome, LeaseError> {
-        interpret(self.lease.key(), response)
+        interpret(|| self.lease.key().clone(), response)
     }
 
     /// The request, for a machine that interprets the answer later ([`interpret`]).
@@ -62,9 +62,10 @@ impl<'p> ReleasePlan<'p> {
     }
 }
 
-/// [`ReleasePlan::interpret`] of a release of the lease at `key`.
+/// [`ReleasePlan::interpret`] of a release of the lease `key` names (asked for on errors
+/// only).
 pub(crate) fn interpret(
-    key: &LeaseKey,
+    key: impl FnOnce() -> LeaseKey,
     response: Result<StoreResponse, StoreError>,
 ) -> Result<ReleaseOutcome, LeaseError> {
     match response {
@@ -72,19 +73,15 @@ pub(crate) fn interpret(
         Ok(StoreResponse::ConditionFailed { .. }) => Ok(ReleaseOutcome::NotHeld),
         Ok(StoreResponse::TransactionCanceled { .. }) => Err(LeaseError::UnexpectedResponse {
             operation: Operation::Release,
-            key: key.clone(),
+            key: key(),
             detail: "a transaction cancellation was returned for an UpdateItem",
         }),
         Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
             operation: Operation::Release,
-            key: key.clone(),
+            key: key(),
             detail: "an item was returned for an UpdateItem",
         }),
-        Err(source) => Err(error::store_failure(
-            Operation::Release,
-            key.clone(),
-            source,
-        )),
+        Err(source) => Err(error::store_failure(Operation::Release, key(), source)),
     }
 }
 

@@ -26,7 +26,7 @@ pub(crate) async fn acquire_waiting<S: Store>(
         None => rand::make_rng::<Xoshiro256PlusPlus>().random(),
     };
     let now = manager.clock_reading();
-    let wait = WaitOp::new(
+    let mut wait = WaitOp::new(
         Arc::clone(manager.planner()),
         key,
         duration,
@@ -36,7 +36,7 @@ pub(crate) async fn acquire_waiting<S: Store>(
         seed,
         now,
     )?;
-    let result = manager.drive(wait, now).instrument(span).await;
+    let result = manager.drive(&mut wait, now).instrument(span).await;
     manager.record_acquire(&result);
     result
 }

@@ -27,7 +27,8 @@ enum State {
     /// The acquire's `UpdateItem` (and its retries); `pending` is the lease it gives.
     Acquiring {
         exchange: Exchange,
-        pending: Lease,
+        /// Taken when the answer comes.
+        pending: Option<Lease>,
         wall: OffsetDateTime,
     },
     /// Giving back a lease that cannot be used; `error` is the acquire's result.
@@ -88,7 +89,7 @@ impl AcquireOp {
             events: VecDeque::new(),
             state: State::Acquiring {
                 exchange,
-                pending,
+                pending: Some(pending),
                 wall: now.wall,
             },
         })
@@ -224,15 +225,28 @@ impl Machine for AcquireOp {
             }
             Progress::Stale => return,
         };
-        match std::mem::replace(&mut self.state, State::Done(None)) {
-            State::Acquiring { pending, wall, .. } => self.acquired(pending, wall, answer, now),
-            State::GivingBack { key, error, .. } => {
-                let outcome = release::interpret(&key, answer);
-                self.events.push_back(OpEvent::GaveBack { key, outcome });
-                self.finish(Err(error));
+        // Only the small parts are taken out of the state (it holds the whole request).
+        match &mut self.state {
+            State::Acquiring { pending, wall, .. } => {
+                let wall = *wall;
+                if let Some(pending) = pending.take() {
+                    self.acquired(pending, wall, answer, now);
+                }
             }
-            State::ReadingHolder { key, .. } => self.read(key, answer, now),
-            State::Done(result) => self.state = State::Done(result),
+            State::GivingBack { .. } => {
+                if let State::GivingBack { key, error, .. } =
+                    std::mem::replace(&mut self.state, State::Done(None))
+                {
+                    let outcome = release::interpret(|| key.clone(), answer);
+                    self.events.push_back(OpEvent::GaveBack { key, outcome });
+                    self.finish(Err(error));
+                }
+            }
+            State::ReadingHolder { key, .. } => {
+                let key = key.clone();
+                self.read(key, answer, now);
+            }
+            State::Done(_) => {}
         }
     }
 

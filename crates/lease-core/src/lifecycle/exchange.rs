@@ -98,6 +98,11 @@ impl Exchange {
         }
     }
 
+    /// The request.
+    pub(crate) fn request(&self) -> &Request {
+        &self.request
+    }
+
     /// The id of the request in flight, if one is.
     pub(crate) fn in_flight(&self) -> Option<RequestId> {
         matches!(self.state, State::InFlight).then_some(self.id)

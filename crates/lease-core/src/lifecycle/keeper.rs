@@ -552,7 +552,7 @@ impl Keeper {
     }
 
     fn released(&mut self, answer: Answer) {
-        let result = release::interpret(self.lease.key(), answer);
+        let result = release::interpret(|| self.lease.key().clone(), answer);
         let ending = self.ending.unwrap_or(Ending::Drop);
         self.finish(ending, Some(result));
     }

@@ -53,6 +53,14 @@ pub trait Machine {
 
     /// The result, once: `None` before the machine is done, and after the result was taken.
     fn poll_output(&mut self) -> Option<Self::Output>;
+
+    /// Whether an answer must come with a reading of the clocks taken after it arrived (to
+    /// check a lease's deadline against it). When `false`, a driver may hand the machine the
+    /// reading it sent the request at (one clock reading less per request); the machine then
+    /// schedules a retry's backoff from the send.
+    fn reads_clock_on_answer(&self) -> bool {
+        true
+    }
 }
 
 /// What an operation reports on its way to its result ([`Machine::poll_event`]).

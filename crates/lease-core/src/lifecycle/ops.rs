@@ -16,13 +16,23 @@ use crate::key::LeaseKey;
 use crate::lease::{Lease, ReleaseOutcome};
 use crate::now::Now;
 use crate::planner::Planner;
+use crate::request::Request;
 use crate::transact::TransactItem;
 use crate::{commit, inspect, refresh, release};
 
 /// What a one-request operation does with its final answer.
 trait Interpret {
     type Output;
-    fn interpret(self, planner: &Planner, answer: Answer, now: Now) -> Self::Output;
+    /// Whether the interpretation checks a deadline against the reading of the answer.
+    const READS_CLOCK: bool;
+    /// Interprets the final `answer` to `request`.
+    fn interpret(
+        self,
+        planner: &Planner,
+        request: &Request,
+        answer: Answer,
+        now: Now,
+    ) -> Self::Output;
 }
 
 /// One request, its retries, and its interpretation.
@@ -39,7 +49,7 @@ struct Single<K: Interpret> {
 impl<K: Interpret> Single<K> {
     fn new(
         planner: Arc<Planner>,
-        request: crate::request::Request,
+        request: Request,
         kind: K,
         retry: RetryPolicy,
         resend: Resend,
@@ -72,7 +82,8 @@ impl<K: Interpret> Machine for Single<K> {
         {
             Progress::Done(answer) => {
                 if let Some(kind) = self.kind.take() {
-                    self.output = Some(kind.interpret(&self.planner, answer, now));
+                    let request = self.exchange.request();
+                    self.output = Some(kind.interpret(&self.planner, request, answer, now));
                 }
             }
             Progress::Retrying {
@@ -102,6 +113,10 @@ impl<K: Interpret> Machine for Single<K> {
 
     fn poll_output(&mut self) -> Option<Self::Output> {
         self.output.take()
+    }
+
+    fn reads_clock_on_answer(&self) -> bool {
+        K::READS_CLOCK
     }
 }
 
@@ -138,6 +153,10 @@ macro_rules! single_op {
             fn poll_output(&mut self) -> Option<Self::Output> {
                 self.0.poll_output()
             }
+
+            fn reads_clock_on_answer(&self) -> bool {
+                self.0.reads_clock_on_answer()
+            }
         }
     };
 }
@@ -146,9 +165,10 @@ macro_rules! single_op {
 struct Refresh(Lease);
 
 impl Interpret for Refresh {
+    const READS_CLOCK: bool = true;
     type Output = Result<Lease, LeaseError>;
 
-    fn interpret(self, _: &Planner, answer: Answer, now: Now) -> Self::Output {
+    fn interpret(self, _: &Planner, _: &Request, answer: Answer, now: Now) -> Self::Output {
         match refresh::interpret(self.0, answer) {
             Ok(lease) if !lease.is_valid_at(now) => Err(LeaseError::Lapsed {
                 operation: Operation::Refresh,
@@ -190,14 +210,22 @@ impl RefreshOp {
     }
 }
 
+/// A release keeps no copy of its key: errors name the key its request holds.
 #[derive(Debug)]
-struct Release(LeaseKey);
+struct Release;
 
 impl Interpret for Release {
+    const READS_CLOCK: bool = false;
     type Output = Result<ReleaseOutcome, LeaseError>;
 
-    fn interpret(self, _: &Planner, answer: Answer, _: Now) -> Self::Output {
-        release::interpret(&self.0, answer)
+    fn interpret(
+        self,
+        planner: &Planner,
+        request: &Request,
+        answer: Answer,
+        _: Now,
+    ) -> Self::Output {
+        release::interpret(|| planner.key_in(request), answer)
     }
 }
 
@@ -223,7 +251,7 @@ impl ReleaseOp {
         Ok(Self(Single::new(
             planner,
             request,
-            Release(lease.key().clone()),
+            Release,
             retry,
             Resend::Transient,
         )))
@@ -234,9 +262,10 @@ impl ReleaseOp {
 struct Inspect(LeaseKey);
 
 impl Interpret for Inspect {
+    const READS_CLOCK: bool = false;
     type Output = Result<LeaseSnapshot, LeaseError>;
 
-    fn interpret(self, planner: &Planner, answer: Answer, now: Now) -> Self::Output {
+    fn interpret(self, planner: &Planner, _: &Request, answer: Answer, now: Now) -> Self::Output {
         inspect::interpret(planner, self.0, answer, now.wall)
     }
 }
@@ -274,9 +303,10 @@ impl InspectOp {
 struct Commit(LeaseKey);
 
 impl Interpret for Commit {
+    const READS_CLOCK: bool = false;
     type Output = Result<(), LeaseError>;
 
-    fn interpret(self, _: &Planner, answer: Answer, _: Now) -> Self::Output {
+    fn interpret(self, _: &Planner, _: &Request, answer: Answer, _: Now) -> Self::Output {
         commit::interpret(self.0, answer)
     }
 }

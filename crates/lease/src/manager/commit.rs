@@ -97,7 +97,7 @@ impl<S: Store> LeaseManager<S> {
         releases: bool,
     ) -> Result<(), LeaseError> {
         let now = self.now();
-        let op = CommitOp::new(
+        let mut op = CommitOp::new(
             Arc::clone(&self.planner),
             lease,
             now,
@@ -105,7 +105,7 @@ impl<S: Store> LeaseManager<S> {
             releases,
             self.retry,
         )?;
-        let result = self.drive(op, now).await;
+        let result = self.drive(&mut op, now).await;
         let key = lease.key();
         match &result {
             Ok(()) => debug!(%key, releases, "guarded commit applied"),

@@ -12,14 +12,15 @@ use crate::store::Store;
 
 impl<S: Store> LeaseManager<S> {
     /// Runs `machine` to its result: sends each request it asks for (one at a time) and hands
-    /// the answer back at a fresh reading of the clocks, sleeps until its timers (on tokio's
+    /// the answer back at a fresh reading of the clocks (or the send's, for a machine that
+    /// does not [read the clock on answers](Machine::reads_clock_on_answer)), sleeps until its timers (on tokio's
     /// timer, for the time left by the manager's clock), logs its events. `first` is the
     /// reading it was planned at.
     ///
     /// The machine's monotonic readings never go back, and a timer the driver slept to counts
     /// as reached even if the clock did not move (a frozen test clock): a retry's backoff
     /// cannot wait for ever.
-    pub(crate) async fn drive<M: Machine>(&self, mut machine: M, first: Now) -> M::Output {
+    pub(crate) async fn drive<M: Machine>(&self, machine: &mut M, first: Now) -> M::Output {
         let mut floor = first.monotonic;
         let mut now = first;
         loop {
@@ -32,7 +33,9 @@ impl<S: Store> LeaseManager<S> {
             if let Some(transmit) = machine.poll_transmit(now) {
                 let id = transmit.id;
                 let answer = self.store().execute(transmit.request).await;
-                now = self.reading_after(&mut floor);
+                if machine.reads_clock_on_answer() {
+                    now = self.reading_after(&mut floor);
+                }
                 machine.handle_response(id, answer, now);
                 continue;
             }

@@ -48,7 +48,7 @@ impl<S: Store> LeaseManager<S> {
         duration: Duration,
     ) -> Result<Lease, LeaseError> {
         let now = self.now();
-        let op = AcquireOp::new(
+        let mut op = AcquireOp::new(
             Arc::clone(&self.planner),
             key,
             duration,
@@ -56,7 +56,7 @@ impl<S: Store> LeaseManager<S> {
             self.tokens.next_token(),
             self.retry,
         )?;
-        let result = self.drive(op, now).await;
+        let result = self.drive(&mut op, now).await;
         self.record_acquire(&result);
         result
     }
@@ -88,7 +88,7 @@ impl<S: Store> LeaseManager<S> {
         duration: Duration,
     ) -> Result<Lease, LeaseError> {
         let now = self.now();
-        let op = AcquireOp::new(
+        let mut op = AcquireOp::new(
             Arc::clone(&self.planner),
             key,
             duration,
@@ -97,7 +97,7 @@ impl<S: Store> LeaseManager<S> {
             self.retry,
         )?
         .reading_holder();
-        let result = self.drive(op, now).await;
+        let result = self.drive(&mut op, now).await;
         self.record_acquire(&result);
         result
     }
@@ -112,8 +112,8 @@ impl<S: Store> LeaseManager<S> {
     ///   as for acquire.
     pub async fn refresh(&self, lease: &Lease, duration: Duration) -> Result<Lease, LeaseError> {
         let now = self.now();
-        let op = RefreshOp::new(Arc::clone(&self.planner), lease, duration, now, self.retry)?;
-        let result = self.drive(op, now).await;
+        let mut op = RefreshOp::new(Arc::clone(&self.planner), lease, duration, now, self.retry)?;
+        let result = self.drive(&mut op, now).await;
         self.metrics.record_refresh(&result);
         match &result {
             Ok(lease) => {
@@ -136,8 +136,8 @@ impl<S: Store> LeaseManager<S> {
     /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the store failed.
     pub async fn release(&self, lease: &Lease) -> Result<ReleaseOutcome, LeaseError> {
         let now = self.now();
-        let op = ReleaseOp::new(Arc::clone(&self.planner), lease, now, self.retry)?;
-        let result = self.drive(op, now).await;
+        let mut op = ReleaseOp::new(Arc::clone(&self.planner), lease, now, self.retry)?;
+        let result = self.drive(&mut op, now).await;
         self.metrics.record_release(&result);
         match &result {
             Ok(outcome) => {
@@ -158,7 +158,7 @@ impl<S: Store> LeaseManager<S> {
     /// - [`LeaseError::InvalidInput`] for an empty or oversized key.
     /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the read failed.
     pub async fn inspect(&self, key: LeaseKey) -> Result<LeaseSnapshot, LeaseError> {
-        let op = InspectOp::new(Arc::clone(&self.planner), key, self.retry)?;
-        self.drive(op, self.now()).await
+        let mut op = InspectOp::new(Arc::clone(&self.planner), key, self.retry)?;
+        self.drive(&mut op, self.now()).await
     }
 }
