@@ -75,6 +75,7 @@ mod release;
 mod render;
 mod request;
 mod response;
+mod store;
 mod table_check;
 mod token;
 mod transact;
@@ -107,6 +108,7 @@ pub use request::{
     DeleteRequest, GetRequest, OnConditionFailure, PutRequest, Request, ReturnValues, UpdateRequest,
 };
 pub use response::{StoreError, StoreErrorKind, StoreResponse};
+pub use store::Store;
 pub use table_check::{
     KeyAttribute, KeyRole, ScalarType, TableCheck, TableCheckError, TableDescription, TtlCheck,
     TtlStatus,

@@ -1,10 +1,10 @@
 //! Errors of the store's own API, and the store errors its requests answer with.
 
-use lease::{StoreError, StoreErrorKind};
+use lease_core::{StoreError, StoreErrorKind};
 
 /// An error of [`MemoryStore`](crate::MemoryStore)'s table management and test helpers.
 ///
-/// Requests executed through [`Store`](lease::Store) never return this type: they answer with a
+/// Requests executed through [`Store`](lease_core::Store) never return this type: they answer with a
 /// [`StoreError`] classified as DynamoDB would classify it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -21,8 +21,8 @@
 //! compared with itself, and expressions of more than 300 operators (DynamoDB's limit, which
 //! also bounds the recursion here).
 
-use lease::core::expr::{Attr, Comparator, Condition, Operand};
-use lease::{AttributeValue, Item, StoreError};
+use lease_core::expr::{Attr, Comparator, Condition, Operand};
+use lease_core::{AttributeValue, Item, StoreError};
 
 use crate::error::validation;
 use crate::value;
@@ -149,8 +149,8 @@ fn compare(left: Option<&AttributeValue>, op: Comparator, right: Option<&Attribu
 
 #[cfg(test)]
 mod tests {
-    use lease::StoreErrorKind;
-    use lease::core::expr::Value;
+    use lease_core::StoreErrorKind;
+    use lease_core::expr::Value;
 
     use super::*;
 

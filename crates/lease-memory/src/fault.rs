@@ -329,7 +329,7 @@ impl<S: Store> Store for FaultyStore<S> {
     }
 
     /// The inner store's: a fault wrapper changes no token.
-    fn default_token_source(&self) -> Arc<dyn TokenSource> {
+    fn default_token_source(&self) -> Option<Arc<dyn TokenSource>> {
         self.shared.inner.default_token_source()
     }
 }

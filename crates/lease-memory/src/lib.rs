@@ -8,7 +8,10 @@
 //! that they behave alike.
 //!
 //! This crate re-exports the whole API of the `lease` crate (`pub use lease::*`), so a test
-//! needs only this crate:
+//! needs only this crate. (That is the default `manager` feature. Without it, the crate is the
+//! store and its evaluator alone, on lease-core, with no async runtime, no clock and no
+//! entropy: [`MemoryStore::execute_now`] runs a request synchronously, as the deterministic
+//! simulator does.)
 //!
 //! ```
 //! use std::{sync::Arc, time::Duration};
@@ -119,19 +122,27 @@
 
 mod error;
 mod eval;
+#[cfg(feature = "manager")]
 mod fault;
 mod number;
 mod store;
 mod table;
+#[cfg(feature = "manager")]
 mod tokens;
 mod transact;
 mod update;
 mod value;
 
 pub use error::{KeyError, MemoryError};
+#[cfg(feature = "manager")]
 pub use fault::{Fault, FaultRule, FaultyStore, LoggedRequest, RequestKind, RequestOutcome};
 pub use store::MemoryStore;
 
 /// The `lease` crate's whole API: [`LeaseManager`], [`LeaseConfig`], [`TestClock`],
 /// [`Store`], the error and response types, and the pure core as [`core`](lease::core).
+#[cfg(feature = "manager")]
 pub use lease::*;
+
+/// The pure core (without the `manager` feature, the only other way in).
+#[cfg(not(feature = "manager"))]
+pub use lease_core as core;

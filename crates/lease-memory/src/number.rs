@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 use std::str::FromStr;
 
 use bigdecimal::{BigDecimal, Zero};
-use lease::CompactString;
+use lease_core::CompactString;
 
 /// Most significant digits in a DynamoDB number.
 const MAX_DIGITS: u64 = 38;

@@ -6,17 +6,18 @@ use std::future::{Future, ready};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use lease::core::expr::Condition;
-use lease::core::{
+use lease_core::expr::Condition;
+use lease_core::{
     DeleteRequest, GetRequest, KeyAttribute, KeyRole, OnConditionFailure, PutRequest, ReturnValues,
     ScalarType, TableDescription, TtlStatus, UpdateRequest,
 };
-use lease::{
+use lease_core::{
     Item, LeaseConfig, Request, Store, StoreError, StoreErrorKind, StoreResponse, TokenSource,
 };
 
 use crate::error::{MemoryError, invalid_key, validation};
 use crate::table::{KeySchema, MAX_KEY_ATTRIBUTE_NAME_BYTES, Table, is_valid_table_name};
+#[cfg(feature = "manager")]
 use crate::tokens::MemoryTokens;
 use crate::{eval, transact, update, value};
 
@@ -34,7 +35,7 @@ pub(crate) type Tables = BTreeMap<String, Table>;
 /// is no throttling, no timeout, no TTL deletion.
 ///
 /// Clones share the same tables (the state is behind an [`Arc`]), so a test can keep one clone
-/// to inspect what a [`LeaseManager`](lease::LeaseManager) on another clone wrote. It is safe to
+/// to inspect what a `LeaseManager` on another clone wrote. It is safe to
 /// use from many tasks and threads at once: every request is evaluated and applied under one
 /// lock, which is never held across an `.await`.
 ///
@@ -48,14 +49,20 @@ struct Inner {
     tables: Mutex<Tables>,
     requests: AtomicU64,
     /// The tokens of managers on this store that were not given a token source.
+    #[cfg(feature = "manager")]
     tokens: Arc<dyn TokenSource>,
 }
 
+#[allow(
+    clippy::derivable_impls,
+    reason = "derivable only without the manager feature, which drops the token source"
+)]
 impl Default for Inner {
     fn default() -> Self {
         Self {
             tables: Mutex::default(),
             requests: AtomicU64::default(),
+            #[cfg(feature = "manager")]
             tokens: Arc::new(MemoryTokens),
         }
     }
@@ -69,7 +76,7 @@ impl MemoryStore {
     }
 
     /// A store with `config`'s table, keyed by `config`'s partition and sort key attributes:
-    /// ready for a [`LeaseManager`](lease::LeaseManager) on `config`.
+    /// ready for a `LeaseManager` on `config`.
     #[must_use]
     pub fn for_config(config: &LeaseConfig) -> Self {
         let store = Self::new();
@@ -219,7 +226,7 @@ impl MemoryStore {
     }
 
     /// What `table` looks like, for
-    /// [`Planner::check_table`](lease::Planner::check_table): its key schema (key attributes
+    /// [`Planner::check_table`](lease_core::Planner::check_table): its key schema (key attributes
     /// hold strings, `S`) and [`TtlStatus::Unsupported`] (this store deletes nothing by TTL).
     /// `None` if the table does not exist.
     #[must_use]
@@ -256,8 +263,14 @@ impl MemoryStore {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Executes `request` now.
-    fn execute_now(&self, request: &Request) -> Result<StoreResponse, StoreError> {
+    /// Executes `request` now, synchronously: what [`Store::execute`] does (its future is
+    /// complete at once), for callers without an async runtime, such as a deterministic
+    /// simulator that decides itself when each request reaches the table.
+    ///
+    /// # Errors
+    /// As [`Store::execute`]: [`StoreErrorKind::Validation`] for a request DynamoDB would
+    /// reject, [`StoreErrorKind::ResourceNotFound`] for an unknown table.
+    pub fn execute_now(&self, request: &Request) -> Result<StoreResponse, StoreError> {
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         if let Some(condition) = request.condition() {
             eval::check(condition)?;
@@ -385,8 +398,14 @@ impl Store for MemoryStore {
     /// `MemoryStore`'s tables never leave this process, so a `fork` or a restored VM snapshot
     /// copies them together with the generator, and the copies' tokens never meet. Tables
     /// shared between processes (DynamoDB) keep `UuidTokens`. See `docs/performance.md`.
-    fn default_token_source(&self) -> Arc<dyn TokenSource> {
-        self.inner.tokens.clone()
+    ///
+    /// Without the `manager` feature (no entropy in the build), `None`: a manager then uses its
+    /// own default.
+    fn default_token_source(&self) -> Option<Arc<dyn TokenSource>> {
+        #[cfg(feature = "manager")]
+        return Some(self.inner.tokens.clone());
+        #[cfg(not(feature = "manager"))]
+        return None;
     }
 }
 

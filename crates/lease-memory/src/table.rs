@@ -9,7 +9,7 @@ use std::hash::{Hash, Hasher};
 
 use foldhash::fast::RandomState;
 
-use lease::{AttributeValue, Item};
+use lease_core::{AttributeValue, Item};
 
 use crate::error::KeyError;
 

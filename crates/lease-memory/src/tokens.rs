@@ -82,12 +82,18 @@ mod tests {
         let store = MemoryStore::new();
         let faulty = FaultyStore::new(store.clone());
         let shared = Arc::new(store.clone());
-        let source = store.default_token_source();
-        assert!(Arc::ptr_eq(&source, &faulty.default_token_source()));
-        assert!(Arc::ptr_eq(&source, &shared.default_token_source()));
+        let source = store.default_token_source().unwrap();
         assert!(Arc::ptr_eq(
             &source,
-            &<&MemoryStore as Store>::default_token_source(&&store)
+            &faulty.default_token_source().unwrap()
+        ));
+        assert!(Arc::ptr_eq(
+            &source,
+            &shared.default_token_source().unwrap()
+        ));
+        assert!(Arc::ptr_eq(
+            &source,
+            &<&MemoryStore as Store>::default_token_source(&&store).unwrap()
         ));
     }
 }

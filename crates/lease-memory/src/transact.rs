@@ -2,7 +2,7 @@
 //! lock, so the transaction is atomic across items and tables.
 //!
 //! As in DynamoDB:
-//! - the request is rejected as a whole ([`StoreErrorKind::Validation`](lease::StoreErrorKind),
+//! - the request is rejected as a whole ([`StoreErrorKind::Validation`](lease_core::StoreErrorKind),
 //!   nothing written) for no items or more than [`MAX_TRANSACT_ITEMS`], two items on the same
 //!   item (same table and key, a condition check included), a key that does not match its
 //!   table's schema, or an expression DynamoDB rejects up front; an unknown table is
@@ -19,11 +19,11 @@
 //! Not modelled: `TransactionConflict` (there are no concurrent transactions under one lock),
 //! idempotency tokens, size limits.
 
-use lease::core::expr::{Condition, UpdateAction};
-use lease::core::{
+use lease_core::expr::{Condition, UpdateAction};
+use lease_core::{
     CancellationReason, MAX_TRANSACT_ITEMS, OnConditionFailure, TransactItem, TransactRequest,
 };
-use lease::{Item, StoreError, StoreResponse};
+use lease_core::{Item, StoreError, StoreResponse};
 
 use crate::error::{invalid_key, validation};
 use crate::store::{Tables, holds, request_table, stored_item};

@@ -14,9 +14,9 @@
 
 use std::borrow::Cow;
 
-use lease::core::ReturnValues;
-use lease::core::expr::{Attr, Operand, UpdateAction, UpdateValue};
-use lease::{AttributeValue, CompactString, Item, StoreError};
+use lease_core::ReturnValues;
+use lease_core::expr::{Attr, Operand, UpdateAction, UpdateValue};
+use lease_core::{AttributeValue, CompactString, Item, StoreError};
 use smallvec::SmallVec;
 
 use crate::error::validation;
@@ -247,8 +247,8 @@ pub(crate) fn apply_returning(
 
 #[cfg(test)]
 mod tests {
-    use lease::StoreErrorKind;
-    use lease::core::expr::Value;
+    use lease_core::StoreErrorKind;
+    use lease_core::expr::Value;
 
     use super::*;
 

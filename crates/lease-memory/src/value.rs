@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use lease::{AttributeValue, CompactString};
+use lease_core::{AttributeValue, CompactString};
 
 use crate::number::{self, NumberError};
 

@@ -39,7 +39,6 @@ mod guard;
 mod manager;
 mod metrics;
 mod scoped;
-mod store;
 mod tokens;
 mod wait;
 
@@ -48,7 +47,6 @@ pub use guard::{GuardOptions, LeaseContext, LeaseGuard, StatusWatch, StopSignal}
 pub use manager::LeaseManager;
 pub use metrics::MetricsSnapshot;
 pub use scoped::ScopedOutcome;
-pub use store::Store;
 pub use tokens::UuidTokens;
 
 pub use lease_core::{
@@ -56,7 +54,7 @@ pub use lease_core::{
     DecodeError, DeleteRequest, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput, Item,
     Lease, LeaseConfig, LeaseConfigBuilder, LeaseError, LeaseKey, LeaseSnapshot, LeaseState,
     LeaseStatus, LeaseToken, LossReason, MIN_POLL_DELAY, Now, OnConditionFailure, Operation,
-    Planner, PutRequest, ReleaseOutcome, RenewPolicy, Request, RetryPolicy, StoreError,
+    Planner, PutRequest, ReleaseOutcome, RenewPolicy, Request, RetryPolicy, Store, StoreError,
     StoreErrorKind, StoreResponse, TableCheck, TableCheckError, TableDescription, TokenFingerprint,
     TokenSource, TransactItem, TtlCheck, UpdateRequest, WaitPolicy, defaults,
 };

@@ -8,7 +8,7 @@ use lease_core::{LeaseError, LeaseKey, LossReason, ReleaseOutcome};
 
 use crate::guard::{self, GuardOptions, LeaseContext};
 use crate::manager::LeaseManager;
-use crate::store::Store;
+use lease_core::Store;
 
 /// How scoped work under a lease ended ([`LeaseManager::with_lease`]). Every case is distinct:
 /// the work's own error is returned unchanged, never mistaken for a lease problem; a failed

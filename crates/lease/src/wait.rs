@@ -10,7 +10,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use tracing::{Instrument, debug_span};
 
 use crate::manager::LeaseManager;
-use crate::store::Store;
+use lease_core::Store;
 
 /// [`LeaseManager::acquire_waiting`]: the wait's machine, with a jitter seed from the
 /// operating system unless the policy fixes one.

@@ -170,7 +170,7 @@ impl<S: Store> Store for CountingStore<S> {
         self.inner.execute(request).await
     }
 
-    fn default_token_source(&self) -> Arc<dyn TokenSource> {
+    fn default_token_source(&self) -> Option<Arc<dyn TokenSource>> {
         self.inner.default_token_source()
     }
 }

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::shared::Shared;
 use crate::manager::LeaseManager;
-use crate::store::Store;
+use lease_core::Store;
 
 type Answer = Result<StoreResponse, StoreError>;
 type InFlight = (RequestId, Pin<Box<dyn Future<Output = Answer> + Send>>);

@@ -32,7 +32,7 @@ pub use stop::StopSignal;
 pub use watch::StatusWatch;
 
 use crate::manager::LeaseManager;
-use crate::store::Store;
+use lease_core::Store;
 use shared::Shared;
 
 /// A held lease that a background task renews until the guard is released or dropped.

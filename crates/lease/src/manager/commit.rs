@@ -8,7 +8,7 @@ use lease_core::{ConditionCheckRequest, Lease, LeaseError, TransactItem};
 use tracing::debug;
 
 use super::LeaseManager;
-use crate::store::Store;
+use lease_core::Store;
 
 impl<S: Store> LeaseManager<S> {
     /// A guard for writes made while holding `lease`, at this manager's clock: a condition

@@ -8,7 +8,7 @@ use lease_core::{FencingToken, Holder, Now};
 use tracing::{debug, warn};
 
 use super::LeaseManager;
-use crate::store::Store;
+use lease_core::Store;
 
 impl<S: Store> LeaseManager<S> {
     /// Runs `machine` to its result: sends each request it asks for (one at a time) and hands

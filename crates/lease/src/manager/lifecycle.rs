@@ -11,8 +11,8 @@ use super::LeaseManager;
 use crate::guard::{self, GuardOptions, LeaseContext, LeaseGuard};
 use crate::metrics::MetricsSnapshot;
 use crate::scoped::{self, ScopedOutcome};
-use crate::store::Store;
 use crate::wait;
+use lease_core::Store;
 use lease_core::WaitPolicy;
 
 impl<S: Store> LeaseManager<S> {

@@ -12,14 +12,14 @@ mod operations;
 
 use std::sync::Arc;
 
-use lease_core::{CompactString, LeaseConfig, LeaseKey, Now, Planner};
+use lease_core::{
+    CompactString, LeaseConfig, LeaseKey, Now, Planner, RetryPolicy, Store, TokenSource,
+};
 
 use crate::clock::{Clock, SystemClock};
 use crate::guard::GuardRegistry;
 use crate::metrics::Metrics;
-use crate::store::Store;
-use lease_core::RetryPolicy;
-use lease_core::TokenSource;
+use crate::tokens::UuidTokens;
 
 /// Acquires, refreshes, releases and inspects leases in one table, on any [`Store`].
 ///
@@ -46,7 +46,9 @@ impl<S: Store> LeaseManager<S> {
     /// [`UuidTokens`](crate::UuidTokens) unless the store says otherwise) and the default
     /// [`RetryPolicy`].
     pub fn new(store: S, config: LeaseConfig) -> Self {
-        let tokens = store.default_token_source();
+        let tokens = store
+            .default_token_source()
+            .unwrap_or_else(|| Arc::new(UuidTokens));
         Self {
             store,
             planner: Arc::new(Planner::new(config)),

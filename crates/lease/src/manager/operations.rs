@@ -11,7 +11,7 @@ use lease_core::{CompactString, Lease, LeaseError, LeaseKey, LeaseSnapshot, Rele
 use tracing::debug;
 
 use super::LeaseManager;
-use crate::store::Store;
+use lease_core::Store;
 
 impl<S: Store> LeaseManager<S> {
     /// Acquires the lease for `partition_key` under the configured lock sort key, for
