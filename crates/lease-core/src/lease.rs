@@ -22,6 +22,15 @@ pub struct Lease {
     deadline: Option<Deadline>,
 }
 
+impl Deadline {
+    /// Whether both deadlines are ahead of `now` (see [`Lease::is_valid_at`]).
+    pub(crate) fn is_valid_at(&self, now: Now) -> bool {
+        now.monotonic.is_some_and(|monotonic| {
+            monotonic < self.monotonic && now.wall.unix_timestamp_nanos() < self.wall_nanos
+        })
+    }
+}
+
 /// The local safe deadline of a lease, on both of the holder's clocks, and the clock readings
 /// of the write it comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,13 +166,8 @@ impl Lease {
     /// for as long as it was suspended.
     #[must_use]
     pub fn is_valid_at(&self, now: Now) -> bool {
-        match (self.deadline, now.monotonic) {
-            (Some(deadline), Some(monotonic)) => {
-                monotonic < deadline.monotonic
-                    && now.wall.unix_timestamp_nanos() < deadline.wall_nanos
-            }
-            _ => false,
-        }
+        self.deadline
+            .is_some_and(|deadline| deadline.is_valid_at(now))
     }
 }
 

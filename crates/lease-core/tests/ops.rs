@@ -266,46 +266,42 @@ fn held_lease(c: &Clocks) -> Lease {
     op.poll_output().unwrap().unwrap()
 }
 
+/// The held lease was sent at 0 s for 10 s: its safe deadline is 9 s (one second of skew).
+/// A refresh sent at 3 s would move it to 12 s, but only if the answer comes while the held
+/// lease is still good: between 9 s and the answer the holder had no confirmed lease.
 #[test]
-fn a_refresh_answered_past_the_new_deadline_is_lapsed() {
+fn a_refresh_answered_past_either_deadline_is_lapsed() {
     let c = Clocks::new();
     let lease = held_lease(&c);
-    let mut op = RefreshOp::new(
-        planner(),
-        &lease,
-        Duration::from_secs(10),
-        c.at(ms(3_000)),
-        RetryPolicy::never(),
-    )
-    .unwrap();
-    exchange(
-        &mut op,
-        &c,
-        ms(3_000),
-        ms(8_999),
-        Ok(StoreResponse::Applied { attributes: None }),
+    let refresh_answered_at = |answered: Duration| {
+        let mut op = RefreshOp::new(
+            planner(),
+            &lease,
+            Duration::from_secs(10),
+            c.at(ms(3_000)),
+            RetryPolicy::never(),
+        )
+        .unwrap();
+        exchange(
+            &mut op,
+            &c,
+            ms(3_000),
+            answered - ms(3_000),
+            Ok(StoreResponse::Applied { attributes: None }),
+        );
+        op.poll_output().unwrap()
+    };
+    let refreshed = refresh_answered_at(ms(8_999)).expect("in time for the held lease");
+    assert!(refreshed.is_valid_at(c.at(ms(11_999))));
+    assert!(!refreshed.is_valid_at(c.at(ms(12_000))));
+    assert!(
+        refresh_answered_at(ms(9_000)).unwrap_err().is_lapsed(),
+        "the held lease's deadline passed before the answer"
     );
     assert!(
-        op.poll_output().unwrap().is_ok(),
-        "in time for its own deadline"
+        refresh_answered_at(ms(12_000)).unwrap_err().is_lapsed(),
+        "past the refreshed lease's own deadline too"
     );
-
-    let mut op = RefreshOp::new(
-        planner(),
-        &lease,
-        Duration::from_secs(10),
-        c.at(ms(3_000)),
-        RetryPolicy::never(),
-    )
-    .unwrap();
-    exchange(
-        &mut op,
-        &c,
-        ms(3_000),
-        ms(9_000),
-        Ok(StoreResponse::Applied { attributes: None }),
-    );
-    assert!(op.poll_output().unwrap().unwrap_err().is_lapsed());
 }
 
 #[test]
@@ -369,4 +365,33 @@ fn release_inspect_and_commit_interpret_their_answers() {
         error.is_outcome_unknown(),
         "a timeout may have applied it: {error:?}"
     );
+}
+
+/// A resent acquire is planned again when it is sent: its `:now`, its expiry and its fencing
+/// floor are those of the resend (a copy of the first request would restart the fencing token
+/// from a stale clock reading if the item had been deleted meanwhile), with the same token.
+#[test]
+fn a_resent_acquire_is_planned_at_its_resend() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::default());
+    let first = op.poll_transmit(c.at(Duration::ZERO)).unwrap();
+    let (first_id, first_values) = (first.id, first.request.render().values);
+    op.handle_response(first_id, failure(StoreErrorKind::Timeout), c.at(ms(1)));
+    let resend = op.poll_transmit(c.at(ms(5_000))).unwrap();
+    let (resend_id, values) = (resend.id, resend.request.render().values);
+    assert_eq!(
+        values[":now"],
+        AttributeValue::number(T0 + 5),
+        "planned at the resend"
+    );
+    assert_eq!(values[":exp"], AttributeValue::number(T0 + 15));
+    assert_eq!(values[":tok"], first_values[":tok"], "the same token");
+    assert_ne!(values[":now"], first_values[":now"]);
+    op.handle_response(resend_id, granted(), c.at(ms(5_001)));
+    let lease = op.poll_output().unwrap().unwrap();
+    assert!(
+        lease.is_valid_at(c.at(ms(13_999))),
+        "its deadline follows the resend"
+    );
+    assert!(!lease.is_valid_at(c.at(ms(14_000))));
 }

@@ -252,3 +252,23 @@ fn the_same_seed_gives_the_same_delays() {
     assert_eq!(delays(9), delays(9));
     assert_ne!(delays(9), delays(10));
 }
+
+/// Attempts continue one numbering of request ids: a late answer to an earlier attempt (its
+/// caller gave up on it, but a network can still deliver it) is not the later attempt's answer.
+#[test]
+fn a_late_answer_to_an_earlier_attempt_is_not_taken_for_a_later_ones() {
+    let c = Clocks(Instant::now());
+    let mut w = wait(&c, WaitPolicy::with_timeout(Duration::from_secs(60)));
+    let first = w.poll_transmit(c.at(Duration::ZERO)).unwrap().id;
+    w.handle_response(first, held_until(T0 + 5), c.at(ms(1)));
+    let second = w.poll_transmit(c.at(Duration::from_secs(5))).unwrap().id;
+    assert_ne!(first, second, "each attempt's request has an id of its own");
+    // The first attempt's request again (a duplicate delivery), now saying "granted".
+    w.handle_response(first, granted(), c.at(ms(5_001)));
+    assert!(
+        w.poll_output().is_none(),
+        "an answer to the first attempt is not the second's"
+    );
+    w.handle_response(second, granted(), c.at(ms(5_002)));
+    assert!(w.poll_output().unwrap().is_ok());
+}

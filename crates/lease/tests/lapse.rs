@@ -111,38 +111,36 @@ async fn input_1_scoped_work_never_starts_on_a_lapsed_lease() {
     assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
 }
 
-/// Input 1 in production shape: the acquire lands, the client's 10 s request timeout fires,
-/// the manager's retry meets its own token and succeeds at t≈10, past the t=9 deadline. Without
-/// a wait policy the acquire is `Lapsed` (and released); with one, the wait goes on and hands
-/// out a lease that is valid.
+/// Input 1 in production shape: the acquire lands at t=0, the client's 10 s request timeout
+/// fires, and the retry meets our own token at t≈10, past the first send's t=9 deadline. The
+/// retry is planned again when it is sent (its expiry is t≈10 + 10 s), so what it gives is a
+/// new lease whose safe deadline is t≈19, never the first send's lapsed one; with or without a
+/// wait policy.
 #[tokio::test(start_paused = true)]
-async fn input_1_timeout_then_retry_past_the_deadline_is_lapsed() {
+async fn input_1_timeout_then_retry_past_the_deadline_is_a_fresh_lease() {
     let w = World::new();
     let a_store = w.faulty();
     let a = w.manager("a", &a_store);
-    a_store.push_rule(
-        FaultRule::new(Fault::ApplyThenTimeout(secs(10)))
-            .matching(RequestKind::Update)
-            .times(1),
-    );
-    let error = a
-        .acquire_guard(w.key(), secs(10), every(3))
-        .await
-        .unwrap_err();
-    assert!(error.is_lapsed(), "{error:?}");
-    assert!(w.at() >= secs(10));
-    assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
-
-    a_store.push_rule(
-        FaultRule::new(Fault::ApplyThenTimeout(secs(10)))
-            .matching(RequestKind::Update)
-            .times(1),
-    );
-    let options = every(3).wait(WaitPolicy::with_timeout(secs(60)));
-    let guard = a.acquire_guard(w.key(), secs(10), options).await.unwrap();
-    assert!(guard.status().is_held() && guard.is_valid());
-    assert!(!guard.stop_signal().is_stopped());
-    assert_eq!(guard.release().await.unwrap(), ReleaseOutcome::Released);
+    for options in [every(3), every(3).wait(WaitPolicy::with_timeout(secs(60)))] {
+        a_store.push_rule(
+            FaultRule::new(Fault::ApplyThenTimeout(secs(10)))
+                .matching(RequestKind::Update)
+                .times(1),
+        );
+        let start = w.at();
+        let guard = a.acquire_guard(w.key(), secs(10), options).await.unwrap();
+        assert!(w.at() >= start + secs(10), "the retry came after the timeout");
+        assert!(guard.status().is_held() && guard.is_valid());
+        assert!(!guard.stop_signal().is_stopped());
+        let valid_until = guard.lease().valid_until().unwrap();
+        assert!(
+            valid_until >= w.instant(start + secs(19)).into_std(),
+            "the deadline counts from the retry"
+        );
+        w.sleep_until(start + secs(12)).await;
+        assert!(guard.is_valid(), "still valid past the first send's deadline");
+        assert_eq!(guard.release().await.unwrap(), ReleaseOutcome::Released);
+    }
 }
 
 /// Input 2: the process is paused for 14 s right after `acquire_guard` (no timer has run when

@@ -58,6 +58,7 @@ enum State {
 pub struct AcquireOp {
     planner: Arc<Planner>,
     retry: RetryPolicy,
+    duration: Duration,
     read_holder: bool,
     ids: Ids,
     events: VecDeque<OpEvent>,
@@ -78,12 +79,26 @@ impl AcquireOp {
         token: LeaseToken,
         retry: RetryPolicy,
     ) -> Result<Self, LeaseError> {
+        Self::numbered_from(planner, key, duration, now, token, retry, 0)
+    }
+
+    /// As [`new`](Self::new), with request ids from `first` on.
+    pub(crate) fn numbered_from(
+        planner: Arc<Planner>,
+        key: LeaseKey,
+        duration: Duration,
+        now: Now,
+        token: LeaseToken,
+        retry: RetryPolicy,
+        first: u64,
+    ) -> Result<Self, LeaseError> {
         let (request, pending) = planner.acquire(key, duration, now, token)?.into_parts();
-        let mut ids = Ids::default();
+        let mut ids = Ids::starting_at(first);
         let exchange = Exchange::new(request, ids.next(), retry, Resend::Transient);
         Ok(Self {
             planner,
             retry,
+            duration,
             read_holder: false,
             ids,
             events: VecDeque::new(),
@@ -101,6 +116,46 @@ impl AcquireOp {
     pub fn reading_holder(mut self) -> Self {
         self.read_holder = true;
         self
+    }
+
+    /// The number the next request id would have (a waiting acquire's next attempt starts
+    /// there).
+    pub(crate) fn next_id(&self) -> u64 {
+        self.ids.peek()
+    }
+
+    /// Before an acquire is sent again: re-planned at `now`, with the same key and token, so
+    /// that its `:now`, its expiry and its fencing floor are those of the moment it is sent. A
+    /// resent copy of the old request would restart the fencing token from the clock reading
+    /// of the first send, if the item was deleted meanwhile (TTL), below a token handed out
+    /// since. The same token keeps it idempotent: if an earlier copy landed, this one finds
+    /// its own token and succeeds (with a later expiry).
+    fn replan_resend(&mut self, now: Now) {
+        let State::Acquiring {
+            exchange,
+            pending,
+            wall,
+        } = &mut self.state
+        else {
+            return;
+        };
+        if !exchange.resend_due(now.monotonic) {
+            return;
+        }
+        let Some(lease) = pending.as_ref() else {
+            return;
+        };
+        if let Ok(plan) = self.planner.acquire(
+            lease.key().clone(),
+            self.duration,
+            now,
+            lease.token().clone(),
+        ) {
+            let (request, replanned) = plan.into_parts();
+            exchange.set_request(request);
+            *pending = Some(replanned);
+            *wall = now.wall;
+        }
     }
 
     fn exchange(&mut self) -> Option<&mut Exchange> {
@@ -196,6 +251,7 @@ impl Machine for AcquireOp {
     type Output = Result<Lease, LeaseError>;
 
     fn poll_transmit(&mut self, now: Now) -> Option<Transmit<'_>> {
+        self.replan_resend(now);
         self.exchange()?.poll_transmit(now.monotonic)
     }
 

@@ -103,6 +103,18 @@ impl Exchange {
         &self.request
     }
 
+    /// Whether a resend (not the first send) is due at `now`: the owner may re-plan it first
+    /// ([`set_request`](Self::set_request)).
+    pub(crate) fn resend_due(&mut self, now: Option<Instant>) -> bool {
+        self.handle_timeout(now);
+        matches!(self.state, State::Ready) && self.attempt > 0
+    }
+
+    /// Replaces the request before a resend.
+    pub(crate) fn set_request(&mut self, request: Request) {
+        self.request = request;
+    }
+
     /// The id of the request in flight, if one is.
     pub(crate) fn in_flight(&self) -> Option<RequestId> {
         matches!(self.state, State::InFlight).then_some(self.id)

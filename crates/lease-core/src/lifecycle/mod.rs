@@ -88,10 +88,21 @@ pub struct Transmit<'a> {
 pub(crate) struct Ids(u64);
 
 impl Ids {
+    /// Ids from `first` on (a machine made by another continues its numbering, so that no two
+    /// of its requests share an id).
+    pub(crate) fn starting_at(first: u64) -> Self {
+        Self(first)
+    }
+
     /// The next id.
     pub(crate) fn next(&mut self) -> RequestId {
         let id = RequestId(self.0);
         self.0 = self.0.wrapping_add(1);
         id
+    }
+
+    /// The number the next id will have.
+    pub(crate) fn peek(&self) -> u64 {
+        self.0
     }
 }

@@ -161,16 +161,19 @@ macro_rules! single_op {
     };
 }
 
+/// The refreshed lease it gives, and the deadline of the lease it extends (if that lease has
+/// one: a lease rebuilt from its parts has none).
 #[derive(Debug)]
-struct Refresh(Lease);
+struct Refresh(Lease, Option<crate::lease::Deadline>);
 
 impl Interpret for Refresh {
     const READS_CLOCK: bool = true;
     type Output = Result<Lease, LeaseError>;
 
     fn interpret(self, _: &Planner, _: &Request, answer: Answer, now: Now) -> Self::Output {
+        let lapsed_before = self.1.is_some_and(|previous| !previous.is_valid_at(now));
         match refresh::interpret(self.0, answer) {
-            Ok(lease) if !lease.is_valid_at(now) => Err(LeaseError::Lapsed {
+            Ok(lease) if lapsed_before || !lease.is_valid_at(now) => Err(LeaseError::Lapsed {
                 operation: Operation::Refresh,
                 key: lease.key().clone(),
             }),
@@ -181,7 +184,9 @@ impl Interpret for Refresh {
 
 single_op!(
     /// A refresh of a lease (see [`Planner::refresh`]). The output is the refreshed lease, or
-    /// [`LeaseError::Lapsed`] when the answer came after the refreshed lease's own safe deadline.
+    /// [`LeaseError::Lapsed`] when the answer came after the safe deadline of the lease it
+    /// extends (the holder had no confirmed lease for a while: it must stop and release, even
+    /// though the store extended the lease) or after the refreshed lease's own.
     RefreshOp,
     Refresh,
     Result<Lease, LeaseError>
@@ -203,7 +208,7 @@ impl RefreshOp {
         Ok(Self(Single::new(
             planner,
             request,
-            Refresh(pending),
+            Refresh(pending, lease.deadline()),
             retry,
             Resend::Transient,
         )))

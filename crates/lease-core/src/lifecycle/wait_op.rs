@@ -65,6 +65,9 @@ pub struct WaitOp {
     deadline: Option<Instant>,
     jitter: Jitter,
     polls: u32,
+    /// The id the next attempt's first request gets: attempts continue one numbering, so that
+    /// a late answer to an earlier attempt is never taken for the answer to a later one.
+    next_id: u64,
     events: VecDeque<OpEvent>,
     state: State,
 }
@@ -108,6 +111,7 @@ impl WaitOp {
             deadline,
             jitter,
             polls: 0,
+            next_id: 0,
             events: VecDeque::new(),
             state: State::Done(None),
         };
@@ -117,13 +121,14 @@ impl WaitOp {
 
     /// A single try at `now` with a fresh token.
     fn attempt(&self, now: Now) -> Result<AcquireOp, LeaseError> {
-        Ok(AcquireOp::new(
+        Ok(AcquireOp::numbered_from(
             Arc::clone(&self.planner),
             self.key.clone(),
             self.duration,
             now,
             self.tokens.next_token(),
             self.retry,
+            self.next_id,
         )?
         .reading_holder())
     }
@@ -188,6 +193,7 @@ impl WaitOp {
         while let Some(event) = op.poll_event() {
             self.events.push_back(event);
         }
+        self.next_id = op.next_id();
         if let Some(result) = op.poll_output() {
             self.attempted(result, now);
         }
