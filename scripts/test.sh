@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command. On a fresh machine it installs and starts the DynamoDB-compatible test
 # servers (dynalite and moto, pinned, into .tools/), runs fmt, clippy, doc and every test
-# (the contract suite on memory, dynalite and moto), runs the main-job example on memory and
-# dynalite, and stops the servers. Exits non-zero on any failure.
+# (the contract suite on memory, dynalite and moto), runs the lifecycle simulator (scripted
+# schedules and 20 000 seeds), runs the main-job example on memory and dynalite, and stops the
+# servers. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,13 @@ step "lease-core stays pure (no runtime, no AWS, no randomness in its dependency
 impure="$(cargo tree --locked -p lease-core -e normal --prefix none | grep -E '^(tokio|aws-|rand|getrandom|mio|hyper|reqwest)' || true)"
 if [ -n "$impure" ]; then
   echo "lease-core depends on: $impure" >&2
+  exit 1
+fi
+
+step "lease-sim stays deterministic (no runtime, no OS randomness in its dependency tree)"
+impure="$(cargo tree --locked -p lease-sim -e normal --prefix none | grep -E '^(tokio|aws-|getrandom|mio|hyper|reqwest)' || true)"
+if [ -n "$impure" ]; then
+  echo "lease-sim depends on: $impure" >&2
   exit 1
 fi
 
@@ -27,6 +35,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 step "cargo test (contract suite on memory, dynalite, moto)"
 cargo test --workspace --locked
+
+step "simulator: the fault-class schedules, then 20 000 seeded fault schedules (0 violations)"
+scripts/sim.sh --scripted
+scripts/sim.sh 20000
 
 step "main job: ISR regeneration example on memory and on dynalite (0 duplicate regenerations)"
 cargo run --locked -q -p lease-dynamodb-sdk --example isr

@@ -129,7 +129,10 @@ async fn input_1_timeout_then_retry_past_the_deadline_is_a_fresh_lease() {
         );
         let start = w.at();
         let guard = a.acquire_guard(w.key(), secs(10), options).await.unwrap();
-        assert!(w.at() >= start + secs(10), "the retry came after the timeout");
+        assert!(
+            w.at() >= start + secs(10),
+            "the retry came after the timeout"
+        );
         assert!(guard.status().is_held() && guard.is_valid());
         assert!(!guard.stop_signal().is_stopped());
         let valid_until = guard.lease().valid_until().unwrap();
@@ -138,7 +141,10 @@ async fn input_1_timeout_then_retry_past_the_deadline_is_a_fresh_lease() {
             "the deadline counts from the retry"
         );
         w.sleep_until(start + secs(12)).await;
-        assert!(guard.is_valid(), "still valid past the first send's deadline");
+        assert!(
+            guard.is_valid(),
+            "still valid past the first send's deadline"
+        );
         assert_eq!(guard.release().await.unwrap(), ReleaseOutcome::Released);
     }
 }

@@ -1,0 +1,436 @@
+//! [`check`]: the properties, judged over a run's history in true time.
+//!
+//! The checker does not trust what the library reported. A holder interval runs from the
+//! instant its acquire returned success to the earliest of:
+//! - its **safe deadline**, computed here from the lease's deadlines and the holder's own
+//!   clocks (the first true instant at which `Lease::is_valid_at` fails by its monotonic or wall
+//!   clock; a renewal answered before that instant moves it to the renewed lease's);
+//! - the loss the library reported (a keeper's `Lost` event);
+//! - the instant the holder let go (it called release, dropped its guard, or saw its lease
+//!   invalid by hand). The holder stops acting then: its stop signal is raised before the
+//!   release is sent. (Taking the release's *return* instead would count as an overlap the
+//!   time a release's answer spends on its way back while the next holder's answer arrives.)
+//!
+//! Properties:
+//! - **S1** per key, holder intervals never overlap (ours, the TableTheory writer's, the probes');
+//! - **S2** fencing tokens strictly increase in interval order, and every write to the fenced
+//!   resource (made only when the holder's library view said it held the lease) falls inside its
+//!   holder's interval and is accepted;
+//! - **S3** no renewal or acquire carrying a lease's token is applied after that lease's
+//!   release returned;
+//! - **S4** a keeper reports its lease lost (or has let go) no later than the instant its safe
+//!   deadline passes on the holder's monotonic clock (the timer a shell has), or, if the process
+//!   was paused or suspended then, than its resume;
+//! - **L1** once the faults are over and every earlier lease has expired or been let go, a
+//!   waiter gets each key within the bound the probe states;
+//! - **L2** a holder that no fault touched (no store fault on its requests, no pause, suspend,
+//!   step or crash, no TTL deletion or TableTheory write on its key) and whose renew period
+//!   leaves room for a round trip is never reported lost, and never sees its lease invalid;
+//! - every machine finishes.
+
+use std::time::Duration;
+
+use lease_core::LeaseConfig;
+
+use crate::clock::ActorClock;
+use crate::history::{EndReason, History, Interval, Who};
+use crate::plan::Plan;
+
+/// A property that failed.
+#[derive(Clone, Debug)]
+pub enum Violation {
+    /// S1: two intervals of one key overlap.
+    Overlap {
+        /// The key.
+        key: usize,
+        /// The earlier interval (index, holder, true span).
+        first: (usize, Who, Duration, Duration),
+        /// The later one.
+        second: (usize, Who, Duration, Duration),
+    },
+    /// S2: a fencing token did not grow from one interval to the next.
+    FenceOrder {
+        /// The key.
+        key: usize,
+        /// The earlier interval and its fence.
+        earlier: (usize, u64),
+        /// The later interval and its fence.
+        later: (usize, u64),
+    },
+    /// S2: a write made outside its holder's interval, or refused by the fenced resource.
+    Write {
+        /// The interval it was made under, and its true span.
+        interval: (usize, Who, Duration, Duration),
+        /// When.
+        at: Duration,
+        /// Whether the fenced resource accepted it.
+        accepted: bool,
+    },
+    /// S3: a renewal or acquire applied after its lease's release returned.
+    AfterRelease {
+        /// The token.
+        token: String,
+        /// The request.
+        kind: &'static str,
+        /// When it was applied.
+        at: Duration,
+        /// When the release returned.
+        released: Duration,
+    },
+    /// S4: a keeper reported its lease lost later than its deadline on its monotonic clock.
+    LateLoss {
+        /// The interval.
+        interval: (usize, Who),
+        /// When the deadline passed (true time).
+        deadline: Duration,
+        /// When the keeper reported the loss (or let go).
+        reported: Duration,
+    },
+    /// L1: a probe did not get a key within its bound.
+    Liveness {
+        /// The key.
+        key: usize,
+        /// When the probe began.
+        start: Duration,
+        /// When it got the key, if it did.
+        acquired: Option<Duration>,
+        /// The bound.
+        bound: Duration,
+    },
+    /// L2: an undisturbed holder lost its lease.
+    SpuriousLoss {
+        /// The interval.
+        interval: (usize, Who),
+        /// How it ended.
+        reason: String,
+    },
+    /// A machine (or the simulator) asked to run at one instant again and again, and the
+    /// run was cut there: typically a machine that acted on an answer it did not await, and
+    /// now wants a step its driver cannot take.
+    Spin {
+        /// When.
+        at: Duration,
+        /// The event that kept coming back.
+        event: String,
+    },
+    /// A machine never finished.
+    Stuck {
+        /// Whose.
+        who: Who,
+        /// Doing what.
+        state: String,
+    },
+}
+
+impl Violation {
+    /// The property's name.
+    #[must_use]
+    pub fn property(&self) -> &'static str {
+        match self {
+            Self::Overlap { .. } => "S1 overlap",
+            Self::FenceOrder { .. } => "S2 fence order",
+            Self::Write { .. } => "S2 write outside the interval",
+            Self::AfterRelease { .. } => "S3 write after release",
+            Self::LateLoss { .. } => "S4 late loss",
+            Self::Liveness { .. } => "L1 liveness",
+            Self::SpuriousLoss { .. } => "L2 spurious loss",
+            Self::Spin { .. } => "event loop spun",
+            Self::Stuck { .. } => "machine never finished",
+        }
+    }
+}
+
+/// The checker's verdict.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Every violation found.
+    pub violations: Vec<Violation>,
+    /// Holder intervals judged.
+    pub intervals: usize,
+    /// Writes judged.
+    pub writes: usize,
+}
+
+impl Report {
+    /// Whether every property held.
+    #[must_use]
+    pub fn is_ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// Judges `history`; `clocks` are the actors' clocks (by index).
+#[must_use]
+pub fn check(
+    history: &History,
+    clocks: &[ActorClock],
+    plan: &Plan,
+    config: &LeaseConfig,
+) -> Report {
+    let spans: Vec<(Duration, Duration)> = history
+        .intervals
+        .iter()
+        .map(|interval| span(interval, clocks))
+        .collect();
+    let mut violations = Vec::new();
+    overlaps(history, &spans, &mut violations);
+    fences(history, &mut violations);
+    writes(history, &spans, &mut violations);
+    after_release(history, &mut violations);
+    late_losses(history, clocks, &mut violations);
+    liveness(history, &mut violations);
+    spurious_losses(history, &spans, plan, config, &mut violations);
+    if let Some((at, event)) = &history.spun {
+        violations.push(Violation::Spin {
+            at: *at,
+            event: event.clone(),
+        });
+    }
+    for (who, state) in &history.stuck {
+        violations.push(Violation::Stuck {
+            who: *who,
+            state: state.clone(),
+        });
+    }
+    Report {
+        violations,
+        intervals: history.intervals.len(),
+        writes: history.writes.len(),
+    }
+}
+
+/// An interval's true span: `[start, end)`.
+fn span(interval: &Interval, clocks: &[ActorClock]) -> (Duration, Duration) {
+    let reported = interval.ended.as_ref().map(|(at, _)| *at);
+    let end = match interval.who {
+        Who::Actor(i) => {
+            let clock = &clocks[i];
+            let d = interval.deadlines;
+            let mut end = clock.first_invalid(interval.start, d.monotonic, d.wall_nanos);
+            for (at, renewed) in &interval.renewals {
+                if *at < end {
+                    end = end.max(clock.first_invalid(*at, renewed.monotonic, renewed.wall_nanos));
+                }
+            }
+            reported.map_or(end, |reported| reported.min(end))
+        }
+        Who::Foreign => {
+            let own = interval.foreign_end.unwrap_or(interval.start);
+            reported.map_or(own, |reported| reported.min(own))
+        }
+        Who::Probe(_) => interval.start,
+    };
+    (interval.start, end.max(interval.start))
+}
+
+fn overlaps(history: &History, spans: &[(Duration, Duration)], out: &mut Vec<Violation>) {
+    let keys = history
+        .intervals
+        .iter()
+        .map(|i| i.key)
+        .max()
+        .map_or(0, |k| k + 1);
+    for key in 0..keys {
+        let mut on_key: Vec<usize> = (0..history.intervals.len())
+            .filter(|i| history.intervals[*i].key == key)
+            .collect();
+        on_key.sort_by_key(|i| (spans[*i].0, spans[*i].1));
+        let mut latest: Option<usize> = None;
+        for i in on_key {
+            if let Some(previous) = latest
+                && spans[i].0 < spans[previous].1
+            {
+                let describe = |j: usize| (j, history.intervals[j].who, spans[j].0, spans[j].1);
+                out.push(Violation::Overlap {
+                    key,
+                    first: describe(previous),
+                    second: describe(i),
+                });
+            }
+            if latest.is_none_or(|previous| spans[i].1 > spans[previous].1) {
+                latest = Some(i);
+            }
+        }
+    }
+}
+
+fn fences(history: &History, out: &mut Vec<Violation>) {
+    let keys = history
+        .intervals
+        .iter()
+        .map(|i| i.key)
+        .max()
+        .map_or(0, |k| k + 1);
+    for key in 0..keys {
+        let mut fenced: Vec<(Duration, usize, u64)> = history
+            .intervals
+            .iter()
+            .enumerate()
+            .filter(|(_, interval)| interval.key == key)
+            .filter_map(|(i, interval)| interval.fence.map(|fence| (interval.start, i, fence)))
+            .collect();
+        fenced.sort_by_key(|(start, i, _)| (*start, *i));
+        for pair in fenced.windows(2) {
+            let [(_, a, fa), (_, b, fb)] = pair else {
+                continue;
+            };
+            if fb <= fa {
+                out.push(Violation::FenceOrder {
+                    key,
+                    earlier: (*a, *fa),
+                    later: (*b, *fb),
+                });
+            }
+        }
+    }
+}
+
+fn writes(history: &History, spans: &[(Duration, Duration)], out: &mut Vec<Violation>) {
+    for write in &history.writes {
+        let (start, end) = spans[write.interval];
+        let inside = start <= write.at && write.at < end;
+        if !inside || !write.accepted {
+            let who = history.intervals[write.interval].who;
+            out.push(Violation::Write {
+                interval: (write.interval, who, start, end),
+                at: write.at,
+                accepted: write.accepted,
+            });
+        }
+    }
+}
+
+fn after_release(history: &History, out: &mut Vec<Violation>) {
+    for applied in &history.applied {
+        if !matches!(applied.kind, "refresh" | "acquire") {
+            continue;
+        }
+        if let Some(released) = history.released.get(&applied.token)
+            && applied.at > *released
+        {
+            out.push(Violation::AfterRelease {
+                token: applied.token.clone(),
+                kind: applied.kind,
+                at: applied.at,
+                released: *released,
+            });
+        }
+    }
+}
+
+fn late_losses(history: &History, clocks: &[ActorClock], out: &mut Vec<Violation>) {
+    for (index, interval) in history.intervals.iter().enumerate() {
+        let Who::Actor(actor) = interval.who else {
+            continue;
+        };
+        if !interval.guarded {
+            continue;
+        }
+        let Some((reported, _)) = &interval.ended else {
+            continue;
+        };
+        let clock = &clocks[actor];
+        let mut deadline = clock.when_monotonic(interval.deadlines.monotonic);
+        for (at, renewed) in &interval.renewals {
+            if *at < deadline {
+                deadline = deadline.max(clock.when_monotonic(renewed.monotonic));
+            }
+        }
+        // A process that was not running at the deadline learns of it when it resumes (after
+        // every pause that overlaps the one it was in).
+        let resumed = merged(history.pauses.get(&interval.who))
+            .into_iter()
+            .find(|(start, end)| *start <= deadline && deadline < *end)
+            .map_or(deadline, |(_, end)| end);
+        if *reported > resumed {
+            out.push(Violation::LateLoss {
+                interval: (index, interval.who),
+                deadline: resumed,
+                reported: *reported,
+            });
+        }
+    }
+}
+
+/// Pause spans merged where they overlap.
+fn merged(pauses: Option<&Vec<(Duration, Duration)>>) -> Vec<(Duration, Duration)> {
+    let mut spans: Vec<(Duration, Duration)> = pauses.cloned().unwrap_or_default();
+    spans.sort_unstable();
+    let mut out: Vec<(Duration, Duration)> = Vec::with_capacity(spans.len());
+    for (start, end) in spans {
+        match out.last_mut() {
+            Some((_, last)) if start <= *last => *last = (*last).max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
+}
+
+fn liveness(history: &History, out: &mut Vec<Violation>) {
+    for probe in &history.probes {
+        let on_time = probe
+            .acquired
+            .is_some_and(|at| at.saturating_sub(probe.start) <= probe.bound);
+        if !on_time {
+            out.push(Violation::Liveness {
+                key: probe.key,
+                start: probe.start,
+                acquired: probe.acquired,
+                bound: probe.bound,
+            });
+        }
+    }
+}
+
+fn spurious_losses(
+    history: &History,
+    spans: &[(Duration, Duration)],
+    plan: &Plan,
+    config: &LeaseConfig,
+    out: &mut Vec<Violation>,
+) {
+    let round_trip = plan.options.latency.1 * 2;
+    for (index, interval) in history.intervals.iter().enumerate() {
+        let Who::Actor(actor) = interval.who else {
+            continue;
+        };
+        let reason = match &interval.ended {
+            Some((_, EndReason::Lost(reason))) => reason.clone(),
+            Some((_, EndReason::SawInvalid)) => "saw its lease invalid".to_owned(),
+            _ => continue,
+        };
+        let options = &plan.options.actors[actor];
+        let window = options.duration.saturating_sub(config.max_clock_skew());
+        let every = options
+            .renew
+            .renew_period(options.duration, config.max_clock_skew())
+            .unwrap_or(window);
+        // A renew period that leaves no room for a round trip (and a retry) cannot keep a
+        // lease even on a perfect network: not this property's concern.
+        if every + round_trip * 4 + Duration::from_millis(50) >= window {
+            continue;
+        }
+        let (start, end) = spans[index];
+        let from = start.saturating_sub(options.duration);
+        let touched = |times: Option<&Vec<Duration>>| {
+            times
+                .into_iter()
+                .flatten()
+                .any(|at| *at >= from && *at <= end)
+        };
+        let disturbed = touched(history.disturbed.get(&interval.who))
+            || touched(history.key_disturbed.get(&interval.key))
+            || history
+                .pauses
+                .get(&interval.who)
+                .into_iter()
+                .flatten()
+                .any(|(s, e)| *s <= end && *e >= from);
+        if !disturbed {
+            out.push(Violation::SpuriousLoss {
+                interval: (index, interval.who),
+                reason,
+            });
+        }
+    }
+}

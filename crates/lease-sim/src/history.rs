@@ -1,0 +1,219 @@
+//! [`History`]: what happened in a run, as the checker needs it: holder intervals, writes to
+//! the fenced resource, store writes, disturbances, liveness probes.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use lease_core::Lease;
+
+/// Who acted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Who {
+    /// An actor running lease-core's machines.
+    Actor(usize),
+    /// The TableTheory writer.
+    Foreign,
+    /// The liveness probe of one key.
+    Probe(usize),
+}
+
+/// How an interval ended, as the holder saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// The holder let go (release or drop): it stopped working then.
+    LetGo,
+    /// The library reported the lease lost (a guard's event).
+    Lost(String),
+    /// The holder saw its lease invalid (plain operations) and stopped.
+    SawInvalid,
+}
+
+/// A lease's deadlines: the monotonic instant and the wall clock in nanoseconds since the
+/// epoch (what `Lease::is_valid_at` compares).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadlines {
+    /// Monotonic.
+    pub monotonic: Instant,
+    /// Wall, nanoseconds since the epoch.
+    pub wall_nanos: i128,
+}
+
+impl Deadlines {
+    /// The deadlines of `lease`, if it has them.
+    #[must_use]
+    pub fn of(lease: &Lease) -> Option<Self> {
+        Some(Self {
+            monotonic: lease.valid_until()?,
+            wall_nanos: lease.valid_until_wall()?.unix_timestamp_nanos(),
+        })
+    }
+}
+
+/// A holder interval: from the instant an acquire returned success to the holder's end.
+#[derive(Clone, Debug)]
+pub struct Interval {
+    /// The holder.
+    pub who: Who,
+    /// The key's index.
+    pub key: usize,
+    /// The lease token (bearer).
+    pub token: String,
+    /// The fencing token (none for the TableTheory writer).
+    pub fence: Option<u64>,
+    /// Whether a keeper (guard) kept it.
+    pub guarded: bool,
+    /// When the acquire returned success.
+    pub start: Duration,
+    /// The deadlines of the acquired lease.
+    pub deadlines: Deadlines,
+    /// Each renewal: when its success was handed to the holder, and the new deadlines.
+    pub renewals: Vec<(Duration, Deadlines)>,
+    /// When and how the holder's interval ended, as it saw it (none: crashed, or the run ended).
+    pub ended: Option<(Duration, EndReason)>,
+    /// For the TableTheory writer: the true time its own safe end passed (no local deadlines).
+    pub foreign_end: Option<Duration>,
+}
+
+/// A write to the fenced resource, made when the holder's library view said it held the lease.
+#[derive(Clone, Debug)]
+pub struct Write {
+    /// The interval it was made under.
+    pub interval: usize,
+    /// When.
+    pub at: Duration,
+    /// Whether the fenced resource accepted it (its fence was at least the highest seen).
+    pub accepted: bool,
+}
+
+/// A store write that was applied, with the token it carried.
+#[derive(Clone, Debug)]
+pub struct Applied {
+    /// When the store applied it.
+    pub at: Duration,
+    /// The request's kind.
+    pub kind: &'static str,
+    /// The lease token it carried.
+    pub token: String,
+}
+
+/// A liveness probe's result.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    /// The key.
+    pub key: usize,
+    /// When the probe began.
+    pub start: Duration,
+    /// When it got the lease, if it did.
+    pub acquired: Option<Duration>,
+    /// The bound it had to meet.
+    pub bound: Duration,
+}
+
+/// What a run exercised, for the summary of many runs (a run that meets no fault proves
+/// little: these counts show that the faults happened).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Requests sent.
+    pub requests: u64,
+    /// Requests that met a store fault (drop, applied-then-error, lost, slow, duplicated).
+    pub store_faults: u64,
+    /// Requests throttled.
+    pub throttled: u64,
+    /// Clock and process faults (pauses, suspends, steps, crashes).
+    pub clock_faults: u64,
+    /// Stale answers handed to the machine that sent the request (which must ignore them).
+    pub stale_answers: u64,
+    /// Items deleted under a holder's feet (TTL sweeps, the TableTheory writer).
+    pub key_disturbances: u64,
+    /// Holder intervals (a lease handed to an actor or a probe).
+    pub intervals: u64,
+    /// Intervals that ended with the library reporting the lease lost.
+    pub losses: u64,
+    /// Writes to the fenced resources.
+    pub writes: u64,
+    /// Writes the fenced resources rejected (a stale fence: fencing at work).
+    pub rejected_writes: u64,
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, other: Self) {
+        self.requests += other.requests;
+        self.store_faults += other.store_faults;
+        self.throttled += other.throttled;
+        self.clock_faults += other.clock_faults;
+        self.stale_answers += other.stale_answers;
+        self.key_disturbances += other.key_disturbances;
+        self.intervals += other.intervals;
+        self.losses += other.losses;
+        self.writes += other.writes;
+        self.rejected_writes += other.rejected_writes;
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} requests ({} store faults, {} throttled), {} clock/process faults, {} stale \
+             answers handed to machines, {} items deleted under holders, {} leases held ({} \
+             reported lost), {} fenced writes ({} rejected by their fence)",
+            self.requests,
+            self.store_faults,
+            self.throttled,
+            self.clock_faults,
+            self.stale_answers,
+            self.key_disturbances,
+            self.intervals,
+            self.losses,
+            self.writes,
+            self.rejected_writes
+        )
+    }
+}
+
+/// Everything the checker reads.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// Holder intervals, in start order.
+    pub intervals: Vec<Interval>,
+    /// Writes to the fenced resources.
+    pub writes: Vec<Write>,
+    /// Store writes applied, per request.
+    pub applied: Vec<Applied>,
+    /// When each lease token's holder let go of it (release called or guard dropped).
+    pub let_go: BTreeMap<String, Duration>,
+    /// When each lease token's release returned (the keeper finished, the release answered).
+    pub released: BTreeMap<String, Duration>,
+    /// When each actor's process was not running (pauses and suspends), `[start, end)`.
+    pub pauses: BTreeMap<Who, Vec<(Duration, Duration)>>,
+    /// When something disturbed each actor (a store fault on its request, a clock or process
+    /// fault): losses near these are expected.
+    pub disturbed: BTreeMap<Who, Vec<Duration>>,
+    /// When the keys were disturbed for everyone (a TTL deletion, the TableTheory writer).
+    pub key_disturbed: BTreeMap<usize, Vec<Duration>>,
+    /// Liveness probes.
+    pub probes: Vec<Probe>,
+    /// When the event loop was cut because one event kept coming back at the same instant,
+    /// and that event.
+    pub spun: Option<(Duration, String)>,
+    /// Machines still busy when the run ended (actor, state).
+    pub stuck: Vec<(Who, String)>,
+    /// A readable trace, when asked for.
+    pub trace: Option<Vec<String>>,
+    /// Counts of what was exercised (completed when the run ends).
+    pub tally: Tally,
+}
+
+impl History {
+    /// Notes a line of the trace, if one is kept.
+    pub fn note(&mut self, at: Duration, line: impl FnOnce() -> String) {
+        if let Some(trace) = &mut self.trace {
+            trace.push(format!("{:>10.3} {}", at.as_secs_f64(), line()));
+        }
+    }
+
+    /// Notes that `who` was disturbed at `at`.
+    pub fn disturb(&mut self, who: Who, at: Duration) {
+        self.disturbed.entry(who).or_default().push(at);
+    }
+}

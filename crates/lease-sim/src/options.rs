@@ -1,0 +1,298 @@
+//! [`Options`]: everything a seed decides about a run, drawn before it starts and printed with
+//! every failure.
+
+use std::time::Duration;
+
+use lease_core::{ExpiryUnit, RenewPolicy, RetryPolicy, WaitPolicy};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
+
+use crate::stream;
+
+/// How an actor takes and keeps its lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A waiting acquire, then a keeper that renews (the `lease` crate's `acquire_guard` with a
+    /// wait policy).
+    GuardWaiting,
+    /// One try, then a keeper (`acquire_guard` without a wait policy).
+    GuardOnce,
+    /// One try, then the lease by hand: refreshes every renew period, checks
+    /// `Lease::is_valid_at` before each write, releases (the plain operations).
+    Plain,
+}
+
+/// One lease of a scripted actor: when it starts acquiring, which key, how long it works once
+/// it holds the lease, and whether it drops its guard instead of releasing.
+#[derive(Clone, Copy, Debug)]
+pub struct Turn {
+    /// When it starts acquiring (true time).
+    pub at: Duration,
+    /// The key.
+    pub key: usize,
+    /// How long it works under the lease.
+    pub work: Duration,
+    /// Whether it drops its guard instead of releasing.
+    pub drop: bool,
+}
+
+/// One actor's settings.
+#[derive(Clone, Debug)]
+pub struct ActorOptions {
+    /// How it holds leases.
+    pub mode: Mode,
+    /// The lease duration it asks for.
+    pub duration: Duration,
+    /// Its keeper's (or its own, in plain mode) renew period and retry delays.
+    pub renew: RenewPolicy,
+    /// How it sends each request again.
+    pub retry: RetryPolicy,
+    /// How it waits (waiting mode).
+    pub wait: WaitPolicy,
+    /// The longest it works under one lease.
+    pub max_work: Duration,
+    /// The longest between two writes to the fenced resource.
+    pub max_write_gap: Duration,
+    /// The longest it rests between two leases.
+    pub max_rest: Duration,
+    /// The share of guarded leases it drops instead of releasing.
+    pub drop_share: f64,
+    /// Its wall clock's offset from true time, in nanoseconds (within half the skew bound).
+    pub skew_nanos: i64,
+    /// A fixed script (scripted schedules): these leases, in order, then nothing. `None`:
+    /// random rests, keys and work.
+    pub turns: Option<Vec<Turn>>,
+}
+
+impl ActorOptions {
+    /// An actor in `mode` with lease `duration`, renewing every `renew_every`, writing every
+    /// 100 ms, on a script; defaults otherwise.
+    #[must_use]
+    pub fn scripted(
+        mode: Mode,
+        duration: Duration,
+        renew_every: Duration,
+        turns: Vec<Turn>,
+    ) -> Self {
+        let mut renew = RenewPolicy::default();
+        renew.renew_every = Some(renew_every);
+        Self {
+            mode,
+            duration,
+            renew,
+            retry: RetryPolicy::default(),
+            wait: WaitPolicy::with_timeout(Duration::from_secs(60)),
+            max_work: duration,
+            max_write_gap: Duration::from_millis(100),
+            max_rest: Duration::ZERO,
+            drop_share: 0.0,
+            skew_nanos: 0,
+            turns: Some(turns),
+        }
+    }
+}
+
+/// The store's faults: the chance that one request meets each, drawn per request ordinal.
+#[derive(Clone, Debug)]
+pub struct FaultRates {
+    /// The request never reaches the table; the client times out.
+    pub drop: f64,
+    /// The request is applied, and the client gets a 5xx or a timeout instead of the answer.
+    pub apply_then_error: f64,
+    /// The request is applied; its answer is lost (the client times out).
+    pub answer_lost: f64,
+    /// The request is applied; its answer is slow: 0.5 s to 15 s, possibly past the client's
+    /// timeout (the client then has a timeout; the late answer is stale).
+    pub slow: f64,
+    /// The request is applied and answered; the same answer comes again 1 ms to 10 s later.
+    pub duplicate: f64,
+    /// Requests per second one key accepts; the rest are throttled. `None`: no limit.
+    pub throttle_per_key: Option<u32>,
+}
+
+/// Faults of the actors' own clocks and processes, per run.
+#[derive(Clone, Debug)]
+pub struct ClockFaultCounts {
+    /// Pauses (the process runs nothing, its clocks run on).
+    pub pauses: usize,
+    /// Suspends (the process runs nothing, its monotonic clock stops, its wall clock runs on).
+    pub suspends: usize,
+    /// Wall-clock steps (within the skew bound).
+    pub steps: usize,
+    /// Crashes (an actor stops for good, without releasing).
+    pub crashes: usize,
+}
+
+/// Everything a seed decides.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The seed.
+    pub seed: u64,
+    /// The configured clock skew bound (the fleet's).
+    pub skew_bound: Duration,
+    /// The stored expiry's unit.
+    pub expiry_unit: ExpiryUnit,
+    /// The TTL buffer, when TTL is written (and swept).
+    pub ttl_buffer: Option<Duration>,
+    /// How many keys the actors share.
+    pub keys: usize,
+    /// The actors.
+    pub actors: Vec<ActorOptions>,
+    /// Whether a TableTheory writer (PutItem acquire, DeleteItem release, no fencing token)
+    /// shares the keys.
+    pub foreign_writer: bool,
+    /// Whether a failed condition's answer carries no old item (dynalite's shape).
+    pub no_old_item: bool,
+    /// Whether the actors' driver hands stale answers (after the client's timeout, or a second
+    /// copy) to the machine that sent the request, which must ignore them
+    /// ([`Machine::handle_response`](lease_core::lifecycle::Machine::handle_response)). The
+    /// `lease` crate's driver drops them (the request's future is gone); a driver of users' own
+    /// may not.
+    pub stale_answers: bool,
+    /// How long the faulty phase lasts; the liveness phase follows.
+    pub horizon: Duration,
+    /// One-way network latency, lowest and highest.
+    pub latency: (Duration, Duration),
+    /// The client's request timeout.
+    pub request_timeout: Duration,
+    /// Store faults.
+    pub faults: FaultRates,
+    /// Clock and process faults.
+    pub clock_faults: ClockFaultCounts,
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+impl Options {
+    /// The options of `seed`.
+    #[must_use]
+    pub fn of_seed(seed: u64) -> Self {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream(seed, "options"));
+        let skew_bound = ms([200, 500, 1_000, 2_000][rng.random_range(0..4)]);
+        let expiry_unit = if rng.random_bool(0.2) {
+            ExpiryUnit::Milliseconds
+        } else {
+            ExpiryUnit::Seconds
+        };
+        let with_ttl = rng.random_bool(0.7);
+        let keys = [1, 1, 2, 3, 4][rng.random_range(0..5)];
+        let actor_count = if rng.random_bool(0.1) {
+            rng.random_range(9..=16)
+        } else {
+            rng.random_range(2..=8)
+        };
+        let actors = (0..actor_count)
+            .map(|_| actor_options(&mut rng, skew_bound))
+            .collect();
+        // A fault-free run now and then: liveness and the no-spurious-loss property get
+        // clean runs to judge.
+        let intensity: f64 = [0.0, 0.3, 1.0, 2.0][rng.random_range(0..4)];
+        let mut rate = |max: f64| rng.random_range(0.0..=max) * intensity;
+        let faults = FaultRates {
+            drop: rate(0.03),
+            apply_then_error: rate(0.03),
+            answer_lost: rate(0.02),
+            slow: rate(0.02),
+            duplicate: 0.0,
+            throttle_per_key: None,
+        };
+        let faults = FaultRates {
+            throttle_per_key: (intensity > 0.0 && rng.random_bool(0.3))
+                .then(|| rng.random_range(5..=40)),
+            ..faults
+        };
+        let faulty = intensity > 0.0;
+        let mut count = |max: usize| {
+            if faulty { rng.random_range(0..=max) } else { 0 }
+        };
+        let clock_faults = ClockFaultCounts {
+            pauses: count(4),
+            suspends: count(2),
+            steps: count(3),
+            crashes: count(1),
+        };
+        let request_timeout = ms(rng.random_range(1_000..=5_000));
+        // Within the fencing restart's assumption (docs/correctness.md): a TTL deletion comes
+        // more than the skew bound plus one request's flight after the last acquisition.
+        let ttl_buffer =
+            with_ttl.then(|| skew_bound + request_timeout + ms(rng.random_range(1_000..=4_000)));
+        let mut options = Self {
+            seed,
+            skew_bound,
+            expiry_unit,
+            ttl_buffer,
+            keys,
+            actors,
+            foreign_writer: rng.random_bool(0.15),
+            no_old_item: rng.random_bool(0.3),
+            horizon: ms(rng.random_range(20_000..=90_000)),
+            latency: (ms(1), ms(rng.random_range(2..=30))),
+            request_timeout,
+            faults,
+            clock_faults,
+            stale_answers: false,
+        };
+        // Drawn last, so that the draws above keep their values.
+        options.stale_answers = rng.random_bool(0.5);
+        options.faults.duplicate = rng.random_range(0.0..=0.03) * intensity;
+        options
+    }
+
+    /// The longest lease any actor asks for.
+    #[must_use]
+    pub fn longest_duration(&self) -> Duration {
+        self.actors
+            .iter()
+            .map(|a| a.duration)
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+/// One actor's options, within what the configuration accepts.
+fn actor_options(rng: &mut Xoshiro256PlusPlus, skew: Duration) -> ActorOptions {
+    let mode = match rng.random_range(0..10) {
+        0..=4 => Mode::GuardWaiting,
+        5..=6 => Mode::GuardOnce,
+        _ => Mode::Plain,
+    };
+    let duration = skew + ms(rng.random_range(1_000..=12_000));
+    let mut renew = RenewPolicy::default();
+    if rng.random_bool(0.5) {
+        // A valid period: above zero, below half the duration and below duration − skew.
+        let ceiling = (duration / 2).min(duration - skew);
+        let top = u64::try_from(ceiling.as_millis()).unwrap_or(1).max(2);
+        renew.renew_every = Some(ms(rng.random_range(1..top)));
+    }
+    renew.retry_initial_delay = ms(rng.random_range(0..=200));
+    renew.retry_max_delay = ms(rng.random_range(0..=1_500));
+    let retry = match rng.random_range(0..3) {
+        0 => RetryPolicy::never(),
+        1 => RetryPolicy::default(),
+        _ => RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: ms(10),
+            max_backoff: ms(200),
+        },
+    };
+    let wait = WaitPolicy::with_timeout(ms(rng.random_range(500..=30_000)))
+        .initial_delay(ms(rng.random_range(0..=100)))
+        .max_delay(ms(rng.random_range(50..=2_000)))
+        .jitter(rng.random_range(0.0..=0.5));
+    let half_bound = i64::try_from(skew.as_nanos() / 2).unwrap_or(0);
+    ActorOptions {
+        mode,
+        duration,
+        renew,
+        retry,
+        wait,
+        max_work: duration.mul_f64(rng.random_range(0.1..=3.0)),
+        max_write_gap: ms(rng.random_range(20..=500)),
+        max_rest: ms(rng.random_range(0..=2_000)),
+        drop_share: rng.random_range(0.0..=0.2),
+        skew_nanos: rng.random_range(-half_bound..=half_bound),
+        turns: None,
+    }
+}

@@ -1,0 +1,36 @@
+//! The simulator itself: scripted fault-class schedules pass, a range of seeds passes, and a run
+//! is a function of its seed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use lease_sim::{Plan, run, scripted};
+
+#[test]
+fn every_scripted_schedule_passes() {
+    let failures = scripted::failures();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn a_hundred_seeds_pass() {
+    for seed in 0..100 {
+        let outcome = run(&Plan::of_seed(seed), false);
+        assert!(
+            outcome.report.is_ok(),
+            "seed {seed}: {:#?}",
+            outcome.report.violations
+        );
+    }
+}
+
+#[test]
+fn a_seed_always_gives_the_same_run() {
+    for seed in [3, 77, 1_234] {
+        let first = run(&Plan::of_seed(seed), true);
+        let second = run(&Plan::of_seed(seed), true);
+        assert_eq!(first.requests, second.requests, "seed {seed}");
+        assert_eq!(first.events, second.events, "seed {seed}");
+        let trace = |o: &lease_sim::Outcome| o.history.trace.clone().unwrap_or_default();
+        assert_eq!(trace(&first), trace(&second), "seed {seed}");
+    }
+}

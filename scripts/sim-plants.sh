@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Shows that the simulator catches bugs: plants one bug at a time in the library (a small edit
+# of lease-core's source), runs the scripted schedules and SEEDS seeded runs (default 3000),
+# reports what the checker found, and puts the source back. Ends with one line per plant and
+# exits non-zero if a plant that must be caught was not.
+#
+#   scripts/sim-plants.sh [SEEDS]
+#
+# Each plant rebuilds lease-core and the simulator in release mode: about a minute each on two
+# cores. Not part of scripts/test.sh (the checker's own tests, crates/lease-sim/tests/checker.rs,
+# are); docs/correctness.md lists the figures of the last run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seeds="${1:-3000}"
+bin=target/release/lease-sim
+backup="$(mktemp)"
+planted=""
+restore() {
+  if [ -n "$planted" ]; then
+    cp "$backup" "$planted"
+    planted=""
+  fi
+}
+trap 'restore; rm -f "$backup"' EXIT INT TERM
+
+if ! git diff --quiet -- crates/lease-core; then
+  echo "crates/lease-core has uncommitted changes: commit or stash them first" >&2
+  exit 1
+fi
+
+summary=()
+missed=0
+
+# plant EXPECT FILE LABEL OLD NEW: EXPECT is "caught" (the simulator must find it) or "harmless"
+# (the store's conditions make it safe; reported, not required).
+plant() {
+  local expect="$1" file="$2" label="$3" old="$4" new="$5"
+  cp "$file" "$backup"
+  planted="$file"
+  python3 - "$file" "$old" "$new" <<'PY'
+import sys
+path, old, new = sys.argv[1:4]
+text = open(path).read()
+if old not in text:
+    sys.exit("plant does not apply (the source changed): " + old.splitlines()[0])
+open(path, "w").write(text.replace(old, new, 1))
+PY
+  echo "== planted: $label"
+  local scripted runs found
+  if ! cargo build --locked -q --release -p lease-sim 2>/dev/null; then
+    restore
+    echo "   does not build"
+    summary+=("NO BUILD  $label")
+    missed=1
+    return
+  fi
+  scripted="$("$bin" --scripted | tail -n 1)" || true
+  runs="$("$bin" --seeds "$seeds" 2>&1 | grep -E '^  [A-Za-z]|seeds,')" || true
+  restore
+  echo "   scripted: $scripted"
+  echo "$runs" | sed 's/^ */   /'
+  found="$(echo "$runs" | tail -n 1 | sed -E 's/.* ([0-9]+) violations$/\1/')"
+  if echo "$scripted" | grep -Eq ' [1-9][0-9]* failed$' || [ "${found:-0}" != 0 ]; then
+    summary+=("caught    $label: $(echo "$runs" | tail -n 1); $scripted")
+  elif [ "$expect" = caught ]; then
+    summary+=("MISSED    $label")
+    missed=1
+  else
+    summary+=("harmless  $label (as expected: the conditions keep it safe)")
+  fi
+}
+
+K=crates/lease-core/src/lifecycle/keeper.rs
+A=crates/lease-core/src/lifecycle/acquire_op.rs
+W=crates/lease-core/src/lifecycle/wait_op.rs
+O=crates/lease-core/src/lifecycle/ops.rs
+P=crates/lease-core/src/planner.rs
+Q=crates/lease-core/src/acquire.rs
+R=crates/lease-core/src/release.rs
+
+plant caught $K "the keeper never notices its deadline" \
+"        if self.lease.is_valid_at(now) {
+            return;
+        }" \
+"        if self.lease.is_valid_at(now) || true {
+            return;
+        }"
+
+plant caught $K "the keeper takes a late renewal without checking its deadline first" \
+"        self.check_deadline(now);
+        let done = match &mut self.phase {" \
+"        let done = match &mut self.phase {"
+
+plant caught $K "renewals come twice as late as configured" \
+"        deadline.sent.0.checked_add(self.renew_every)" \
+"        deadline.sent.0.checked_add(self.renew_every * 2)"
+
+plant caught $A "an acquire answered past its deadline is a success" \
+"            Ok(lease) if lease.is_valid_at(now) => self.finish(Ok(lease))," \
+"            Ok(lease) if true => self.finish(Ok(lease)),"
+
+plant caught $A "a resent acquire keeps the first send's fencing floor" \
+"    fn replan_resend(&mut self, now: Now) {
+        let State::Acquiring" \
+"    fn replan_resend(&mut self, now: Now) {
+        return;
+        #[allow(unreachable_code)]
+        let State::Acquiring"
+
+plant caught $W "a waiting acquire's attempts reuse request ids" \
+"            self.next_id,
+        )?" \
+"            0,
+        )?"
+
+plant caught $O "a refresh answered after the held lease's deadline is a success" \
+"        let lapsed_before = self.1.is_some_and(|previous| !previous.is_valid_at(now));" \
+"        let lapsed_before = false;"
+
+plant caught $P "the safe deadline forgets the clock skew bound" \
+"        let window = duration.saturating_sub(skew);" \
+"        let window = duration;"
+
+plant caught $P "the fencing floor is not read from the clock (a deleted item restarts at 1)" \
+"            floor: fence_floor(now.wall)," \
+"            floor: 0,"
+
+plant caught $Q "a takeover does not increase the fencing token" \
+"                        \"one\",
+                        AttributeValue::number(1)," \
+"                        \"one\",
+                        AttributeValue::number(0),"
+
+plant caught $R "a release is not conditioned on the token" \
+"        let condition = Condition::compare(
+            planner.token_attr(),
+            Comparator::Eq,
+            Planner::token_value(lease.token()),
+        );" \
+"        let condition = Condition::compare(
+            planner.token_attr(),
+            Comparator::Eq,
+            Planner::token_value(lease.token()),
+        )
+        .or(Condition::exists(planner.pk_attr()));"
+
+plant harmless $Q "an acquire does not recognise its own token (answered from the old item instead)" \
+"            .or(Condition::compare(
+                planner.token_attr(),
+                Comparator::Eq,
+                Planner::token_value(&token),
+            ));" \
+"            ;"
+
+echo
+for line in "${summary[@]}"; do
+  echo "$line"
+done
+exit "$missed"
