@@ -118,7 +118,9 @@ fn config_hint(error: &ConfigError) -> &'static str {
     match error {
         ConfigError::InvalidTableName { .. } => "; check --table",
         ConfigError::ClockSkewTooLarge { .. } => "; check --max-clock-skew",
-        ConfigError::TtlBufferTooLong { .. } => "; check --ttl-buffer",
+        ConfigError::TtlBufferTooLong { .. } | ConfigError::TtlBufferTooShort { .. } => {
+            "; check --ttl-buffer (and --max-clock-skew)"
+        }
         ConfigError::EmptyLockSortKey | ConfigError::LockSortKeyTooLong { .. } => {
             "; check --sort-key"
         }
@@ -219,6 +221,7 @@ mod tests {
                 &["--table", "locks", "--ttl-buffer", "11years"],
                 "--ttl-buffer",
             ),
+            (&["--table", "locks", "--ttl-buffer", "2s"], "--ttl-buffer"),
             (&["--table", "locks", "--sort-key", ""], "--sort-key"),
         ] {
             let failure = config_of(args).unwrap_err();

@@ -47,6 +47,18 @@ pub const MAX_CLOCK_SKEW_BOUND: Duration = Duration::from_secs(3600);
 /// a longer buffer is almost certainly a unit mistake (milliseconds passed as seconds).
 pub const MAX_TTL_BUFFER: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
+/// The shortest TTL buffer accepted, in multiples of the clock skew bound: 3.
+///
+/// After DynamoDB's TTL deletes an item, the next acquisition restarts its fencing token from
+/// the acquirer's clock (epoch milliseconds). That token is above every earlier one if the
+/// deletion comes more than the clock differences involved after the last acquisition: the
+/// clocks of the last acquirer, of the writer of the TTL attribute (the last refresh or the
+/// release) and of the next acquirer, each within the skew bound of DynamoDB's, plus the time a
+/// request can be in flight (docs/correctness.md, "Fencing restart"). The TTL attribute is the
+/// expiry (or the release time) plus the buffer, so the buffer must cover three skew bounds; the
+/// flight is the deployment's to add (the default buffer, one hour, covers any).
+pub const TTL_BUFFER_SKEW_FACTOR: u32 = 3;
+
 /// A validated lease configuration. Build one with [`LeaseConfig::builder`].
 ///
 /// Every option of TableTheory's Go `lease.NewManager` has a counterpart here; the clock and the
@@ -239,7 +251,8 @@ impl LeaseConfigBuilder {
 
     /// Time added to the expiry for the TTL attribute (default one hour). Zero turns TTL off, as
     /// in TableTheory; it is rounded up to whole seconds when written; more than
-    /// [`MAX_TTL_BUFFER`] is an error.
+    /// [`MAX_TTL_BUFFER`], or less than [`TTL_BUFFER_SKEW_FACTOR`] times the clock skew bound
+    /// (when TTL is written), is an error.
     pub fn ttl_buffer(mut self, buffer: Duration) -> Self {
         self.config.ttl_buffer = buffer;
         self
@@ -266,7 +279,9 @@ impl LeaseConfigBuilder {
     /// [`ConfigError`] if the table name is not a valid DynamoDB table name (3 to 255 characters
     /// of `a-z A-Z 0-9 _ - .`), an attribute name is empty or over 255 bytes, two attributes
     /// share a name, the lock sort key is empty or over 1024 bytes, the clock skew bound
-    /// exceeds [`MAX_CLOCK_SKEW_BOUND`], or the TTL buffer exceeds [`MAX_TTL_BUFFER`].
+    /// exceeds [`MAX_CLOCK_SKEW_BOUND`], the TTL buffer exceeds [`MAX_TTL_BUFFER`], or TTL is
+    /// written with a buffer (rounded up to whole seconds) below [`TTL_BUFFER_SKEW_FACTOR`]
+    /// times the clock skew bound.
     pub fn build(self) -> Result<LeaseConfig, ConfigError> {
         let c = self.config;
         check_table_name(&c.table_name)?;
@@ -314,6 +329,14 @@ impl LeaseConfigBuilder {
         if c.ttl_buffer > MAX_TTL_BUFFER {
             return Err(ConfigError::TtlBufferTooLong {
                 buffer: c.ttl_buffer,
+            });
+        }
+        let minimum = c.max_clock_skew * TTL_BUFFER_SKEW_FACTOR;
+        let written = Duration::from_secs(crate::wire_time::seconds_ceil(c.ttl_buffer));
+        if c.writes_ttl() && written < minimum {
+            return Err(ConfigError::TtlBufferTooShort {
+                buffer: c.ttl_buffer,
+                minimum,
             });
         }
         Ok(c)
@@ -392,8 +415,10 @@ mod tests {
 
     #[test]
     fn the_clock_skew_bound_is_at_most_one_hour() {
+        // (A one-hour bound needs a TTL buffer of three hours, or TTL off.)
         let at_bound = LeaseConfig::builder("tbl")
             .max_clock_skew(MAX_CLOCK_SKEW_BOUND)
+            .ttl_buffer(MAX_CLOCK_SKEW_BOUND * 3)
             .build()
             .unwrap();
         assert_eq!(at_bound.max_clock_skew(), Duration::from_secs(3600));
@@ -452,6 +477,42 @@ mod tests {
             err(LeaseConfig::builder("tbl").ttl_buffer(MAX_TTL_BUFFER + Duration::from_secs(1))),
             ConfigError::TtlBufferTooLong { .. }
         ));
+    }
+
+    /// A TTL buffer below three skew bounds (as written: rounded up to whole seconds) could let
+    /// a fencing token go down after a TTL deletion; off (zero, or TTL not written) is fine.
+    #[test]
+    fn a_ttl_buffer_below_three_skew_bounds_is_rejected() {
+        let skew = |ms: u64| Duration::from_millis(ms);
+        let build = |buffer: Duration, skew: Duration| {
+            LeaseConfig::builder("tbl")
+                .ttl_buffer(buffer)
+                .max_clock_skew(skew)
+                .build()
+        };
+        assert_eq!(
+            build(skew(2_999), skew(1_000)).map(|c| c.ttl_buffer()),
+            Ok(skew(2_999)),
+            "2.999 s is written as 3 s"
+        );
+        assert_eq!(
+            build(skew(2_000), skew(1_000)).unwrap_err(),
+            ConfigError::TtlBufferTooShort {
+                buffer: skew(2_000),
+                minimum: skew(3_000)
+            }
+        );
+        assert!(build(skew(1_000), skew(333)).is_ok());
+        assert!(build(skew(1_000), skew(334)).is_err());
+        assert!(build(Duration::ZERO, skew(1_000)).is_ok(), "TTL off");
+        assert!(
+            LeaseConfig::builder("tbl")
+                .ttl_buffer(skew(1))
+                .include_ttl(false)
+                .build()
+                .is_ok(),
+            "TTL not written"
+        );
     }
 
     #[test]

@@ -70,6 +70,21 @@ pub enum ConfigError {
         /// The buffer given.
         buffer: Duration,
     },
+    /// The TTL buffer (rounded up to whole seconds, as written) is shorter than
+    /// [`TTL_BUFFER_SKEW_FACTOR`](crate::config::TTL_BUFFER_SKEW_FACTOR) times the clock skew
+    /// bound: DynamoDB could delete a released item soon enough after its last acquisition for
+    /// the next fencing token, which restarts from the acquirer's clock, to come out below it.
+    #[error(
+        "TTL buffer {buffer:?} is shorter than {minimum:?} (three times the clock skew bound): \
+         a released item could be deleted soon enough for the next fencing token to go down; \
+         use a longer buffer (default one hour) or turn TTL off"
+    )]
+    TtlBufferTooShort {
+        /// The buffer given.
+        buffer: Duration,
+        /// The shortest buffer accepted with the configured skew bound.
+        minimum: Duration,
+    },
 }
 
 /// Input that is rejected before any request is planned or sent.

@@ -87,7 +87,7 @@ pub use attribute::{AttributeValue, CompactString, Item};
 pub use commit::{COMMIT_GUARD_INDEX, CommitPlan};
 pub use config::{
     LeaseConfig, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES, MAX_CLOCK_SKEW_BOUND,
-    MAX_TTL_BUFFER, defaults,
+    MAX_TTL_BUFFER, TTL_BUFFER_SKEW_FACTOR, defaults,
 };
 pub use error::{ConfigError, DecodeError, InvalidInput, LeaseError, Operation};
 pub use fence::FencingToken;

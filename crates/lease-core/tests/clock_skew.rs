@@ -23,10 +23,12 @@ fn key() -> LeaseKey {
     LeaseKey::new("CACHE#A", "LOCK")
 }
 
+/// A planner with this skew bound (and TTL off: a one-hour bound needs a three-hour buffer).
 fn planner_with_skew(skew: Duration) -> Planner {
     Planner::new(
         LeaseConfig::builder("tbl")
             .max_clock_skew(skew)
+            .include_ttl(false)
             .build()
             .unwrap(),
     )

@@ -687,7 +687,12 @@ fn x2_sub_second_lease_is_not_born_expired() {
 /// ceils it (ttl = exp + 1). We round up like TS: a non-zero buffer always adds at least a second.
 #[test]
 fn x3_fractional_ttl_buffer_is_rounded_up() {
-    let planner = planner(LeaseConfig::builder("tbl").ttl_buffer(Duration::from_millis(500)));
+    // A 0.5 s buffer is written as 1 s: at most a third of a second of clock skew goes with it.
+    let planner = planner(
+        LeaseConfig::builder("tbl")
+            .ttl_buffer(Duration::from_millis(500))
+            .max_clock_skew(Duration::from_millis(300)),
+    );
     let plan = planner
         .acquire(
             cache_a(),
