@@ -214,10 +214,11 @@ impl Options {
             crashes: count(1),
         };
         let request_timeout = ms(rng.random_range(1_000..=5_000));
-        // Within the fencing restart's assumption (docs/correctness.md): a TTL deletion comes
-        // more than the skew bound plus one request's flight after the last acquisition.
-        let ttl_buffer =
-            with_ttl.then(|| skew_bound + request_timeout + ms(rng.random_range(1_000..=4_000)));
+        // From the shortest buffer the configuration accepts (three skew bounds, see
+        // `lease_core::TTL_BUFFER_SKEW_FACTOR`) to four seconds more.
+        let ttl_buffer = with_ttl.then(|| {
+            skew_bound * lease_core::TTL_BUFFER_SKEW_FACTOR + ms(rng.random_range(0..=4_000))
+        });
         let mut options = Self {
             seed,
             skew_bound,

@@ -472,7 +472,7 @@ pub fn all() -> Vec<Scripted> {
                         guard(Mode::Plain, s(3), s(1), vec![turn(s(16), s(1))]),
                     ],
                 );
-                // The shortest buffer the fencing restart allows: skew bound + a flight.
+                // Just above the shortest buffer accepted (three skew bounds).
                 options.ttl_buffer = Some(s(4));
                 Plan::scripted(
                     options,
@@ -482,6 +482,35 @@ pub fn all() -> Vec<Scripted> {
             },
             expect: |o| match (held(o, a(0)).first(), held(o, a(1)).first()) {
                 (Some((_, _, Some(f0))), Some((_, _, Some(f1)))) if f1 > f0 => Ok(()),
+                other => Err(format!("{other:?}")),
+            },
+        },
+        Scripted {
+            name: "B40 + pause: an acquire is dropped, its sender paused 30 s; meanwhile another holder comes and goes and TTL deletes the item; the resend's fence still grows",
+            plan: {
+                let mut options = options(
+                    s(1),
+                    vec![
+                        guard(
+                            Mode::GuardOnce,
+                            s(60),
+                            s(10),
+                            vec![turn(Duration::ZERO, s(2))],
+                        ),
+                        guard(Mode::GuardOnce, s(3), s(1), vec![turn(s(3), s(1))]),
+                    ],
+                );
+                options.ttl_buffer = Some(s(4));
+                Plan::scripted(
+                    options,
+                    vec![fault(ms(500), 0, ClockFaultKind::Pause(s(30)))],
+                    vec![aimed(0, "acquire", 0, StoreFault::Drop)],
+                )
+            },
+            expect: |o| match (held(o, a(0)).first(), held(o, a(1)).first()) {
+                (Some((t0, _, Some(f0))), Some((_, _, Some(f1)))) if f0 > f1 && *t0 > s(30) => {
+                    Ok(())
+                }
                 other => Err(format!("{other:?}")),
             },
         },
@@ -527,14 +556,18 @@ pub fn failures() -> Vec<(&'static str, String)> {
         .into_iter()
         .filter_map(|scripted| {
             let outcome = run(&scripted.plan, false);
-            let mut problems: Vec<String> = outcome
-                .report
-                .violations
+            let violations = &outcome.report.violations;
+            // The first few violations say what went wrong; the rest are usually its echoes.
+            let mut problems: Vec<String> = violations
                 .iter()
+                .take(3)
                 .map(|v| format!("{v:?}"))
                 .collect();
+            if violations.len() > 3 {
+                problems.push(format!("{} more violations", violations.len() - 3));
+            }
             if let Err(e) = (scripted.expect)(&outcome) {
-                problems.push(e);
+                problems.insert(0, format!("expected: {e}"));
             }
             (!problems.is_empty()).then(|| (scripted.name, problems.join("; ")))
         })
