@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lease_core::lifecycle::{
-    AcquireOp, Keeper, KeeperEvent, Machine, OpEvent, RefreshOp, ReleaseOp, RequestId, WaitOp,
+    AcquireOp, Keeper, KeeperEvent, Machine, OpEvent, RefreshOp, ReleaseOp, RequestId, Transmit,
+    WaitOp,
 };
 use lease_core::{
     Lease, LeaseError, LeaseKey, LeaseToken, Now, Planner, Request, StoreError, StoreErrorKind,
@@ -806,15 +807,20 @@ impl Actor {
                 }
                 _ => kind,
             };
-            self.in_flight = Some(transmit.id);
-            ctx.sends.push(Send {
-                id: Some(transmit.id),
-                machine: self.machine,
-                request: transmit.request.clone(),
-                kind,
-                token: token_of(transmit.request),
-            });
+            self.send(transmit, kind, ctx);
         }
+    }
+
+    /// Puts a machine's request on the network (it is then in flight).
+    fn send(&mut self, transmit: Transmit<'_>, kind: Kind, ctx: &mut Ctx<'_>) {
+        self.in_flight = Some(transmit.id);
+        ctx.sends.push(Send {
+            id: Some(transmit.id),
+            machine: self.machine,
+            request: transmit.request.clone(),
+            kind,
+            token: token_of(transmit.request),
+        });
     }
 
     /// Sends the keeper's request, if one is due and none is in flight.
@@ -835,14 +841,7 @@ impl Actor {
             } else {
                 Kind::Refresh
             };
-            self.in_flight = Some(transmit.id);
-            ctx.sends.push(Send {
-                id: Some(transmit.id),
-                machine: self.machine,
-                request: transmit.request.clone(),
-                kind,
-                token: token_of(transmit.request),
-            });
+            self.send(transmit, kind, ctx);
         }
     }
 

@@ -223,14 +223,18 @@ fn span(interval: &Interval, clocks: &[ActorClock]) -> (Duration, Duration) {
     (interval.start, end.max(interval.start))
 }
 
-fn overlaps(history: &History, spans: &[(Duration, Duration)], out: &mut Vec<Violation>) {
-    let keys = history
+/// How many keys the intervals name (keys are numbered from 0).
+fn key_count(history: &History) -> usize {
+    history
         .intervals
         .iter()
         .map(|i| i.key)
         .max()
-        .map_or(0, |k| k + 1);
-    for key in 0..keys {
+        .map_or(0, |k| k + 1)
+}
+
+fn overlaps(history: &History, spans: &[(Duration, Duration)], out: &mut Vec<Violation>) {
+    for key in 0..key_count(history) {
         let mut on_key: Vec<usize> = (0..history.intervals.len())
             .filter(|i| history.intervals[*i].key == key)
             .collect();
@@ -255,13 +259,7 @@ fn overlaps(history: &History, spans: &[(Duration, Duration)], out: &mut Vec<Vio
 }
 
 fn fences(history: &History, out: &mut Vec<Violation>) {
-    let keys = history
-        .intervals
-        .iter()
-        .map(|i| i.key)
-        .max()
-        .map_or(0, |k| k + 1);
-    for key in 0..keys {
+    for key in 0..key_count(history) {
         let mut fenced: Vec<(Duration, usize, u64)> = history
             .intervals
             .iter()

@@ -175,6 +175,9 @@ impl Plan {
     }
 }
 
+/// A fault that stops a process for a while, by its length.
+type StopKind = fn(Duration) -> ClockFaultKind;
+
 /// The clock and process faults of a run, in time order.
 fn clock_faults(options: &Options) -> Vec<ClockFault> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream(options.seed, "clock"));
@@ -189,23 +192,20 @@ fn clock_faults(options: &Options) -> Vec<ClockFault> {
     let half_bound = i64::try_from(options.skew_bound.as_nanos() / 2).unwrap_or(0);
     let mut faults = Vec::new();
     let at = |rng: &mut Xoshiro256PlusPlus| Duration::from_millis(rng.random_range(0..horizon));
-    for _ in 0..counts.pauses {
-        let (when, actor) = (at(&mut rng), rng.random_range(0..actors));
-        let length = Duration::from_millis(rng.random_range(100..=2 * longest));
-        faults.push(ClockFault {
-            at: when,
-            actor,
-            kind: ClockFaultKind::Pause(length),
-        });
-    }
-    for _ in 0..counts.suspends {
-        let (when, actor) = (at(&mut rng), rng.random_range(0..actors));
-        let length = Duration::from_millis(rng.random_range(100..=2 * longest));
-        faults.push(ClockFault {
-            at: when,
-            actor,
-            kind: ClockFaultKind::Suspend(length),
-        });
+    let stops: [(usize, StopKind); 2] = [
+        (counts.pauses, ClockFaultKind::Pause),
+        (counts.suspends, ClockFaultKind::Suspend),
+    ];
+    for (count, kind) in stops {
+        for _ in 0..count {
+            let (when, actor) = (at(&mut rng), rng.random_range(0..actors));
+            let length = Duration::from_millis(rng.random_range(100..=2 * longest));
+            faults.push(ClockFault {
+                at: when,
+                actor,
+                kind: kind(length),
+            });
+        }
     }
     for _ in 0..counts.steps {
         let (when, actor) = (at(&mut rng), rng.random_range(0..actors));
