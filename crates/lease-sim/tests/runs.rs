@@ -11,9 +11,15 @@ fn every_scripted_schedule_passes() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// Seeds 0..100, or as many as `LEASE_SIM_TEST_SEEDS` says (mutation testing asks for more:
+/// `scripts/mutants.sh`).
 #[test]
-fn a_hundred_seeds_pass() {
-    for seed in 0..100 {
+fn a_range_of_seeds_passes() {
+    let seeds = std::env::var("LEASE_SIM_TEST_SEEDS")
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(100);
+    for seed in 0..seeds {
         let outcome = run(&Plan::of_seed(seed), false);
         assert!(
             outcome.report.is_ok(),
