@@ -439,3 +439,24 @@ fn a_renew_period_that_cannot_work_is_rejected() {
     .unwrap_err();
     assert!(error.is_invalid_input(), "{error:?}");
 }
+
+/// `epoch` grows whenever the status or the lease changes (a driver republishes then);
+/// `status_changes` only when the status does: a renewal of a held lease moves the first alone.
+#[test]
+fn the_counters_count_what_a_driver_publishes() {
+    let (mut k, c) = keeper();
+    let (epoch, changes) = (k.epoch(), k.status_changes());
+    let (id, _) = sent(&mut k, &c, secs(3));
+    k.handle_response(id, applied(), c.at(ms(3_010)));
+    assert_eq!(k.epoch(), epoch + 1, "a renewal changes the lease");
+    assert_eq!(k.status_changes(), changes, "held stays held");
+    let (id, _) = sent(&mut k, &c, ms(6_010));
+    k.handle_response(id, failure(StoreErrorKind::Unavailable), c.at(ms(6_020)));
+    assert_eq!(k.status_changes(), changes + 1, "held to at risk");
+    assert!(k.epoch() >= epoch + 2);
+    let before = k.epoch();
+    let (id, _) = sent(&mut k, &c, ms(6_120));
+    k.handle_response(id, applied(), c.at(ms(6_130)));
+    assert_eq!(k.status_changes(), changes + 2, "at risk to held");
+    assert!(k.epoch() > before);
+}

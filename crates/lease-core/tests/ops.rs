@@ -251,6 +251,11 @@ fn a_stale_answer_is_ignored() {
     let first = op.poll_transmit(c.at(Duration::ZERO)).unwrap().id;
     op.handle_response(first, failure(StoreErrorKind::Timeout), c.at(ms(1)));
     let second = op.poll_transmit(c.at(ms(26))).unwrap().id;
+    assert_eq!(
+        (first.get(), second.get()),
+        (0, 1),
+        "numbered in send order"
+    );
     op.handle_response(first, granted(), c.at(ms(27)));
     assert!(
         op.poll_output().is_none(),
@@ -321,6 +326,17 @@ fn release_inspect_and_commit_interpret_their_answers() {
         release.poll_output().unwrap().unwrap(),
         ReleaseOutcome::NotHeld
     );
+    // A failed release names the key (the machine reads it back from its request).
+    let mut release =
+        ReleaseOp::new(planner(), &lease, c.at(ms(10)), RetryPolicy::never()).unwrap();
+    exchange(
+        &mut release,
+        &c,
+        ms(10),
+        ms(1),
+        failure(StoreErrorKind::Other),
+    );
+    assert_eq!(release.poll_output().unwrap().unwrap_err().key(), &key());
 
     let mut inspect = InspectOp::new(planner(), key(), RetryPolicy::never()).unwrap();
     exchange(
@@ -394,4 +410,65 @@ fn a_resent_acquire_is_planned_at_its_resend() {
         "its deadline follows the resend"
     );
     assert!(!lease.is_valid_at(c.at(ms(14_000))));
+}
+
+/// A refresh reads the wall clock through the lease's last write: a wall clock stepped back
+/// since counts as the write's wall time + the monotonic time elapsed (never a shorter or
+/// back-dated expiry); one stepped forward counts as it reads.
+#[test]
+fn a_refresh_corrects_a_wall_clock_stepped_back_and_keeps_one_stepped_forward() {
+    let c = Clocks::new();
+    let lease = held_lease(&c); // written at T0 (wall) and c.0 (monotonic)
+    let planner = planner();
+    let refresh_at = |wall_offset: i64| {
+        let wall = OffsetDateTime::from_unix_timestamp(T0 + wall_offset).unwrap();
+        let now = Now::new(wall, c.0 + Duration::from_secs(5));
+        let plan = planner
+            .refresh(&lease, Duration::from_secs(10), now)
+            .unwrap();
+        let values = plan.request().render().values;
+        (values[":now"].clone(), values[":exp"].clone())
+    };
+    let at = |s: i64| AttributeValue::number(s);
+    assert_eq!(refresh_at(2), (at(T0 + 5), at(T0 + 15)), "stepped back 3 s");
+    assert_eq!(refresh_at(5), (at(T0 + 5), at(T0 + 15)), "in step");
+    assert_eq!(
+        refresh_at(8),
+        (at(T0 + 8), at(T0 + 18)),
+        "stepped forward 3 s"
+    );
+}
+
+/// The first send is the request planned at `new` (its deadline counts from then: a driver
+/// polls at once); polling again while it is in flight changes nothing, not even the lease the
+/// answer will give. Only a resend after a failure is planned again.
+#[test]
+fn an_acquire_in_flight_is_not_planned_again() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::default());
+    let first = op.poll_transmit(c.at(ms(2_000))).unwrap();
+    let (id, values) = (first.id, first.request.render().values);
+    assert_eq!(values[":now"], AttributeValue::number(T0), "planned at new");
+    assert!(op.poll_transmit(c.at(ms(5_000))).is_none(), "in flight");
+    op.handle_response(id, granted(), c.at(ms(5_001)));
+    let lease = op.poll_output().unwrap().unwrap();
+    assert!(lease.is_valid_at(c.at(ms(8_999))));
+    assert!(
+        !lease.is_valid_at(c.at(ms(9_000))),
+        "the deadline counts from the plan"
+    );
+}
+
+/// A timeout handled is not reported again: after `handle_timeout` at the instant
+/// `poll_timeout` gave, a request is due and nothing is left to wait for.
+#[test]
+fn a_handled_timeout_is_not_reported_again() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::default());
+    let first = op.poll_transmit(c.at(Duration::ZERO)).unwrap().id;
+    op.handle_response(first, failure(StoreErrorKind::Timeout), c.at(ms(1)));
+    let due = op.poll_timeout().expect("a retry waits for its backoff");
+    op.handle_timeout(c.at(due - c.0));
+    assert_eq!(op.poll_timeout(), None);
+    assert!(op.poll_transmit(c.at(due - c.0)).is_some());
 }

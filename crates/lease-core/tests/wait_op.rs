@@ -262,7 +262,11 @@ fn a_late_answer_to_an_earlier_attempt_is_not_taken_for_a_later_ones() {
     let first = w.poll_transmit(c.at(Duration::ZERO)).unwrap().id;
     w.handle_response(first, held_until(T0 + 5), c.at(ms(1)));
     let second = w.poll_transmit(c.at(Duration::from_secs(5))).unwrap().id;
-    assert_ne!(first, second, "each attempt's request has an id of its own");
+    assert_eq!(
+        (first.get(), second.get()),
+        (0, 1),
+        "each attempt's request has an id of its own, in one numbering"
+    );
     // The first attempt's request again (a duplicate delivery), now saying "granted".
     w.handle_response(first, granted(), c.at(ms(5_001)));
     assert!(
