@@ -1,5 +1,6 @@
 //! `lease table create` and `lease table check`.
 
+use lease_dynamodb_sdk::core::ReplicationCheck;
 use lease_dynamodb_sdk::{
     StoreErrorKind, TableCheckError, TableCheckFailure, TtlCheck, check_table, create_lock_table,
     enable_ttl,
@@ -95,8 +96,14 @@ async fn check(connection: &Connection) -> Result<u8, Failure> {
                     "TTL unverified".to_owned()
                 }
             };
+            let replication = match check.replication {
+                ReplicationCheck::StronglyConsistentGlobal => {
+                    "global table with multi-Region strong consistency"
+                }
+                _ => "single-Region",
+            };
             println!(
-                "table {table} fits: key {:?} (S) + {:?} (S); {ttl}",
+                "table {table} fits: key {:?} (S) + {:?} (S); {replication}; {ttl}",
                 config.partition_key_attribute(),
                 config.sort_key_attribute()
             );
@@ -156,7 +163,8 @@ fn mismatch(error: &TableCheckError) -> String {
         TableCheckError::TtlOnOtherAttribute { expected, found } => format!(
             "TTL is enabled on {found:?}, but lease writes its TTL to {expected:?}, so lease items are never deleted: pass --ttl-attribute {found:?}, or move the table's TTL to {expected:?}"
         ),
-        // Names nothing of the library (WrongKeyType), or a variant added later.
+        // Names nothing of the library (WrongKeyType, the global-table verdicts), or a variant
+        // added later.
         other => other.to_string(),
     }
 }
@@ -214,6 +222,19 @@ mod tests {
                     found: s("expires"),
                 },
                 "--ttl-attribute \"expires\"",
+            ),
+            (
+                TableCheckError::EventuallyConsistentGlobalTable {
+                    regions: vec![s("eu-west-1"), s("us-east-1")],
+                },
+                "single-Region table",
+            ),
+            (
+                TableCheckError::UnknownGlobalTableConsistency {
+                    consistency: s("SOMEDAY"),
+                    regions: vec![s("eu-west-1")],
+                },
+                "strong consistency (STRONG)",
             ),
         ]
     }

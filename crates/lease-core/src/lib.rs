@@ -31,8 +31,10 @@
 //! its cancellation reasons: a failed guard is [`LeaseError::NotOwned`].
 //!
 //! ## Table check
-//! [`Planner::check_table`] compares a [`TableDescription`] (key schema and TTL setting, as a
-//! store reports it) with the configuration and says what to fix.
+//! [`Planner::check_table`] compares a [`TableDescription`] (key schema, replication across
+//! Regions and TTL setting, as a store reports it) with the configuration and says what to fix;
+//! a global table with multi-Region eventual consistency, where two Regions can grant the same
+//! lease, is refused.
 //!
 //! ## Wire format
 //! Compatible with TableTheory's `lease` package (Go, TypeScript, Python): one item per lease with
@@ -110,8 +112,8 @@ pub use request::{
 pub use response::{StoreError, StoreErrorKind, StoreResponse};
 pub use store::Store;
 pub use table_check::{
-    KeyAttribute, KeyRole, ScalarType, TableCheck, TableCheckError, TableDescription, TtlCheck,
-    TtlStatus,
+    KeyAttribute, KeyRole, MultiRegionConsistency, Replication, ReplicationCheck, ScalarType,
+    TableCheck, TableCheckError, TableDescription, TtlCheck, TtlStatus,
 };
 pub use token::{LeaseToken, TokenFingerprint, TokenSource};
 pub use transact::{

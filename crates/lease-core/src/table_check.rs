@@ -1,4 +1,5 @@
-//! Checking that a table fits a lease configuration: its key schema, and its TTL setting.
+//! Checking that a table fits a lease configuration: its key schema, its replication across
+//! Regions, and its TTL setting.
 //!
 //! A store describes the table as a [`TableDescription`] (`lease_dynamodb_sdk::check_table`
 //! from `DescribeTable` and `DescribeTimeToLive`, `lease_memory::MemoryStore::describe_table`);
@@ -8,14 +9,68 @@ use std::fmt;
 
 use crate::planner::Planner;
 
-/// What a table looks like, as far as leases care: its key schema and its TTL setting.
+/// What a table looks like, as far as leases care: its key schema, its replication across
+/// Regions and its TTL setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableDescription {
     /// The key attributes (DynamoDB's `KeySchema` with the types from its
     /// `AttributeDefinitions`): one [`KeyRole::Hash`] and at most one [`KeyRole::Range`].
     pub key_schema: Vec<KeyAttribute>,
+    /// Whether the table is a global table, and with which consistency (DynamoDB's
+    /// `DescribeTable`: `Replicas`, `GlobalTableVersion`, `MultiRegionConsistency`).
+    pub replication: Replication,
     /// The table's TTL setting (DynamoDB's `DescribeTimeToLive`).
     pub ttl: TtlStatus,
+}
+
+/// How a table is replicated across AWS Regions.
+///
+/// A lease is safe only where one conditional write decides who holds it. On a single-Region
+/// table, and on a global table with multi-Region *strong* consistency (MRSC), a conditional
+/// write is checked against the latest committed item in every Region. On a global table with
+/// multi-Region *eventual* consistency (MREC, the default for global tables, and the only mode
+/// of the legacy 2017.11.29 version), a conditional write is checked only against its own
+/// Region's copy and replicated later, last writer wins: two Regions can grant the same lease
+/// at once, and both holders' writes succeed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Replication {
+    /// One Region, no replicas. Also what a store without global tables reports (dynalite,
+    /// moto, the in-memory store).
+    #[default]
+    SingleRegion,
+    /// A global table.
+    Global {
+        /// The Regions of its replicas as the store listed them (DynamoDB's
+        /// `Replicas[].RegionName`; it may or may not list the Region that was asked).
+        regions: Vec<String>,
+        /// Its consistency mode across Regions.
+        consistency: MultiRegionConsistency,
+    },
+}
+
+/// The consistency mode of a global table across Regions: DynamoDB's `MultiRegionConsistency`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MultiRegionConsistency {
+    /// Multi-Region eventual consistency (`EVENTUAL`, MREC): conditional writes are atomic
+    /// within one Region only. DynamoDB's default for a global table that states no mode.
+    Eventual,
+    /// Multi-Region strong consistency (`STRONG`, MRSC): conditional writes see the latest
+    /// committed item of every Region.
+    Strong,
+    /// A mode this library does not know, as the store named it. Judged unsafe.
+    Other(String),
+}
+
+impl fmt::Display for MultiRegionConsistency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Eventual => "EVENTUAL",
+            Self::Strong => "STRONG",
+            Self::Other(other) => other,
+        })
+    }
 }
 
 /// One key attribute of a table.
@@ -93,6 +148,22 @@ pub enum TtlStatus {
 pub struct TableCheck {
     /// What is known about the table's TTL.
     pub ttl: TtlCheck,
+    /// Whether the table is a single-Region table or a strongly consistent global table (the
+    /// two kinds that are safe for leases; any other is a [`TableCheckError`]).
+    pub replication: ReplicationCheck,
+}
+
+/// What [`Planner::check_table`] learned about the table's replication: one of the two kinds
+/// of table on which a conditional write decides a lease for every Region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReplicationCheck {
+    /// A single-Region table ([`Replication::SingleRegion`]).
+    SingleRegion,
+    /// A global table with multi-Region strong consistency ([`MultiRegionConsistency::Strong`]):
+    /// holders in every Region share its leases safely. Each write waits for a quorum of
+    /// Regions, so allow for a slower round trip in the request timeout and renew period.
+    StronglyConsistentGlobal,
 }
 
 impl TableCheck {
@@ -180,6 +251,27 @@ pub enum TableCheckError {
         /// The configured TTL attribute.
         attribute: String,
     },
+    /// The table is a global table with multi-Region eventual consistency: a conditional write
+    /// decides only within its own Region, so two Regions can grant the same lease at once.
+    #[error(
+        "the table is a global table with multi-Region eventual consistency (replicas: {regions:?}): a conditional write is atomic only within one Region, so holders in two Regions can both acquire the same lease; use a single-Region table for leases (every Region's workers talking to it), or a global table with multi-Region strong consistency (MultiRegionConsistency STRONG)"
+    )]
+    EventuallyConsistentGlobalTable {
+        /// The Regions of the table's replicas, as the store listed them.
+        regions: Vec<String>,
+    },
+    /// The table is a global table with a consistency mode this library does not know; it is
+    /// judged unsafe until the library knows that the mode makes conditional writes atomic
+    /// across Regions.
+    #[error(
+        "the table is a global table with multi-Region consistency mode {consistency:?}, unknown to this library (replicas: {regions:?}): leases are safe only on a single-Region table or a global table with multi-Region strong consistency (STRONG); use one of those, or a newer version of this library"
+    )]
+    UnknownGlobalTableConsistency {
+        /// The mode, as the store named it.
+        consistency: String,
+        /// The Regions of the table's replicas, as the store listed them.
+        regions: Vec<String>,
+    },
     /// The table's TTL is enabled on another attribute than the one leases write.
     #[error(
         "TTL is enabled on {found:?}, but leases write their TTL to {expected:?}, so lease items are never deleted: configure {found:?} as the TTL attribute (LeaseConfigBuilder::lease_attribute_names), or move the table's TTL to {expected:?}"
@@ -194,6 +286,9 @@ pub enum TableCheckError {
 
 impl Planner {
     /// Checks that `table` fits the configuration:
+    /// - it is not a global table with multi-Region eventual consistency, where two Regions can
+    ///   grant the same lease ([`Replication`]; a single-Region table and a global table with
+    ///   strong consistency pass);
     /// - its partition (`HASH`) and sort (`RANGE`) keys are the configured key attributes,
     ///   both of type `S`;
     /// - where the configuration writes a TTL ([`LeaseConfig::writes_ttl`](crate::LeaseConfig::writes_ttl)),
@@ -202,8 +297,8 @@ impl Planner {
     ///
     /// ```
     /// use lease_core::{
-    ///     KeyAttribute, KeyRole, LeaseConfig, Planner, ScalarType, TableCheckError,
-    ///     TableDescription, TtlCheck, TtlStatus,
+    ///     KeyAttribute, KeyRole, LeaseConfig, MultiRegionConsistency, Planner, Replication,
+    ///     ScalarType, TableCheckError, TableDescription, TtlCheck, TtlStatus,
     /// };
     ///
     /// let planner = Planner::new(LeaseConfig::builder("locks").build()?);
@@ -212,6 +307,7 @@ impl Planner {
     ///         KeyAttribute::new("pk", KeyRole::Hash, ScalarType::S),
     ///         KeyAttribute::new("sk", KeyRole::Range, ScalarType::S),
     ///     ],
+    ///     replication: Replication::SingleRegion,
     ///     ttl: TtlStatus::Enabled { attribute: "ttl".into() },
     /// };
     /// assert_eq!(planner.check_table(&table)?.ttl, TtlCheck::Enabled);
@@ -219,14 +315,23 @@ impl Planner {
     /// table.ttl = TtlStatus::Disabled;
     /// let err = planner.check_table(&table).unwrap_err();
     /// assert_eq!(err, TableCheckError::TtlNotEnabled { attribute: "ttl".into() });
+    ///
+    /// table.replication = Replication::Global {
+    ///     regions: vec!["eu-west-1".into(), "us-east-1".into()],
+    ///     consistency: MultiRegionConsistency::Eventual,
+    /// };
+    /// let err = planner.check_table(&table).unwrap_err();
+    /// assert!(matches!(err, TableCheckError::EventuallyConsistentGlobalTable { .. }));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
-    /// The first mismatch found, keys first, as a [`TableCheckError`] whose message says what
-    /// to fix.
+    /// The first mismatch found, as a [`TableCheckError`] whose message says what to fix:
+    /// replication first (the one mismatch that no request would ever reveal), then keys, then
+    /// TTL.
     pub fn check_table(&self, table: &TableDescription) -> Result<TableCheck, TableCheckError> {
         let config = self.config();
+        let replication = replication_check(&table.replication)?;
         let key = |role| table.key_schema.iter().find(|k| k.role == role);
         let expected = config.partition_key_attribute();
         match key(KeyRole::Hash) {
@@ -278,7 +383,30 @@ impl Planner {
         } else {
             TtlCheck::NotNeeded
         };
-        Ok(TableCheck { ttl })
+        Ok(TableCheck { ttl, replication })
+    }
+}
+
+fn replication_check(replication: &Replication) -> Result<ReplicationCheck, TableCheckError> {
+    match replication {
+        Replication::SingleRegion => Ok(ReplicationCheck::SingleRegion),
+        Replication::Global {
+            consistency: MultiRegionConsistency::Strong,
+            ..
+        } => Ok(ReplicationCheck::StronglyConsistentGlobal),
+        Replication::Global {
+            regions,
+            consistency: MultiRegionConsistency::Eventual,
+        } => Err(TableCheckError::EventuallyConsistentGlobalTable {
+            regions: regions.clone(),
+        }),
+        Replication::Global {
+            regions,
+            consistency: MultiRegionConsistency::Other(consistency),
+        } => Err(TableCheckError::UnknownGlobalTableConsistency {
+            consistency: consistency.clone(),
+            regions: regions.clone(),
+        }),
     }
 }
 

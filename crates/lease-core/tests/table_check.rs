@@ -1,6 +1,7 @@
-//! `Planner::check_table`: every mismatch it reports, in order (keys first), with a message
-//! that says what to fix; and how the TTL setting is judged (checked only when TTL is
-//! written; unsupported is a warning, not an error).
+//! `Planner::check_table`: every mismatch it reports, in order (replication, then keys, then
+//! TTL), with a message that says what to fix; how the TTL setting is judged (checked only
+//! when TTL is written; unsupported is a warning, not an error); and which global tables are
+//! safe for leases (strongly consistent ones) and which are refused.
 
 // Test helpers panic on unexpected input on purpose: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,8 +9,8 @@
 use std::time::Duration;
 
 use lease_core::{
-    KeyAttribute, KeyRole, LeaseConfig, Planner, ScalarType, TableCheckError, TableDescription,
-    TtlCheck, TtlStatus,
+    KeyAttribute, KeyRole, LeaseConfig, MultiRegionConsistency, Planner, Replication,
+    ReplicationCheck, ScalarType, TableCheckError, TableDescription, TtlCheck, TtlStatus,
 };
 
 fn planner() -> Planner {
@@ -21,7 +22,18 @@ fn key(name: &str, role: KeyRole, scalar_type: ScalarType) -> KeyAttribute {
 }
 
 fn table(key_schema: Vec<KeyAttribute>, ttl: TtlStatus) -> TableDescription {
-    TableDescription { key_schema, ttl }
+    TableDescription {
+        key_schema,
+        replication: Replication::SingleRegion,
+        ttl,
+    }
+}
+
+fn global(consistency: MultiRegionConsistency) -> Replication {
+    Replication::Global {
+        regions: vec!["eu-west-1".into(), "us-east-1".into()],
+        consistency,
+    }
 }
 
 fn lock_keys() -> Vec<KeyAttribute> {
@@ -226,5 +238,75 @@ fn keys_are_checked_before_ttl() {
     assert!(
         matches!(err, TableCheckError::MissingSortKey { .. }),
         "{err:?}"
+    );
+}
+
+#[test]
+fn a_strongly_consistent_global_table_is_safe_for_leases() {
+    let single = planner()
+        .check_table(&table(lock_keys(), ttl_on("ttl")))
+        .unwrap();
+    assert_eq!(single.replication, ReplicationCheck::SingleRegion);
+    assert_eq!(Replication::default(), Replication::SingleRegion);
+
+    let mut strong = table(lock_keys(), ttl_on("ttl"));
+    strong.replication = global(MultiRegionConsistency::Strong);
+    let check = planner().check_table(&strong).unwrap();
+    assert_eq!(
+        check.replication,
+        ReplicationCheck::StronglyConsistentGlobal
+    );
+    assert_eq!(check.ttl, TtlCheck::Enabled);
+    assert!(check.is_fully_verified());
+}
+
+#[test]
+fn an_eventually_consistent_or_unknown_global_table_is_refused_before_anything_else() {
+    let regions = vec!["eu-west-1".to_owned(), "us-east-1".to_owned()];
+    let cases = [
+        (
+            MultiRegionConsistency::Eventual,
+            TableCheckError::EventuallyConsistentGlobalTable {
+                regions: regions.clone(),
+            },
+            "multi-Region eventual consistency",
+        ),
+        (
+            MultiRegionConsistency::Other("SOMEDAY".into()),
+            TableCheckError::UnknownGlobalTableConsistency {
+                consistency: "SOMEDAY".into(),
+                regions,
+            },
+            "\"SOMEDAY\"",
+        ),
+    ];
+    for (consistency, expected, names) in cases {
+        // Every other part fits: refused for its replication alone.
+        let mut fitting = table(lock_keys(), ttl_on("ttl"));
+        fitting.replication = global(consistency.clone());
+        assert_eq!(planner().check_table(&fitting).unwrap_err(), expected);
+        // Keys and TTL wrong too: replication is still what is reported.
+        let mut wrong = table(
+            vec![key("id", KeyRole::Hash, ScalarType::N)],
+            TtlStatus::Disabled,
+        );
+        wrong.replication = global(consistency);
+        let err = planner().check_table(&wrong).unwrap_err();
+        assert_eq!(err, expected);
+        let message = err.to_string();
+        for part in [
+            names,
+            "eu-west-1",
+            "single-Region table",
+            "strong consistency",
+        ] {
+            assert!(message.contains(part), "{part:?} not in {message}");
+        }
+    }
+    assert_eq!(MultiRegionConsistency::Eventual.to_string(), "EVENTUAL");
+    assert_eq!(MultiRegionConsistency::Strong.to_string(), "STRONG");
+    assert_eq!(
+        MultiRegionConsistency::Other("SOMEDAY".into()).to_string(),
+        "SOMEDAY"
     );
 }

@@ -3,11 +3,13 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
-    KeyType, ScalarAttributeType, TableDescription as SdkTableDescription, TimeToLiveDescription,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    KeyType, MultiRegionConsistency as SdkConsistency, ScalarAttributeType,
+    TableDescription as SdkTableDescription, TimeToLiveDescription, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 use lease::core::{
-    KeyAttribute, KeyRole, ScalarType, TableCheck, TableCheckError, TableDescription, TtlStatus,
+    KeyAttribute, KeyRole, MultiRegionConsistency, Replication, ScalarType, TableCheck,
+    TableCheckError, TableDescription, TtlStatus,
 };
 use lease::{LeaseConfig, Planner, StoreError, StoreErrorKind};
 
@@ -51,11 +53,16 @@ pub enum TableCheckFailure {
 }
 
 /// Checks that `config`'s table exists and fits the configuration
-/// ([`Planner::check_table`]): its partition and sort keys are the configured key attributes,
-/// both strings (`S`), and, where the configuration writes a TTL, TTL is enabled on the
-/// configured TTL attribute.
+/// ([`Planner::check_table`]): it is not a global table with multi-Region eventual
+/// consistency (where two Regions can grant the same lease: [`lease::core::Replication`]), its
+/// partition and sort keys are the configured key attributes, both strings (`S`), and, where
+/// the configuration writes a TTL, TTL is enabled on the configured TTL attribute.
 ///
 /// Sends `DescribeTable`, and `DescribeTimeToLive` only when the configuration writes a TTL.
+/// A table whose `DescribeTable` answer lists replicas or a `GlobalTableVersion` is a global
+/// table; its `MultiRegionConsistency` decides (absent means `EVENTUAL`, DynamoDB's default).
+/// A legacy (2017.11.29) global table does not show in `DescribeTable`; AWS has replaced that
+/// version, and `aws dynamodb describe-global-table` tells whether a table is one.
 /// A server without TTL (dynalite answers `UnknownOperationException`) gives
 /// [`TtlCheck::Unverified`](lease::core::TtlCheck::Unverified): a warning, not a failure.
 ///
@@ -105,6 +112,7 @@ pub async fn check_table(
         .transpose()
         .map_err(describe_failure)?
         .unwrap_or_default();
+    let replication = described.table().map(replication).unwrap_or_default();
     let ttl = if config.writes_ttl() {
         ttl_status(client, table).await.map_err(describe_failure)?
     } else {
@@ -112,7 +120,11 @@ pub async fn check_table(
         TtlStatus::Unsupported
     };
     Planner::new(config.clone())
-        .check_table(&TableDescription { key_schema, ttl })
+        .check_table(&TableDescription {
+            key_schema,
+            replication,
+            ttl,
+        })
         .map_err(|error| TableCheckFailure::Mismatch {
             table: table.to_owned(),
             error,
@@ -215,6 +227,28 @@ fn ttl_from_sdk(description: Option<&TimeToLiveDescription>) -> TtlStatus {
             attribute: String::new(),
         },
         _ => TtlStatus::Disabled,
+    }
+}
+
+/// A described table's replication: global when it lists replicas or a global table version;
+/// the consistency as stated, `EVENTUAL` when not stated (DynamoDB's default).
+fn replication(table: &SdkTableDescription) -> Replication {
+    let regions: Vec<String> = table
+        .replicas()
+        .iter()
+        .map(|replica| replica.region_name().unwrap_or_default().to_owned())
+        .collect();
+    if regions.is_empty() && table.global_table_version().is_none() {
+        return Replication::SingleRegion;
+    }
+    let consistency = match table.multi_region_consistency() {
+        None | Some(SdkConsistency::Eventual) => MultiRegionConsistency::Eventual,
+        Some(SdkConsistency::Strong) => MultiRegionConsistency::Strong,
+        Some(other) => MultiRegionConsistency::Other(other.as_str().to_owned()),
+    };
+    Replication::Global {
+        regions,
+        consistency,
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use lease_core::expr::Condition;
 use lease_core::{
-    DeleteRequest, GetRequest, KeyAttribute, KeyRole, OnConditionFailure, PutRequest, ReturnValues,
-    ScalarType, TableDescription, TtlStatus, UpdateRequest,
+    DeleteRequest, GetRequest, KeyAttribute, KeyRole, OnConditionFailure, PutRequest, Replication,
+    ReturnValues, ScalarType, TableDescription, TtlStatus, UpdateRequest,
 };
 use lease_core::{
     Item, LeaseConfig, Request, Store, StoreError, StoreErrorKind, StoreResponse, TokenSource,
@@ -227,7 +227,9 @@ impl MemoryStore {
 
     /// What `table` looks like, for
     /// [`Planner::check_table`](lease_core::Planner::check_table): its key schema (key attributes
-    /// hold strings, `S`) and [`TtlStatus::Unsupported`] (this store deletes nothing by TTL).
+    /// hold strings, `S`), [`Replication::SingleRegion`] (one table, one copy, every write
+    /// decided under one lock) and [`TtlStatus::Unsupported`] (this store deletes nothing by
+    /// TTL).
     /// `None` if the table does not exist.
     #[must_use]
     pub fn describe_table(&self, table: &str) -> Option<TableDescription> {
@@ -243,6 +245,7 @@ impl MemoryStore {
         }
         Some(TableDescription {
             key_schema,
+            replication: Replication::SingleRegion,
             ttl: TtlStatus::Unsupported,
         })
     }

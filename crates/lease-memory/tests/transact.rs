@@ -13,8 +13,9 @@ use std::time::Duration;
 use lease_memory::core::expr::{Attr, Condition, Operand, UpdateAction, UpdateValue, Value};
 use lease_memory::core::{
     CancellationReason, ConditionCheckRequest, DeleteRequest, KeyAttribute, KeyRole,
-    OnConditionFailure, PutRequest, ReturnValues, ScalarType, TableCheckError, TableDescription,
-    TransactItem, TransactRequest, TtlCheck, TtlStatus, UpdateRequest,
+    OnConditionFailure, PutRequest, Replication, ReplicationCheck, ReturnValues, ScalarType,
+    TableCheckError, TableDescription, TransactItem, TransactRequest, TtlCheck, TtlStatus,
+    UpdateRequest,
 };
 use lease_memory::time::OffsetDateTime;
 use lease_memory::{
@@ -538,11 +539,13 @@ async fn the_store_describes_its_tables_for_check_table() {
                 KeyAttribute::new("pk", KeyRole::Hash, ScalarType::S),
                 KeyAttribute::new("sk", KeyRole::Range, ScalarType::S),
             ],
+            replication: Replication::SingleRegion,
             ttl: TtlStatus::Unsupported,
         }
     );
     let check = Planner::new(config()).check_table(&description).unwrap();
     assert_eq!(check.ttl, TtlCheck::Unverified);
+    assert_eq!(check.replication, ReplicationCheck::SingleRegion);
 
     world.store.create_table("flat", "id", None).unwrap();
     let flat = world.store.describe_table("flat").unwrap();
