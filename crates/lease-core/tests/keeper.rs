@@ -460,3 +460,85 @@ fn the_counters_count_what_a_driver_publishes() {
     assert_eq!(k.status_changes(), changes + 2, "at risk to held");
     assert!(k.epoch() > before);
 }
+
+/// What a driver reads off the keeper: the renew period in use, the request in flight (to
+/// report as failed if the driver lost its answer), and how the holder let go.
+#[test]
+fn the_keeper_tells_its_driver_the_period_the_request_in_flight_and_the_ending() {
+    let (mut k, c) = keeper();
+    assert_eq!(k.renew_every(), secs(3));
+    assert_eq!(k.in_flight(), None);
+    assert_eq!(k.ending(), None);
+    let (renewal, _) = sent(&mut k, &c, secs(3));
+    assert_eq!(k.in_flight(), Some(renewal));
+    k.release(c.at(ms(3_100)));
+    assert_eq!(k.ending(), Some(Ending::Release));
+    assert_eq!(k.in_flight(), Some(renewal), "the renewal is waited for");
+    k.handle_response(renewal, applied(), c.at(ms(3_200)));
+    let (release, _) = sent(&mut k, &c, ms(3_200));
+    assert_eq!(k.in_flight(), Some(release));
+}
+
+/// The first ending counts: a shutdown while the holder's release is in flight changes
+/// nothing (the status stays released, the release is not sent twice, the ending stays
+/// `Release`).
+#[test]
+fn a_second_ending_while_the_release_is_in_flight_is_ignored() {
+    let (mut k, c) = keeper();
+    k.release(c.at(secs(1)));
+    let (release, _) = sent(&mut k, &c, secs(1));
+    k.shutdown(c.at(ms(1_100)));
+    assert!(matches!(k.status(), LeaseStatus::Released));
+    assert_eq!(k.ending(), Some(Ending::Release));
+    assert!(k.poll_transmit(c.at(ms(1_100))).is_none());
+    k.handle_response(release, applied(), c.at(ms(1_200)));
+    let mut seen = events(&mut k);
+    let Some(KeeperEvent::Finished(finished)) = seen.pop() else {
+        panic!("{seen:?}");
+    };
+    assert_eq!(finished.ending, Ending::Release);
+    assert!(finished.lost.is_none());
+}
+
+/// `AtRisk::since` is the first failure of the run of failures, not the latest.
+#[test]
+fn at_risk_counts_from_the_first_failure() {
+    let (mut k, c) = keeper();
+    let (id, _) = sent(&mut k, &c, secs(3));
+    k.handle_response(id, failure(StoreErrorKind::Unavailable), c.at(secs(3)));
+    let (id, _) = sent(&mut k, &c, ms(3_100));
+    k.handle_response(id, failure(StoreErrorKind::Throttled), c.at(ms(3_150)));
+    let LeaseStatus::AtRisk { since, last_error } = k.status().clone() else {
+        panic!("{:?}", k.status());
+    };
+    assert_eq!(since, c.instant(secs(3)));
+    assert!(last_error.to_string().contains("throttled"), "{last_error}");
+}
+
+/// The renew period must be below half the duration and below the duration minus the skew
+/// bound, strictly: at exactly either bound it is rejected.
+#[test]
+fn a_renew_period_at_either_bound_is_rejected() {
+    let with = |every: Duration| {
+        let mut policy = RenewPolicy::default();
+        policy.renew_every = Some(every);
+        policy
+    };
+    // 10 s with a 6 s skew bound: the duration minus the skew (4 s) is the tighter bound.
+    assert_eq!(
+        with(ms(3_999)).renew_period(secs(10), secs(6)),
+        Ok(ms(3_999))
+    );
+    assert!(with(secs(4)).renew_period(secs(10), secs(6)).is_err());
+    // 10 s with a 1 s skew bound: half the duration (5 s) is.
+    assert_eq!(
+        with(ms(4_999)).renew_period(secs(10), secs(1)),
+        Ok(ms(4_999))
+    );
+    assert!(with(secs(5)).renew_period(secs(10), secs(1)).is_err());
+    assert!(
+        with(Duration::ZERO)
+            .renew_period(secs(10), secs(1))
+            .is_err()
+    );
+}

@@ -472,3 +472,63 @@ fn a_handled_timeout_is_not_reported_again() {
     assert_eq!(op.poll_timeout(), None);
     assert!(op.poll_transmit(c.at(due - c.0)).is_some());
 }
+
+/// A single-request operation reports each retry, and `handle_timeout` processes its
+/// backoff's timer: afterwards nothing is left to wait for, and the resend is due.
+#[test]
+fn a_single_requests_retries_are_reported_and_its_timer_handled() {
+    let c = Clocks::new();
+    let lease = held_lease(&c);
+    let mut op = ReleaseOp::new(planner(), &lease, c.at(ms(10)), RetryPolicy::default()).unwrap();
+    let first = op.poll_transmit(c.at(ms(10))).unwrap().id;
+    op.handle_response(first, failure(StoreErrorKind::Unavailable), c.at(ms(11)));
+    let seen = events(&mut op);
+    assert!(
+        matches!(
+            seen.as_slice(),
+            [OpEvent::Retrying {
+                attempt: 1,
+                backoff,
+                ..
+            }] if *backoff == ms(25)
+        ),
+        "{seen:?}"
+    );
+    let due = op.poll_timeout().expect("a retry waits for its backoff");
+    op.handle_timeout(c.at(due - c.0));
+    assert_eq!(op.poll_timeout(), None);
+    let resend = op
+        .poll_transmit(c.at(due - c.0))
+        .expect("the resend is due")
+        .id;
+    op.handle_response(
+        resend,
+        Ok(StoreResponse::Applied { attributes: None }),
+        c.at(due - c.0 + ms(1)),
+    );
+    assert_eq!(op.poll_output().unwrap().unwrap(), ReleaseOutcome::Released);
+}
+
+/// Which answers must be judged at a clock reading taken when they arrive: those that give or
+/// extend a lease (its deadline is checked against the reading); a release's, an inspect's
+/// and a commit's may be read at the send.
+#[test]
+fn answers_that_give_a_lease_need_a_fresh_clock_reading() {
+    let c = Clocks::new();
+    let lease = held_lease(&c);
+    let now = c.at(ms(10));
+    assert!(acquire(&c, RetryPolicy::never()).reads_clock_on_answer());
+    let refresh = RefreshOp::new(
+        planner(),
+        &lease,
+        Duration::from_secs(10),
+        now,
+        RetryPolicy::never(),
+    )
+    .unwrap();
+    assert!(refresh.reads_clock_on_answer());
+    let release = ReleaseOp::new(planner(), &lease, now, RetryPolicy::never()).unwrap();
+    assert!(!release.reads_clock_on_answer());
+    let inspect = InspectOp::new(planner(), key(), RetryPolicy::never()).unwrap();
+    assert!(!inspect.reads_clock_on_answer());
+}
