@@ -276,3 +276,15 @@ fn a_late_answer_to_an_earlier_attempt_is_not_taken_for_a_later_ones() {
     w.handle_response(second, granted(), c.at(ms(5_002)));
     assert!(w.poll_output().unwrap().is_ok());
 }
+
+/// `without_timeout` waits for ever, with the same delays as a wait with a timeout.
+#[test]
+fn a_wait_without_timeout_has_none_and_the_default_delays() {
+    let forever = WaitPolicy::without_timeout();
+    let bounded = WaitPolicy::with_timeout(Duration::from_secs(5));
+    assert_eq!(forever.timeout, None);
+    assert_eq!(bounded.timeout, Some(Duration::from_secs(5)));
+    assert_eq!(forever.initial_delay, bounded.initial_delay);
+    assert_eq!(forever.max_delay, bounded.max_delay);
+    assert_eq!(forever.jitter, bounded.jitter);
+}
