@@ -75,6 +75,7 @@ pub struct Send {
 }
 
 /// What an actor's step touches in the world.
+#[derive(Debug)]
 pub struct Ctx<'a> {
     /// The record.
     pub history: &'a mut History,
@@ -87,12 +88,14 @@ pub struct Ctx<'a> {
 }
 
 /// The acquire machine in use.
+#[derive(Debug)]
 enum Acquiring {
     Waiting(Box<WaitOp>),
     Once(Box<AcquireOp>),
 }
 
 /// What the actor is doing.
+#[derive(Debug)]
 enum State {
     Resting {
         until: Duration,
@@ -121,6 +124,7 @@ enum State {
 }
 
 /// A lease held by hand.
+#[derive(Debug)]
 struct PlainHold {
     lease: Lease,
     key: usize,
@@ -134,6 +138,7 @@ struct PlainHold {
 }
 
 /// An actor.
+#[derive(Debug)]
 pub struct Actor {
     /// Its index.
     pub index: usize,

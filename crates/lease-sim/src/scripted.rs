@@ -13,6 +13,7 @@ use crate::plan::{AimedFault, ClockFault, ClockFaultKind, Plan, StoreFault};
 use crate::world::{Outcome, run};
 
 /// A scripted schedule.
+#[derive(Debug)]
 pub struct Scripted {
     /// Its name (the fault class it stands for).
     pub name: &'static str,

@@ -18,6 +18,7 @@ pub const TIME_BASE: i64 = 1_800_000_000;
 
 /// One case's world: a store on a fresh table, its configuration, and one clock shared by every
 /// manager (true time; a case that needs skew makes its own clock).
+#[derive(Debug)]
 pub struct Env<S> {
     /// The store (counted, so cases can prove that nothing was sent).
     pub store: CountingStore<S>,
