@@ -5,7 +5,9 @@
 
 mod common;
 
-use std::process::Command;
+use std::io::ErrorKind;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
 
 use common::{LEASE, PATIENCE, assert_one_line_error, code, output_within};
 
@@ -122,4 +124,203 @@ fn defaults_close_the_option_help() {
             }
         }
     }
+}
+
+/// A command line, the environment it adds, the variables it removes, and what its error says.
+type Case<'a> = (
+    &'a [&'a str],
+    &'a [(&'a str, &'a str)],
+    &'a [&'a str],
+    &'a str,
+);
+
+/// Bad input on the command line or in the environment is a usage error (64), found before
+/// any request: the endpoint is a listening socket that nobody accepts on, and after every case
+/// no connection is waiting there. A good command line does connect to it (the control).
+#[test]
+fn bad_input_exits_64_before_connecting() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let lease_with = |args: &[&str], env: &[(&str, &str)], unset: &[&str]| {
+        let mut command = Command::new(LEASE);
+        command
+            .args(args)
+            .env("LEASE_ENDPOINT", &endpoint)
+            .env("LEASE_TABLE", "locks")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent/lease-cli-test")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/lease-cli-test")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_PROFILE")
+            .env_remove("LEASE_KEY")
+            .env_remove("LEASE_TOKEN")
+            .stdin(Stdio::null());
+        command.envs(env.iter().copied());
+        for name in unset {
+            command.env_remove(name);
+        }
+        output_within(command, PATIENCE)
+    };
+    let long_key = "k".repeat(2049);
+    let long_table = "t".repeat(256);
+    let cases: [Case; 26] = [
+        // Keys, durations and renew periods the library rejects.
+        (&["acquire", ""], &[], &[], "the partition key is empty"),
+        (&["acquire", &long_key], &[], &[], "2049 bytes"),
+        (
+            &["release", "--token", "t"],
+            &[("LEASE_KEY", "")],
+            &[],
+            "the partition key is empty",
+        ),
+        (
+            &["acquire", "job", "--duration", "0s"],
+            &[],
+            &[],
+            "--duration",
+        ),
+        (
+            &["acquire", "job", "--duration", "1s"],
+            &[],
+            &[],
+            "--max-clock-skew",
+        ),
+        (
+            &["acquire", "job", "--duration", "11years"],
+            &[],
+            &[],
+            "10-year maximum",
+        ),
+        (
+            &["refresh", "job", "--token", "t", "--duration", "0s"],
+            &[],
+            &[],
+            "--duration",
+        ),
+        (
+            &[
+                "run",
+                "job",
+                "--duration",
+                "3s",
+                "--renew-every",
+                "2s",
+                "--",
+                "true",
+            ],
+            &[],
+            &[],
+            "--renew-every",
+        ),
+        // Durations and values the command line cannot read, and options that conflict.
+        (
+            &["acquire", "job", "--duration", "soon"],
+            &[],
+            &[],
+            "--duration",
+        ),
+        (
+            &["acquire", "job", "--duration", "30"],
+            &[],
+            &[],
+            "--duration",
+        ),
+        (
+            &["acquire", "job", "--wait", "1s", "--no-wait"],
+            &[],
+            &[],
+            "--no-wait",
+        ),
+        (
+            &["--no-ttl", "acquire", "job", "--ttl-buffer", "2h"],
+            &[],
+            &[],
+            "cannot be used with",
+        ),
+        (&["list", "--limit", "0"], &[], &[], "--limit"),
+        (
+            &["--expiry-unit", "weeks", "inspect", "job"],
+            &[],
+            &[],
+            "--expiry-unit",
+        ),
+        // Tokens: empty, blank, or none at all (stdin is empty).
+        (
+            &["refresh", "job"],
+            &[("LEASE_TOKEN", "")],
+            &[],
+            "no lease token",
+        ),
+        (
+            &["release", "job"],
+            &[("LEASE_TOKEN", "  ")],
+            &[],
+            "no lease token",
+        ),
+        (&["release", "job"], &[], &[], "no lease token"),
+        // Table configuration, from options and from LEASE_TABLE.
+        (&["inspect", "job"], &[], &["LEASE_TABLE"], "--table"),
+        (
+            &["inspect", "job"],
+            &[("LEASE_TABLE", "a b")],
+            &[],
+            "invalid table name",
+        ),
+        (
+            &["inspect", "job"],
+            &[("LEASE_TABLE", "ab")],
+            &[],
+            "invalid table name",
+        ),
+        (
+            &["inspect", "job"],
+            &[("LEASE_TABLE", &long_table)],
+            &[],
+            "invalid table name",
+        ),
+        (
+            &["--token-attribute", "pk", "inspect", "job"],
+            &[],
+            &[],
+            "both named",
+        ),
+        (
+            &["--sort-key", "", "inspect", "job"],
+            &[],
+            &[],
+            "--sort-key",
+        ),
+        (
+            &["--ttl-buffer", "2s", "inspect", "job"],
+            &[],
+            &[],
+            "--ttl-buffer",
+        ),
+        (
+            &["--max-clock-skew", "2h", "inspect", "job"],
+            &[],
+            &[],
+            "--max-clock-skew",
+        ),
+        // No AWS region anywhere (environment, profile; instance metadata is off).
+        (&["inspect", "job"], &[], &["AWS_REGION"], "no AWS region"),
+    ];
+    for (args, env, unset, needle) in cases {
+        let output = lease_with(args, env, unset);
+        assert_eq!(code(&output), 64, "{args:?} {env:?}");
+        assert_one_line_error(&output, needle);
+        match listener.accept() {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            other => panic!("{args:?} {env:?} connected to the endpoint: {other:?}"),
+        }
+    }
+
+    // The control: a good command line connects (and, with nobody answering, times out: 74).
+    let output = lease_with(&["inspect", "job", "--request-timeout", "100ms"], &[], &[]);
+    assert_eq!(code(&output), 74, "{}", common::describe(&output));
+    assert!(listener.accept().is_ok(), "the control did not connect");
 }

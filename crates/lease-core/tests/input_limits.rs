@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use lease_core::{
-    InvalidInput, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseToken, MAX_LEASE_DURATION,
-    MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, Operation, Planner, Request,
+    ConfigError, InvalidInput, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseToken,
+    MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, Operation, Planner, Request,
 };
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -366,4 +366,92 @@ fn a_lock_sort_key_over_the_limit_is_a_config_error() {
     assert!(at_limit.build().is_ok());
     let over = LeaseConfig::builder("tbl").lock_sort_key("€".repeat(342));
     assert!(over.build().is_err(), "1026 bytes accepted");
+}
+
+/// Bad table options are a `ConfigError` from `build`, before any planner, manager or store
+/// exists: table names at DynamoDB's limits (3 to 255 characters of `a-z A-Z 0-9 _ - .`), every
+/// attribute role empty, roles sharing a name, and the lock sort key.
+#[test]
+fn bad_table_options_are_config_errors_at_the_limits() {
+    let table = |name: &str| LeaseConfig::builder(name).build().map(drop);
+    for name in ["abc", "a.b", "A_-9", &"t".repeat(255)] {
+        assert_eq!(table(name), Ok(()), "{name}");
+    }
+    for name in [
+        "",
+        "ab",
+        &"t".repeat(256),
+        "a b",
+        "tbl#1",
+        "a/b",
+        "täble",
+        "tbl\n",
+    ] {
+        assert_eq!(
+            table(name),
+            Err(ConfigError::InvalidTableName { name: name.into() }),
+            "{name:?}"
+        );
+    }
+
+    let build = |b: lease_core::LeaseConfigBuilder| b.build().map(drop);
+    let builder = || LeaseConfig::builder("tbl");
+    assert_eq!(
+        build(builder().key_attribute_names("pk", "")),
+        Err(ConfigError::EmptyAttributeName { role: "sort key" })
+    );
+    for (token, expires, ttl, role) in [
+        ("", "e", "t", "token"),
+        ("k", "", "t", "expires-at"),
+        ("k", "e", "", "ttl"),
+    ] {
+        assert_eq!(
+            build(builder().lease_attribute_names(token, expires, ttl)),
+            Err(ConfigError::EmptyAttributeName { role }),
+            "{role}"
+        );
+    }
+    // Collisions between any two roles, named in the order the roles are checked.
+    assert_eq!(
+        build(builder().key_attribute_names("id", "id")),
+        Err(ConfigError::DuplicateAttributeName {
+            name: "id".into(),
+            first: "partition key",
+            second: "sort key",
+        })
+    );
+    assert_eq!(
+        build(builder().lease_attribute_names("lease_token", "sk", "ttl")),
+        Err(ConfigError::DuplicateAttributeName {
+            name: "sk".into(),
+            first: "sort key",
+            second: "expires-at",
+        })
+    );
+    assert_eq!(
+        build(builder().lease_attribute_names("t", "t2", "t2")),
+        Err(ConfigError::DuplicateAttributeName {
+            name: "t2".into(),
+            first: "expires-at",
+            second: "ttl",
+        })
+    );
+    // Names are compared exactly: a different case is a different attribute, as in DynamoDB.
+    assert_eq!(build(builder().key_attribute_names("PK", "pk")), Ok(()));
+    assert_eq!(
+        build(builder().key_attribute_names("pk", "s".repeat(256))),
+        Err(ConfigError::AttributeNameTooLong {
+            role: "sort key",
+            len: 256
+        })
+    );
+
+    assert_eq!(
+        build(builder().lock_sort_key("")),
+        Err(ConfigError::EmptyLockSortKey)
+    );
+    assert_eq!(
+        build(builder().lock_sort_key("€".repeat(342))),
+        Err(ConfigError::LockSortKeyTooLong { len: 1026 })
+    );
 }

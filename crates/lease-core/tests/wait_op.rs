@@ -288,3 +288,39 @@ fn a_wait_without_timeout_has_none_and_the_default_delays() {
     assert_eq!(forever.max_delay, bounded.max_delay);
     assert_eq!(forever.jitter, bounded.jitter);
 }
+
+/// A wait policy's jitter outside 0..=1 (or not a number) and zero delays are not errors: the
+/// jitter is clamped (above 1 acts as 1, below 0 and NaN as 0) and no two polls are closer than
+/// `MIN_POLL_DELAY`, so no policy can make a waiter busy-poll the table.
+#[test]
+fn out_of_range_jitter_is_clamped_and_zero_delays_are_raised_to_the_minimum() {
+    let c = Clocks(Instant::now());
+    let delays = |policy: WaitPolicy| {
+        let mut w = wait(&c, policy.jitter_seed(5));
+        let mut t = Duration::ZERO;
+        (0..5)
+            .map(|_| {
+                answer(&mut w, &c, t, held_until(T0 + 600));
+                let d = contended(&mut w)[0];
+                t += d;
+                d
+            })
+            .collect::<Vec<_>>()
+    };
+    let policy = WaitPolicy::with_timeout(Duration::from_secs(60));
+    let full = delays(policy.clone().jitter(1.0));
+    let none = delays(policy.clone().jitter(0.0));
+    assert_eq!(none, [Duration::from_secs(1); 5]);
+    assert_eq!(delays(policy.clone().jitter(7.0)), full);
+    assert_eq!(delays(policy.clone().jitter(f64::INFINITY)), full);
+    assert_eq!(delays(policy.clone().jitter(-3.0)), none);
+    assert_eq!(delays(policy.clone().jitter(f64::NAN)), none);
+    assert!(
+        full.iter()
+            .all(|d| *d >= lease_core::MIN_POLL_DELAY && *d <= ms(1_000))
+    );
+    let zero = policy
+        .initial_delay(Duration::ZERO)
+        .max_delay(Duration::ZERO);
+    assert_eq!(delays(zero), [lease_core::MIN_POLL_DELAY; 5]);
+}

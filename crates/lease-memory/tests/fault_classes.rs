@@ -12,7 +12,7 @@ use std::time::Duration;
 use lease_memory::{
     Fault, FaultRule, FaultyStore, FencingToken, InvalidInput, Lease, LeaseConfig, LeaseError,
     LeaseKey, LeaseManager, LeaseState, LeaseToken, MemoryStore, ReleaseOutcome, RequestKind,
-    RequestOutcome, StoreErrorKind, TestClock,
+    RequestOutcome, RetryPolicy, StoreErrorKind, TestClock,
 };
 
 const T0: i64 = 1_800_000_000;
@@ -152,6 +152,27 @@ async fn throttled_acquire_is_retried() {
         started.elapsed() >= Duration::from_millis(75),
         "backoff 25 + 50 ms of virtual time"
     );
+}
+
+/// A retry policy of zero attempts is not an error: it is one attempt (as
+/// `RetryPolicy::never()`), whose failure is reported as what it is.
+#[tokio::test(start_paused = true)]
+async fn a_retry_policy_of_zero_attempts_sends_once() {
+    let w = World::new();
+    w.fault(Fault::Transient(StoreErrorKind::Throttled), 1);
+    let none = RetryPolicy {
+        max_attempts: 0,
+        ..RetryPolicy::default()
+    };
+    let m = w.manager("a").with_retry_policy(none);
+    let err = m.acquire_key(w.key(), secs(10)).await.unwrap_err();
+    assert!(
+        matches!(&err, LeaseError::Store { source, .. } if source.kind() == StoreErrorKind::Throttled),
+        "{err:?}"
+    );
+    assert_eq!(w.store.requests_seen(), 1);
+    m.acquire_key(w.key(), secs(10)).await.unwrap();
+    assert_eq!(w.store.requests_seen(), 2);
 }
 
 /// A request lost before it reached the table is re-sent.

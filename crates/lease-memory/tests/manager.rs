@@ -464,6 +464,134 @@ async fn a_malformed_stored_lease_is_never_taken_over() {
     }
 }
 
+/// Items another writer left at the lock key that are not readable leases: acquire,
+/// `try_acquire` and inspect each say `MalformedItem` naming the attribute and why, and
+/// nothing is written (the item is as it was).
+#[tokio::test]
+async fn foreign_items_are_malformed_naming_the_attribute_and_left_unchanged() {
+    let world = World::default();
+    let live = n(T0 + 60);
+    let missing = |attribute: &str| DecodeError::MissingAttribute {
+        attribute: attribute.into(),
+    };
+    let wrong = |attribute: &str, expected, found| DecodeError::WrongType {
+        attribute: attribute.into(),
+        expected,
+        found,
+    };
+    let cases = [
+        (
+            vec![("lease_expires_at", live.clone())],
+            missing("lease_token"),
+        ),
+        (vec![("lease_token", s("x"))], missing("lease_expires_at")),
+        (
+            vec![("lease_token", n(7)), ("lease_expires_at", live.clone())],
+            wrong("lease_token", "S", "N"),
+        ),
+        (
+            vec![
+                ("lease_token", s("x")),
+                ("lease_expires_at", AttributeValue::N("2000.5".into())),
+            ],
+            DecodeError::InvalidNumber {
+                attribute: "lease_expires_at".into(),
+                value: "2000.5".into(),
+            },
+        ),
+        (
+            // Epoch milliseconds where seconds are configured.
+            vec![
+                ("lease_token", s("x")),
+                ("lease_expires_at", n(1_800_000_000_000)),
+            ],
+            DecodeError::ExpiryBeyondHorizon {
+                attribute: "lease_expires_at".into(),
+                value: 1_800_000_000_000,
+                unit: "seconds",
+            },
+        ),
+        (
+            vec![
+                ("lease_token", s("x")),
+                ("lease_expires_at", live.clone()),
+                ("lease_fence", s("7")),
+            ],
+            wrong("lease_fence", "N", "S"),
+        ),
+        (
+            vec![
+                ("lease_token", s("x")),
+                ("lease_expires_at", live.clone()),
+                ("ttl", s("soon")),
+            ],
+            wrong("ttl", "N", "S"),
+        ),
+    ];
+    let manager = world.manager("a");
+    let key = LeaseKey::new("CACHE#A", "LOCK");
+    for (attributes, expected) in cases {
+        let mut foreign = key_item("CACHE#A");
+        foreign.extend(attributes.into_iter().map(|(k, v)| (k.into(), v)));
+        world
+            .store
+            .put_item_unconditionally("locks", foreign.clone())
+            .unwrap();
+        for result in [
+            manager.acquire("CACHE#A", secs(30)).await.map(drop),
+            manager.try_acquire(key.clone(), secs(30)).await.map(drop),
+            manager.inspect(key.clone()).await.map(drop),
+        ] {
+            match result {
+                Err(LeaseError::MalformedItem { key: at, error }) => {
+                    assert_eq!(at, key);
+                    assert_eq!(error, expected);
+                }
+                other => panic!("expected MalformedItem({expected:?}), got {other:?}"),
+            }
+        }
+        assert_eq!(world.stored("CACHE#A"), Some(foreign), "{expected:?}");
+    }
+}
+
+/// A token source that hands out an empty token is bad input like an empty token given by
+/// hand: every way to acquire refuses it before sending.
+#[tokio::test]
+async fn an_empty_token_from_the_token_source_sends_nothing() {
+    let world = World::default();
+    let manager = Arc::new(
+        LeaseManager::new(world.store.clone(), world.config.clone())
+            .with_shared_clock(world.clock.clone())
+            .with_token_source(|| LeaseToken::new("")),
+    );
+    let key = LeaseKey::new("CACHE#A", "LOCK");
+    let wait = lease_memory::WaitPolicy::with_timeout(secs(5));
+    for result in [
+        manager.acquire("CACHE#A", secs(30)).await.map(drop),
+        manager.try_acquire(key.clone(), secs(30)).await.map(drop),
+        manager
+            .acquire_waiting(key.clone(), secs(30), &wait)
+            .await
+            .map(drop),
+        manager
+            .acquire_guard(key.clone(), secs(30), lease_memory::GuardOptions::default())
+            .await
+            .map(drop),
+    ] {
+        assert!(
+            matches!(
+                result,
+                Err(LeaseError::InvalidInput {
+                    reason: InvalidInput::EmptyToken,
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+    }
+    assert_eq!(world.store.requests_executed(), 0);
+}
+
 #[tokio::test]
 async fn inspect_reports_absent_held_expired_and_released() {
     let world = World::default();

@@ -528,6 +528,55 @@ async fn the_manager_refuses_a_write_on_the_lease_item_before_sending() {
     assert_eq!(world.store.requests_executed(), sent);
 }
 
+/// A guarded commit over DynamoDB's 100 items (the guard counts), and a commit-and-release
+/// that writes the lease item, are refused by the manager before anything is sent.
+#[tokio::test]
+async fn the_manager_refuses_a_transaction_dynamodb_would_reject_before_sending() {
+    let world = World::new();
+    let manager = world.manager("tok-a");
+    let lease = manager.acquire("CACHE#A", LEASE).await.unwrap();
+    let sent = world.store.requests_executed();
+    let hundred: Vec<TransactItem> = (0..100).map(put_meta).collect();
+    let err = manager
+        .commit_with_lease(&lease, hundred)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LeaseError::InvalidInput {
+                operation: Operation::Commit,
+                reason: InvalidInput::TooManyTransactItems { count: 101 },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let on_lock = TransactItem::Delete(DeleteRequest {
+        table_name: TABLE.into(),
+        key: key("CACHE#A", "LOCK"),
+        condition: None,
+        on_condition_failure: OnConditionFailure::ReturnNothing,
+    });
+    let err = manager
+        .commit_and_release(&lease, vec![on_lock])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LeaseError::InvalidInput {
+                reason: InvalidInput::LeaseItemInTransaction { index: 0 },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(world.store.requests_executed(), sent);
+    assert_eq!(world.meta(), None);
+    assert!(matches!(world.state().await, LeaseState::Held(_)));
+}
+
 #[tokio::test]
 async fn the_store_describes_its_tables_for_check_table() {
     let world = World::new();
