@@ -8,7 +8,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use lease_dynamodb_sdk::defaults;
 
-use crate::duration::parse_duration;
+use crate::duration::{parse_duration, parse_positive_duration};
 
 /// The exit statuses, shown at the end of `lease --help` and `lease run --help` (and in the
 /// README).
@@ -204,8 +204,8 @@ pub(crate) struct StoreArgs {
     /// The AWS profile (default: AWS_PROFILE, or "default").
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) profile: Option<String>,
-    /// The longest wait for one DynamoDB request attempt.
-    #[arg(long, global = true, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    /// The longest wait for one DynamoDB request attempt (above zero).
+    #[arg(long, global = true, default_value = "10s", value_parser = parse_positive_duration, value_name = "DURATION")]
     pub(crate) request_timeout: Duration,
 }
 

@@ -31,8 +31,8 @@ impl Connection {
     /// Checks the options and builds the client; sends nothing.
     ///
     /// # Errors
-    /// A usage failure (64) when no table is given, the item format options are invalid, or
-    /// no AWS region is configured.
+    /// A usage failure (64) when no table is given, the item format options are invalid, the
+    /// endpoint is not an http(s) URL with a host, or no AWS region is configured.
     pub(crate) async fn open(store: &StoreArgs, format: &FormatArgs) -> Result<Self, Failure> {
         let config = lease_config(store, format)?;
         // One attempt per SDK call: the lease manager retries lease requests itself (briefly,
@@ -46,6 +46,11 @@ impl Connection {
                     .build(),
             );
         if let Some(endpoint) = &store.endpoint {
+            if !is_endpoint_url(endpoint) {
+                return Err(Failure::usage(format!(
+                    "invalid endpoint {endpoint:?}: give an http:// or https:// URL with a host, such as http://127.0.0.1:8000; check --endpoint or LEASE_ENDPOINT"
+                )));
+            }
             loader = loader.endpoint_url(endpoint);
         }
         if let Some(region) = &store.region {
@@ -77,6 +82,16 @@ impl Connection {
     fn store(&self) -> DynamoDbStore {
         DynamoDbStore::new(self.client.clone()).with_request_timeout(Some(self.request_timeout))
     }
+}
+
+/// Whether `url` is an endpoint a request can be sent to: an absolute `http` or `https` URI
+/// with a host, parsed as the SDK parses it (with the `http` crate). The SDK itself finds a bad
+/// endpoint only when it applies it to a request: for every request, after the fact.
+fn is_endpoint_url(url: &str) -> bool {
+    url.parse::<http::Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.host().is_some_and(|host| !host.is_empty())
+    })
 }
 
 /// The lease configuration the options describe.

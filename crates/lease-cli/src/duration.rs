@@ -11,6 +11,20 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{e} in {text:?} (examples: 30s, 1m30s, 500ms)"))
 }
 
+/// Parses a duration that must be above zero (a timeout that could never be met).
+///
+/// # Errors
+/// As [`parse_duration`], and a message naming the value when it is zero.
+pub(crate) fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        return Err(format!(
+            "{text:?} is zero: give a positive duration (examples: 10s, 500ms)"
+        ));
+    }
+    Ok(duration)
+}
+
 /// A duration for people, rounded to whole seconds above 10 s, milliseconds below: `25s`,
 /// `1m 5s`, `1s 500ms`.
 pub(crate) fn format_duration(duration: Duration) -> String {
@@ -32,6 +46,15 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration(" 2h "), Ok(Duration::from_secs(7200)));
+    }
+
+    #[test]
+    fn a_positive_duration_is_above_zero() {
+        assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));
+        for zero in ["0s", "0ms", "0ns"] {
+            let error = parse_positive_duration(zero).unwrap_err();
+            assert!(error.contains("is zero"), "{error}");
+        }
     }
 
     #[test]

@@ -167,7 +167,7 @@ fn bad_input_exits_64_before_connecting() {
     };
     let long_key = "k".repeat(2049);
     let long_table = "t".repeat(256);
-    let cases: [Case; 26] = [
+    let cases: [Case; 30] = [
         // Keys, durations and renew periods the library rejects.
         (&["acquire", ""], &[], &[], "the partition key is empty"),
         (&["acquire", &long_key], &[], &[], "2049 bytes"),
@@ -308,10 +308,39 @@ fn bad_input_exits_64_before_connecting() {
         ),
         // No AWS region anywhere (environment, profile; instance metadata is off).
         (&["inspect", "job"], &[], &["AWS_REGION"], "no AWS region"),
+        // An endpoint the SDK cannot send to: refused before anything is built. (Sent, the
+        // SDK's error printed the whole request, token included.)
+        (
+            &["release", "job", "--token", "my-secret-token"],
+            &[("LEASE_ENDPOINT", "not a url")],
+            &[],
+            "invalid endpoint \"not a url\"",
+        ),
+        (
+            &["inspect", "job", "--endpoint", "http://[::1"],
+            &[],
+            &[],
+            "--endpoint",
+        ),
+        (
+            &["inspect", "job", "--endpoint", "127.0.0.1:8000"],
+            &[],
+            &[],
+            "http://127.0.0.1:8000",
+        ),
+        // A request timeout that could never be met.
+        (
+            &["acquire", "job", "--request-timeout", "0s"],
+            &[],
+            &[],
+            "is zero",
+        ),
     ];
     for (args, env, unset, needle) in cases {
         let output = lease_with(args, env, unset);
         assert_eq!(code(&output), 64, "{args:?} {env:?}");
+        let printed = format!("{output:?}");
+        assert!(!printed.contains("my-secret-token"), "{printed}");
         assert_one_line_error(&output, needle);
         match listener.accept() {
             Err(e) if e.kind() == ErrorKind::WouldBlock => {}

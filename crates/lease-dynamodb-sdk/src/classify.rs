@@ -4,7 +4,9 @@
 //! ([`StoreResponse::ConditionFailed`], with the old item when DynamoDB returned it); every other
 //! failure becomes a [`StoreError`] whose [`StoreErrorKind`] tells whether the request may have
 //! been applied. The message names the operation, the AWS error code and AWS's message; the
-//! [`SdkError`] itself is attached as the source.
+//! [`SdkError`] itself is attached as the source, unless its text holds an HTTP request the SDK
+//! printed into it (it does so when it cannot apply the endpoint to a request): a request's
+//! body holds the lease token, so then only the text is attached, the request left out.
 //!
 //! Service errors are classified by their error code ([`ProvideErrorMetadata::code`]), which the
 //! SDK sets on modelled and unmodelled errors alike (`ValidationException` has no modelled
@@ -55,6 +57,49 @@ fn connect_refusal(err: &(dyn StdError + 'static)) -> Option<std::io::ErrorKind>
     )
     .then_some(kind)
 }
+
+/// What the SDK puts in an error's text when it prints a whole HTTP request (`Request {` from
+/// the request's `Debug`, `SdkBody` for its body).
+const PRINTED_REQUEST: [&str; 2] = ["Request {", "SdkBody"];
+
+/// The text of `err` and its sources, joined by `": "`.
+fn chain_text(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
+}
+
+/// `text` without the HTTP request printed into it: from the first printed request to the
+/// last backtick (the SDK quotes the request in backticks, and what follows it is the SDK's
+/// own text) becomes `(request omitted: it holds the lease token)`.
+fn without_printed_request(text: &str) -> String {
+    let Some(start) = PRINTED_REQUEST.iter().filter_map(|m| text.find(m)).min() else {
+        return text.to_owned();
+    };
+    let before = text[..start].strip_suffix('`').unwrap_or(&text[..start]);
+    let after = text[start..]
+        .rfind('`')
+        .map_or("", |end| &text[start + end + 1..]);
+    format!("{before}(request omitted: it holds the lease token){after}")
+}
+
+/// An SDK error's text with the printed request left out: attached as a [`StoreError`]'s
+/// source in place of the SDK error.
+#[derive(Debug)]
+struct RequestOmitted(String);
+
+impl std::fmt::Display for RequestOmitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for RequestOmitted {}
 
 /// Error codes of throttling: the request was not applied.
 const THROTTLING_CODES: &[&str] = &[
@@ -183,7 +228,7 @@ pub(crate) fn classify<E: OperationError>(
 /// | SDK error | kind |
 /// |---|---|
 /// | `TimeoutError` | [`Timeout`](StoreErrorKind::Timeout) |
-/// | `DispatchFailure` | `Timeout` if the connector timed out; [`AccessDenied`](StoreErrorKind::AccessDenied) if no credentials could be loaded; [`Unreachable`](StoreErrorKind::Unreachable) if the connection was refused or the host or network is unreachable (nothing sent); else [`Unavailable`](StoreErrorKind::Unavailable) |
+/// | `DispatchFailure` | `Timeout` if the connector timed out; [`AccessDenied`](StoreErrorKind::AccessDenied) if no credentials could be loaded; [`Unreachable`](StoreErrorKind::Unreachable) if the connection was refused or the host or network is unreachable (nothing sent); [`Misconfigured`](StoreErrorKind::Misconfigured) if the endpoint could not be applied to the request (nothing sent); else [`Unavailable`](StoreErrorKind::Unavailable) |
 /// | `ResponseError` (unreadable response) | `Unavailable` |
 /// | `ServiceError` with a throttling code | [`Throttled`](StoreErrorKind::Throttled) |
 /// | `ResourceNotFoundException` | [`ResourceNotFound`](StoreErrorKind::ResourceNotFound) |
@@ -194,6 +239,7 @@ pub(crate) fn classify<E: OperationError>(
 /// | any other service error, `ConstructionFailure` | [`Other`](StoreErrorKind::Other) |
 pub(crate) fn classify_error<E: OperationError>(err: SdkError<E, HttpResponse>) -> StoreError {
     let operation = E::OPERATION;
+    let text = chain_text(&err);
     let (kind, message) = match &err {
         SdkError::TimeoutError(_) => (StoreErrorKind::Timeout, format!("{operation} timed out")),
         SdkError::DispatchFailure(failure) => {
@@ -211,6 +257,13 @@ pub(crate) fn classify_error<E: OperationError>(err: SdkError<E, HttpResponse>) 
                 (
                     StoreErrorKind::Unreachable,
                     format!("{operation} was not sent: could not connect ({kind})"),
+                )
+            } else if text.contains("failed to apply endpoint") {
+                (
+                    StoreErrorKind::Misconfigured,
+                    format!(
+                        "{operation} was not sent: the client's endpoint URL cannot be used (see the cause)"
+                    ),
                 )
             } else {
                 let cause = if failure.is_io() {
@@ -250,7 +303,12 @@ pub(crate) fn classify_error<E: OperationError>(err: SdkError<E, HttpResponse>) 
         ),
         _ => (StoreErrorKind::Other, format!("{operation} failed")),
     };
-    StoreError::new(kind, message).with_source(err)
+    let error = StoreError::new(kind, message);
+    if PRINTED_REQUEST.iter().any(|marker| text.contains(marker)) {
+        error.with_source(RequestOmitted(without_printed_request(&text)))
+    } else {
+        error.with_source(err)
+    }
 }
 
 /// The kind of a service error, from its AWS error code and HTTP status.
@@ -405,6 +463,40 @@ pub(crate) mod tests {
         assert_eq!(
             kind_of(SdkError::construction_failure("bad endpoint")),
             StoreErrorKind::Other
+        );
+    }
+
+    /// The SDK prints the whole request into the error when it cannot apply the endpoint; the
+    /// request's body holds the lease token, so the store error's text and source leave it out.
+    #[test]
+    fn a_printed_request_is_left_out_and_the_endpoint_failure_is_misconfigured() {
+        let printed = "failed to apply endpoint `not a url` to request `Request { body: SdkBody { inner: Once(Some(b\"{\\\":tok\\\":{\\\"S\\\":\\\"secret`token\\\"}}\")) }, uri: Uri { as_string: \"/\" } }`: endpoint is not a valid URI: invalid uri character";
+        let err: StoreError = classify_error::<PutItemError>(SdkError::dispatch_failure(
+            ConnectorError::other(printed.into(), None),
+        ));
+        assert_eq!(err.kind(), StoreErrorKind::Misconfigured);
+        let mut shown = format!("{err} {err:?}");
+        let mut next = StdError::source(&err);
+        while let Some(e) = next {
+            shown.push_str(&format!(" {e} {e:?}"));
+            next = e.source();
+        }
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(!shown.contains("SdkBody"), "{shown}");
+        assert!(shown.contains("`not a url`"), "{shown}");
+        assert!(
+            shown.contains("(request omitted: it holds the lease token)"),
+            "{shown}"
+        );
+        assert!(shown.contains("invalid uri character"), "{shown}");
+
+        // Without a printed request, the SDK error itself stays attached.
+        let err = classify_error::<PutItemError>(SdkError::timeout_error("deadline elapsed"));
+        let source = StdError::source(&err).expect("attached");
+        assert!(
+            source
+                .downcast_ref::<SdkError<PutItemError, HttpResponse>>()
+                .is_some()
         );
     }
 

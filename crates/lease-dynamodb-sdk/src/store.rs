@@ -60,6 +60,8 @@ impl<C> DynamoDbStore<C> {
     /// Bounds every request (SDK retries included) by `timeout`; `None` leaves only the
     /// client's own timeouts (if you configured some with `TimeoutConfig`). Keep it below your
     /// lease durations, so that a hung renewal is retried before the lease's safe deadline.
+    /// A zero timeout could never be met: every request then fails at once with
+    /// [`StoreErrorKind::Misconfigured`], unsent.
     #[must_use]
     pub fn with_request_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.request_timeout = timeout;
@@ -81,6 +83,12 @@ impl<C: DynamoDbApi> Store for DynamoDbStore<C> {
     async fn execute(&self, request: &Request) -> Result<StoreResponse, StoreError> {
         if let Some(problem) = self.misconfiguration {
             return Err(misconfigured(problem));
+        }
+        if self.request_timeout == Some(Duration::ZERO) {
+            return Err(misconfigured(
+                "the store's request timeout is zero, so no request could ever be answered in \
+                 time: give a positive timeout (DynamoDbStore::with_request_timeout), or None",
+            ));
         }
         // The SDK's futures are deeply nested types. Boxed here, they stay out of the type of
         // every future built on this store (the manager's, a guard's, the caller's own `async

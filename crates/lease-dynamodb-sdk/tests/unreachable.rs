@@ -114,3 +114,39 @@ async fn a_client_without_a_region_is_misconfigured() {
         other => panic!("expected Describe(Misconfigured), got {other:?}"),
     }
 }
+
+/// An endpoint URL the SDK cannot apply (`not a url`): the SDK fails each request before
+/// sending it, printing the whole request, bearer token included, into its error. The store
+/// says "misconfigured" (not sent, not retried, not an unknown outcome), and neither the
+/// error's text nor its `Debug` nor any source in its chain shows the token.
+#[tokio::test]
+async fn an_endpoint_the_sdk_cannot_apply_is_misconfigured_and_shows_no_token() {
+    for endpoint in ["not a url", "http://[::1"] {
+        let sdk = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .build();
+        let client = aws_sdk_dynamodb::Client::from_conf(sdk);
+        let config = LeaseConfig::builder("locks").build().unwrap();
+        let manager = LeaseManager::new(DynamoDbStore::new(client), config)
+            .with_token_source(|| lease_dynamodb_sdk::LeaseToken::new("secret-token-value"));
+        let err = manager
+            .acquire("CACHE#A", Duration::from_secs(30))
+            .await
+            .unwrap_err();
+        let LeaseError::Store { source, .. } = &err else {
+            panic!("expected a not-applied store error, got {err:?}");
+        };
+        assert_eq!(source.kind(), StoreErrorKind::Misconfigured, "{source}");
+        let mut shown = format!("{err} {err:?}");
+        let mut next = std::error::Error::source(&err);
+        while let Some(e) = next {
+            shown.push_str(&format!(" | {e} {e:?}"));
+            next = e.source();
+        }
+        assert!(!shown.contains("secret-token-value"), "{shown}");
+        assert!(shown.contains("request omitted"), "{shown}");
+    }
+}

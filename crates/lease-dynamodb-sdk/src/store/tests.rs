@@ -760,3 +760,27 @@ async fn a_misconfigured_client_sends_nothing_and_says_why() {
     assert!(!StoreErrorKind::Misconfigured.is_transient());
     assert!(!StoreErrorKind::Misconfigured.outcome_may_be_applied());
 }
+
+/// A zero request timeout could never be met: every request fails at once, unsent (the mock
+/// fails the test on any call), instead of timing out after the fact as an unknown outcome.
+#[tokio::test]
+async fn a_zero_request_timeout_sends_nothing() {
+    let mut api = MockDynamoDbApi::new();
+    api.expect_misconfiguration().return_const(None);
+    let store = DynamoDbStore::new(api).with_request_timeout(Some(Duration::ZERO));
+    let config = LeaseConfig::builder("locks").build().unwrap();
+    let manager =
+        LeaseManager::new(store, config).with_clock(TestClock::at_epoch_seconds(1000).frozen());
+    let err = manager
+        .acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    let LeaseError::Store { source, .. } = &err else {
+        panic!("expected Store(Misconfigured), got {err:?}");
+    };
+    assert_eq!(source.kind(), StoreErrorKind::Misconfigured);
+    assert!(
+        source.message().contains("request timeout is zero"),
+        "{source}"
+    );
+}
