@@ -532,3 +532,29 @@ fn answers_that_give_a_lease_need_a_fresh_clock_reading() {
     let inspect = InspectOp::new(planner(), key(), RetryPolicy::never()).unwrap();
     assert!(!inspect.reads_clock_on_answer());
 }
+
+/// A retry policy with no backoff still waits `MIN_RETRY_DELAY` (10 ms) between attempts: it
+/// cannot resend back to back to a throttling table.
+#[test]
+fn a_zero_backoff_still_waits_the_minimum_retry_delay() {
+    let c = Clocks::new();
+    let retry = RetryPolicy {
+        max_attempts: 3,
+        initial_backoff: Duration::ZERO,
+        max_backoff: Duration::ZERO,
+    };
+    let mut op = acquire(&c, retry);
+    exchange(
+        &mut op,
+        &c,
+        Duration::ZERO,
+        ms(1),
+        failure(StoreErrorKind::Throttled),
+    );
+    let seen = events(&mut op);
+    assert!(
+        matches!(seen.as_slice(), [OpEvent::Retrying { backoff, .. }] if *backoff == lease_core::lifecycle::MIN_RETRY_DELAY),
+        "{seen:?}"
+    );
+    assert_eq!(op.poll_timeout(), Some(c.0 + ms(11)));
+}

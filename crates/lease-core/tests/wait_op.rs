@@ -324,3 +324,42 @@ fn out_of_range_jitter_is_clamped_and_zero_delays_are_raised_to_the_minimum() {
         .max_delay(Duration::ZERO);
     assert_eq!(delays(zero), [lease_core::MIN_POLL_DELAY; 5]);
 }
+
+/// A timeout too long for the clock (`Duration::MAX`) means "wait for ever", not "give up
+/// after the first attempt".
+#[test]
+fn a_timeout_past_the_clocks_range_is_no_deadline() {
+    let c = Clocks(Instant::now());
+    let mut w = wait(&c, WaitPolicy::with_timeout(Duration::MAX).jitter(0.0));
+    answer(&mut w, &c, Duration::ZERO, held_until(T0 + 30));
+    assert!(w.poll_output().is_none(), "still waiting");
+    assert_eq!(contended(&mut w), [ms(1_000)]);
+    assert_eq!(w.poll_timeout(), Some(c.0 + ms(1_000)));
+}
+
+/// Delays near `Duration::MAX` neither panic (jitter's float arithmetic) nor wrap to "now":
+/// the next attempt is as far off as the clock can say.
+#[test]
+fn delays_near_the_maximum_neither_panic_nor_poll_at_once() {
+    let c = Clocks(Instant::now());
+    let policy = WaitPolicy::without_timeout()
+        .initial_delay(Duration::MAX)
+        .max_delay(Duration::MAX)
+        .jitter(0.5);
+    let mut w = wait(&c, policy);
+    // A transient failure: the backoff from `initial_delay` applies (as when the holder is
+    // unknown).
+    answer(
+        &mut w,
+        &c,
+        Duration::ZERO,
+        Err(StoreError::new(StoreErrorKind::Throttled, "slow down")),
+    );
+    assert!(w.poll_output().is_none(), "still waiting");
+    let next = w.poll_timeout().expect("a next attempt");
+    assert!(
+        next > c.0 + Duration::from_secs(365 * 24 * 3600),
+        "{next:?}"
+    );
+    assert!(w.poll_transmit(c.at(Duration::from_secs(3600))).is_none());
+}

@@ -17,7 +17,9 @@ use crate::response::StoreErrorKind;
 pub struct RetryPolicy {
     /// Attempts in all, the first included (at least 1). Default 3.
     pub max_attempts: u32,
-    /// Wait before the second attempt; doubled before each later one. Default 25 ms.
+    /// Wait before the second attempt; doubled before each later one. Default 25 ms. Never
+    /// below [`MIN_RETRY_DELAY`](super::MIN_RETRY_DELAY) (10 ms), so that a zero backoff
+    /// cannot resend back to back to a throttling table.
     pub initial_backoff: Duration,
     /// The longest wait between attempts. Default 500 ms.
     pub max_backoff: Duration,
@@ -43,8 +45,8 @@ impl RetryPolicy {
         }
     }
 
-    /// The wait before attempt `attempt + 1`, after `attempt` (1-based) failed; `None` when no
-    /// attempt is left.
+    /// The wait before attempt `attempt + 1`, after `attempt` (1-based) failed, never below
+    /// [`MIN_RETRY_DELAY`](super::MIN_RETRY_DELAY); `None` when no attempt is left.
     #[must_use]
     pub fn backoff_after(&self, attempt: u32) -> Option<Duration> {
         if attempt >= self.max_attempts.max(1) {
@@ -56,7 +58,8 @@ impl RetryPolicy {
         Some(
             self.initial_backoff
                 .saturating_mul(factor)
-                .min(self.max_backoff),
+                .min(self.max_backoff)
+                .max(super::MIN_RETRY_DELAY),
         )
     }
 }

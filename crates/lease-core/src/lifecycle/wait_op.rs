@@ -96,7 +96,8 @@ impl WaitOp {
         now: Now,
     ) -> Result<Self, LeaseError> {
         let deadline = match (policy.timeout, now.monotonic) {
-            (Some(timeout), Some(at)) => Some(at.checked_add(timeout).unwrap_or(at)),
+            // A timeout past the end of the clock's range is no deadline, not an immediate one.
+            (Some(timeout), Some(at)) => at.checked_add(timeout),
             (Some(_), None) => now.monotonic,
             (None, _) => None,
         };
@@ -169,7 +170,7 @@ impl WaitOp {
         if self.deadline.is_some_and(|deadline| at >= deadline) {
             return self.finish(Err(timed_out(self.key.clone(), blocked)));
         }
-        let wake = at.checked_add(delay).unwrap_or(at);
+        let wake = saturating_add(at, delay);
         let until = earliest(Some(wake), self.deadline).unwrap_or(wake);
         self.state = State::Sleeping { until };
     }
@@ -286,4 +287,16 @@ fn until_expiry(holder: &Holder, now: OffsetDateTime) -> Option<Duration> {
     }
     let until = Duration::try_from(info.expires_at - now).ok()?;
     (!until.is_zero()).then_some(until)
+}
+
+/// `at + delay`, or the latest instant within reach when that overflows (halving the delay
+/// until it fits): a delay too long for the clock means "not for a very long time", never
+/// "now".
+fn saturating_add(at: Instant, mut delay: Duration) -> Instant {
+    loop {
+        if let Some(later) = at.checked_add(delay) {
+            return later;
+        }
+        delay /= 2;
+    }
 }

@@ -108,8 +108,10 @@ impl WaitPolicy {
         } else {
             self.jitter.clamp(0.0, 1.0)
         };
-        delay
-            .mul_f64(1.0 - fraction * jitter.fraction())
+        // `mul_f64` panics when the product rounds above `Duration::MAX` (a delay near the
+        // maximum); the product is never above `delay`, so that case keeps `delay`.
+        Duration::try_from_secs_f64(delay.as_secs_f64() * (1.0 - fraction * jitter.fraction()))
+            .map_or(delay, |shortened| shortened.min(delay))
             .max(MIN_POLL_DELAY)
     }
 
