@@ -12,7 +12,7 @@
 //!   lease without a second read.
 
 use crate::attribute::{AttributeValue, Item};
-use crate::error::{self, LeaseError, Operation};
+use crate::error::{self, DecodeError, LeaseError, Operation};
 use crate::expr::{Comparator, Condition, Operand, UpdateAction, UpdateValue, Value};
 use crate::fence::FencingToken;
 use crate::holder::{Holder, HolderInfo};
@@ -121,7 +121,10 @@ impl<'p> AcquirePlan<'p> {
     /// - [`LeaseError::Held`] when the condition failed: the lease is held by another token and
     ///   not expired, with the holder when the store returned the old item.
     /// - [`LeaseError::MalformedItem`] when the condition failed on an item that is not a
-    ///   readable lease (it will never expire by itself: someone must repair or delete it).
+    ///   readable lease (it will never expire by itself: someone must repair or delete it), or
+    ///   when the write applied but the item's fencing token, stored by another program, is
+    ///   not a whole number ([`DecodeError::InvalidNumber`]; the lease must then be given back,
+    ///   as [`AcquireOp`](crate::lifecycle::AcquireOp) does).
     /// - [`LeaseError::OutcomeUnknown`] when the store failed in a way that may have applied the
     ///   write (send the request again to settle it); [`LeaseError::Store`] when it did not.
     /// - [`LeaseError::UnexpectedResponse`] when the store's answer does not fit the request.
@@ -163,10 +166,21 @@ pub(crate) fn interpret(
     };
     match response {
         Ok(StoreResponse::Applied {
-            attributes: Some(_),
-        }) => Err(unexpected(
-            "the updated attributes have no whole-number fencing token",
-        )),
+            attributes: Some(item),
+        }) => match item.get(planner.config().fence_attribute()) {
+            // Another program stored a fencing token that is not a whole number (`1.5`, `-3`):
+            // the update added one to it. The item is not a readable lease.
+            Some(AttributeValue::N(value)) => Err(LeaseError::MalformedItem {
+                key,
+                error: DecodeError::InvalidNumber {
+                    attribute: planner.config().fence_attribute().to_owned(),
+                    value: value.to_string(),
+                },
+            }),
+            _ => Err(unexpected(
+                "the updated attributes have no whole-number fencing token",
+            )),
+        },
         Ok(StoreResponse::Applied { attributes: None }) => Err(unexpected(
             "the store returned no attributes for ReturnValues UPDATED_NEW",
         )),
@@ -192,7 +206,7 @@ pub(crate) fn interpret(
 }
 
 /// The fencing token in the updated attributes, if it holds a whole number.
-fn fence_of(item: &Item, planner: &Planner) -> Option<u64> {
+pub(crate) fn fence_of(item: &Item, planner: &Planner) -> Option<u64> {
     match item.get(planner.config().fence_attribute()) {
         Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),
         _ => None,

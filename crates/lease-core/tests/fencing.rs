@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use lease_core::expr::{Attr, Operand, UpdateAction, UpdateValue, Value};
 use lease_core::{
-    AttributeValue, FencingToken, Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseToken,
-    Operation, Planner, Request, StoreResponse,
+    AttributeValue, DecodeError, FencingToken, Item, Lease, LeaseConfig, LeaseError, LeaseKey,
+    LeaseToken, Operation, Planner, Request, StoreResponse,
 };
 use time::OffsetDateTime;
 
@@ -94,14 +94,32 @@ fn an_answer_without_a_whole_fence_is_an_unexpected_response() {
     // ReturnValues ignored: nothing, or an item without the attribute.
     assert_unexpected(acquire_with(&planner(), None));
     assert_unexpected(acquire_with(&planner(), Some(updated(None))));
-    // Not a whole number in u64's range, or not a number.
-    for raw in ["-1", "1.5", "1e3", "", " 1", "18446744073709551616"] {
-        assert_unexpected(acquire_with(&planner(), Some(updated(fence_n(raw)))));
-    }
+    // Not a number at all.
     assert_unexpected(acquire_with(
         &planner(),
         Some(updated(Some(AttributeValue::string("5")))),
     ));
+}
+
+/// A fencing token stored by another program that is not a whole number in u64's range: the
+/// update applied (one was added to it), but the item is not a readable lease. The error names
+/// the attribute and the value (the lifecycle's acquire then gives the lease back).
+#[test]
+fn a_fence_that_is_not_a_whole_number_is_a_malformed_item() {
+    for raw in ["-1", "1.5", "1e3", "", " 1", "18446744073709551616"] {
+        let err = acquire_with(&planner(), Some(updated(fence_n(raw)))).unwrap_err();
+        match &err {
+            LeaseError::MalformedItem {
+                key: k,
+                error: DecodeError::InvalidNumber { attribute, value },
+            } => {
+                assert_eq!(*k, key());
+                assert_eq!(attribute, "lease_fence");
+                assert_eq!(value, raw);
+            }
+            other => panic!("{raw:?}: {other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -558,3 +558,43 @@ fn a_zero_backoff_still_waits_the_minimum_retry_delay() {
     );
     assert_eq!(op.poll_timeout(), Some(c.0 + ms(11)));
 }
+
+/// The write landed, but the fencing token it incremented was stored by another program as a
+/// number that is not whole: no lease, and what the write took is given back (conditioned on
+/// our token), so that the key is not blocked until the written expiry.
+#[test]
+fn an_applied_acquire_with_a_fence_that_is_not_whole_is_given_back() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::never());
+    let fence = Item::from([("lease_fence".into(), AttributeValue::N("2.5".into()))]);
+    exchange(
+        &mut op,
+        &c,
+        Duration::ZERO,
+        ms(5),
+        Ok(StoreResponse::Applied {
+            attributes: Some(fence),
+        }),
+    );
+    assert!(op.poll_output().is_none(), "the lease is given back first");
+    let release = exchange(
+        &mut op,
+        &c,
+        ms(5),
+        ms(5),
+        Ok(StoreResponse::Applied { attributes: None }),
+    );
+    assert!(format!("{release:?}").contains("released"), "{release:?}");
+    assert!(matches!(
+        events(&mut op).as_slice(),
+        [OpEvent::GaveBack {
+            outcome: Ok(ReleaseOutcome::Released),
+            ..
+        }]
+    ));
+    let error = op.poll_output().unwrap().unwrap_err();
+    assert!(
+        matches!(&error, LeaseError::MalformedItem { error, .. } if error.to_string().contains("lease_fence")),
+        "{error:?}"
+    );
+}

@@ -781,3 +781,42 @@ async fn exactly_one_of_sixteen_racing_tasks_acquires() {
         (ROUNDS * (TASKS + 1)) as u64
     );
 }
+
+/// An expired lease whose fencing token another program stored as a number that is not whole
+/// (`1.5`, `-3`): the acquire's write applies (one is added to it), but gives no lease. The
+/// acquire answers `MalformedItem` naming the fence and gives back what it wrote, so the key is
+/// not blocked until the written expiry: the item keeps its broken fence and a released expiry.
+#[tokio::test]
+async fn an_expired_lease_with_a_fence_that_is_not_whole_is_malformed_and_given_back() {
+    for (stored, after) in [("1.5", "2.5"), ("-3", "-2")] {
+        let world = World::default();
+        let mut foreign = key_item("CACHE#A");
+        foreign.extend([
+            ("lease_token".into(), s("x")),
+            ("lease_expires_at".into(), n(T0 - 60)),
+            ("lease_fence".into(), AttributeValue::N(stored.into())),
+        ]);
+        world
+            .store
+            .put_item_unconditionally("locks", foreign)
+            .unwrap();
+        let err = world
+            .manager("a")
+            .acquire("CACHE#A", secs(30))
+            .await
+            .unwrap_err();
+        match &err {
+            LeaseError::MalformedItem {
+                error: DecodeError::InvalidNumber { attribute, value },
+                ..
+            } => {
+                assert_eq!(attribute, "lease_fence");
+                assert_eq!(value, after);
+            }
+            other => panic!("{stored}: expected MalformedItem, got {other:?}"),
+        }
+        let item = world.stored("CACHE#A").unwrap();
+        assert_eq!(item["lease_expires_at"], n(0), "given back: {item:?}");
+        assert_eq!(item["lease_fence"], AttributeValue::N(after.into()));
+    }
+}

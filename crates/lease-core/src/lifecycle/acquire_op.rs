@@ -18,6 +18,7 @@ use crate::key::LeaseKey;
 use crate::lease::Lease;
 use crate::now::Now;
 use crate::planner::Planner;
+use crate::response::StoreResponse;
 use crate::token::LeaseToken;
 use crate::{acquire, inspect, release};
 
@@ -171,7 +172,14 @@ impl AcquireOp {
     fn acquired(&mut self, pending: Lease, wall: OffsetDateTime, answer: Answer, now: Now) {
         // Keep the lease the request may have written for a give-back; the usual answer (a
         // success in time) needs no copy.
-        let maybe_written = answer.is_err().then(|| pending.clone());
+        let applied_without_lease = match &answer {
+            Ok(StoreResponse::Applied {
+                attributes: Some(item),
+            }) => acquire::fence_of(item, &self.planner).is_none(),
+            Ok(StoreResponse::Applied { attributes: None }) => true,
+            _ => false,
+        };
+        let maybe_written = (answer.is_err() || applied_without_lease).then(|| pending.clone());
         match acquire::interpret(&self.planner, pending, wall, answer) {
             Ok(lease) if lease.is_valid_at(now) => self.finish(Ok(lease)),
             Ok(lease) => {
@@ -182,6 +190,12 @@ impl AcquireOp {
                 self.give_back(&lease, error, now);
             }
             Err(error @ LeaseError::OutcomeUnknown { .. }) => match maybe_written {
+                Some(lease) => self.give_back(&lease, error, now),
+                None => self.finish(Err(error)),
+            },
+            // The write landed, but its answer gives no lease (a fencing token stored by another
+            // program that is not a whole number): what it wrote is ours to give back.
+            Err(error) if applied_without_lease => match maybe_written {
                 Some(lease) => self.give_back(&lease, error, now),
                 None => self.finish(Err(error)),
             },
