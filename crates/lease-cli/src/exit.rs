@@ -139,9 +139,10 @@ fn store_hint(kind: StoreErrorKind, table: &str) -> String {
                 .to_owned()
         }
         StoreErrorKind::Throttled => "; try again later".to_owned(),
-        // The library's message speaks of the SDK client's region: --region.
+        // The library's message speaks of the SDK client's settings: the region, or the
+        // endpoint URL (from AWS_ENDPOINT_URL, which the CLI does not check itself).
         StoreErrorKind::Misconfigured => {
-            "; give a region with --region, AWS_REGION or the profile".to_owned()
+            "; give a region with --region, AWS_REGION or the profile, and check --endpoint or AWS_ENDPOINT_URL".to_owned()
         }
         _ => String::new(),
     }
@@ -157,6 +158,9 @@ fn input_hint(reason: &InvalidInput) -> &'static str {
         }
         InvalidInput::InvalidRenewPeriod { .. } => {
             "; pass a --renew-every below half the --duration and below --duration minus --max-clock-skew"
+        }
+        InvalidInput::EmptyToken | InvalidInput::TokenTooLong { .. } => {
+            "; check --token, LEASE_TOKEN or the token on standard input"
         }
         _ => "",
     }

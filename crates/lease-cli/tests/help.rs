@@ -167,7 +167,8 @@ fn bad_input_exits_64_before_connecting() {
     };
     let long_key = "k".repeat(2049);
     let long_table = "t".repeat(256);
-    let cases: [Case; 30] = [
+    let long_token = "x".repeat(1025);
+    let cases: [Case; 31] = [
         // Keys, durations and renew periods the library rejects.
         (&["acquire", ""], &[], &[], "the partition key is empty"),
         (&["acquire", &long_key], &[], &[], "2049 bytes"),
@@ -327,6 +328,13 @@ fn bad_input_exits_64_before_connecting() {
             &[],
             &[],
             "http://127.0.0.1:8000",
+        ),
+        // A token over the 1024-byte limit.
+        (
+            &["release", "job", "--token", &long_token],
+            &[],
+            &[],
+            "check --token",
         ),
         // A request timeout that could never be met.
         (

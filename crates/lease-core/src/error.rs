@@ -136,6 +136,13 @@ pub enum InvalidInput {
     /// The lease token is empty.
     #[error("the lease token is empty")]
     EmptyToken,
+    /// The lease token is longer than [`MAX_TOKEN_BYTES`](crate::MAX_TOKEN_BYTES) (1024 UTF-8
+    /// bytes).
+    #[error("the lease token is {len} bytes long, over the 1024-byte limit")]
+    TokenTooLong {
+        /// Its length in UTF-8 bytes.
+        len: usize,
+    },
     /// A lease guard's renew period is not well below the lease duration: it must be above
     /// zero, below half the duration (so a failed renewal can be retried before the lease
     /// ends), and below the duration minus the clock skew bound (so the first renewal is sent

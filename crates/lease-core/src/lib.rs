@@ -119,7 +119,9 @@ pub use token::{LeaseToken, TokenFingerprint, TokenSource};
 pub use transact::{
     CancellationReason, ConditionCheckRequest, MAX_TRANSACT_ITEMS, TransactItem, TransactRequest,
 };
-pub use validate::{MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES};
+pub use validate::{
+    MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, MAX_TOKEN_BYTES,
+};
 pub use wire_time::ExpiryUnit;
 
 pub use time;

@@ -10,6 +10,10 @@ use crate::token::LeaseToken;
 pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
 /// DynamoDB's limit on a sort key value, in UTF-8 bytes.
 pub const MAX_SORT_KEY_BYTES: usize = 1024;
+/// The longest lease token accepted, in UTF-8 bytes: 1024. Tokens are UUIDs (36 bytes) or a
+/// caller's own short strings; anything near DynamoDB's 400 KB item limit is a mistake that
+/// DynamoDB would reject only after the fact (a `ValidationException`).
+pub const MAX_TOKEN_BYTES: usize = 1024;
 /// The longest lease duration accepted: 10 years (anything longer is taken for a unit mistake).
 pub const MAX_LEASE_DURATION: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
@@ -45,10 +49,14 @@ pub(crate) fn duration(duration: Duration, strict: bool) -> Result<(), InvalidIn
     Ok(())
 }
 
-/// Checks a token.
+/// Checks a token. The size limit is enforced with validation off too.
 pub(crate) fn token(token: &LeaseToken, strict: bool) -> Result<(), InvalidInput> {
-    if strict && token.expose_secret().is_empty() {
+    let len = token.expose_secret().len();
+    if strict && len == 0 {
         return Err(InvalidInput::EmptyToken);
+    }
+    if len > MAX_TOKEN_BYTES {
+        return Err(InvalidInput::TokenTooLong { len });
     }
     Ok(())
 }

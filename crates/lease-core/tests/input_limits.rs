@@ -455,3 +455,54 @@ fn bad_table_options_are_config_errors_at_the_limits() {
         Err(ConfigError::LockSortKeyTooLong { len: 1026 })
     );
 }
+
+/// A token over 1024 UTF-8 bytes is refused before planning, with validation on or off (it is
+/// a mistake DynamoDB would reject only after the fact, near its 400 KB item limit); 1024
+/// bytes is accepted.
+#[test]
+fn a_token_over_the_limit_is_rejected_with_and_without_validation() {
+    let key = LeaseKey::new("CACHE#A", "LOCK");
+    let at_limit = LeaseToken::new("t".repeat(lease_core::MAX_TOKEN_BYTES));
+    let over = LeaseToken::new(format!("{}é", "t".repeat(lease_core::MAX_TOKEN_BYTES - 1)));
+    for strict in [true, false] {
+        let planner = planner(strict);
+        assert!(
+            planner
+                .acquire(key.clone(), THIRTY, at(1000), at_limit.clone())
+                .is_ok()
+        );
+        let err = planner
+            .acquire(key.clone(), THIRTY, at(1000), over.clone())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LeaseError::InvalidInput {
+                    reason: InvalidInput::TokenTooLong { len: 1025 },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let lease = Lease::new(key.clone(), over.clone(), at(1000));
+        for err in [
+            planner.refresh(&lease, THIRTY, at(1000)).unwrap_err(),
+            planner.release(&lease, at(1000)).unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    err,
+                    LeaseError::InvalidInput {
+                        reason: InvalidInput::TokenTooLong { len: 1025 },
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert!(
+                !err.to_string().contains("ttt"),
+                "the token is not shown: {err}"
+            );
+        }
+    }
+}
