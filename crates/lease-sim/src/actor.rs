@@ -18,8 +18,8 @@ use lease_core::lifecycle::{
     WaitOp,
 };
 use lease_core::{
-    Lease, LeaseError, LeaseKey, LeaseToken, Now, Planner, Request, StoreError, StoreErrorKind,
-    StoreResponse, TokenSource,
+    Lease, LeaseError, LeaseKey, LeaseToken, Now, Planner, Request, StoreError, StoreResponse,
+    TokenSource,
 };
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -248,14 +248,28 @@ impl Actor {
         }
     }
 
-    /// The answer to request `id` arrived at `t`.
+    /// The answer to request `id`, sent by machine number `machine`, arrived at `t`. Request
+    /// ids are numbered per machine, so an answer is the current request's only if both match:
+    /// an answer to an earlier machine's request (one the actor stopped waiting for when that
+    /// machine was abandoned) is not the current machine's, whatever its id.
     pub fn answer(
         &mut self,
+        machine: u64,
         id: RequestId,
         answer: Result<StoreResponse, StoreError>,
         t: Duration,
         ctx: &mut Ctx<'_>,
     ) {
+        if machine != self.machine {
+            ctx.history.note(t, || {
+                format!(
+                    "{} ignores an answer to #{} of an earlier machine",
+                    self.name,
+                    id.get()
+                )
+            });
+            return;
+        }
         if self.in_flight != Some(id) {
             ctx.history.note(t, || {
                 format!("{} ignores a stale answer to #{}", self.name, id.get())
@@ -321,17 +335,6 @@ impl Actor {
             }
             State::PlainReleasing { op, .. } => op.handle_response(id, answer, now),
             State::Resting { .. } | State::Done => {}
-        }
-    }
-
-    /// The client's timeout for request `id` fired at `t` with no answer.
-    pub fn timeout(&mut self, id: RequestId, t: Duration, ctx: &mut Ctx<'_>) {
-        if self.in_flight == Some(id) {
-            let error = StoreError::new(
-                StoreErrorKind::Timeout,
-                "simulated: no answer before the client's timeout",
-            );
-            self.answer(id, Err(error), t, ctx);
         }
     }
 

@@ -33,7 +33,7 @@ use std::time::Duration;
 use lease_core::LeaseConfig;
 
 use crate::clock::ActorClock;
-use crate::history::{EndReason, History, Interval, Who};
+use crate::history::{Deadlines, EndReason, History, Interval, Who};
 use crate::plan::Plan;
 
 /// A property that failed.
@@ -175,7 +175,7 @@ pub fn check(
     let mut violations = Vec::new();
     overlaps(history, &spans, &mut violations);
     fences(history, &mut violations);
-    writes(history, &spans, &mut violations);
+    writes(history, &spans, clocks, &mut violations);
     after_release(history, &mut violations);
     late_losses(history, clocks, &mut violations);
     liveness(history, &mut violations);
@@ -199,17 +199,36 @@ pub fn check(
     }
 }
 
-/// An interval's true span: `[start, end)`.
+/// The deadlines an actor's lease had at `t`: the acquired lease's, then each renewal's from
+/// the instant it was handed over, if the lease it replaced was still valid then (the keeper
+/// checks its deadline before it takes an answer).
+fn deadlines_at(interval: &Interval, clock: &ActorClock, t: Duration) -> Deadlines {
+    let mut current = interval.deadlines;
+    for (at, renewed) in &interval.renewals {
+        if *at > t {
+            break;
+        }
+        if clock.is_valid_at(*at, current.monotonic, current.wall_nanos) {
+            current = *renewed;
+        }
+    }
+    current
+}
+
+/// An interval's true span: `[start, end)`. For an actor, the end is the last instant its
+/// lease could be valid by its own clocks (see [`ActorClock::last_valid`]: a wall clock
+/// stepped back can make it valid again), or the end it reported, whichever comes first.
 fn span(interval: &Interval, clocks: &[ActorClock]) -> (Duration, Duration) {
     let reported = interval.ended.as_ref().map(|(at, _)| *at);
     let end = match interval.who {
         Who::Actor(i) => {
             let clock = &clocks[i];
-            let d = interval.deadlines;
-            let mut end = clock.first_invalid(interval.start, d.monotonic, d.wall_nanos);
+            let mut current = interval.deadlines;
+            let mut end = clock.last_valid(interval.start, current.monotonic, current.wall_nanos);
             for (at, renewed) in &interval.renewals {
-                if *at < end {
-                    end = end.max(clock.first_invalid(*at, renewed.monotonic, renewed.wall_nanos));
+                if clock.is_valid_at(*at, current.monotonic, current.wall_nanos) {
+                    current = *renewed;
+                    end = end.max(clock.last_valid(*at, current.monotonic, current.wall_nanos));
                 }
             }
             reported.map_or(end, |reported| reported.min(end))
@@ -283,10 +302,25 @@ fn fences(history: &History, out: &mut Vec<Violation>) {
     }
 }
 
-fn writes(history: &History, spans: &[(Duration, Duration)], out: &mut Vec<Violation>) {
+/// S2's writes: each inside its interval's span, valid at its instant by the holder's clocks
+/// and the deadlines it had then, and accepted by the fenced register.
+fn writes(
+    history: &History,
+    spans: &[(Duration, Duration)],
+    clocks: &[ActorClock],
+    out: &mut Vec<Violation>,
+) {
     for write in &history.writes {
         let (start, end) = spans[write.interval];
-        let inside = start <= write.at && write.at < end;
+        let interval = &history.intervals[write.interval];
+        let valid = match interval.who {
+            Who::Actor(i) => {
+                let d = deadlines_at(interval, &clocks[i], write.at);
+                clocks[i].is_valid_at(write.at, d.monotonic, d.wall_nanos)
+            }
+            Who::Foreign | Who::Probe(_) => true,
+        };
+        let inside = start <= write.at && write.at < end && valid;
         if !inside || !write.accepted {
             let who = history.intervals[write.interval].who;
             out.push(Violation::Write {

@@ -138,12 +138,56 @@ impl ActorClock {
 
     /// The first true time at or after `from` at which a lease with these deadlines (monotonic
     /// instant, wall nanoseconds) is no longer valid by this actor's clocks.
+    ///
+    /// A wall clock stepped back can make the lease valid again later: see
+    /// [`last_valid`](Self::last_valid), which the checker uses.
     pub fn first_invalid(&self, from: Duration, monotonic: Instant, wall: i128) -> Duration {
         let by_monotonic = self.when_monotonic(monotonic).max(from);
         match self.when_wall(from, wall) {
             Some(by_wall) => by_monotonic.min(by_wall),
             None => by_monotonic,
         }
+    }
+}
+
+impl ActorClock {
+    /// Whether a lease with these deadlines is valid at `t` by this actor's clocks: what
+    /// `Lease::is_valid_at` answers for the reading at `t`.
+    pub fn is_valid_at(&self, t: Duration, monotonic: Instant, wall: i128) -> bool {
+        self.monotonic(t) < monotonic && self.wall_nanos(t) < wall
+    }
+
+    /// The end of the time from `from` on during which a lease with these deadlines can still
+    /// be valid by this actor's clocks: the supremum of the instants at which
+    /// [`is_valid_at`](Self::is_valid_at) holds (`from` if none).
+    ///
+    /// Not the first instant at which it is invalid: a wall clock stepped back can make the
+    /// lease valid again. That is safe, not a bug: the skew bound relates the clocks' current
+    /// readings, so while the holder's wall clock reads below its deadline (expiry minus the
+    /// bound), no other clock reads the expiry yet; a holder that did read its clocks in the
+    /// invalid stretch reported the lease lost, and lost is final.
+    pub fn last_valid(&self, from: Duration, monotonic: Instant, wall: i128) -> Duration {
+        // The monotonic clock never goes back: valid by it before this instant only.
+        let by_monotonic = self.when_monotonic(monotonic);
+        let mut bounds: Vec<(Duration, i64)> = vec![(from, self.skew_at(from))];
+        bounds.extend(self.steps.iter().filter(|(at, _)| *at > from).copied());
+        let mut last = from;
+        for (i, (start, skew)) in bounds.iter().enumerate() {
+            if *start >= by_monotonic {
+                break;
+            }
+            let end = bounds
+                .get(i + 1)
+                .map_or(by_monotonic, |(at, _)| (*at).min(by_monotonic));
+            // Within the segment the wall clock reads `base + t`: valid while below `wall`.
+            let base = i128::from(T0) * 1_000_000_000 + i128::from(*skew);
+            let until = u64::try_from(wall - base).map_or(Duration::ZERO, Duration::from_nanos);
+            let valid_until = end.min(until);
+            if valid_until > *start {
+                last = last.max(valid_until);
+            }
+        }
+        last
     }
 }
 
@@ -170,6 +214,35 @@ mod tests {
         assert_eq!(c.when_monotonic(o + s(10)), s(10));
         assert_eq!(c.when_monotonic(o + s(11)), s(15));
         assert_eq!(c.suspended_at(s(12)), Some(s(14)));
+    }
+
+    /// A wall clock stepped forward past the deadline, then back below it: the lease is
+    /// invalid in between and valid again after, until the wall clock reaches the deadline
+    /// again (or the monotonic deadline passes).
+    #[test]
+    fn a_wall_clock_stepped_back_makes_a_lease_valid_again() {
+        let o = origin();
+        let ms = Duration::from_millis;
+        let base = i128::from(T0) * 1_000_000_000;
+        // Skew +1 s from 4 s, -1 s from 5 s. Wall deadline T0+5.5 s, monotonic deadline 9 s.
+        let c = ActorClock::new(
+            o,
+            0,
+            vec![(s(4), 1_000_000_000), (s(5), -1_000_000_000)],
+            Vec::new(),
+        );
+        let wall = base + 5_500_000_000;
+        assert_eq!(c.first_invalid(s(0), o + s(9), wall), ms(4_500));
+        assert!(c.is_valid_at(ms(4_400), o + s(9), wall));
+        assert!(!c.is_valid_at(ms(4_700), o + s(9), wall));
+        assert!(c.is_valid_at(ms(5_500), o + s(9), wall));
+        assert!(!c.is_valid_at(ms(6_500), o + s(9), wall));
+        assert_eq!(c.last_valid(s(0), o + s(9), wall), ms(6_500));
+        // The monotonic deadline comes first.
+        assert_eq!(c.last_valid(s(0), o + s(5), wall), ms(4_500));
+        assert_eq!(c.last_valid(s(0), o + s(6), wall), s(6));
+        // Never valid after `from`.
+        assert_eq!(c.last_valid(s(7), o + s(9), wall), s(7));
     }
 
     #[test]

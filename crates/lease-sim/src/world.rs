@@ -527,7 +527,7 @@ impl World<'_> {
         }
         match (who, id) {
             (Who::Actor(i), Some(id)) => {
-                self.with_actor(i, |actor, t, ctx| actor.answer(id, answer, t, ctx))
+                self.with_actor(i, |actor, t, ctx| actor.answer(machine, id, answer, t, ctx))
             }
             (Who::Foreign, _) => {
                 if let Some(foreign) = &mut self.foreign
