@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command. On a fresh machine it installs and starts the DynamoDB-compatible test
-# servers (dynalite and moto, pinned, into .tools/), runs fmt, clippy, doc and every test
+# servers (dynalite and moto, pinned, into .tools/), checks the supply chain (cargo-deny,
+# pinned, into .tools/), runs fmt, clippy, doc and every test
 # (the contract suite on memory, dynalite and moto), runs the lifecycle simulator (scripted
 # schedules and 20 000 seeds), runs the main-job example on memory and dynalite, and stops the
 # servers. Exits non-zero on any failure.
@@ -23,6 +24,15 @@ if [ -n "$impure" ]; then
   echo "lease-sim depends on: $impure" >&2
   exit 1
 fi
+
+step "supply chain: cargo deny check licenses bans sources (deny.toml)"
+# Pinned, built from crates.io into .tools/ once (about three minutes of CPU on a fresh machine).
+deny_version="0.20.2"
+deny=".tools/cargo-deny-$deny_version/bin/cargo-deny"
+if [ ! -x "$deny" ]; then
+  cargo install --locked --quiet "cargo-deny@$deny_version" --root ".tools/cargo-deny-$deny_version"
+fi
+"$deny" --log-level error check licenses bans sources
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
