@@ -3,7 +3,9 @@
 //! `lease_expires_at` in whole epoch seconds, floored, and `ttl`) under
 //! `attribute_not_exists(pk) OR lease_expires_at <= :now`; release is a `DeleteItem` under
 //! `lease_token = :tok`. It has no fencing token, no renewal and no local deadline: it is a
-//! careful user that stops well before its expiry minus the skew bound.
+//! careful user that stops well before its expiry minus the skew bound, and so never uses a
+//! lease whose answer came after that point (with no local deadline, nothing in TableTheory
+//! rejects such a late success: its caller has to compare the expiry with its own clock).
 
 use std::time::Duration;
 
@@ -32,7 +34,8 @@ enum State {
     Holding {
         key: usize,
         token: String,
-        interval: usize,
+        /// Its interval, if the lease was still usable when the answer came.
+        interval: Option<usize>,
         until: Duration,
     },
     Deleting {
@@ -168,7 +171,7 @@ impl Foreign {
                 interval,
                 until,
             } if t >= until || finishing => {
-                if let Some(interval) = history.intervals.get_mut(interval)
+                if let Some(interval) = interval.and_then(|i| history.intervals.get_mut(i))
                     && interval.ended.is_none()
                 {
                     interval.ended = Some((t, EndReason::LetGo));
@@ -216,21 +219,26 @@ impl Foreign {
                     let end_nanos =
                         (i128::from(expires) - 1) * 1_000_000_000 - skew_bound.as_nanos() as i128;
                     let end = self.clock.when_wall(t, end_nanos).unwrap_or(t);
-                    let interval = history.intervals.len();
-                    history.intervals.push(Interval {
-                        who: Who::Foreign,
-                        key,
-                        token: token.clone(),
-                        fence: None,
-                        guarded: false,
-                        start: t,
-                        deadlines: Deadlines {
-                            monotonic: self.clock.monotonic(end),
-                            wall_nanos: end_nanos,
-                        },
-                        renewals: Vec::new(),
-                        ended: None,
-                        foreign_end: Some(end),
+                    // An answer that came at or after that end (a slow answer, within the
+                    // client's timeout) gives a lease it cannot use: it holds nothing, and no
+                    // interval starts (it still deletes the item when its hold is over).
+                    let interval = (end > t).then(|| {
+                        history.intervals.push(Interval {
+                            who: Who::Foreign,
+                            key,
+                            token: token.clone(),
+                            fence: None,
+                            guarded: false,
+                            start: t,
+                            deadlines: Deadlines {
+                                monotonic: self.clock.monotonic(end),
+                                wall_nanos: end_nanos,
+                            },
+                            renewals: Vec::new(),
+                            ended: None,
+                            foreign_end: Some(end),
+                        });
+                        history.intervals.len() - 1
                     });
                     history.key_disturbed.entry(key).or_default().push(t);
                     // It holds at least the skew bound and a second: the acquisition after its
@@ -239,11 +247,15 @@ impl Foreign {
                     let least = skew_bound + Duration::from_secs(1);
                     let most = end.saturating_sub(t).max(least);
                     let hold = least + (most - least).mul_f64(self.rng.random_range(0.0..=1.0));
-                    history.note(t, || {
-                        format!(
+                    history.note(t, || match interval {
+                        Some(interval) => format!(
                             "tt holds K{key} (interval {interval}) until {:.3}",
                             (t + hold).as_secs_f64()
-                        )
+                        ),
+                        None => format!(
+                            "tt got K{key} too late to use it (expiry {expires}); deletes it at {:.3}",
+                            (t + hold).as_secs_f64()
+                        ),
                     });
                     self.state = State::Holding {
                         key,
