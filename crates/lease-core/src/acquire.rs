@@ -155,6 +155,7 @@ pub(crate) fn interpret(
         attributes: Some(item),
     }) = &response
         && let Some(fence) = fence_of(item, planner)
+        && !names_another_token(item, planner, &lease)
     {
         return Ok(lease.with_fence(FencingToken::new(fence)));
     }
@@ -165,6 +166,14 @@ pub(crate) fn interpret(
         detail,
     };
     match response {
+        // The write that answer reports set another token: it answers another acquire (a
+        // driver that handed one machine's answer to another), and its fencing token is not
+        // ours.
+        Ok(StoreResponse::Applied {
+            attributes: Some(item),
+        }) if names_another_token(&item, planner, &lease) => Err(unexpected(
+            "the updated attributes hold another lease token",
+        )),
         Ok(StoreResponse::Applied {
             attributes: Some(item),
         }) => match item.get(planner.config().fence_attribute()) {
@@ -202,6 +211,17 @@ pub(crate) fn interpret(
             "a transaction cancellation was returned for an UpdateItem",
         )),
         Err(source) => Err(error::store_failure(Operation::Acquire, key, source)),
+    }
+}
+
+/// Whether the updated attributes name a lease token other than `lease`'s: the answer is then
+/// not to the acquire that plans `lease` (every acquire sets its own token, which `UPDATED_NEW`
+/// returns; an answer without the token is taken as it is).
+pub(crate) fn names_another_token(item: &Item, planner: &Planner, lease: &Lease) -> bool {
+    match item.get(planner.config().token_attribute()) {
+        Some(AttributeValue::S(token)) => token.as_str() != lease.token().expose_secret(),
+        Some(_) => true,
+        None => false,
     }
 }
 

@@ -598,3 +598,66 @@ fn an_applied_acquire_with_a_fence_that_is_not_whole_is_given_back() {
         "{error:?}"
     );
 }
+
+/// An answer that reports a write of another token answers another acquire (a driver that
+/// handed one machine's answer to another: the simulator's actor once matched answers by
+/// request id alone, and ids restart at 0 in every machine). Its fencing token is not ours, and
+/// can be below one handed out since: no lease, and what our own request may have written is
+/// given back (conditioned on our token).
+#[test]
+fn an_applied_acquire_that_names_another_token_is_not_our_lease() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::never());
+    let other = Item::from([
+        ("lease_fence".into(), AttributeValue::number(6)),
+        ("lease_token".into(), AttributeValue::string("tok-earlier")),
+    ]);
+    exchange(
+        &mut op,
+        &c,
+        Duration::ZERO,
+        ms(5),
+        Ok(StoreResponse::Applied {
+            attributes: Some(other),
+        }),
+    );
+    assert!(op.poll_output().is_none(), "the lease is given back first");
+    let release = exchange(
+        &mut op,
+        &c,
+        ms(5),
+        ms(5),
+        Ok(StoreResponse::ConditionFailed { old_item: None }),
+    );
+    assert!(format!("{release:?}").contains("released"), "{release:?}");
+    assert!(matches!(
+        events(&mut op).as_slice(),
+        [OpEvent::GaveBack {
+            outcome: Ok(ReleaseOutcome::NotHeld),
+            ..
+        }]
+    ));
+    let error = op.poll_output().unwrap().unwrap_err();
+    assert!(
+        matches!(&error, LeaseError::UnexpectedResponse { detail, .. } if detail.contains("another lease token")),
+        "{error:?}"
+    );
+
+    // Our own token in the answer (UPDATED_NEW returns the token the acquire sets) is our lease.
+    let mut op = acquire(&c, RetryPolicy::never());
+    let ours = Item::from([
+        ("lease_fence".into(), AttributeValue::number(7)),
+        ("lease_token".into(), AttributeValue::string("tok-a")),
+    ]);
+    exchange(
+        &mut op,
+        &c,
+        Duration::ZERO,
+        ms(5),
+        Ok(StoreResponse::Applied {
+            attributes: Some(ours),
+        }),
+    );
+    let lease = op.poll_output().unwrap().unwrap();
+    assert_eq!(lease.fence(), Some(lease_core::FencingToken::new(7)));
+}

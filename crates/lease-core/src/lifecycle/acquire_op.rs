@@ -175,7 +175,10 @@ impl AcquireOp {
         let applied_without_lease = match &answer {
             Ok(StoreResponse::Applied {
                 attributes: Some(item),
-            }) => acquire::fence_of(item, &self.planner).is_none(),
+            }) => {
+                acquire::fence_of(item, &self.planner).is_none()
+                    || acquire::names_another_token(item, &self.planner, &pending)
+            }
             Ok(StoreResponse::Applied { attributes: None }) => true,
             _ => false,
         };
@@ -194,7 +197,8 @@ impl AcquireOp {
                 None => self.finish(Err(error)),
             },
             // The write landed, but its answer gives no lease (a fencing token stored by another
-            // program that is not a whole number): what it wrote is ours to give back.
+            // program that is not a whole number), or the answer is another acquire's (it names
+            // another token: ours may have landed unseen): what ours wrote is ours to give back.
             Err(error) if applied_without_lease => match maybe_written {
                 Some(lease) => self.give_back(&lease, error, now),
                 None => self.finish(Err(error)),
