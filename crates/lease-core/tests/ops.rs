@@ -661,3 +661,70 @@ fn an_applied_acquire_that_names_another_token_is_not_our_lease() {
     let lease = op.poll_output().unwrap().unwrap();
     assert_eq!(lease.fence(), Some(lease_core::FencingToken::new(7)));
 }
+
+/// An attempt that may have been applied (a timeout), then resends that certainly applied
+/// nothing (throttled): the acquire's outcome is still unknown, not "not applied". It ends
+/// `OutcomeUnknown` and gives back what the first attempt may have written, so that a lease
+/// that landed unseen does not block the key until its expiry.
+#[test]
+fn a_timeout_then_throttled_resends_is_still_unknown_and_given_back() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::default());
+    exchange(
+        &mut op,
+        &c,
+        Duration::ZERO,
+        ms(1),
+        failure(StoreErrorKind::Timeout),
+    );
+    exchange(
+        &mut op,
+        &c,
+        ms(26),
+        ms(1),
+        failure(StoreErrorKind::Throttled),
+    );
+    exchange(
+        &mut op,
+        &c,
+        ms(77),
+        ms(1),
+        failure(StoreErrorKind::Throttled),
+    );
+    assert!(op.poll_output().is_none(), "the give-back comes first");
+    let release = exchange(
+        &mut op,
+        &c,
+        ms(78),
+        ms(1),
+        Ok(StoreResponse::Applied { attributes: None }),
+    );
+    assert!(format!("{release:?}").contains("released"), "{release:?}");
+    let error = op.poll_output().unwrap().unwrap_err();
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    let LeaseError::OutcomeUnknown { source, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(source.kind(), StoreErrorKind::Timeout);
+    assert!(
+        source.message().contains("the last attempt: throttled"),
+        "{source:?}"
+    );
+
+    // Throttled every time: certainly not applied, nothing to give back.
+    let mut op = acquire(&c, RetryPolicy::default());
+    for t in [0, 26, 77] {
+        exchange(
+            &mut op,
+            &c,
+            ms(t),
+            ms(1),
+            failure(StoreErrorKind::Throttled),
+        );
+    }
+    let error = op.poll_output().unwrap().unwrap_err();
+    assert!(
+        matches!(&error, LeaseError::Store { source, .. } if source.kind() == StoreErrorKind::Throttled),
+        "{error:?}"
+    );
+}

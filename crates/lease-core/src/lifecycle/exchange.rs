@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::retry::{Resend, RetryPolicy};
 use super::{Ids, RequestId, Transmit};
 use crate::request::Request;
-use crate::response::{StoreError, StoreResponse};
+use crate::response::{StoreError, StoreErrorKind, StoreResponse};
 
 /// The answer a request ended with: the store's, or the last failure after the retries.
 pub(crate) type Answer = Result<StoreResponse, StoreError>;
@@ -61,6 +61,9 @@ pub(crate) struct Exchange {
     state: State,
     policy: RetryPolicy,
     resend: Resend,
+    /// The first failure of an attempt that may have been applied (kind and message): a later
+    /// attempt's failure that applied nothing does not make the exchange's outcome certain.
+    uncertain: Option<(StoreErrorKind, String)>,
 }
 
 impl Exchange {
@@ -78,6 +81,7 @@ impl Exchange {
             state: State::Ready,
             policy,
             resend,
+            uncertain: None,
         }
     }
 
@@ -146,6 +150,9 @@ impl Exchange {
         match (backoff, now, answer) {
             (Some(backoff), Some(now), Err(error)) => match now.checked_add(backoff) {
                 Some(at) => {
+                    if self.uncertain.is_none() && error.kind().outcome_may_be_applied() {
+                        self.uncertain = Some((error.kind(), error.message().to_owned()));
+                    }
                     self.id = ids.next();
                     self.state = State::Backoff(at);
                     Progress::Retrying {
@@ -154,9 +161,28 @@ impl Exchange {
                         backoff,
                     }
                 }
-                None => Progress::Done(Err(error)),
+                None => Progress::Done(Err(self.settled(error))),
             },
+            (_, _, Err(error)) => Progress::Done(Err(self.settled(error))),
             (_, _, answer) => Progress::Done(answer),
+        }
+    }
+
+    /// The exchange's final failure: `last`, unless an earlier attempt may have been applied
+    /// and `last` applied nothing (a resend throttled or refused after a timeout): then the
+    /// outcome is still unknown, and the error says so with the earlier attempt's kind.
+    fn settled(&mut self, last: StoreError) -> StoreError {
+        match self.uncertain.take() {
+            Some((kind, message)) if !last.kind().outcome_may_be_applied() => StoreError::new(
+                kind,
+                format!(
+                    "{message} (an earlier attempt, which may have been applied); the last attempt: {}: {}",
+                    last.kind(),
+                    last.message()
+                ),
+            )
+            .with_source(last),
+            _ => last,
         }
     }
 
