@@ -559,6 +559,36 @@ fn a_zero_backoff_still_waits_the_minimum_retry_delay() {
     assert_eq!(op.poll_timeout(), Some(c.0 + ms(11)));
 }
 
+/// Answers the acquire at 0 with `Applied { attributes }`, which gives no lease, then the
+/// give-back it sends (a release, conditioned on our token) with `release`: the give-back
+/// reports `outcome`, and the acquire's error is returned.
+fn given_back_after(
+    op: &mut AcquireOp,
+    c: &Clocks,
+    attributes: Item,
+    release: Result<StoreResponse, StoreError>,
+    outcome: Result<ReleaseOutcome, LeaseError>,
+) -> LeaseError {
+    exchange(
+        op,
+        c,
+        Duration::ZERO,
+        ms(5),
+        Ok(StoreResponse::Applied {
+            attributes: Some(attributes),
+        }),
+    );
+    assert!(op.poll_output().is_none(), "the lease is given back first");
+    let sent = exchange(op, c, ms(5), ms(5), release);
+    assert!(format!("{sent:?}").contains("released"), "{sent:?}");
+    let seen = events(op);
+    assert!(
+        matches!(seen.as_slice(), [OpEvent::GaveBack { outcome: got, .. }] if format!("{got:?}") == format!("{outcome:?}")),
+        "{seen:?}"
+    );
+    op.poll_output().unwrap().unwrap_err()
+}
+
 /// The write landed, but the fencing token it incremented was stored by another program as a
 /// number that is not whole: no lease, and what the write took is given back (conditioned on
 /// our token), so that the key is not blocked until the written expiry.
@@ -567,32 +597,13 @@ fn an_applied_acquire_with_a_fence_that_is_not_whole_is_given_back() {
     let c = Clocks::new();
     let mut op = acquire(&c, RetryPolicy::never());
     let fence = Item::from([("lease_fence".into(), AttributeValue::N("2.5".into()))]);
-    exchange(
+    let error = given_back_after(
         &mut op,
         &c,
-        Duration::ZERO,
-        ms(5),
-        Ok(StoreResponse::Applied {
-            attributes: Some(fence),
-        }),
-    );
-    assert!(op.poll_output().is_none(), "the lease is given back first");
-    let release = exchange(
-        &mut op,
-        &c,
-        ms(5),
-        ms(5),
+        fence,
         Ok(StoreResponse::Applied { attributes: None }),
+        Ok(ReleaseOutcome::Released),
     );
-    assert!(format!("{release:?}").contains("released"), "{release:?}");
-    assert!(matches!(
-        events(&mut op).as_slice(),
-        [OpEvent::GaveBack {
-            outcome: Ok(ReleaseOutcome::Released),
-            ..
-        }]
-    ));
-    let error = op.poll_output().unwrap().unwrap_err();
     assert!(
         matches!(&error, LeaseError::MalformedItem { error, .. } if error.to_string().contains("lease_fence")),
         "{error:?}"
@@ -612,32 +623,13 @@ fn an_applied_acquire_that_names_another_token_is_not_our_lease() {
         ("lease_fence".into(), AttributeValue::number(6)),
         ("lease_token".into(), AttributeValue::string("tok-earlier")),
     ]);
-    exchange(
+    let error = given_back_after(
         &mut op,
         &c,
-        Duration::ZERO,
-        ms(5),
-        Ok(StoreResponse::Applied {
-            attributes: Some(other),
-        }),
-    );
-    assert!(op.poll_output().is_none(), "the lease is given back first");
-    let release = exchange(
-        &mut op,
-        &c,
-        ms(5),
-        ms(5),
+        other,
         Ok(StoreResponse::ConditionFailed { old_item: None }),
+        Ok(ReleaseOutcome::NotHeld),
     );
-    assert!(format!("{release:?}").contains("released"), "{release:?}");
-    assert!(matches!(
-        events(&mut op).as_slice(),
-        [OpEvent::GaveBack {
-            outcome: Ok(ReleaseOutcome::NotHeld),
-            ..
-        }]
-    ));
-    let error = op.poll_output().unwrap().unwrap_err();
     assert!(
         matches!(&error, LeaseError::UnexpectedResponse { detail, .. } if detail.contains("another lease token")),
         "{error:?}"
