@@ -75,10 +75,11 @@ async fn acquire_puts_the_rendered_request_on_the_wire() {
 }
 
 /// An emulator that ignores `ReturnValues` answers `{}`: the fencing token is unknown, which is
-/// reported as a store bug, not as a lease without one.
+/// reported as a store bug, not as a lease without one. The write landed, so it is given back:
+/// the second request is the release, conditioned on our token.
 #[tokio::test]
 async fn an_acquire_answer_without_attributes_is_unexpected() {
-    let http = Canned::new(&[(200, "{}")]);
+    let http = Canned::new(&[(200, "{}"), (200, "{}")]);
     let err = manager(http.client())
         .acquire("CACHE#A", Duration::from_secs(30))
         .await
@@ -86,6 +87,20 @@ async fn an_acquire_answer_without_attributes_is_unexpected() {
     assert!(
         matches!(err, LeaseError::UnexpectedResponse { .. }),
         "{err:?}"
+    );
+    let sent = http.sent();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1]
+            .body
+            .contains(r##""ConditionExpression":"#tok = :tok""##),
+        "{}",
+        sent[1].body
+    );
+    assert!(
+        sent[1].body.contains(r#"":released":{"N":"0"}"#),
+        "{}",
+        sent[1].body
     );
 }
 
