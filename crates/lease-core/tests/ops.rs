@@ -716,7 +716,54 @@ fn a_timeout_then_throttled_resends_is_still_unknown_and_given_back() {
     }
     let error = op.poll_output().unwrap().unwrap_err();
     assert!(
-        matches!(&error, LeaseError::Store { source, .. } if source.kind() == StoreErrorKind::Throttled),
+        matches!(&error, LeaseError::Store { source, .. } if source.kind() == StoreErrorKind::Throttled && source.message() == "made up"),
+        "{error:?}"
+    );
+
+    // Timed out every time: unknown, with the last attempt's own error (nothing to merge).
+    let mut op = acquire(&c, RetryPolicy::default());
+    for t in [0, 26, 77] {
+        exchange(&mut op, &c, ms(t), ms(1), failure(StoreErrorKind::Timeout));
+    }
+    exchange(
+        &mut op,
+        &c,
+        ms(78),
+        ms(1),
+        Ok(StoreResponse::Applied { attributes: None }),
+    );
+    let error = op.poll_output().unwrap().unwrap_err();
+    assert!(
+        matches!(&error, LeaseError::OutcomeUnknown { source, .. } if source.message() == "made up"),
+        "{error:?}"
+    );
+}
+
+/// A store that ignores `ReturnValues` answers an applied acquire without attributes: no
+/// fencing token, so no lease; the write landed, so it is given back.
+#[test]
+fn an_applied_acquire_answered_without_attributes_is_given_back() {
+    let c = Clocks::new();
+    let mut op = acquire(&c, RetryPolicy::never());
+    exchange(
+        &mut op,
+        &c,
+        Duration::ZERO,
+        ms(5),
+        Ok(StoreResponse::Applied { attributes: None }),
+    );
+    assert!(op.poll_output().is_none(), "the lease is given back first");
+    let sent = exchange(
+        &mut op,
+        &c,
+        ms(5),
+        ms(5),
+        Ok(StoreResponse::Applied { attributes: None }),
+    );
+    assert!(format!("{sent:?}").contains("released"), "{sent:?}");
+    let error = op.poll_output().unwrap().unwrap_err();
+    assert!(
+        matches!(&error, LeaseError::UnexpectedResponse { .. }),
         "{error:?}"
     );
 }
