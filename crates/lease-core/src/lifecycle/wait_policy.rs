@@ -144,10 +144,20 @@ mod tests {
             [ms(50), ms(100), ms(200), ms(400), ms(800), ms(1_000)]
         );
         let policy = policy.jitter(0.5);
-        for _ in 0..1000 {
-            let d = policy.jittered(ms(1_000), &mut jitter);
-            assert!(d > ms(500) && d <= ms(1_000), "{d:?}");
+        let delays: Vec<_> = (0..1000)
+            .map(|_| policy.jittered(ms(1_000), &mut jitter))
+            .collect();
+        for d in &delays {
+            assert!(*d > ms(500) && *d <= ms(1_000), "{d:?}");
         }
+        // Spread over the whole range, not piled up at the full delay.
+        let full = delays.iter().filter(|d| **d == ms(1_000)).count();
+        let lower_half = delays.iter().filter(|d| **d < ms(750)).count();
+        assert!(full < 10, "{full} of 1000 not shortened");
+        assert!(
+            (400..600).contains(&lower_half),
+            "{lower_half} of 1000 below 750 ms"
+        );
     }
 
     #[test]
