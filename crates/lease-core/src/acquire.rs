@@ -151,12 +151,7 @@ pub(crate) fn interpret(
     response: Result<StoreResponse, StoreError>,
 ) -> Result<Lease, LeaseError> {
     // The usual answer first, without copying the key.
-    if let Ok(StoreResponse::Applied {
-        attributes: Some(item),
-    }) = &response
-        && let Some(fence) = fence_of(item, planner)
-        && !names_another_token(item, planner, &lease)
-    {
+    if let Some(fence) = proven_fence(&response, planner, &lease) {
         return Ok(lease.with_fence(FencingToken::new(fence)));
     }
     let key = lease.key().clone();
@@ -214,10 +209,27 @@ pub(crate) fn interpret(
     }
 }
 
+/// The fencing token an answer proves `lease` holds: an applied write whose updated attributes
+/// hold a whole-number fencing token and name no other lease token. `None` for every other
+/// answer; for an applied one, the write landed without giving the lease (see [`interpret`]'s
+/// errors), and what it wrote is the acquirer's to give back.
+pub(crate) fn proven_fence(
+    response: &Result<StoreResponse, StoreError>,
+    planner: &Planner,
+    lease: &Lease,
+) -> Option<u64> {
+    match response {
+        Ok(StoreResponse::Applied {
+            attributes: Some(item),
+        }) if !names_another_token(item, planner, lease) => fence_of(item, planner),
+        _ => None,
+    }
+}
+
 /// Whether the updated attributes name a lease token other than `lease`'s: the answer is then
 /// not to the acquire that plans `lease` (every acquire sets its own token, which `UPDATED_NEW`
 /// returns; an answer without the token is taken as it is).
-pub(crate) fn names_another_token(item: &Item, planner: &Planner, lease: &Lease) -> bool {
+fn names_another_token(item: &Item, planner: &Planner, lease: &Lease) -> bool {
     match item.get(planner.config().token_attribute()) {
         Some(AttributeValue::S(token)) => token.as_str() != lease.token().expose_secret(),
         Some(_) => true,
@@ -226,7 +238,7 @@ pub(crate) fn names_another_token(item: &Item, planner: &Planner, lease: &Lease)
 }
 
 /// The fencing token in the updated attributes, if it holds a whole number.
-pub(crate) fn fence_of(item: &Item, planner: &Planner) -> Option<u64> {
+fn fence_of(item: &Item, planner: &Planner) -> Option<u64> {
     match item.get(planner.config().fence_attribute()) {
         Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),
         _ => None,

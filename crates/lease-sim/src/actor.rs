@@ -277,9 +277,7 @@ impl Actor {
             return;
         }
         self.in_flight = None;
-        let now = self.clock.now(t);
-        self.hand_to_machine(id, answer, now);
-        self.step(t, ctx);
+        self.hand_to_machine(id, answer, t, ctx);
     }
 
     /// An answer its driver no longer waits for (it came after the client's timeout, or a
@@ -304,18 +302,19 @@ impl Actor {
                 id.get()
             )
         });
-        let now = self.clock.now(t);
-        self.hand_to_machine(id, answer, now);
-        self.step(t, ctx);
+        self.hand_to_machine(id, answer, t, ctx);
     }
 
-    /// Gives the current machine an answer.
+    /// Gives the current machine an answer at `t` (read on the actor's clocks), then lets the
+    /// actor act on what the machine does with it.
     fn hand_to_machine(
         &mut self,
         id: RequestId,
         answer: Result<StoreResponse, StoreError>,
-        now: Now,
+        t: Duration,
+        ctx: &mut Ctx<'_>,
     ) {
+        let now = self.clock.now(t);
         match &mut self.state {
             State::Acquiring {
                 machine: Acquiring::Waiting(m),
@@ -336,6 +335,7 @@ impl Actor {
             State::PlainReleasing { op, .. } => op.handle_response(id, answer, now),
             State::Resting { .. } | State::Done => {}
         }
+        self.step(t, ctx);
     }
 
     /// The actor runs at `t` (a timer, or its workload).

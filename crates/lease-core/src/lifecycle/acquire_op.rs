@@ -172,16 +172,8 @@ impl AcquireOp {
     fn acquired(&mut self, pending: Lease, wall: OffsetDateTime, answer: Answer, now: Now) {
         // Keep the lease the request may have written for a give-back; the usual answer (a
         // success in time) needs no copy.
-        let applied_without_lease = match &answer {
-            Ok(StoreResponse::Applied {
-                attributes: Some(item),
-            }) => {
-                acquire::fence_of(item, &self.planner).is_none()
-                    || acquire::names_another_token(item, &self.planner, &pending)
-            }
-            Ok(StoreResponse::Applied { attributes: None }) => true,
-            _ => false,
-        };
+        let applied_without_lease = matches!(answer, Ok(StoreResponse::Applied { .. }))
+            && acquire::proven_fence(&answer, &self.planner, &pending).is_none();
         let maybe_written = (answer.is_err() || applied_without_lease).then(|| pending.clone());
         match acquire::interpret(&self.planner, pending, wall, answer) {
             Ok(lease) if lease.is_valid_at(now) => self.finish(Ok(lease)),
@@ -192,17 +184,16 @@ impl AcquireOp {
                 };
                 self.give_back(&lease, error, now);
             }
-            Err(error @ LeaseError::OutcomeUnknown { .. }) => match maybe_written {
-                Some(lease) => self.give_back(&lease, error, now),
-                None => self.finish(Err(error)),
-            },
-            // The write landed, but its answer gives no lease (a fencing token stored by another
-            // program that is not a whole number), or the answer is another acquire's (it names
-            // another token: ours may have landed unseen): what ours wrote is ours to give back.
-            Err(error) if applied_without_lease => match maybe_written {
-                Some(lease) => self.give_back(&lease, error, now),
-                None => self.finish(Err(error)),
-            },
+            // The write may have landed (an unknown outcome), or landed without giving the lease
+            // (no attributes, a fencing token stored by another program that is not a whole
+            // number, or an answer that is another acquire's: ours may have landed unseen): what
+            // ours may have written is ours to give back.
+            Err(error) if error.is_outcome_unknown() || applied_without_lease => {
+                match maybe_written {
+                    Some(lease) => self.give_back(&lease, error, now),
+                    None => self.finish(Err(error)),
+                }
+            }
             Err(LeaseError::Held {
                 key,
                 holder: Holder::Unknown,
