@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds="${1:-3000}"
-bin=target/release/lease-sim
+bin="${CARGO_TARGET_DIR:-target}/release/lease-sim"
 backup="$(mktemp)"
 planted=""
 restore() {

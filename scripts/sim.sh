@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked --release -q -p lease-sim
-bin=target/release/lease-sim
+bin="${CARGO_TARGET_DIR:-target}/release/lease-sim"
 case "${1:-}" in
   "") exec "$bin" --seeds 1000000 ;;
   -*) exec "$bin" "$@" ;;
