@@ -1,7 +1,7 @@
 //! `lease inspect`: who holds a lease, until when, with which fencing token (a consistent
 //! read; never the token, only its fingerprint).
 
-use lease_dynamodb_sdk::time::OffsetDateTime;
+use lease_dynamodb_sdk::LeaseKey;
 
 use crate::cli::{FormatArgs, InspectArgs, StoreArgs, ViewOutput};
 use crate::connect::Connection;
@@ -21,10 +21,10 @@ pub(crate) async fn inspect(
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
     let snapshot = manager
-        .inspect(manager.lock_key(args.key))
+        .inspect(LeaseKey::new(args.key, manager.config().lock_sort_key()))
         .await
         .map_err(|e| Failure::lease(&e, manager.config()))?;
-    let view = SnapshotView::new(&snapshot, OffsetDateTime::now_utc());
+    let view = SnapshotView::new(&snapshot, std::time::SystemTime::now());
     match args.output {
         ViewOutput::Text => println!("{}", view.text()),
         ViewOutput::Json => println!("{}", view.json()?),

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::scan::ScanError;
 use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
-use lease_dynamodb_sdk::time::OffsetDateTime;
 use lease_dynamodb_sdk::{LeaseKey, Planner, StoreError, StoreErrorKind, StoreResponse};
+use std::time::SystemTime;
 
 use crate::cli::{FormatArgs, ListArgs, StoreArgs, ViewOutput};
 use crate::connect::Connection;
@@ -59,7 +59,7 @@ pub(crate) async fn list(
             .send()
             .await
             .map_err(|e| scan_failure(&e, table))?;
-        let now = OffsetDateTime::now_utc();
+        let now = SystemTime::now();
         for item in page.items() {
             if views.len() == limit {
                 more = true;
@@ -100,11 +100,7 @@ pub(crate) async fn list(
 }
 
 /// The lease item `item`, decoded by the library as `inspect` decodes it (strictly).
-fn view_of(
-    item: &HashMap<String, SdkValue>,
-    planner: &Planner,
-    now: OffsetDateTime,
-) -> SnapshotView {
+fn view_of(item: &HashMap<String, SdkValue>, planner: &Planner, now: SystemTime) -> SnapshotView {
     let config = planner.config();
     let lock = config.lock_sort_key();
     let pk = config.partition_key_attribute();
@@ -230,8 +226,8 @@ mod tests {
         ])
     }
 
-    fn now() -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+    fn now() -> SystemTime {
+        lease_dynamodb_sdk::core::wire_time::from_epoch_seconds(1_800_000_000).unwrap()
     }
 
     #[test]

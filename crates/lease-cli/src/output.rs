@@ -3,7 +3,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use lease_dynamodb_sdk::time::OffsetDateTime;
 use lease_dynamodb_sdk::{
     Holder, HolderInfo, Lease, LeaseKey, LeaseSnapshot, LeaseState, ReleaseOutcome,
 };
@@ -13,25 +12,34 @@ use crate::duration::format_duration;
 use crate::exit::Failure;
 
 /// `at` in RFC 3339 UTC: `2025-06-01T12:00:30Z` (with milliseconds when it has any).
-pub(crate) fn utc(at: OffsetDateTime) -> String {
-    let system = SystemTime::from(at);
-    if at.nanosecond() == 0 {
-        humantime::format_rfc3339_seconds(system).to_string()
+pub(crate) fn utc(at: SystemTime) -> String {
+    let whole_second = at.duration_since(SystemTime::UNIX_EPOCH).map_or_else(
+        |before| before.duration().subsec_nanos(),
+        |after| after.subsec_nanos(),
+    ) == 0;
+    if whole_second {
+        humantime::format_rfc3339_seconds(at).to_string()
     } else {
-        humantime::format_rfc3339_millis(system).to_string()
+        humantime::format_rfc3339_millis(at).to_string()
     }
 }
 
 /// `at` relative to `now`: `in 25s`, `1m 5s ago`, `now`.
-pub(crate) fn relative(at: OffsetDateTime, now: OffsetDateTime) -> String {
-    let difference = at - now;
-    let magnitude = Duration::try_from(difference.abs()).unwrap_or(Duration::MAX);
-    if magnitude < Duration::from_millis(1) {
-        "now".to_owned()
-    } else if difference.is_positive() {
-        format!("in {}", format_duration(magnitude))
-    } else {
-        format!("{} ago", format_duration(magnitude))
+pub(crate) fn relative(at: SystemTime, now: SystemTime) -> String {
+    match at.duration_since(now) {
+        Ok(ahead) if ahead >= Duration::from_millis(1) => format!("in {}", format_duration(ahead)),
+        Err(behind) if behind.duration() >= Duration::from_millis(1) => {
+            format!("{} ago", format_duration(behind.duration()))
+        }
+        _ => "now".to_owned(),
+    }
+}
+
+/// Whole seconds from `now` to `at` (negative when `at` is past), rounded toward zero.
+pub(crate) fn seconds_until(at: SystemTime, now: SystemTime) -> i64 {
+    match at.duration_since(now) {
+        Ok(ahead) => i64::try_from(ahead.as_secs()).unwrap_or(i64::MAX),
+        Err(behind) => i64::try_from(behind.duration().as_secs()).map_or(i64::MIN, |s| -s),
     }
 }
 
@@ -39,12 +47,12 @@ pub(crate) fn relative(at: OffsetDateTime, now: OffsetDateTime) -> String {
 /// fencing token 42`, or `another holder` when the store did not say.
 pub(crate) fn describe_holder(holder: &Holder) -> String {
     match holder {
-        Holder::Known(info) => describe_info(info, OffsetDateTime::now_utc()),
+        Holder::Known(info) => describe_info(info, SystemTime::now()),
         _ => "another holder".to_owned(),
     }
 }
 
-fn describe_info(info: &HolderInfo, now: OffsetDateTime) -> String {
+fn describe_info(info: &HolderInfo, now: SystemTime) -> String {
     let mut text = format!(
         "{} until {} ({})",
         info.token,
@@ -100,7 +108,7 @@ impl LeaseView {
     pub(crate) fn without_token(lease: &Lease) -> Self {
         Self {
             key: lease.key().partition().to_owned(),
-            sort_key: lease.key().sort().to_owned(),
+            sort_key: lease.key().sort().unwrap_or_default().to_owned(),
             token: None,
             fencing_token: lease.fence().map(|f| f.get()),
             expires_at: utc(lease.expires_at()),
@@ -145,7 +153,7 @@ impl ReleaseView {
     pub(crate) fn new(key: &LeaseKey, outcome: ReleaseOutcome) -> Self {
         Self {
             key: key.partition().to_owned(),
-            sort_key: key.sort().to_owned(),
+            sort_key: key.sort().unwrap_or_default().to_owned(),
             outcome: match outcome {
                 ReleaseOutcome::Released => "released",
                 ReleaseOutcome::NotHeld => "not_held",
@@ -191,7 +199,7 @@ pub(crate) struct SnapshotView {
 
 impl SnapshotView {
     /// The view of `snapshot`, read at `now`.
-    pub(crate) fn new(snapshot: &LeaseSnapshot, now: OffsetDateTime) -> Self {
+    pub(crate) fn new(snapshot: &LeaseSnapshot, now: SystemTime) -> Self {
         let state = match &snapshot.state {
             LeaseState::Absent => "absent",
             LeaseState::Held(_) => "held",
@@ -203,11 +211,11 @@ impl SnapshotView {
         let live_expiry = info.filter(|i| !i.released).map(|i| i.expires_at);
         Self {
             key: snapshot.key.partition().to_owned(),
-            sort_key: snapshot.key.sort().to_owned(),
+            sort_key: snapshot.key.sort().unwrap_or_default().to_owned(),
             state,
             holder: info.map(|i| i.token.to_string()),
             expires_at: live_expiry.map(utc),
-            expires_in_seconds: live_expiry.map(|at| (at - now).whole_seconds()),
+            expires_in_seconds: live_expiry.map(|at| seconds_until(at, now)),
             expires_relative: live_expiry.map(|at| relative(at, now)),
             fencing_token: info.and_then(|i| i.fence).map(|f| f.get()),
             error: None,
@@ -218,7 +226,7 @@ impl SnapshotView {
     pub(crate) fn malformed(key: &LeaseKey, error: String) -> Self {
         Self {
             key: key.partition().to_owned(),
-            sort_key: key.sort().to_owned(),
+            sort_key: key.sort().unwrap_or_default().to_owned(),
             state: "malformed",
             holder: None,
             expires_at: None,
@@ -276,8 +284,8 @@ mod tests {
     use super::*;
 
     /// 2025-06-01T12:00:30Z plus `millis`.
-    fn at(millis: i64) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp_nanos(
+    fn at(millis: i64) -> SystemTime {
+        lease_dynamodb_sdk::core::wire_time::from_epoch_nanos(
             i128::from(1_748_779_230_000 + millis) * 1_000_000,
         )
         .unwrap()

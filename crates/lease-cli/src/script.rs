@@ -3,8 +3,7 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use lease_dynamodb_sdk::time::OffsetDateTime;
-use lease_dynamodb_sdk::{Lease, LeaseToken, ReleaseOutcome};
+use lease_dynamodb_sdk::{Lease, LeaseKey, LeaseToken, ReleaseOutcome};
 
 use crate::cli::{
     AcquireArgs, FormatArgs, HeldLease, RefreshArgs, ReleaseArgs, ScriptOutput, StoreArgs,
@@ -26,14 +25,14 @@ pub(crate) async fn acquire(
 ) -> Result<u8, Failure> {
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
-    let key = manager.lock_key(args.key);
+    let key = LeaseKey::new(args.key, manager.config().lock_sort_key());
     let duration = args.acquire.duration;
     let lease = acquire_waiting(&key, &args.acquire, verbose, |wait| {
         let manager = manager.clone();
         let key = key.clone();
         async move {
             match wait {
-                Some(policy) => manager.acquire_waiting(key, duration, &policy).await,
+                Some(policy) => manager.acquire(key, duration, &policy).await,
                 None => manager.try_acquire(key, duration).await,
             }
         }
@@ -58,9 +57,9 @@ pub(crate) async fn refresh(
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
     let lease = Lease::new(
-        manager.lock_key(args.lease.key),
+        LeaseKey::new(args.lease.key, manager.config().lock_sort_key()),
         token,
-        OffsetDateTime::now_utc(),
+        std::time::SystemTime::now(),
     );
     let refreshed = manager
         .refresh(&lease, args.duration)
@@ -84,8 +83,8 @@ pub(crate) async fn release(
     let token = token(&args.lease)?;
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
-    let key = manager.lock_key(args.lease.key);
-    let lease = Lease::new(key.clone(), token, OffsetDateTime::now_utc());
+    let key = LeaseKey::new(args.lease.key, manager.config().lock_sort_key());
+    let lease = Lease::new(key.clone(), token, std::time::SystemTime::now());
     let outcome = manager
         .release(&lease)
         .await

@@ -23,7 +23,7 @@ use crate::planner::{Planner, WriteTimes};
 use crate::request::{OnConditionFailure, Request, ReturnValues, UpdateRequest};
 use crate::response::{StoreError, StoreResponse};
 use crate::token::LeaseToken;
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
 /// A planned acquire: send [`request`](Self::request), then pass the answer to
 /// [`interpret`](Self::interpret). Sending the same request again after a timeout is safe: a
@@ -147,7 +147,7 @@ impl<'p> AcquirePlan<'p> {
 pub(crate) fn interpret(
     planner: &Planner,
     lease: Lease,
-    wall: OffsetDateTime,
+    wall: SystemTime,
     response: Result<StoreResponse, StoreError>,
 ) -> Result<Lease, LeaseError> {
     // The usual answer first, without copying the key.

@@ -7,32 +7,29 @@
 
 use std::collections::BTreeMap;
 
-pub use compact_str::CompactString;
+use crate::text::Text;
 
 /// One item: attribute name to value. Ordered, so that rendering and comparisons are deterministic.
 ///
-/// Names are [`CompactString`]s, like every string in an [`AttributeValue`]: see there.
-pub type Item = BTreeMap<CompactString, AttributeValue>;
+/// Names are [`Text`]s, like every string in an [`AttributeValue`]: see there.
+pub type Item = BTreeMap<Text, AttributeValue>;
 
 /// A DynamoDB attribute value.
 ///
 /// Numbers (`N`) are kept as DynamoDB sends them: a decimal string of at most 38 significant
 /// digits. The core only ever writes whole numbers (`"1030"`).
 ///
-/// Strings, numbers and an item's attribute names are [`CompactString`] (re-exported from the
-/// `compact_str` crate): text of up to 24 bytes (attribute names, numbers, `LOCK`) is stored
-/// inline and never allocates; longer text is on the heap, like a `String`'s. Build one from a
-/// `&str` or `String` with `.into()` (or [`AttributeValue::string`]), so an item literal is
-/// `Item::from([("pk".into(), value)])` (a bare `"pk"` does not convert); read it as a `&str`
-/// (`as_str()`, or deref); look an attribute up by `&str` (`item.get("pk")`,
-/// `item.get(name.as_str())`).
+/// Strings, numbers and an item's attribute names are [`Text`]: up to 24 bytes inline, longer
+/// on the heap. Build one from a `&str` or `String` with `.into()` (or
+/// [`AttributeValue::string`]), so an item literal is `Item::from([("pk".into(), value)])`;
+/// read it as a `&str`; look an attribute up by `&str` (`item.get("pk")`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AttributeValue {
     /// `S`: a UTF-8 string.
-    S(CompactString),
+    S(Text),
     /// `N`: a number, as its decimal string.
-    N(CompactString),
+    N(Text),
     /// `B`: binary data.
     B(Vec<u8>),
     /// `BOOL`: a boolean.
@@ -40,9 +37,9 @@ pub enum AttributeValue {
     /// `NULL`: the null value (always `true` on the wire).
     Null,
     /// `SS`: a set of strings.
-    Ss(Vec<CompactString>),
+    Ss(Vec<Text>),
     /// `NS`: a set of numbers, as decimal strings.
-    Ns(Vec<CompactString>),
+    Ns(Vec<Text>),
     /// `BS`: a set of binary values.
     Bs(Vec<Vec<u8>>),
     /// `L`: a list of values.
@@ -55,12 +52,12 @@ impl AttributeValue {
     /// A number value from a signed integer (`N`).
     #[must_use]
     pub fn number(n: i64) -> Self {
-        Self::N(CompactString::new(itoa::Buffer::new().format(n)))
+        Self::N(Text::from_i64(n))
     }
 
     /// A string value (`S`).
     #[must_use]
-    pub fn string(s: impl Into<CompactString>) -> Self {
+    pub fn string(s: impl Into<Text>) -> Self {
         Self::S(s.into())
     }
 

@@ -16,7 +16,7 @@ use crate::response::{StoreError, StoreResponse};
 use crate::transact::{MAX_TRANSACT_ITEMS, TransactItem, TransactRequest};
 
 /// The position of the guard in a [`CommitPlan`]'s transaction.
-pub const COMMIT_GUARD_INDEX: usize = 0;
+pub const COMMIT_LEASE_CHECK_INDEX: usize = 0;
 
 /// A planned guarded commit: send [`request`](Self::request) (a
 /// [`Request::Transact`]), then pass the answer to [`interpret`](Self::interpret).
@@ -35,7 +35,7 @@ pub struct CommitPlan<'p> {
 }
 
 impl<'p> CommitPlan<'p> {
-    /// The transaction to send: the guard at [`COMMIT_GUARD_INDEX`], then the caller's writes.
+    /// The transaction to send: the guard at [`COMMIT_LEASE_CHECK_INDEX`], then the caller's writes.
     #[must_use]
     pub fn request(&self) -> &Request {
         &self.request
@@ -91,7 +91,7 @@ pub(crate) fn interpret(
     match response {
         Ok(StoreResponse::Applied { .. }) => Ok(()),
         Ok(StoreResponse::TransactionCanceled { reasons }) => {
-            Err(cancellation_error(key, reasons, COMMIT_GUARD_INDEX))
+            Err(cancellation_error(key, reasons, COMMIT_LEASE_CHECK_INDEX))
         }
         Ok(StoreResponse::ConditionFailed { .. }) => Err(unexpected(
             key,
@@ -116,8 +116,8 @@ impl std::fmt::Debug for CommitPlan<'_> {
 
 impl Planner {
     /// Plans a commit of `writes` under `lease`, at wall-clock time `now`: one transaction of
-    /// the lease's [guard](Self::guard) (a condition check on the lease item, at
-    /// [`COMMIT_GUARD_INDEX`]) followed by `writes`, in order. It is applied only while the
+    /// the lease's [lease check](Self::lease_check) (a condition check on the lease item, at
+    /// [`COMMIT_LEASE_CHECK_INDEX`]) followed by `writes`, in order. It is applied only while the
     /// lease is held; the lease stays held.
     ///
     /// # Errors
@@ -132,13 +132,13 @@ impl Planner {
         now: impl Into<Now>,
         writes: Vec<TransactItem>,
     ) -> Result<CommitPlan<'_>, LeaseError> {
-        let guard = self.guard(lease, now)?.transact_item();
+        let guard = self.lease_check(lease, now)?.transact_item();
         self.commit_plan(lease, guard, writes, false)
     }
 
     /// Plans a commit of `writes` that also releases `lease`, at wall-clock time `now`: one
     /// transaction of the lease's [release](Self::release_in_transaction) (an update of the
-    /// lease item conditioned on the lease being held, at [`COMMIT_GUARD_INDEX`]) followed by
+    /// lease item conditioned on the lease being held, at [`COMMIT_LEASE_CHECK_INDEX`]) followed by
     /// `writes`. FaceTheory's "commit metadata and drop the lock in one transaction".
     ///
     /// # Errors
@@ -196,6 +196,9 @@ impl Planner {
         };
         item.table_name() == self.config().table_name()
             && is(self.config().partition_key_attribute(), key.partition())
-            && is(self.config().sort_key_attribute(), key.sort())
+            && is(
+                self.config().sort_key_attribute(),
+                key.sort().unwrap_or(self.config().lock_sort_key()),
+            )
     }
 }

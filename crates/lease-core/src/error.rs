@@ -244,7 +244,7 @@ pub enum Operation {
     /// Inspect (a consistent read).
     Inspect,
     /// A commit guarded by the lease: planning a guard
-    /// ([`Planner::guard`](crate::Planner::guard),
+    /// ([`Planner::lease_check`](crate::Planner::lease_check),
     /// [`Planner::release_in_transaction`](crate::Planner::release_in_transaction)) or
     /// sending a transaction that contains one ([`CommitPlan`](crate::CommitPlan)).
     Commit,
@@ -351,7 +351,7 @@ pub enum LeaseError {
         /// first).
         reasons: Vec<CancellationReason>,
     },
-    /// A waiting acquire (the `lease` crate's `LeaseManager::acquire_waiting`) ran out of
+    /// A waiting acquire (the `lease` crate's `LeaseManager::acquire`) ran out of
     /// time: the lease was still held by another holder (the last one seen is `holder`) when
     /// the wait policy's timeout passed. Losing a race to another contender while waiting is
     /// not this error: the wait goes on until the timeout.

@@ -12,7 +12,8 @@
 
 use std::fmt;
 
-use crate::attribute::{AttributeValue, CompactString};
+use crate::attribute::AttributeValue;
+use crate::text::Text;
 use crate::token::TokenFingerprint;
 
 /// A reference to an attribute by name, with the placeholder label it renders under.
@@ -24,13 +25,13 @@ pub struct Attr {
     /// Placeholder label without the `#` (for example `exp` renders as `#exp`).
     pub label: &'static str,
     /// The attribute's real name in the item (for example `lease_expires_at`).
-    pub name: CompactString,
+    pub name: Text,
 }
 
 impl Attr {
     /// An attribute reference rendered as `#label`.
     #[must_use]
-    pub fn new(label: &'static str, name: impl Into<CompactString>) -> Self {
+    pub fn new(label: &'static str, name: impl Into<Text>) -> Self {
         Self {
             label,
             name: name.into(),

@@ -8,7 +8,7 @@
 //! (`#tok = :tok AND #exp > :now`), atomically with the writes.
 //!
 //! Two guards:
-//! - [`Planner::guard`]: a `ConditionCheck` on the lease item, which writes nothing to it. The
+//! - [`Planner::lease_check`]: a `ConditionCheck` on the lease item, which writes nothing to it. The
 //!   lease stays held after the commit.
 //! - [`Planner::release_in_transaction`]: an `Update` of the lease item that marks it released
 //!   under the same condition, to commit and let go of the lease in one transaction
@@ -18,7 +18,7 @@
 //!
 //! When the guard fails, DynamoDB cancels the transaction and its cancellation reason at the
 //! guard's position is `ConditionalCheckFailed`: the lease was not held, and nothing was
-//! written. [`LeaseGuardCheck::guard_failed`] reads that from the reasons.
+//! written. [`LeaseCheck::guard_failed`] reads that from the reasons.
 
 use crate::error::{LeaseError, Operation};
 use crate::expr::{Comparator, Condition};
@@ -35,22 +35,22 @@ use crate::transact::{CancellationReason, ConditionCheckRequest, TransactItem};
 /// (`#tok = :tok AND #exp > :now`, `:now` being the wall-clock time the guard was planned
 /// at, in the configured expiry unit).
 ///
-/// Made by [`Planner::guard`]. The check carries the lease's bearer token; `Debug` shows the
+/// Made by [`Planner::lease_check`]. The check carries the lease's bearer token; `Debug` shows the
 /// key only.
 #[derive(Clone, PartialEq, Eq)]
-pub struct LeaseGuardCheck {
+pub struct LeaseCheck {
     check: ConditionCheckRequest,
     key: LeaseKey,
 }
 
-impl LeaseGuardCheck {
+impl LeaseCheck {
     /// The key of the lease the guard checks.
     #[must_use]
     pub fn key(&self) -> &LeaseKey {
         &self.key
     }
 
-    /// The condition check, as data (`lease_dynamodb_sdk::guard_transact_item` turns it into
+    /// The condition check, as data (`lease_dynamodb_sdk::lease_check_transact_item` turns it into
     /// an SDK `TransactWriteItem`).
     #[must_use]
     pub fn condition_check(&self) -> &ConditionCheckRequest {
@@ -90,9 +90,9 @@ impl LeaseGuardCheck {
 }
 
 /// Shows the key only: the check holds the bearer token.
-impl std::fmt::Debug for LeaseGuardCheck {
+impl std::fmt::Debug for LeaseCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LeaseGuardCheck")
+        f.debug_struct("LeaseCheck")
             .field("key", &self.key)
             .finish_non_exhaustive()
     }
@@ -124,7 +124,7 @@ impl Planner {
     /// as refresh), to add to the caller's own transaction. The transaction then commits only
     /// while the lease is held; if the guard fails, DynamoDB cancels it with
     /// `ConditionalCheckFailed` at the guard's position and nothing is written
-    /// ([`LeaseGuardCheck::guard_failed`]).
+    /// ([`LeaseCheck::guard_failed`]).
     ///
     /// The check must not share a transaction with another operation on the lease item
     /// (DynamoDB rejects that); to commit and release together, use
@@ -135,15 +135,15 @@ impl Planner {
     /// use lease_core::{
     ///     CancellationReason, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, TransactItem,
     /// };
-    /// use time::OffsetDateTime;
+    /// use lease_core::wire_time::from_epoch_seconds;
     ///
     /// let planner = Planner::new(LeaseConfig::builder("locks").build()?);
     /// let lease = Lease::new(
     ///     LeaseKey::new("CACHE#A", "LOCK"),
     ///     LeaseToken::new("tok"),
-    ///     OffsetDateTime::from_unix_timestamp(1030)?,
+    ///     from_epoch_seconds(1030).ok_or("time out of range")?,
     /// );
-    /// let guard = planner.guard(&lease, OffsetDateTime::from_unix_timestamp(1000)?)?;
+    /// let guard = planner.lease_check(&lease, from_epoch_seconds(1000).ok_or("time out of range")?)?;
     /// let rendered = guard.transact_item().render();
     /// assert_eq!(rendered.condition.as_deref(), Some("#tok = :tok AND #exp > :now"));
     ///
@@ -159,11 +159,15 @@ impl Planner {
     /// # Errors
     /// [`LeaseError::InvalidInput`] (operation [`Operation::Commit`]) for an empty or
     /// oversized key or an empty token.
-    pub fn guard(&self, lease: &Lease, now: impl Into<Now>) -> Result<LeaseGuardCheck, LeaseError> {
+    pub fn lease_check(
+        &self,
+        lease: &Lease,
+        now: impl Into<Now>,
+    ) -> Result<LeaseCheck, LeaseError> {
         let now = now.into();
         self.check_holder(lease)
             .map_err(|reason| invalid(Operation::Commit, lease.key().clone(), reason))?;
-        Ok(LeaseGuardCheck {
+        Ok(LeaseCheck {
             check: ConditionCheckRequest {
                 table_name: self.table_name(),
                 key: self.key_item(lease.key()),
@@ -182,7 +186,7 @@ impl Planner {
     ///
     /// This is the guard for "commit and release in one transaction": DynamoDB rejects a
     /// condition check and a write on the same item in one transaction, so use this item in
-    /// place of [`guard`](Self::guard). If its condition fails, the transaction is cancelled
+    /// place of [`lease_check`](Self::lease_check). If its condition fails, the transaction is cancelled
     /// with `ConditionalCheckFailed` at its position: the lease was not held, nothing was
     /// written, and the lease was not released by this transaction.
     ///

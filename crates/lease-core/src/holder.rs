@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
 use crate::attribute::{AttributeValue, Item};
 use crate::config::LeaseConfig;
@@ -22,7 +22,7 @@ pub struct HolderInfo {
     pub token: TokenFingerprint,
     /// When the lease expires, from `lease_expires_at` (in the configured unit). The Unix
     /// epoch for a released lease.
-    pub expires_at: OffsetDateTime,
+    pub expires_at: SystemTime,
     /// The fencing token of the holder's acquisition; `None` for items written by
     /// TableTheory's code, which has none.
     pub fence: Option<FencingToken>,
@@ -39,11 +39,7 @@ impl HolderInfo {
     /// [`DecodeError`] naming the attribute if the token is missing or not `S`; the expiry is
     /// missing, not `N`, not a whole number, or further in the future than the longest lease
     /// allows; or the fencing token or TTL (when present) is not a whole number `N`.
-    pub fn decode(
-        item: &Item,
-        config: &LeaseConfig,
-        now: OffsetDateTime,
-    ) -> Result<Self, DecodeError> {
+    pub fn decode(item: &Item, config: &LeaseConfig, now: SystemTime) -> Result<Self, DecodeError> {
         let token = required(item, config.token_attribute(), "S", AttributeValue::as_s)?;
         let exp_name = config.expires_at_attribute();
         let raw = required(item, exp_name, "N", AttributeValue::as_n)?;
@@ -60,10 +56,7 @@ impl HolderInfo {
         let slack = MAX_LEASE_DURATION
             .saturating_add(config.max_clock_skew())
             .saturating_add(std::time::Duration::from_secs(1));
-        let horizon = time::Duration::try_from(slack)
-            .ok()
-            .and_then(|d| now.checked_add(d))
-            .and_then(|h| unit.ceil(h));
+        let horizon = now.checked_add(slack).and_then(|h| unit.ceil(h));
         if horizon.is_some_and(|h| value > h) {
             return Err(DecodeError::ExpiryBeyondHorizon {
                 attribute: exp_name.into(),
@@ -90,7 +83,7 @@ impl HolderInfo {
     pub fn decode_strict(
         item: &Item,
         config: &LeaseConfig,
-        now: OffsetDateTime,
+        now: SystemTime,
     ) -> Result<Self, DecodeError> {
         let info = Self::decode(item, config, now)?;
         let known = [
@@ -172,7 +165,7 @@ impl fmt::Display for Holder {
                     f,
                     " (holder {}, expires at epoch second {}",
                     info.token,
-                    info.expires_at.unix_timestamp()
+                    crate::wire_time::epoch_seconds_floor(info.expires_at)
                 )?;
                 if let Some(fence) = info.fence {
                     write!(f, ", fencing token {fence}")?;

@@ -1,6 +1,6 @@
 //! Inspect: a strongly consistent read of one lease, as a read-only snapshot.
 
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
 use crate::error::{self, LeaseError, Operation};
 use crate::holder::HolderInfo;
@@ -91,7 +91,7 @@ impl<'p> InspectPlan<'p> {
     pub fn interpret(
         self,
         response: Result<StoreResponse, StoreError>,
-        now: OffsetDateTime,
+        now: SystemTime,
     ) -> Result<LeaseSnapshot, LeaseError> {
         interpret(self.planner, self.key, response, now)
     }
@@ -107,7 +107,7 @@ pub(crate) fn interpret(
     planner: &Planner,
     key: LeaseKey,
     response: Result<StoreResponse, StoreError>,
-    now: OffsetDateTime,
+    now: SystemTime,
 ) -> Result<LeaseSnapshot, LeaseError> {
     let item = match response {
         Ok(StoreResponse::Item(item)) => item,

@@ -2,33 +2,52 @@
 
 use std::fmt;
 
-use compact_str::CompactString;
+use crate::text::Text;
 
 /// The key of one lease: the item's partition key value and sort key value (both DynamoDB `S`).
 ///
 /// Compatible with TableTheory's `lease.Key{PK, SK}`: a lease for `CACHE#A` under the default
 /// configuration lives at `pk = "CACHE#A"`, `sk = "LOCK"`.
 ///
+/// Most leases are named by their partition key alone: `"CACHE#A"` (a `&str` or `String`)
+/// converts into the key [`LeaseKey::lock`] makes, whose sort key is the table's lock sort key
+/// (`LeaseConfig::lock_sort_key`, `LOCK` by default), filled in when the key is used: a
+/// [`Lease`](crate::Lease) and every error name the key with its sort key. [`LeaseKey::new`]
+/// names both parts.
+///
 /// Construction never fails: keys are checked (non-empty, within DynamoDB's size limits of 2048
 /// bytes for a partition key and 1024 bytes for a sort key) when a request is planned, so that the
 /// error can name the key and no request is sent.
 ///
-/// Both values are [`CompactString`]s: text of up to 24 bytes (such as `LOCK`) is stored inline,
-/// so cloning it, or putting it into a request, allocates nothing; longer text is on the heap and
-/// copied by a clone, like a `String`.
+/// Both values are [`Text`]: text of up to 24 bytes (such as `LOCK`) is stored inline, so
+/// cloning it, or putting it into a request, allocates nothing.
+///
+/// Two keys are equal when both parts are: a key made with [`lock`](Self::lock) equals no key
+/// with a sort key, even the one it is filled in to.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LeaseKey {
-    partition: CompactString,
-    sort: CompactString,
+    partition: Text,
+    sort: Option<Text>,
 }
 
 impl LeaseKey {
     /// The key with the given partition key value and sort key value.
     #[must_use]
-    pub fn new(partition: impl Into<CompactString>, sort: impl Into<CompactString>) -> Self {
+    pub fn new(partition: impl Into<Text>, sort: impl Into<Text>) -> Self {
         Self {
             partition: partition.into(),
-            sort: sort.into(),
+            sort: Some(sort.into()),
+        }
+    }
+
+    /// The key of the lease for `partition` under the table's lock sort key
+    /// (`LeaseConfig::lock_sort_key`, `LOCK` by default), which is filled in when the key is
+    /// used. `"CACHE#A".into()` makes the same key.
+    #[must_use]
+    pub fn lock(partition: impl Into<Text>) -> Self {
+        Self {
+            partition: partition.into(),
+            sort: None,
         }
     }
 
@@ -38,46 +57,100 @@ impl LeaseKey {
         &self.partition
     }
 
-    /// The sort key value (`sk` by default; `LOCK` for leases taken by partition key only).
+    /// The sort key value (`sk` by default); `None` for a key made with [`lock`](Self::lock)
+    /// (the table's lock sort key).
     #[must_use]
-    pub fn sort(&self) -> &str {
-        &self.sort
+    pub fn sort(&self) -> Option<&str> {
+        self.sort.as_deref()
     }
 
-    /// The partition key value as a [`CompactString`] (for a request's key).
+    /// The partition key value as [`Text`] (for a request's key).
     #[must_use]
-    pub fn partition_value(&self) -> &CompactString {
+    pub fn partition_value(&self) -> &Text {
         &self.partition
     }
 
-    /// The sort key value as a [`CompactString`] (for a request's key).
+    /// The sort key value as [`Text`] (for a request's key); `None` as for
+    /// [`sort`](Self::sort).
     #[must_use]
-    pub fn sort_value(&self) -> &CompactString {
-        &self.sort
+    pub fn sort_value(&self) -> Option<&Text> {
+        self.sort.as_ref()
+    }
+
+    /// This key with `lock_sort_key` as its sort key if it has none.
+    pub(crate) fn resolved(self, lock_sort_key: &Text) -> Self {
+        match self.sort {
+            Some(_) => self,
+            None => Self {
+                partition: self.partition,
+                sort: Some(lock_sort_key.clone()),
+            },
+        }
     }
 }
 
-/// Shows `LeaseKey("partition"/"sort")`, each part quoted and, past 200 bytes, cut as in
+impl From<&str> for LeaseKey {
+    fn from(partition: &str) -> Self {
+        Self::lock(partition)
+    }
+}
+
+impl From<String> for LeaseKey {
+    fn from(partition: String) -> Self {
+        Self::lock(partition)
+    }
+}
+
+impl From<&String> for LeaseKey {
+    fn from(partition: &String) -> Self {
+        Self::lock(partition)
+    }
+}
+
+impl From<Text> for LeaseKey {
+    fn from(partition: Text) -> Self {
+        Self::lock(partition)
+    }
+}
+
+impl From<&LeaseKey> for LeaseKey {
+    fn from(key: &LeaseKey) -> Self {
+        key.clone()
+    }
+}
+
+/// Shows `LeaseKey("partition"/"sort")` (`LeaseKey("partition")` for a key made with
+/// [`LeaseKey::lock`]), each part quoted and, past 200 bytes, cut as in
 /// [`Display`](fmt::Display).
 impl fmt::Debug for LeaseKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (partition, partition_cut) = shown(&self.partition);
-        let (sort, sort_cut) = shown(&self.sort);
-        write!(
-            f,
-            "LeaseKey({partition:?}{partition_cut}/{sort:?}{sort_cut})"
-        )
+        match &self.sort {
+            Some(sort) => {
+                let (sort, sort_cut) = shown(sort);
+                write!(
+                    f,
+                    "LeaseKey({partition:?}{partition_cut}/{sort:?}{sort_cut})"
+                )
+            }
+            None => write!(f, "LeaseKey({partition:?}{partition_cut})"),
+        }
     }
 }
 
-/// Shows `partition/sort`; an empty part as `""`, and a part longer than 200 bytes cut at a
-/// character boundary and marked with its length, so that an error about an empty or
-/// oversized key stays readable.
+/// Shows `partition/sort` (`partition` alone for a key made with [`LeaseKey::lock`]); an empty
+/// part as `""`, and a part longer than 200 bytes cut at a character boundary and marked with
+/// its length, so that an error about an empty or oversized key stays readable.
 impl fmt::Display for LeaseKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_part(f, &self.partition)?;
-        f.write_str("/")?;
-        write_part(f, &self.sort)
+        match &self.sort {
+            Some(sort) => {
+                f.write_str("/")?;
+                write_part(f, sort)
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -112,6 +185,12 @@ mod tests {
         assert_eq!(LeaseKey::new("CACHE#A", "LOCK").to_string(), "CACHE#A/LOCK");
         assert_eq!(LeaseKey::new("", "LOCK").to_string(), "\"\"/LOCK");
         assert_eq!(LeaseKey::new("p", "").to_string(), "p/\"\"");
+        assert_eq!(LeaseKey::from("CACHE#A").to_string(), "CACHE#A");
+        assert_eq!(format!("{:?}", LeaseKey::lock("A")), r#"LeaseKey("A")"#);
+        assert_eq!(
+            LeaseKey::lock("A").resolved(&Text::new("LOCK")),
+            LeaseKey::new("A", "LOCK")
+        );
         let long = "é".repeat(150); // 300 bytes; byte 200 is a character boundary
         let shown = LeaseKey::new(long.as_str(), "LOCK").to_string();
         assert_eq!(shown, format!("{}…(300 bytes)/LOCK", "é".repeat(100)));

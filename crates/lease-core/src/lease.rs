@@ -2,7 +2,9 @@
 
 use std::time::Instant;
 
-use time::OffsetDateTime;
+use std::time::SystemTime;
+
+use crate::wire_time;
 
 use crate::fence::FencingToken;
 use crate::key::LeaseKey;
@@ -17,7 +19,7 @@ use crate::token::LeaseToken;
 pub struct Lease {
     key: LeaseKey,
     token: LeaseToken,
-    expires_at: OffsetDateTime,
+    expires_at: SystemTime,
     fence: Option<FencingToken>,
     deadline: Option<Deadline>,
 }
@@ -26,7 +28,7 @@ impl Deadline {
     /// Whether both deadlines are ahead of `now` (see [`Lease::is_valid_at`]).
     pub(crate) fn is_valid_at(&self, now: Now) -> bool {
         now.monotonic.is_some_and(|monotonic| {
-            monotonic < self.monotonic && now.wall.unix_timestamp_nanos() < self.wall_nanos
+            monotonic < self.monotonic && wire_time::epoch_nanos(now.wall) < self.wall_nanos
         })
     }
 }
@@ -55,7 +57,7 @@ impl Lease {
     /// condition on the token only; `expires_at` is informational. Such a lease has no
     /// [`fence`](Self::fence) and no [`valid_until`](Self::valid_until) until it is refreshed.
     #[must_use]
-    pub fn new(key: LeaseKey, token: LeaseToken, expires_at: OffsetDateTime) -> Self {
+    pub fn new(key: LeaseKey, token: LeaseToken, expires_at: SystemTime) -> Self {
         Self {
             key,
             token,
@@ -74,7 +76,7 @@ impl Lease {
     pub(crate) fn held(
         key: LeaseKey,
         token: LeaseToken,
-        expires_at: OffsetDateTime,
+        expires_at: SystemTime,
         fence: Option<FencingToken>,
         deadline: Option<Deadline>,
     ) -> Self {
@@ -107,7 +109,7 @@ impl Lease {
     /// When the lease expires in the store, as written: never earlier than the acquire or
     /// refresh time plus the duration asked for (rounded up to the configured unit).
     #[must_use]
-    pub fn expires_at(&self) -> OffsetDateTime {
+    pub fn expires_at(&self) -> SystemTime {
         self.expires_at
     }
 
@@ -117,12 +119,9 @@ impl Lease {
     /// stored value is [`expires_at`](Self::expires_at) in epoch milliseconds.
     #[must_use]
     pub fn expires_at_epoch_seconds(&self) -> i64 {
-        let secs = self.expires_at.unix_timestamp();
-        if self.expires_at.nanosecond() > 0 {
-            secs.saturating_add(1)
-        } else {
-            secs
-        }
+        wire_time::ExpiryUnit::Seconds
+            .ceil(self.expires_at)
+            .unwrap_or(i64::MAX)
     }
 
     /// The fencing token of this acquisition: strictly greater than that of every earlier
@@ -149,9 +148,9 @@ impl Lease {
     /// refresh) request was sent, plus the duration, minus the clock skew bound. `None` when the
     /// lease was planned without a monotonic reading.
     #[must_use]
-    pub fn valid_until_wall(&self) -> Option<OffsetDateTime> {
+    pub fn valid_until_wall(&self) -> Option<SystemTime> {
         self.deadline
-            .and_then(|d| OffsetDateTime::from_unix_timestamp_nanos(d.wall_nanos).ok())
+            .and_then(|d| wire_time::from_epoch_nanos(d.wall_nanos))
     }
 
     /// Whether the holder may still work under the lease at `now`: both local safe deadlines

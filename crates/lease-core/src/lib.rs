@@ -23,7 +23,7 @@
 //! stores.
 //!
 //! ## Writes guarded by the lease
-//! [`Planner::guard`] gives a condition check on the lease item (token matches, not expired) to
+//! [`Planner::lease_check`] gives a condition check on the lease item (token matches, not expired) to
 //! add to the caller's own transaction, so the caller's writes commit only while the lease is
 //! held; [`Planner::release_in_transaction`] gives the release of the lease under the same
 //! condition, to commit and release in one transaction. [`Planner::commit`] and
@@ -46,7 +46,7 @@
 //! reports whether it released anything, and a malformed item is an error, not "held".
 //!
 //! ## Time
-//! [`Now`] carries the caller's wall clock (an [`OffsetDateTime`](time::OffsetDateTime), for
+//! [`Now`] carries the caller's wall clock (a [`SystemTime`](std::time::SystemTime), for
 //! `:now` and the stored expiry) and, optionally, its monotonic clock (for
 //! [`Lease::valid_until`]: send time + duration − the configured clock-skew bound). A lease is
 //! held while `lease_expires_at > now` on the clock of whoever checks; see [`wire_time`] and
@@ -79,21 +79,22 @@ mod request;
 mod response;
 mod store;
 mod table_check;
+mod text;
 mod token;
 mod transact;
 mod validate;
 pub mod wire_time;
 
 pub use acquire::AcquirePlan;
-pub use attribute::{AttributeValue, CompactString, Item};
-pub use commit::{COMMIT_GUARD_INDEX, CommitPlan};
+pub use attribute::{AttributeValue, Item};
+pub use commit::{COMMIT_LEASE_CHECK_INDEX, CommitPlan};
 pub use config::{
     LeaseConfig, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES, MAX_CLOCK_SKEW_BOUND,
     MAX_TTL_BUFFER, TTL_BUFFER_SKEW_FACTOR, defaults,
 };
 pub use error::{ConfigError, DecodeError, InvalidInput, LeaseError, Operation};
 pub use fence::FencingToken;
-pub use guard::LeaseGuardCheck;
+pub use guard::LeaseCheck;
 pub use holder::{Holder, HolderInfo, RELEASED_EXPIRY};
 pub use inspect::{InspectPlan, LeaseSnapshot, LeaseState};
 pub use key::LeaseKey;
@@ -115,6 +116,7 @@ pub use table_check::{
     KeyAttribute, KeyRole, MultiRegionConsistency, Replication, ReplicationCheck, ScalarType,
     TableCheck, TableCheckError, TableDescription, TtlCheck, TtlStatus,
 };
+pub use text::Text;
 pub use token::{LeaseToken, TokenFingerprint, TokenSource};
 pub use transact::{
     CancellationReason, ConditionCheckRequest, MAX_TRANSACT_ITEMS, TransactItem, TransactRequest,
@@ -123,5 +125,3 @@ pub use validate::{
     MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, MAX_TOKEN_BYTES,
 };
 pub use wire_time::ExpiryUnit;
-
-pub use time;

@@ -1,12 +1,10 @@
 //! The planner: turns lease operations into requests and interprets the answers.
 
 use std::sync::Arc;
-use std::time::Duration;
-
-use time::OffsetDateTime;
+use std::time::{Duration, SystemTime};
 
 use crate::acquire::AcquirePlan;
-use crate::attribute::{AttributeValue, CompactString, Item};
+use crate::attribute::{AttributeValue, Item};
 use crate::config::LeaseConfig;
 use crate::error::{InvalidInput, LeaseError, Operation};
 use crate::expr::{Attr, TOKEN_LABEL, UpdateAction, Value};
@@ -16,6 +14,7 @@ use crate::lease::{Deadline, Lease};
 use crate::now::Now;
 use crate::refresh::RefreshPlan;
 use crate::release::ReleasePlan;
+use crate::text::Text;
 use crate::token::LeaseToken;
 use crate::validate;
 use crate::wire_time;
@@ -30,10 +29,10 @@ use crate::wire_time;
 /// ```
 /// use std::time::Duration;
 /// use lease_core::{AttributeValue, Item, LeaseConfig, LeaseKey, LeaseToken, Planner, StoreResponse};
-/// use time::OffsetDateTime;
+/// use lease_core::wire_time::from_epoch_seconds;
 ///
 /// let planner = Planner::new(LeaseConfig::builder("locks").build()?);
-/// let now = OffsetDateTime::from_unix_timestamp(1000)?;
+/// let now = from_epoch_seconds(1000).ok_or("time out of range")?;
 /// let plan = planner.acquire(LeaseKey::new("CACHE#A", "LOCK"), Duration::from_secs(30), now, LeaseToken::new("tok"))?;
 /// // A store executes `plan.request()` (an `UpdateItem` with `ReturnValues` `UPDATED_NEW`)
 /// // and answers with the attributes it set; here the answer is made up (the first acquire of a key:
@@ -49,9 +48,9 @@ pub struct Planner {
     config: LeaseConfig,
     attrs: Attrs,
     /// The configured lock sort key, shared by every lock key.
-    lock_sort_key: CompactString,
+    lock_sort_key: Text,
     /// The configured sort key attribute name.
-    sort_key_name: CompactString,
+    sort_key_name: Text,
     /// The configured table name, shared by every request.
     table_name: Arc<str>,
 }
@@ -77,8 +76,8 @@ impl Planner {
             fence: Attr::new("fence", config.fence_attribute()),
             ttl: Attr::new("ttl", config.ttl_attribute()),
         };
-        let lock_sort_key = CompactString::new(config.lock_sort_key());
-        let sort_key_name = CompactString::new(config.sort_key_attribute());
+        let lock_sort_key = Text::new(config.lock_sort_key());
+        let sort_key_name = Text::new(config.sort_key_attribute());
         let table_name = Arc::from(config.table_name());
         Self {
             config,
@@ -95,14 +94,8 @@ impl Planner {
         &self.config
     }
 
-    /// The key of the lease for `partition` under the configured lock sort key (TableTheory's
-    /// `Acquire(pk)` key).
-    #[must_use]
-    pub fn lock_key(&self, partition: impl Into<CompactString>) -> LeaseKey {
-        LeaseKey::new(partition, self.lock_sort_key.clone())
-    }
-
-    /// Plans an acquire of `key` for `duration` at time `now` with a fresh `token`.
+    /// Plans an acquire of `key` (a [`LeaseKey`], or a partition key under the lock sort key:
+    /// `"CACHE#A"`) for `duration` at time `now` with a fresh `token`.
     ///
     /// # Errors
     /// [`LeaseError::InvalidInput`] (nothing to send) for an empty or oversized key, a zero or
@@ -110,11 +103,12 @@ impl Planner {
     /// an expiry out of range.
     pub fn acquire(
         &self,
-        key: LeaseKey,
+        key: impl Into<LeaseKey>,
         duration: Duration,
         now: impl Into<Now>,
         token: LeaseToken,
     ) -> Result<AcquirePlan<'_>, LeaseError> {
+        let key = self.resolve(key.into());
         let now = now.into();
         match self.check(&key, &token, duration, now) {
             Ok(times) => Ok(AcquirePlan::new(self, key, token, now, times)),
@@ -174,7 +168,8 @@ impl Planner {
     ///
     /// # Errors
     /// [`LeaseError::InvalidInput`] for an empty or oversized key.
-    pub fn inspect(&self, key: LeaseKey) -> Result<InspectPlan<'_>, LeaseError> {
+    pub fn inspect(&self, key: impl Into<LeaseKey>) -> Result<InspectPlan<'_>, LeaseError> {
+        let key = self.resolve(key.into());
         match validate::key(&key, self.config.validate_input()) {
             Ok(()) => Ok(InspectPlan::new(self, key)),
             Err(reason) => Err(invalid(Operation::Inspect, key, reason)),
@@ -219,9 +214,9 @@ impl Planner {
             });
         }
         let unit = self.config.expiry_unit();
-        let expiry = time::Duration::try_from(duration)
-            .ok()
-            .and_then(|d| now.wall.checked_add(d))
+        let expiry = now
+            .wall
+            .checked_add(duration)
             .ok_or(InvalidInput::TimeOutOfRange)?;
         let expires = unit.ceil(expiry).ok_or(InvalidInput::TimeOutOfRange)?;
         let expires_at = unit.to_time(expires).ok_or(InvalidInput::TimeOutOfRange)?;
@@ -235,7 +230,7 @@ impl Planner {
         let window = duration.saturating_sub(skew);
         let deadline = match now.monotonic {
             Some(sent) => {
-                let sent_wall = now.wall.unix_timestamp_nanos();
+                let sent_wall = wire_time::epoch_nanos(now.wall);
                 Some(Deadline {
                     monotonic: sent
                         .checked_add(window)
@@ -285,12 +280,18 @@ impl Planner {
         };
         let value = |name: &str| match item.get(name) {
             Some(AttributeValue::S(value)) => value.clone(),
-            _ => CompactString::default(),
+            _ => Text::default(),
         };
         LeaseKey::new(value(&self.attrs.pk.name), value(&self.sort_key_name))
     }
 
     /// The key attributes of `key` as an item.
+    /// `key`, with the lock sort key if it has no sort key.
+    pub(crate) fn resolve(&self, key: LeaseKey) -> LeaseKey {
+        key.resolved(&self.lock_sort_key)
+    }
+
+    /// The key attributes of `key`'s item.
     pub(crate) fn key_item(&self, key: &LeaseKey) -> Item {
         let mut item = Item::new();
         item.insert(
@@ -299,7 +300,7 @@ impl Planner {
         );
         item.insert(
             self.sort_key_name.clone(),
-            AttributeValue::S(key.sort_value().clone()),
+            AttributeValue::S(key.sort_value().unwrap_or(&self.lock_sort_key).clone()),
         );
         item
     }
@@ -342,7 +343,7 @@ impl Planner {
     }
 
     /// `:now`: `now` in the configured expiry unit, rounded down.
-    pub(crate) fn now_value(&self, now: OffsetDateTime) -> Value {
+    pub(crate) fn now_value(&self, now: SystemTime) -> Value {
         Value::new(
             "now",
             AttributeValue::number(self.config.expiry_unit().floor(now)),
@@ -369,7 +370,7 @@ pub(crate) struct WriteTimes {
     /// `lease_expires_at`, rounded up.
     pub(crate) expires: i64,
     /// The same instant.
-    pub(crate) expires_at: OffsetDateTime,
+    pub(crate) expires_at: SystemTime,
     /// `ttl`, when TTL is written.
     pub(crate) ttl: Option<i64>,
     /// The local safe deadline, when the monotonic send time is known.
@@ -391,17 +392,17 @@ fn corrected(lease: &Lease, now: Now) -> Now {
         .saturating_duration_since(sent_monotonic)
         .as_nanos();
     let floor = sent_wall.saturating_add(i128::try_from(elapsed).unwrap_or(i128::MAX));
-    if floor <= now.wall.unix_timestamp_nanos() {
+    if floor <= wire_time::epoch_nanos(now.wall) {
         return now;
     }
-    match OffsetDateTime::from_unix_timestamp_nanos(floor) {
-        Ok(floor) => Now::new(floor, monotonic),
-        Err(_) => now,
+    match wire_time::from_epoch_nanos(floor) {
+        Some(floor) => Now::new(floor, monotonic),
+        None => now,
     }
 }
 
 /// The fencing token a key starts from when its item has none: the wall clock in epoch
 /// milliseconds, so that a key whose item was deleted restarts above every token it had.
-fn fence_floor(now: OffsetDateTime) -> u64 {
-    u64::try_from(now.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(0)
+fn fence_floor(now: SystemTime) -> u64 {
+    u64::try_from(wire_time::ExpiryUnit::Milliseconds.floor(now)).unwrap_or(0)
 }

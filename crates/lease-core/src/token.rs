@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use compact_str::CompactString;
+use crate::text::Text;
 
 /// The random owner token written into a lease item (`lease_token`, DynamoDB `S`).
 ///
@@ -11,13 +11,13 @@ use compact_str::CompactString;
 /// makes tokens (it has no randomness); the manager generates them (a UUIDv4 string by default,
 /// as TableTheory's Go, TypeScript and Python ports do).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct LeaseToken(CompactString);
+pub struct LeaseToken(Text);
 
 impl LeaseToken {
     /// Wraps a token string. An empty token is rejected when a request is planned
     /// ([`InvalidInput::EmptyToken`](crate::InvalidInput::EmptyToken)).
     #[must_use]
-    pub fn new(token: impl Into<CompactString>) -> Self {
+    pub fn new(token: impl Into<Text>) -> Self {
         Self(token.into())
     }
 
@@ -27,8 +27,8 @@ impl LeaseToken {
         &self.0
     }
 
-    /// The token's text as a [`CompactString`], for a request's value.
-    pub(crate) fn value(&self) -> &CompactString {
+    /// The token's text as a [`Text`], for a request's value.
+    pub(crate) fn value(&self) -> &Text {
         &self.0
     }
 

@@ -22,7 +22,9 @@ pub(crate) fn key(key: &LeaseKey, strict: bool) -> Result<(), InvalidInput> {
     if strict && key.partition().is_empty() {
         return Err(InvalidInput::EmptyPartitionKey);
     }
-    if strict && key.sort().is_empty() {
+    // A key without a sort key gets the lock sort key, which the configuration checked.
+    let sort = key.sort().unwrap_or_default();
+    if strict && key.sort().is_some_and(str::is_empty) {
         return Err(InvalidInput::EmptySortKey);
     }
     if key.partition().len() > MAX_PARTITION_KEY_BYTES {
@@ -30,10 +32,8 @@ pub(crate) fn key(key: &LeaseKey, strict: bool) -> Result<(), InvalidInput> {
             len: key.partition().len(),
         });
     }
-    if key.sort().len() > MAX_SORT_KEY_BYTES {
-        return Err(InvalidInput::SortKeyTooLong {
-            len: key.sort().len(),
-        });
+    if sort.len() > MAX_SORT_KEY_BYTES {
+        return Err(InvalidInput::SortKeyTooLong { len: sort.len() });
     }
     Ok(())
 }

@@ -6,36 +6,32 @@
 //! is never shorter than asked; `:now` in conditions is floored, which is exact for the
 //! comparisons used (`exp <= now` and `exp > now` with a whole-second `exp`).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use time::OffsetDateTime;
+const NANOS_PER_SECOND: i128 = 1_000_000_000;
+const NANOS_PER_MILLI: i128 = 1_000_000;
 
-/// Whole epoch seconds of `now`, rounded down: the `:now` of conditions.
+/// Whole epoch seconds of `now`, rounded down: the `:now` of conditions (saturating at the
+/// ends of `i64`).
 #[must_use]
-pub fn epoch_seconds_floor(now: OffsetDateTime) -> i64 {
-    now.unix_timestamp()
+pub fn epoch_seconds_floor(now: SystemTime) -> i64 {
+    saturate(epoch_nanos(now).div_euclid(NANOS_PER_SECOND))
 }
 
 /// Whole epoch seconds of `now + duration`, rounded up: the stored expiry. `None` if the sum is
-/// outside the representable range of [`OffsetDateTime`].
+/// outside the range of [`SystemTime`] or of `i64` seconds.
 #[must_use]
-pub fn expiry_epoch_seconds(now: OffsetDateTime, duration: Duration) -> Option<i64> {
-    let expiry = now.checked_add(time::Duration::try_from(duration).ok()?)?;
-    let secs = expiry.unix_timestamp();
-    if expiry.nanosecond() > 0 {
-        secs.checked_add(1)
-    } else {
-        Some(secs)
-    }
+pub fn expiry_epoch_seconds(now: SystemTime, duration: Duration) -> Option<i64> {
+    ExpiryUnit::Seconds.ceil(now.checked_add(duration)?)
 }
 
-/// `duration` in whole seconds, rounded up.
+/// Whole seconds of `duration`, rounded up (the TTL buffer is written so).
 #[must_use]
 pub fn seconds_ceil(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
-/// The unit of the stored expiry (`lease_expires_at`).
+/// The unit of the stored expiry (`lease_expires_at`) and of `:now` in conditions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExpiryUnit {
@@ -50,50 +46,30 @@ pub enum ExpiryUnit {
 }
 
 impl ExpiryUnit {
-    /// `t` in this unit since the epoch, rounded down: the `:now` of conditions.
+    /// `t` in this unit since the epoch, rounded down: the `:now` of conditions (saturating at
+    /// the ends of `i64`).
     #[must_use]
-    pub fn floor(self, t: OffsetDateTime) -> i64 {
-        match self {
-            Self::Seconds => t.unix_timestamp(),
-            Self::Milliseconds => {
-                let ms = t.unix_timestamp_nanos().div_euclid(1_000_000);
-                i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX })
-            }
-        }
+    pub fn floor(self, t: SystemTime) -> i64 {
+        saturate(epoch_nanos(t).div_euclid(self.nanos()))
     }
 
-    /// `t` in this unit since the epoch, rounded up: a stored expiry. `None` if out of range.
+    /// `t` in this unit since the epoch, rounded up: a stored expiry. `None` beyond the range
+    /// of `i64`.
     #[must_use]
-    pub fn ceil(self, t: OffsetDateTime) -> Option<i64> {
-        match self {
-            Self::Seconds => {
-                let secs = t.unix_timestamp();
-                if t.nanosecond() > 0 {
-                    secs.checked_add(1)
-                } else {
-                    Some(secs)
-                }
-            }
-            Self::Milliseconds => {
-                let nanos = t.unix_timestamp_nanos();
-                let ms = nanos.div_euclid(1_000_000) + i128::from(nanos.rem_euclid(1_000_000) > 0);
-                i64::try_from(ms).ok()
-            }
-        }
+    pub fn ceil(self, t: SystemTime) -> Option<i64> {
+        let nanos = epoch_nanos(t);
+        let units = nanos.div_euclid(self.nanos()) + i128::from(nanos.rem_euclid(self.nanos()) > 0);
+        i64::try_from(units).ok()
     }
 
-    /// The instant of a stored value in this unit, `None` if out of range.
+    /// The time `value` units after the epoch (before it, when negative); `None` outside the
+    /// range of [`SystemTime`].
     #[must_use]
-    pub fn to_time(self, value: i64) -> Option<OffsetDateTime> {
-        match self {
-            Self::Seconds => OffsetDateTime::from_unix_timestamp(value).ok(),
-            Self::Milliseconds => {
-                OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000_000).ok()
-            }
-        }
+    pub fn to_time(self, value: i64) -> Option<SystemTime> {
+        from_epoch_nanos(i128::from(value).checked_mul(self.nanos())?)
     }
 
-    /// `"seconds"` or `"milliseconds"`.
+    /// `"seconds"` or `"milliseconds"`, for messages.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -101,20 +77,56 @@ impl ExpiryUnit {
             Self::Milliseconds => "milliseconds",
         }
     }
+
+    fn nanos(self) -> i128 {
+        match self {
+            Self::Seconds => NANOS_PER_SECOND,
+            Self::Milliseconds => NANOS_PER_MILLI,
+        }
+    }
 }
 
-/// The wall-clock instant of whole epoch seconds, `None` if out of range.
+/// The time `secs` whole seconds after the epoch (before it, when negative); `None` outside
+/// the range of [`SystemTime`].
 #[must_use]
-pub fn from_epoch_seconds(secs: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp(secs).ok()
+pub fn from_epoch_seconds(secs: i64) -> Option<SystemTime> {
+    ExpiryUnit::Seconds.to_time(secs)
+}
+
+/// Nanoseconds from the epoch to `t` (negative before it; saturating at the ends of `i128`).
+#[must_use]
+pub fn epoch_nanos(t: SystemTime) -> i128 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |n| -n),
+    }
+}
+
+/// The time `nanos` nanoseconds from the epoch (before it, when negative); `None` outside the
+/// range of [`SystemTime`].
+#[must_use]
+pub fn from_epoch_nanos(nanos: i128) -> Option<SystemTime> {
+    let magnitude = nanos.unsigned_abs();
+    let secs = u64::try_from(magnitude / NANOS_PER_SECOND.unsigned_abs()).ok()?;
+    let subsec = u32::try_from(magnitude % NANOS_PER_SECOND.unsigned_abs()).ok()?;
+    let offset = Duration::new(secs, subsec);
+    if nanos >= 0 {
+        UNIX_EPOCH.checked_add(offset)
+    } else {
+        UNIX_EPOCH.checked_sub(offset)
+    }
+}
+
+fn saturate(n: i128) -> i64 {
+    i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn at(ms: i64) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap()
+    fn at(ms: i64) -> SystemTime {
+        from_epoch_nanos(i128::from(ms) * 1_000_000).unwrap()
     }
 
     #[test]
@@ -140,12 +152,12 @@ mod tests {
     #[test]
     fn milliseconds_round_the_same_way() {
         let unit = ExpiryUnit::Milliseconds;
-        let t = OffsetDateTime::from_unix_timestamp_nanos(1_000_000_000_000_500_000).unwrap();
+        let t = from_epoch_nanos(1_000_000_000_000_500_000).unwrap();
         assert_eq!(unit.floor(t), 1_000_000_000_000);
         assert_eq!(unit.ceil(t), Some(1_000_000_000_001));
         assert_eq!(unit.ceil(at(1_000_200)), Some(1_000_200));
         assert_eq!(unit.to_time(1_000_200), Some(at(1_000_200)));
-        let before_epoch = OffsetDateTime::from_unix_timestamp_nanos(-1_500_000).unwrap();
+        let before_epoch = from_epoch_nanos(-1_500_000).unwrap();
         assert_eq!(unit.floor(before_epoch), -2);
         assert_eq!(unit.ceil(before_epoch), Some(-1));
     }

@@ -13,10 +13,10 @@ use lease_core::{
     AttributeValue, InvalidInput, Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseToken, Now,
     Operation, Planner, StoreResponse,
 };
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
-fn at(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap()
+fn at(secs: i64) -> SystemTime {
+    lease_core::wire_time::from_epoch_seconds(secs).unwrap()
 }
 
 fn key() -> LeaseKey {
@@ -196,7 +196,7 @@ fn the_deadline_does_not_round_like_the_stored_expiry() {
     // 1.5 s from 1000.7 s is stored as 1003 (rounded up), but the local deadline is exact.
     let sent = Instant::now();
     let p = planner_with_skew(Duration::from_millis(100));
-    let wall = OffsetDateTime::from_unix_timestamp_nanos(1_000_700_000_000).unwrap();
+    let wall = lease_core::wire_time::from_epoch_nanos(1_000_700_000_000).unwrap();
     let plan = p
         .acquire(
             key(),

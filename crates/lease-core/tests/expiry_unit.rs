@@ -13,14 +13,14 @@ use lease_core::{
     LeaseConfigBuilder, LeaseError, LeaseKey, LeaseState, LeaseToken, MAX_LEASE_DURATION, Planner,
     StoreResponse,
 };
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
-fn at(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap()
+fn at(secs: i64) -> SystemTime {
+    lease_core::wire_time::from_epoch_seconds(secs).unwrap()
 }
 
-fn at_nanos(nanos: i128) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap()
+fn at_nanos(nanos: i128) -> SystemTime {
+    lease_core::wire_time::from_epoch_nanos(nanos).unwrap()
 }
 
 fn n(v: i64) -> AttributeValue {
@@ -227,7 +227,7 @@ fn a_milliseconds_value_read_as_seconds_is_beyond_the_horizon() {
 }
 
 /// The same mistake today: a milliseconds expiry (about 1.7e12) read as seconds is past the
-/// last representable `OffsetDateTime` (year 9999 without `time`'s `large-dates`), so decoding
+/// last representable `SystemTime` (year 9999 without `time`'s `large-dates`), so decoding
 /// stops at `InvalidNumber` ("not a whole number in range") and the diagnosis that names the
 /// unit, `ExpiryBeyondHorizon`, is never given for it.
 #[test]
@@ -275,7 +275,7 @@ fn the_longest_lease_written_here_reads_back_as_held() {
             .interpret(Ok(StoreResponse::Item(Some(item))), read_at);
         assert!(
             matches!(&snapshot, Ok(s) if matches!(s.state, LeaseState::Held(_))),
-            "written at {written_at}, read at {read_at}: {snapshot:?}"
+            "written at {written_at:?}, read at {read_at:?}: {snapshot:?}"
         );
     }
 }

@@ -12,14 +12,14 @@ use lease_core::{
     AttributeValue, DecodeError, FencingToken, Item, Lease, LeaseConfig, LeaseError, LeaseKey,
     LeaseToken, Operation, Planner, Request, StoreResponse,
 };
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
-fn at_nanos(nanos: i128) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap()
+fn at_nanos(nanos: i128) -> SystemTime {
+    lease_core::wire_time::from_epoch_nanos(nanos).unwrap()
 }
 
-fn at(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap()
+fn at(secs: i64) -> SystemTime {
+    lease_core::wire_time::from_epoch_seconds(secs).unwrap()
 }
 
 fn key() -> LeaseKey {

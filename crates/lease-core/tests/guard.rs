@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use lease_core::expr::{Attr, Comparator, Condition, UpdateAction, Value};
 use lease_core::{
-    AttributeValue, COMMIT_GUARD_INDEX, CancellationReason, ConditionCheckRequest, DeleteRequest,
-    ExpiryUnit, InvalidInput, Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseToken,
-    MAX_TRANSACT_ITEMS, OnConditionFailure, Operation, Planner, PutRequest, Request, ReturnValues,
-    StoreError, StoreErrorKind, StoreResponse, TransactItem, TransactRequest, UpdateRequest,
+    AttributeValue, COMMIT_LEASE_CHECK_INDEX, CancellationReason, ConditionCheckRequest,
+    DeleteRequest, ExpiryUnit, InvalidInput, Item, Lease, LeaseConfig, LeaseError, LeaseKey,
+    LeaseToken, MAX_TRANSACT_ITEMS, OnConditionFailure, Operation, Planner, PutRequest, Request,
+    ReturnValues, StoreError, StoreErrorKind, StoreResponse, TransactItem, TransactRequest,
+    UpdateRequest,
 };
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
 fn planner() -> Planner {
     Planner::new(
@@ -27,8 +28,8 @@ fn planner() -> Planner {
     )
 }
 
-fn at(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap()
+fn at(secs: i64) -> SystemTime {
+    lease_core::wire_time::from_epoch_seconds(secs).unwrap()
 }
 
 fn lease() -> Lease {
@@ -84,7 +85,7 @@ fn items(request: &Request) -> &[TransactItem] {
 
 #[test]
 fn the_guard_is_a_condition_check_that_the_lease_is_held() {
-    let guard = planner().guard(&lease(), at(1000)).unwrap();
+    let guard = planner().lease_check(&lease(), at(1000)).unwrap();
     assert_eq!(guard.key(), &LeaseKey::new("CACHE#A", "LOCK"));
     let check = guard.condition_check();
     assert_eq!(&*check.table_name, "locks");
@@ -127,7 +128,7 @@ fn the_guard_uses_the_configured_names_and_unit() {
             .unwrap(),
     );
     let guard = planner
-        .guard(&lease(), at(1000) + time::Duration::milliseconds(250))
+        .lease_check(&lease(), at(1000) + Duration::from_millis(250))
         .unwrap();
     let rendered = guard.transact_item().render();
     assert_eq!(rendered.names["#tok"], "holder");
@@ -147,7 +148,7 @@ fn a_guard_for_an_empty_token_is_not_planned() {
         at(1030),
     );
     for err in [
-        planner().guard(&bad, at(1000)).unwrap_err(),
+        planner().lease_check(&bad, at(1000)).unwrap_err(),
         planner()
             .release_in_transaction(&bad, at(1000))
             .unwrap_err(),
@@ -229,10 +230,13 @@ fn a_commit_puts_the_guard_first_and_the_writes_after_in_order() {
     assert!(!plan.releases());
     assert_eq!(plan.key(), &LeaseKey::new("CACHE#A", "LOCK"));
     let sent = items(plan.request());
-    assert_eq!(COMMIT_GUARD_INDEX, 0);
+    assert_eq!(COMMIT_LEASE_CHECK_INDEX, 0);
     assert_eq!(
         sent[0],
-        planner.guard(&lease(), at(1000)).unwrap().transact_item()
+        planner
+            .lease_check(&lease(), at(1000))
+            .unwrap()
+            .transact_item()
     );
     assert_eq!(sent[1..], [put_meta(), delete_other]);
 
@@ -264,7 +268,10 @@ fn a_commit_may_not_touch_the_lease_item() {
             condition: None,
             on_condition_failure: OnConditionFailure::ReturnNothing,
         }),
-        planner.guard(&lease(), at(1000)).unwrap().transact_item(),
+        planner
+            .lease_check(&lease(), at(1000))
+            .unwrap()
+            .transact_item(),
     ];
     for write in on_lock {
         for result in [
@@ -428,7 +435,7 @@ fn a_commit_reads_every_answer() {
 
 #[test]
 fn guard_failure_is_read_at_the_guards_position() {
-    let guard = planner().guard(&lease(), at(1000)).unwrap();
+    let guard = planner().lease_check(&lease(), at(1000)).unwrap();
     let reasons = [
         CancellationReason::None,
         CancellationReason::ConditionalCheckFailed { old_item: None },
@@ -515,7 +522,7 @@ fn items_convert_from_requests() {
 #[test]
 fn debug_output_never_shows_the_token() {
     let planner = planner();
-    let guard = planner.guard(&lease(), at(1000)).unwrap();
+    let guard = planner.lease_check(&lease(), at(1000)).unwrap();
     let plan = planner
         .commit(&lease(), at(1000), vec![put_meta()])
         .unwrap();

@@ -6,10 +6,8 @@
 
 use std::time::Duration;
 
-use lease_core::{
-    CompactString, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, Rendered, Request,
-};
-use time::OffsetDateTime;
+use lease_core::{Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, Rendered, Request};
+use std::time::SystemTime;
 
 /// Names built from expression syntax, each one trying to rewrite a condition if it were spliced.
 const PARTITION: &str = "a) OR (b";
@@ -35,8 +33,8 @@ fn plain() -> Planner {
     Planner::new(LeaseConfig::builder("tbl").build().unwrap())
 }
 
-fn now() -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(1000).unwrap()
+fn now() -> SystemTime {
+    lease_core::wire_time::from_epoch_seconds(1000).unwrap()
 }
 
 fn lease() -> Lease {
@@ -119,7 +117,7 @@ fn acquire_keeps_hostile_names_in_the_name_map() {
     let Request::Update(update) = &request else {
         panic!("expected an update: {request:?}")
     };
-    let keys: Vec<&str> = update.key.keys().map(CompactString::as_str).collect();
+    let keys: Vec<&str> = update.key.keys().map(lease_core::Text::as_str).collect();
     let mut expected_keys = vec![PARTITION, SORT];
     expected_keys.sort_unstable();
     assert_eq!(keys, expected_keys);

@@ -11,7 +11,7 @@ use lease_core::{
     ConfigError, InvalidInput, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseToken,
     MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, Operation, Planner, Request,
 };
-use time::{OffsetDateTime, PrimitiveDateTime};
+use std::time::SystemTime;
 
 fn planner(validate: bool) -> Planner {
     Planner::new(
@@ -32,8 +32,8 @@ fn planner_sub_second() -> Planner {
     )
 }
 
-fn at(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap()
+fn at(secs: i64) -> SystemTime {
+    lease_core::wire_time::from_epoch_seconds(secs).unwrap()
 }
 
 const THIRTY: Duration = Duration::from_secs(30);
@@ -213,9 +213,17 @@ fn the_longest_lease_is_planned_with_exact_arithmetic() {
     );
 }
 
-/// The last whole second an `OffsetDateTime` can hold (depends on `time`'s `large-dates`).
+/// The last whole second a lease can expire at: its TTL (the expiry plus the 3600 s buffer,
+/// in whole epoch seconds) must fit an `i64`.
 fn last_second() -> i64 {
-    PrimitiveDateTime::MAX.assume_utc().unix_timestamp()
+    i64::MAX - 3600
+}
+
+/// The last instant a `SystemTime` can hold.
+fn end_of_time() -> SystemTime {
+    std::time::UNIX_EPOCH
+        .checked_add(Duration::new(i64::MAX.unsigned_abs(), 999_999_999))
+        .unwrap()
 }
 
 #[test]
@@ -252,7 +260,7 @@ fn expiry_past_the_end_of_time_is_time_out_of_range() {
 
     // The very last instant with validation off and a zero duration: rounding up overflows too.
     let lax = planner(false);
-    let end = PrimitiveDateTime::MAX.assume_utc();
+    let end = end_of_time();
     assert_eq!(
         duration_reason_at(&lax, Duration::ZERO, end),
         [
@@ -265,7 +273,7 @@ fn expiry_past_the_end_of_time_is_time_out_of_range() {
 fn duration_reason_at(
     p: &Planner,
     duration: Duration,
-    now: OffsetDateTime,
+    now: SystemTime,
 ) -> [Option<InvalidInput>; 2] {
     let key = LeaseKey::new("CACHE#A", "LOCK");
     let lease = Lease::new(key.clone(), LeaseToken::new("tok"), now);
@@ -335,7 +343,7 @@ fn invalid_input_messages_name_the_key_and_the_reason() {
 #[test]
 fn times_before_the_epoch_round_the_same_way() {
     // now = -0.5 s (1969-12-31T23:59:59.5Z): `:now` floors to -1, a zero lease rounds up to 0.
-    let now = OffsetDateTime::from_unix_timestamp_nanos(-500_000_000).unwrap();
+    let now = lease_core::wire_time::from_epoch_nanos(-500_000_000).unwrap();
     let lax = planner(false);
     let plan = lax
         .acquire(

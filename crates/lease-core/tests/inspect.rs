@@ -11,10 +11,10 @@ use lease_core::{
     LeaseConfig, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, LeaseToken, Operation, Planner,
     Request, StoreResponse, TokenFingerprint,
 };
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
-fn at(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap()
+fn at(secs: i64) -> SystemTime {
+    lease_core::wire_time::from_epoch_seconds(secs).unwrap()
 }
 
 fn key() -> LeaseKey {
@@ -36,7 +36,7 @@ fn lease_item(expires: i64) -> Item {
     ])
 }
 
-fn info(expires_at: OffsetDateTime, released: bool) -> HolderInfo {
+fn info(expires_at: SystemTime, released: bool) -> HolderInfo {
     HolderInfo {
         token: TokenFingerprint::of("theirs"),
         expires_at,
@@ -48,7 +48,7 @@ fn info(expires_at: OffsetDateTime, released: bool) -> HolderInfo {
 fn inspect_with(
     planner: &Planner,
     item: Option<Item>,
-    now: OffsetDateTime,
+    now: SystemTime,
 ) -> Result<LeaseSnapshot, LeaseError> {
     planner
         .inspect(key())
@@ -114,7 +114,7 @@ fn an_expiry_at_or_before_now_is_expired() {
 #[test]
 fn an_expiry_of_zero_is_released_and_keeps_its_fencing_token() {
     let state = state(Some(lease_item(0)), 1000);
-    let released = info(OffsetDateTime::UNIX_EPOCH, true);
+    let released = info(std::time::UNIX_EPOCH, true);
     assert_eq!(state, LeaseState::Released(released));
     assert!(!state.is_held());
     assert_eq!(

@@ -14,7 +14,7 @@ use lease_core::{
     LeaseKey, LeaseSnapshot, LeaseState, LeaseToken, Operation, Planner, ReleaseOutcome,
     StoreError, StoreErrorKind, StoreResponse,
 };
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
 const KINDS: [StoreErrorKind; 7] = [
     StoreErrorKind::Throttled,
@@ -30,8 +30,8 @@ fn planner() -> Planner {
     Planner::new(LeaseConfig::builder("tbl").build().unwrap())
 }
 
-fn at(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap()
+fn at(secs: i64) -> SystemTime {
+    lease_core::wire_time::from_epoch_seconds(secs).unwrap()
 }
 
 fn key() -> LeaseKey {

@@ -16,7 +16,6 @@ use lease_core::{
     LossReason, Now, Planner, ReleaseOutcome, RenewPolicy, Request, RetryPolicy, StoreError,
     StoreErrorKind, StoreResponse,
 };
-use time::OffsetDateTime;
 
 const T0: i64 = 1_800_000_000;
 
@@ -35,7 +34,7 @@ struct Clocks {
 
 impl Clocks {
     fn at(&self, t: Duration) -> Now {
-        let wall = OffsetDateTime::from_unix_timestamp(T0).unwrap() + t;
+        let wall = lease_core::wire_time::from_epoch_seconds(T0).unwrap() + t;
         Now::new(wall, self.origin + t)
     }
 

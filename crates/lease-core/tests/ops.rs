@@ -16,7 +16,6 @@ use lease_core::{
     AttributeValue, Holder, Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseState, LeaseToken,
     Now, Planner, ReleaseOutcome, Request, RetryPolicy, StoreError, StoreErrorKind, StoreResponse,
 };
-use time::OffsetDateTime;
 
 const T0: i64 = 1_800_000_000;
 
@@ -29,7 +28,7 @@ impl Clocks {
 
     fn at(&self, t: Duration) -> Now {
         Now::new(
-            OffsetDateTime::from_unix_timestamp(T0).unwrap() + t,
+            lease_core::wire_time::from_epoch_seconds(T0).unwrap() + t,
             self.0 + t,
         )
     }
@@ -421,7 +420,7 @@ fn a_refresh_corrects_a_wall_clock_stepped_back_and_keeps_one_stepped_forward() 
     let lease = held_lease(&c); // written at T0 (wall) and c.0 (monotonic)
     let planner = planner();
     let refresh_at = |wall_offset: i64| {
-        let wall = OffsetDateTime::from_unix_timestamp(T0 + wall_offset).unwrap();
+        let wall = lease_core::wire_time::from_epoch_seconds(T0 + wall_offset).unwrap();
         let now = Now::new(wall, c.0 + Duration::from_secs(5));
         let plan = planner
             .refresh(&lease, Duration::from_secs(10), now)

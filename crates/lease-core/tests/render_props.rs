@@ -21,7 +21,6 @@ use lease_core::{
 use proptest::prelude::*;
 use proptest::sample::select;
 use text::check_rendered;
-use time::OffsetDateTime;
 
 // ----------------------------------------------------------------------------------------------
 // Generators
@@ -308,7 +307,7 @@ fn hostile_names() -> impl Strategy<Value = [String; 6]> {
 }
 
 fn requests(planner: &Planner, key: &LeaseKey, token: &str) -> Vec<Request> {
-    let now = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(1000);
+    let now = std::time::UNIX_EPOCH + Duration::from_secs(1000);
     let d = Duration::from_secs(30);
     let token = LeaseToken::new(token);
     let lease = Lease::new(key.clone(), token.clone(), now);

@@ -10,7 +10,7 @@ use lease_core::{
     AcquirePlan, AttributeValue, Item, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner,
     StoreResponse,
 };
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
 const SECRET: &str = "0b7e3c1a-secret-token-value";
 const THEIRS: &str = "9f2d4e6b-their-secret-token";
@@ -19,8 +19,8 @@ fn planner() -> Planner {
     Planner::new(LeaseConfig::builder("tbl").build().unwrap())
 }
 
-fn now() -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(1000).unwrap()
+fn now() -> SystemTime {
+    lease_core::wire_time::from_epoch_seconds(1000).unwrap()
 }
 
 fn lease() -> Lease {

@@ -15,7 +15,6 @@ use lease_core::{
     AttributeValue, Holder, Item, LeaseConfig, LeaseError, LeaseKey, LeaseToken, Now, Planner,
     RetryPolicy, StoreError, StoreErrorKind, StoreResponse, TokenSource, WaitPolicy,
 };
-use time::OffsetDateTime;
 
 const T0: i64 = 1_800_000_000;
 
@@ -24,7 +23,7 @@ struct Clocks(Instant);
 impl Clocks {
     fn at(&self, t: Duration) -> Now {
         Now::new(
-            OffsetDateTime::from_unix_timestamp(T0).unwrap() + t,
+            lease_core::wire_time::from_epoch_seconds(T0).unwrap() + t,
             self.0 + t,
         )
     }

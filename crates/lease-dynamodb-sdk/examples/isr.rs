@@ -26,6 +26,7 @@
 //! cargo run -p lease-dynamodb-sdk --example isr -- --lease-ms 3000 --work-ms 2000 --on-contention wait
 //! ```
 
+use lease_dynamodb_sdk::LeaseKey;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -181,7 +182,7 @@ impl<S: Store + 'static> Run<S> {
             return self.regenerate(page, round).await;
         }
         stats.acquire_attempts.fetch_add(1, Ordering::Relaxed);
-        let key = self.manager.lock_key(self.page_key(page));
+        let key = LeaseKey::lock(self.page_key(page));
         let duration = Duration::from_millis(self.args.lease_ms);
         let started = Instant::now();
         let mut acquired = self

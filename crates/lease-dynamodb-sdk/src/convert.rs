@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue as SdkValue, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
 use lease::core::{OnConditionFailure, Rendered, ReturnValues};
-use lease::{AttributeValue, CompactString, Item, Request, StoreError, StoreErrorKind};
+use lease::{AttributeValue, Item, Request, StoreError, StoreErrorKind, Text};
 
 use crate::transact::transact_input;
 
@@ -183,7 +183,7 @@ pub(crate) fn map_to_sdk<K: AsRef<str>>(
 }
 
 /// [`map_to_sdk`], taking the map: `String`s move into the SDK's values uncopied (a
-/// [`CompactString`] is copied into a new `String`, the SDK's type).
+/// [`Text`] is copied into a new `String`, the SDK's type).
 ///
 /// # Errors
 /// As [`map_to_sdk`].
@@ -207,7 +207,7 @@ pub(crate) fn value_to_sdk(value: &AttributeValue) -> Result<SdkValue, StoreErro
 }
 
 /// [`value_to_sdk`], taking the value: its bytes move into the SDK's value (strings are copied
-/// from [`CompactString`] into the SDK's `String`).
+/// from [`Text`] into the SDK's `String`).
 ///
 /// # Errors
 /// As [`value_to_sdk`].
@@ -276,8 +276,8 @@ pub(crate) fn value_from_sdk(value: SdkValue) -> Result<AttributeValue, StoreErr
         SdkValue::B(b) => AttributeValue::B(b.into_inner()),
         SdkValue::Bool(b) => AttributeValue::Bool(b),
         SdkValue::Null(_) => AttributeValue::Null,
-        SdkValue::Ss(v) => AttributeValue::Ss(v.into_iter().map(CompactString::from).collect()),
-        SdkValue::Ns(v) => AttributeValue::Ns(v.into_iter().map(CompactString::from).collect()),
+        SdkValue::Ss(v) => AttributeValue::Ss(v.into_iter().map(Text::from).collect()),
+        SdkValue::Ns(v) => AttributeValue::Ns(v.into_iter().map(Text::from).collect()),
         SdkValue::Bs(v) => AttributeValue::Bs(v.into_iter().map(Blob::into_inner).collect()),
         SdkValue::L(v) => AttributeValue::L(
             v.into_iter()

@@ -20,7 +20,7 @@
 //!     lease_dynamodb_sdk::create_lock_table(&client, &config).await?; // once, or with your IaC
 //!     let manager: DynamoDbLeaseManager = LeaseManager::new(DynamoDbStore::new(client), config);
 //!
-//!     match manager.acquire("CACHE#A", Duration::from_secs(30)).await {
+//!     match manager.try_acquire("CACHE#A", Duration::from_secs(30)).await {
 //!         Ok(lease) => {
 //!             // ... the work only one worker may do, within 30 s (or refresh the lease) ...
 //!             manager.release(&lease).await?;
@@ -39,7 +39,7 @@
 //! transaction commits only if the lease item still holds the lease's token and has not
 //! expired (`#tok = :tok AND #exp > :now`), and otherwise nothing is written.
 //!
-//! - [`LeaseManager::commit_with_lease`] commits your writes (lease-core
+//! - [`LeaseManager::commit`] commits your writes (lease-core
 //!   [`TransactItem`]s) with a condition check on the lease item; the
 //!   lease stays held.
 //! - [`LeaseManager::commit_and_release`] commits them and releases the lease in the same
@@ -50,8 +50,8 @@
 //!   over or released), and [`LeaseError::TransactionCanceled`] with the per-item reasons when
 //!   one of your own conditions failed or DynamoDB reported another reason
 //!   (`TransactionConflict` is never read as "lease lost").
-//! - To build the transaction yourself with the SDK, [`guard_transact_item`] and
-//!   [`transact_item`] turn [`LeaseManager::guard_check`] and
+//! - To build the transaction yourself with the SDK, [`lease_check_transact_item`] and
+//!   [`transact_item`] turn [`LeaseManager::lease_check`] and
 //!   [`LeaseManager::release_in_transaction`] into SDK `TransactWriteItem`s.
 //!
 //! dynalite has no transactions (`UnknownOperationException`, classified as
@@ -68,7 +68,7 @@
 //!     manager: &DynamoDbLeaseManager,
 //!     cache_key: &str,
 //! ) -> Result<(), Box<dyn std::error::Error>> {
-//!     let lease = manager.acquire(cache_key, Duration::from_secs(30)).await?; // {pk, "LOCK"}
+//!     let lease = manager.try_acquire(cache_key, Duration::from_secs(30)).await?; // {pk, "LOCK"}
 //!     let s3_key = "isr/0123abcd/1700000000-uuid.html"; // ... render and upload ...
 //!     let meta: Item = [
 //!         ("pk", AttributeValue::string(cache_key)),
@@ -176,7 +176,7 @@ pub use convert::item_from_sdk;
 pub use store::{DEFAULT_REQUEST_TIMEOUT, DynamoDbStore};
 pub use table::create_lock_table;
 pub use table_check::{TableCheckFailure, check_table, enable_ttl};
-pub use transact::{guard_transact_item, transact_item};
+pub use transact::{lease_check_transact_item, transact_item};
 
 pub use lease::*;
 

@@ -16,8 +16,8 @@ use crate::convert::{self, expression_maps, map_to_sdk, not_built, on_failure};
 /// The SDK transaction item for a lease guard: a `ConditionCheck` on the lease item with its
 /// own condition expression (`#tok = :tok AND #exp > :now`) and placeholder maps. Add it to
 /// your own `TransactWriteItems` so that it commits only while the lease is held; get the
-/// check from [`LeaseManager::guard_check`](lease::LeaseManager::guard_check) or
-/// [`Planner::guard`](lease::Planner::guard).
+/// check from [`LeaseManager::lease_check`](lease::LeaseManager::lease_check) or
+/// [`Planner::lease_check`](lease::Planner::lease_check).
 ///
 /// If DynamoDB cancels the transaction with `ConditionalCheckFailed` in the cancellation
 /// reason at this item's position, the lease was not held: treat it as
@@ -26,7 +26,9 @@ use crate::convert::{self, expression_maps, map_to_sdk, not_built, on_failure};
 /// # Errors
 /// [`StoreErrorKind::Validation`] if the check holds a value the SDK cannot express, or the
 /// SDK rejects it (an empty key or table name). Checks made by the planner always convert.
-pub fn guard_transact_item(check: &ConditionCheckRequest) -> Result<TransactWriteItem, StoreError> {
+pub fn lease_check_transact_item(
+    check: &ConditionCheckRequest,
+) -> Result<TransactWriteItem, StoreError> {
     transact_item(&TransactItem::ConditionCheck(check.clone()))
 }
 

@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use lease_dynamodb_sdk::LeaseKey;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The README's "Keeping a lease while you work" job.
 async fn nightly_report(manager: Arc<DynamoDbLeaseManager>) -> Result<(), BoxError> {
-    let key = manager.lock_key("cron#nightly-report");
+    let key = LeaseKey::lock("cron#nightly-report");
     let options = GuardOptions::default().wait(WaitPolicy::with_timeout(Duration::from_secs(60)));
     let outcome = manager
         .with_lease(key, Duration::from_secs(30), options, |lease| async move {
@@ -43,7 +44,7 @@ async fn generate_report(_fence: Option<FencingToken>) -> Result<(), std::io::Er
 
 /// A guard held across the work, released at the end.
 async fn guarded_job(manager: Arc<DynamoDbLeaseManager>) -> Result<(), BoxError> {
-    let key = manager.lock_key("job#guarded");
+    let key = LeaseKey::lock("job#guarded");
     let guard = manager
         .acquire_guard(key, Duration::from_secs(30), GuardOptions::default())
         .await?;

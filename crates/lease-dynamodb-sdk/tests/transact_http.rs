@@ -18,11 +18,11 @@ use lease_dynamodb_sdk::core::{
     CancellationReason, DeleteRequest, OnConditionFailure, PutRequest, ReturnValues, ScalarType,
     TableCheckError, TransactItem, TransactRequest, TtlCheck, UpdateRequest,
 };
-use lease_dynamodb_sdk::time::OffsetDateTime;
 use lease_dynamodb_sdk::{
     AttributeValue, DynamoDbLeaseManager, DynamoDbStore, Item, LeaseConfig, LeaseError,
     LeaseManager, LeaseToken, Operation, Request, Store, StoreErrorKind, StoreResponse,
-    TableCheckFailure, TestClock, check_table, enable_ttl, guard_transact_item, transact_item,
+    TableCheckFailure, TestClock, check_table, enable_ttl, lease_check_transact_item,
+    transact_item,
 };
 
 fn config() -> LeaseConfig {
@@ -42,7 +42,7 @@ fn lease() -> lease_dynamodb_sdk::Lease {
     lease_dynamodb_sdk::Lease::new(
         lease_dynamodb_sdk::LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new("tok"),
-        OffsetDateTime::from_unix_timestamp(1030).unwrap(),
+        lease_dynamodb_sdk::core::wire_time::from_epoch_seconds(1030).unwrap(),
     )
 }
 
@@ -76,7 +76,7 @@ const UNKNOWN_OPERATION: &str =
 async fn a_guarded_commit_sends_one_transaction_guard_first() {
     let http = Canned::new(&[(200, "{}")]);
     manager(http.client())
-        .commit_with_lease(&lease(), vec![put_meta()])
+        .commit(&lease(), vec![put_meta()])
         .await
         .unwrap();
     let sent = http.sent();
@@ -127,14 +127,14 @@ async fn commit_and_release_sends_the_release_as_the_guard() {
 async fn cancellation_reasons_decide_between_not_owned_and_canceled() {
     let http = Canned::new(&[(400, CANCELED_BY_GUARD)]);
     let err = manager(http.client())
-        .commit_with_lease(&lease(), vec![put_meta()])
+        .commit(&lease(), vec![put_meta()])
         .await
         .unwrap_err();
     assert!(err.is_not_owned(), "{err:?}");
 
     let http = Canned::new(&[(400, CANCELED_BY_WRITE)]);
     let err = manager(http.client())
-        .commit_with_lease(&lease(), vec![put_meta()])
+        .commit(&lease(), vec![put_meta()])
         .await
         .unwrap_err();
     let LeaseError::TransactionCanceled { reasons, .. } = err else {
@@ -152,7 +152,7 @@ async fn cancellation_reasons_decide_between_not_owned_and_canceled() {
     // A conflict on the lease item is not "lease lost" (seed-spec W10).
     let http = Canned::new(&[(400, CONFLICT_ON_GUARD)]);
     let err = manager(http.client())
-        .commit_with_lease(&lease(), vec![put_meta()])
+        .commit(&lease(), vec![put_meta()])
         .await
         .unwrap_err();
     assert!(!err.is_not_owned(), "{err:?}");
@@ -190,7 +190,7 @@ async fn the_store_answers_a_cancellation_as_an_outcome() {
 async fn a_server_without_transactions_is_unsupported() {
     let http = Canned::new(&[(400, UNKNOWN_OPERATION)]);
     let err = manager(http.client())
-        .commit_with_lease(&lease(), vec![put_meta()])
+        .commit(&lease(), vec![put_meta()])
         .await
         .unwrap_err();
     let LeaseError::Store {
@@ -210,10 +210,10 @@ async fn a_server_without_transactions_is_unsupported() {
 }
 
 #[test]
-fn guard_transact_item_is_a_condition_check_with_its_own_expressions() {
+fn lease_check_transact_item_is_a_condition_check_with_its_own_expressions() {
     let http = Canned::new(&[]);
-    let guard = manager(http.client()).guard_check(&lease()).unwrap();
-    let sdk = guard_transact_item(&guard).unwrap();
+    let guard = manager(http.client()).lease_check(&lease()).unwrap();
+    let sdk = lease_check_transact_item(&guard).unwrap();
     assert!(sdk.put().is_none() && sdk.update().is_none() && sdk.delete().is_none());
     let check = sdk.condition_check().unwrap();
     assert_eq!(check.table_name(), "locks");

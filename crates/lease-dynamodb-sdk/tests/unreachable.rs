@@ -53,7 +53,7 @@ fn manager(credentials: impl ProvideCredentials + 'static) -> LeaseManager<Dynam
 async fn connection_refused_is_unreachable_and_not_applied() {
     let credentials = Credentials::new("test", "test", None, None, "test");
     let err = manager(credentials)
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap_err();
     let LeaseError::Store { source, .. } = &err else {
@@ -66,7 +66,7 @@ async fn connection_refused_is_unreachable_and_not_applied() {
 #[tokio::test]
 async fn missing_credentials_are_access_denied() {
     let err = manager(NoCredentials)
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap_err();
     let LeaseError::Store { source, .. } = &err else {
@@ -90,7 +90,7 @@ async fn a_client_without_a_region_is_misconfigured() {
 
     let manager = LeaseManager::new(DynamoDbStore::new(client.clone()), config.clone());
     let err = manager
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap_err();
     let LeaseError::Store { source, .. } = &err else {
@@ -133,7 +133,7 @@ async fn an_endpoint_the_sdk_cannot_apply_is_misconfigured_and_shows_no_token() 
         let manager = LeaseManager::new(DynamoDbStore::new(client), config)
             .with_token_source(|| lease_dynamodb_sdk::LeaseToken::new("secret-token-value"));
         let err = manager
-            .acquire("CACHE#A", Duration::from_secs(30))
+            .try_acquire("CACHE#A", Duration::from_secs(30))
             .await
             .unwrap_err();
         let LeaseError::Store { source, .. } = &err else {

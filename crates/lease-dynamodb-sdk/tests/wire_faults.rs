@@ -151,7 +151,7 @@ impl Wire {
             )
             .key(
                 self.config.sort_key_attribute(),
-                SdkValue::S(key.sort().to_owned()),
+                SdkValue::S(key.sort().unwrap_or(self.config.lock_sort_key()).to_owned()),
             )
             .consistent_read(true)
             .send()
@@ -229,11 +229,11 @@ async fn an_acquire_whose_answer_is_lost_is_ours_or_unknown_never_held() {
         async {
             let wire = Wire::new("acquire-lost").await;
             let manager = wire.manager(REQUEST_TIMEOUT);
-            let key = manager.lock_key("WIRE#acquire");
+            let key = LeaseKey::lock("WIRE#acquire");
             wire.proxy.once(Fault::DropResponse);
 
             let started = Instant::now();
-            let result = manager.acquire("WIRE#acquire", LEASE).await;
+            let result = manager.try_acquire("WIRE#acquire", LEASE).await;
             eprintln!(
                 "acquire with a lost answer: {:?} after {:?}",
                 result.as_ref().map(Lease::fence),
@@ -253,7 +253,10 @@ async fn an_acquire_whose_answer_is_lost_is_ours_or_unknown_never_held() {
                     assert_stored_is(&wire.stored(&key).await, &lease);
                     assert!(lease.valid_until().unwrap() > Instant::now());
                     // The lease is really ours: a contender is refused, our release works.
-                    let contender = wire.direct_manager().acquire("WIRE#acquire", LEASE).await;
+                    let contender = wire
+                        .direct_manager()
+                        .try_acquire("WIRE#acquire", LEASE)
+                        .await;
                     assert!(contender.unwrap_err().is_held());
                     assert_eq!(
                         manager.release(&lease).await.unwrap(),
@@ -263,7 +266,10 @@ async fn an_acquire_whose_answer_is_lost_is_ours_or_unknown_never_held() {
                 Err(LeaseError::OutcomeUnknown { .. }) => {
                     // The manager gave back whatever it may have written: nothing of ours is held.
                     let stored = wire.stored(&key).await;
-                    let taken = wire.direct_manager().acquire("WIRE#acquire", LEASE).await;
+                    let taken = wire
+                        .direct_manager()
+                        .try_acquire("WIRE#acquire", LEASE)
+                        .await;
                     assert!(taken.is_ok(), "{taken:?}; item {stored:?}");
                 }
                 Err(e) => panic!("an acquire whose answer was lost ended in {e:?}"),
@@ -288,10 +294,13 @@ async fn an_acquire_whose_answer_is_lost_without_retries_is_unknown_and_given_ba
             let store = DynamoDbStore::new(client).with_request_timeout(Some(REQUEST_TIMEOUT));
             let manager = LeaseManager::new(store, wire.config.clone())
                 .with_retry_policy(RetryPolicy::never());
-            let key = manager.lock_key("WIRE#unknown");
+            let key = LeaseKey::lock("WIRE#unknown");
             wire.proxy.once(Fault::DropResponse);
 
-            let err = manager.acquire("WIRE#unknown", LEASE).await.unwrap_err();
+            let err = manager
+                .try_acquire("WIRE#unknown", LEASE)
+                .await
+                .unwrap_err();
             let LeaseError::OutcomeUnknown { source, .. } = &err else {
                 panic!("an acquire whose answer was lost ended in {err:?}");
             };
@@ -314,7 +323,10 @@ async fn an_acquire_whose_answer_is_lost_without_retries_is_unknown_and_given_ba
                 "the item holds another token than the lost acquire's: {stored:?}"
             );
             assert_eq!(stored.expires_at, 0, "not given back: {stored:?}");
-            let next = wire.direct_manager().acquire("WIRE#unknown", LEASE).await;
+            let next = wire
+                .direct_manager()
+                .try_acquire("WIRE#unknown", LEASE)
+                .await;
             assert!(next.is_ok(), "{next:?}");
         },
     )
@@ -331,8 +343,8 @@ async fn a_refresh_and_a_release_whose_answers_are_lost_end_definitely() {
         async {
             let wire = Wire::new("refresh-release-lost").await;
             let manager = wire.manager(REQUEST_TIMEOUT);
-            let key = manager.lock_key("WIRE#refresh");
-            let lease = manager.acquire("WIRE#refresh", LEASE).await.unwrap();
+            let key = LeaseKey::lock("WIRE#refresh");
+            let lease = manager.try_acquire("WIRE#refresh", LEASE).await.unwrap();
             // Let the refresh write a later expiry than the acquire did (whole seconds).
             tokio::time::sleep(Duration::from_millis(1100)).await;
 
@@ -360,7 +372,7 @@ async fn a_refresh_and_a_release_whose_answers_are_lost_end_definitely() {
             // Released for real: a contender gets the lease at once, with a greater fence.
             let next = wire
                 .direct_manager()
-                .acquire("WIRE#refresh", LEASE)
+                .try_acquire("WIRE#refresh", LEASE)
                 .await
                 .unwrap();
             assert!(next.fence() > lease.fence());
@@ -378,10 +390,10 @@ async fn an_acquire_whose_connection_is_reset_before_forwarding_succeeds_on_the_
         async {
             let wire = Wire::new("reset").await;
             let manager = wire.manager(REQUEST_TIMEOUT);
-            let key = manager.lock_key("WIRE#reset");
+            let key = LeaseKey::lock("WIRE#reset");
             wire.proxy.once(Fault::Reset);
 
-            let lease = manager.acquire("WIRE#reset", LEASE).await.unwrap();
+            let lease = manager.try_acquire("WIRE#reset", LEASE).await.unwrap();
             let updates = wire.updates_from(0);
             assert_fault_then_sdk_retry(&updates, Fault::Reset, None);
             assert!(updates[0].body.contains(lease.token().expose_secret()));
@@ -403,11 +415,11 @@ async fn answers_past_the_attempt_timeout_end_definitely() {
     bounded("answers_past_the_attempt_timeout_end_definitely", async {
         let wire = Wire::new("late").await;
         let manager = wire.manager(REQUEST_TIMEOUT);
-        let key = manager.lock_key("WIRE#late");
+        let key = LeaseKey::lock("WIRE#late");
         let late = Fault::Delay(ATTEMPT_TIMEOUT + Duration::from_millis(500));
         wire.proxy.once(late);
 
-        let result = manager.acquire("WIRE#late", LEASE).await;
+        let result = manager.try_acquire("WIRE#late", LEASE).await;
         let updates = wire.updates_from(0);
         assert_eq!(
             (updates[0].fault, updates[0].status),
@@ -469,7 +481,7 @@ async fn a_blackhole_past_the_safe_deadline_is_at_risk_then_lost_by_the_deadline
     bounded("a_blackhole_past_the_safe_deadline_is_at_risk_then_lost_by_the_deadline", async {
         let wire = Wire::new("blackhole-long").await;
         let manager = Arc::new(wire.manager(GUARD_REQUEST_TIMEOUT));
-        let key = manager.lock_key("WIRE#blackhole");
+        let key = LeaseKey::lock("WIRE#blackhole");
         // The acquire passes; everything after it is blackholed.
         wire.proxy.set(Fault::Blackhole);
         wire.proxy.once(Fault::Pass);
@@ -566,7 +578,7 @@ async fn a_short_blackhole_is_at_risk_then_held_again() {
     bounded("a_short_blackhole_is_at_risk_then_held_again", async {
         let wire = Wire::new("blackhole-short").await;
         let manager = Arc::new(wire.manager(GUARD_REQUEST_TIMEOUT));
-        let key = manager.lock_key("WIRE#recover");
+        let key = LeaseKey::lock("WIRE#recover");
         wire.proxy.set(Fault::Blackhole);
         wire.proxy.once(Fault::Pass);
         let guard = manager
@@ -647,13 +659,13 @@ async fn an_applied_acquire_whose_resends_are_throttled_is_not_reported_as_not_a
         async {
             let wire = Wire::new("applied-then-throttled").await;
             let manager = wire.manager(REQUEST_TIMEOUT);
-            let key = manager.lock_key("WIRE#throttled");
+            let key = LeaseKey::lock("WIRE#throttled");
             wire.proxy.set(Fault::Throttle);
             wire.proxy.once(Fault::DropResponse);
             // Long enough that the lost acquire's lease is still live when the call returns.
             let duration = Duration::from_secs(30);
 
-            let result = manager.acquire("WIRE#throttled", duration).await;
+            let result = manager.try_acquire("WIRE#throttled", duration).await;
             let updates = wire.updates_from(0);
             assert_eq!(
                 (updates[0].fault, updates[0].status),
@@ -666,7 +678,10 @@ async fn an_applied_acquire_whose_resends_are_throttled_is_not_reported_as_not_a
             );
             let stored = wire.stored(&key).await;
             assert!(updates[0].body.contains(&stored.token), "{stored:?}");
-            let contender = wire.direct_manager().acquire("WIRE#throttled", LEASE).await;
+            let contender = wire
+                .direct_manager()
+                .try_acquire("WIRE#throttled", LEASE)
+                .await;
             let live = contender.as_ref().is_err_and(LeaseError::is_held);
             assert!(
                 matches!(result, Ok(_) | Err(LeaseError::OutcomeUnknown { .. })),

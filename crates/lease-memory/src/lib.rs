@@ -21,13 +21,13 @@
 //! let config = LeaseConfig::builder("locks").build()?;
 //! let clock = Arc::new(TestClock::at_epoch_seconds(1_000).frozen()); // moves when told only
 //! let manager = LeaseManager::new(MemoryStore::for_config(&config), config)
-//!     .with_shared_clock(clock.clone());
+//!     .with_clock(clock.clone());
 //!
-//! let lease = manager.acquire("CACHE#A", Duration::from_secs(30)).await?;
-//! assert!(manager.acquire("CACHE#A", Duration::from_secs(30)).await.unwrap_err().is_held());
+//! let lease = manager.try_acquire("CACHE#A", Duration::from_secs(30)).await?;
+//! assert!(manager.try_acquire("CACHE#A", Duration::from_secs(30)).await.unwrap_err().is_held());
 //!
 //! clock.advance(Duration::from_secs(30)); // the lease expires: anyone may take it over
-//! let taken_over = manager.acquire("CACHE#A", Duration::from_secs(30)).await?;
+//! let taken_over = manager.try_acquire("CACHE#A", Duration::from_secs(30)).await?;
 //! assert!(taken_over.fence() > lease.fence()); // fencing tokens only grow
 //! assert_eq!(manager.release(&lease).await?, ReleaseOutcome::NotHeld);
 //! assert_eq!(manager.release(&taken_over).await?, ReleaseOutcome::Released);
@@ -58,7 +58,7 @@
 //!   [`StoreResponse::TransactionCanceled`] with one reason per item (`None` or
 //!   `ConditionalCheckFailed`), as in DynamoDB. Two items on the same item, or more than 100
 //!   items, are a [`StoreErrorKind::Validation`] error. So a guarded commit
-//!   ([`LeaseManager::commit_with_lease`]) behaves here as on DynamoDB.
+//!   ([`LeaseManager::commit`]) behaves here as on DynamoDB.
 //! - Not modelled: throttling, timeouts (inject them with [`FaultyStore`]), item size
 //!   limits, TTL deletion (a table's TTL reads as unsupported:
 //!   [`MemoryStore::describe_table`]), transaction conflicts.
@@ -101,7 +101,7 @@
 //!
 //! // The store is unreachable: the acquire fails, and nothing reached the table.
 //! faulty.set_outage(Some(StoreErrorKind::Unavailable));
-//! assert!(manager.acquire("CACHE#A", Duration::from_secs(30)).await.is_err());
+//! assert!(manager.try_acquire("CACHE#A", Duration::from_secs(30)).await.is_err());
 //! assert!(faulty.log().iter().all(|logged| !logged.outcome().forwards()));
 //! assert!(faulty.inner().items("locks").is_empty());
 //!
@@ -112,7 +112,7 @@
 //!         .matching(RequestKind::Write)
 //!         .times(1),
 //! );
-//! let _ambiguous = manager.acquire("CACHE#B", Duration::from_secs(30)).await;
+//! let _ambiguous = manager.try_acquire("CACHE#B", Duration::from_secs(30)).await;
 //! let faulted = faulty.log().iter().filter(|logged| logged.outcome().fault().is_some()).count();
 //! assert_eq!(faulted, 1);
 //! assert_eq!(faulty.inner().items("locks").len(), 1); // the write landed

@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 use std::str::FromStr;
 
 use bigdecimal::{BigDecimal, Zero};
-use lease_core::CompactString;
+use lease_core::Text;
 
 /// Most significant digits in a DynamoDB number.
 const MAX_DIGITS: u64 = 38;
@@ -86,12 +86,12 @@ pub(crate) fn compare(a: &str, b: &str) -> Option<Ordering> {
 /// # Errors
 /// [`NumberError`] if an operand is not a number or the sum is out of DynamoDB's range or
 /// precision.
-pub(crate) fn add(a: &str, b: &str) -> Result<CompactString, NumberError> {
+pub(crate) fn add(a: &str, b: &str) -> Result<Text, NumberError> {
     if let (Ok(x), Ok(y)) = (a.parse::<i64>(), b.parse::<i64>())
         && let Some(sum) = x.checked_add(y)
     {
         // Inline (an i64 has at most 20 characters): no allocation.
-        return Ok(CompactString::new(itoa::Buffer::new().format(sum)));
+        return Ok(Text::new(itoa::Buffer::new().format(sum)));
     }
     let sum = parse(a)? + parse(b)?;
     check_range(&sum)?;

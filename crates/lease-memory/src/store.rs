@@ -158,7 +158,7 @@ impl MemoryStore {
     ///
     /// let config = LeaseConfig::builder("locks").build()?;
     /// let store = MemoryStore::for_config(&config);
-    /// // Another holder's lease, in the default item format. Names are `CompactString`s:
+    /// // Another holder's lease, in the default item format. Names are `Text`s:
     /// // write them with `.into()`.
     /// let theirs = Item::from([
     ///     ("pk".into(), AttributeValue::string("CACHE#A")),

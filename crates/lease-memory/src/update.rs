@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use lease_core::ReturnValues;
 use lease_core::expr::{Attr, Operand, UpdateAction, UpdateValue};
-use lease_core::{AttributeValue, CompactString, Item, StoreError};
+use lease_core::{AttributeValue, Item, StoreError, Text};
 use smallvec::SmallVec;
 
 use crate::error::validation;
@@ -33,7 +33,7 @@ pub(crate) type Changes<'a> = SmallVec<[Change<'a>; 4]>;
 pub(crate) enum Change<'a> {
     /// Set the attribute to the value: borrowed from the request when it is a literal there, so
     /// that applying it can reuse the stored value's buffer.
-    Set(&'a CompactString, Cow<'a, AttributeValue>),
+    Set(&'a Text, Cow<'a, AttributeValue>),
     /// Remove the attribute.
     Remove(&'a str),
 }

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use lease_core::{AttributeValue, CompactString};
+use lease_core::{AttributeValue, Text};
 
 use crate::number::{self, NumberError};
 
@@ -62,7 +62,7 @@ pub(crate) fn normalize(value: &mut AttributeValue) -> Result<(), ValueError> {
     }
 }
 
-fn canonicalize(n: &mut CompactString) -> Result<(), ValueError> {
+fn canonicalize(n: &mut Text) -> Result<(), ValueError> {
     if let Cow::Owned(canonical) = number::canonical(n)? {
         *n = canonical.into();
     }

@@ -509,7 +509,7 @@ async fn acquire_apply_then_timeout_is_recovered_by_the_resend() {
             .times(1),
     );
     let lease = manager(&store)
-        .acquire("K", Duration::from_secs(30))
+        .try_acquire("K", Duration::from_secs(30))
         .await
         .expect("the re-sent acquire recognises its own token");
     assert_eq!(lease.token().expose_secret(), "tok-a");
@@ -538,7 +538,10 @@ fn is_write_to(request: &Request, pk: &str) -> bool {
 async fn the_log_shows_what_the_manager_sent_and_nothing_after_release() {
     let store = faulty();
     let manager = manager(&store);
-    let lease = manager.acquire("K", Duration::from_secs(30)).await.unwrap();
+    let lease = manager
+        .try_acquire("K", Duration::from_secs(30))
+        .await
+        .unwrap();
     let lease = manager
         .refresh(&lease, Duration::from_secs(30))
         .await
@@ -548,7 +551,10 @@ async fn the_log_shows_what_the_manager_sent_and_nothing_after_release() {
         ReleaseOutcome::Released
     );
     let released_at = store.requests_seen();
-    manager.acquire("J", Duration::from_secs(30)).await.unwrap();
+    manager
+        .try_acquire("J", Duration::from_secs(30))
+        .await
+        .unwrap();
 
     let log = store.log();
     assert!(log.iter().all(|l| l.outcome() == RequestOutcome::Passed));

@@ -53,7 +53,7 @@ impl World {
         let name = name.to_owned();
         let n = AtomicU64::new(0);
         LeaseManager::new(self.store.clone(), self.config.clone())
-            .with_shared_clock(clock)
+            .with_clock(clock)
             .with_token_source(move || {
                 LeaseToken::new(format!("{name}-{}", n.fetch_add(1, Ordering::Relaxed) + 1))
             })
@@ -86,7 +86,7 @@ impl World {
 async fn b02_acquire_applied_but_response_lost_is_ours() {
     let w = World::new();
     w.fault(Fault::ApplyThenError(StoreErrorKind::Timeout), 1);
-    let lease = w.manager("a").acquire_key(w.key(), secs(10)).await.unwrap();
+    let lease = w.manager("a").try_acquire(w.key(), secs(10)).await.unwrap();
     assert_eq!(lease.token().expose_secret(), "a-1");
     assert_eq!(w.store.requests_seen(), 2, "one lost response, one re-send");
     let LeaseState::Held(info) = w.manager("x").inspect(w.key()).await.unwrap().state else {
@@ -104,7 +104,7 @@ async fn b02_acquire_never_settled_is_outcome_unknown_and_cleaned_up() {
     w.fault(Fault::ApplyThenError(StoreErrorKind::Timeout), 3);
     let err = w
         .manager("a")
-        .acquire_key(w.key(), secs(10))
+        .try_acquire(w.key(), secs(10))
         .await
         .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
@@ -113,7 +113,7 @@ async fn b02_acquire_never_settled_is_outcome_unknown_and_cleaned_up() {
         matches!(state, LeaseState::Released(_)),
         "not cleaned up: {state:?}"
     );
-    w.manager("b").acquire_key(w.key(), secs(10)).await.unwrap();
+    w.manager("b").try_acquire(w.key(), secs(10)).await.unwrap();
 }
 
 /// A refresh whose response is lost is re-sent and succeeds: the lease is refreshed.
@@ -121,7 +121,7 @@ async fn b02_acquire_never_settled_is_outcome_unknown_and_cleaned_up() {
 async fn refresh_applied_but_response_lost_is_refreshed() {
     let w = World::new();
     let m = w.manager("a");
-    let lease = m.acquire_key(w.key(), secs(10)).await.unwrap();
+    let lease = m.try_acquire(w.key(), secs(10)).await.unwrap();
     w.clock.advance(secs(5));
     w.fault(Fault::ApplyThenError(StoreErrorKind::Unavailable), 1);
     let lease = m.refresh(&lease, secs(10)).await.unwrap();
@@ -134,7 +134,7 @@ async fn refresh_applied_but_response_lost_is_refreshed() {
 async fn release_applied_but_response_lost_is_released() {
     let w = World::new();
     let m = w.manager("a");
-    let lease = m.acquire_key(w.key(), secs(10)).await.unwrap();
+    let lease = m.try_acquire(w.key(), secs(10)).await.unwrap();
     w.fault(Fault::ApplyThenError(StoreErrorKind::Timeout), 1);
     assert_eq!(m.release(&lease).await.unwrap(), ReleaseOutcome::Released);
     assert_eq!(w.faulted(), 1);
@@ -146,7 +146,7 @@ async fn throttled_acquire_is_retried() {
     let w = World::new();
     w.fault(Fault::Transient(StoreErrorKind::Throttled), 2);
     let started = tokio::time::Instant::now();
-    w.manager("a").acquire_key(w.key(), secs(10)).await.unwrap();
+    w.manager("a").try_acquire(w.key(), secs(10)).await.unwrap();
     assert_eq!(w.store.requests_seen(), 3);
     assert!(
         started.elapsed() >= Duration::from_millis(75),
@@ -165,13 +165,13 @@ async fn a_retry_policy_of_zero_attempts_sends_once() {
         ..RetryPolicy::default()
     };
     let m = w.manager("a").with_retry_policy(none);
-    let err = m.acquire_key(w.key(), secs(10)).await.unwrap_err();
+    let err = m.try_acquire(w.key(), secs(10)).await.unwrap_err();
     assert!(
         matches!(&err, LeaseError::Store { source, .. } if source.kind() == StoreErrorKind::Throttled),
         "{err:?}"
     );
     assert_eq!(w.store.requests_seen(), 1);
-    m.acquire_key(w.key(), secs(10)).await.unwrap();
+    m.try_acquire(w.key(), secs(10)).await.unwrap();
     assert_eq!(w.store.requests_seen(), 2);
 }
 
@@ -180,7 +180,7 @@ async fn a_retry_policy_of_zero_attempts_sends_once() {
 async fn dropped_request_is_retried() {
     let w = World::new();
     w.fault(Fault::DropBeforeApply(StoreErrorKind::Timeout), 1);
-    w.manager("a").acquire_key(w.key(), secs(10)).await.unwrap();
+    w.manager("a").try_acquire(w.key(), secs(10)).await.unwrap();
     assert_eq!(w.store.requests_seen(), 2);
 }
 
@@ -192,14 +192,14 @@ async fn outage_is_outcome_unknown_not_held() {
     w.store.set_outage(Some(StoreErrorKind::Unavailable));
     let err = w
         .manager("a")
-        .acquire_key(w.key(), secs(10))
+        .try_acquire(w.key(), secs(10))
         .await
         .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
     w.store.set_outage(Some(StoreErrorKind::Throttled));
     let err = w
         .manager("a")
-        .acquire_key(w.key(), secs(10))
+        .try_acquire(w.key(), secs(10))
         .await
         .unwrap_err();
     assert!(
@@ -207,7 +207,7 @@ async fn outage_is_outcome_unknown_not_held() {
         "{err:?}"
     );
     w.store.set_outage(None);
-    w.manager("b").acquire_key(w.key(), secs(10)).await.unwrap();
+    w.manager("b").try_acquire(w.key(), secs(10)).await.unwrap();
 }
 
 /// B03: a crashed holder's lease is taken over by a plain non-blocking try as soon as it
@@ -215,7 +215,7 @@ async fn outage_is_outcome_unknown_not_held() {
 #[tokio::test(start_paused = true)]
 async fn b03_crashed_holder_is_taken_over_by_a_non_blocking_try() {
     let w = World::new();
-    w.manager("a").acquire_key(w.key(), secs(5)).await.unwrap();
+    w.manager("a").try_acquire(w.key(), secs(5)).await.unwrap();
     let b = w.manager("b");
     for _ in 0..3 {
         w.clock.advance(secs(1));
@@ -234,7 +234,7 @@ async fn w2_fast_clock_contender_cannot_take_over_before_valid_until() {
         .build()
         .unwrap();
     let w = World::with_config(config);
-    let a = w.manager("a").acquire_key(w.key(), secs(30)).await.unwrap();
+    let a = w.manager("a").try_acquire(w.key(), secs(30)).await.unwrap();
     let fast = Arc::new(TestClock::at_epoch_seconds(T0 + 2));
     let b = w.manager_on("b", fast.clone());
     for step in [secs(20), secs(7), Duration::from_millis(999)] {
@@ -242,7 +242,7 @@ async fn w2_fast_clock_contender_cannot_take_over_before_valid_until() {
         fast.advance(step);
         assert!(a.is_valid_at(w.clock_now()), "holder stopped too early");
         assert!(
-            b.acquire_key(w.key(), secs(30))
+            b.try_acquire(w.key(), secs(30))
                 .await
                 .unwrap_err()
                 .is_held()
@@ -254,7 +254,7 @@ async fn w2_fast_clock_contender_cannot_take_over_before_valid_until() {
         !a.is_valid_at(w.clock_now()),
         "holder must stop at its deadline"
     );
-    b.acquire_key(w.key(), secs(30)).await.unwrap();
+    b.try_acquire(w.key(), secs(30)).await.unwrap();
 }
 
 impl World {
@@ -271,10 +271,10 @@ impl World {
 #[tokio::test(start_paused = true)]
 async fn b06_stale_holder_release_writes_nothing() {
     let w = World::new();
-    let stale = w.manager("b").acquire_key(w.key(), secs(10)).await.unwrap();
+    let stale = w.manager("b").try_acquire(w.key(), secs(10)).await.unwrap();
     w.clock.advance(secs(12));
     let a = w.manager("a");
-    let current = a.acquire_key(w.key(), secs(10)).await.unwrap();
+    let current = a.try_acquire(w.key(), secs(10)).await.unwrap();
     let key_item = w.store.inner().items("locks");
     w.clock.advance(secs(1));
     assert_eq!(
@@ -321,10 +321,10 @@ async fn b22_zombie_holder_is_fenced() {
     let w = World::new();
     let mut resource = FencedResource::default();
     let a = w.manager("a");
-    let la = a.acquire_key(w.key(), secs(10)).await.unwrap();
+    let la = a.try_acquire(w.key(), secs(10)).await.unwrap();
     w.clock.advance(secs(10));
     let b = w.manager("b");
-    let lb = b.acquire_key(w.key(), secs(10)).await.unwrap();
+    let lb = b.try_acquire(w.key(), secs(10)).await.unwrap();
     assert!(resource.write(lb.fence().unwrap(), "b"));
     w.clock.advance(secs(5));
     assert!(
@@ -333,7 +333,7 @@ async fn b22_zombie_holder_is_fenced() {
     );
     assert!(a.refresh(&la, secs(10)).await.unwrap_err().is_not_owned());
     assert_eq!(b.release(&lb).await.unwrap(), ReleaseOutcome::Released);
-    let lc = w.manager("c").acquire_key(w.key(), secs(10)).await.unwrap();
+    let lc = w.manager("c").try_acquire(w.key(), secs(10)).await.unwrap();
     assert!(la.fence() < lb.fence() && lb.fence() < lc.fence());
     assert!(resource.write(lc.fence().unwrap(), "c"));
     assert_eq!(resource.writes, ["b", "c"]);
@@ -362,7 +362,7 @@ async fn b17_degenerate_durations_are_rejected_before_sending() {
             },
         ),
     ] {
-        let err = m.acquire_key(w.key(), duration).await.unwrap_err();
+        let err = m.try_acquire(w.key(), duration).await.unwrap_err();
         assert!(
             matches!(err, LeaseError::InvalidInput { ref reason, .. } if *reason == expected),
             "{err:?}"

@@ -70,7 +70,7 @@ impl World {
         let name = name.to_owned();
         let counter = AtomicU64::new(0);
         LeaseManager::new(self.store.clone(), self.config.clone())
-            .with_shared_clock(self.clock.clone())
+            .with_clock(self.clock.clone())
             .with_token_source(move || {
                 let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
                 LeaseToken::new(format!("{name}-{n}"))
@@ -88,7 +88,7 @@ async fn acquire_hold_expire_take_over_refresh_release() {
     let (a, b) = (world.manager("a"), world.manager("b"));
     let sent = world.clock.monotonic();
 
-    let lease_a = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    let lease_a = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
     assert_eq!(lease_a.expires_at_epoch_seconds(), T0 + 30);
     assert_eq!(lease_a.fence(), fence(FIRST_FENCE));
     // The local deadline: sent + 30 s − the 1 s clock skew bound.
@@ -107,7 +107,7 @@ async fn acquire_hold_expire_take_over_refresh_release() {
 
     // Held: the failed acquire learns who holds it, from the old item.
     world.clock.advance(secs(29));
-    match b.acquire("CACHE#A", secs(30)).await {
+    match b.try_acquire("CACHE#A", secs(30)).await {
         Err(LeaseError::Held {
             holder: Holder::Known(info),
             ..
@@ -116,7 +116,7 @@ async fn acquire_hold_expire_take_over_refresh_release() {
                 info,
                 HolderInfo {
                     token: TokenFingerprint::of("a-1"),
-                    expires_at: time::OffsetDateTime::from_unix_timestamp(T0 + 30).unwrap(),
+                    expires_at: lease_core::wire_time::from_epoch_seconds(T0 + 30).unwrap(),
                     fence: fence(FIRST_FENCE),
                     released: false,
                 }
@@ -128,7 +128,7 @@ async fn acquire_hold_expire_take_over_refresh_release() {
     // Expired (exp <= now): b takes it over with a greater fencing token; a can no longer
     // refresh or release it.
     world.clock.advance(secs(1));
-    let lease_b = b.acquire("CACHE#A", secs(30)).await.unwrap();
+    let lease_b = b.try_acquire("CACHE#A", secs(30)).await.unwrap();
     assert_eq!(lease_b.expires_at_epoch_seconds(), T0 + 60);
     assert_eq!(lease_b.fence(), fence(FIRST_FENCE + 1));
     assert!(
@@ -185,7 +185,7 @@ async fn acquire_hold_expire_take_over_refresh_release() {
     );
 
     // A released lease is free at once, and the fencing token goes on growing.
-    let lease_a2 = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    let lease_a2 = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
     assert_eq!(lease_a2.fence(), fence(FIRST_FENCE + 2));
     // b's old token no longer releases anything.
     assert_eq!(
@@ -202,16 +202,16 @@ async fn fencing_tokens_only_grow() {
     let a = world.manager("a");
     let mut fences = Vec::new();
     for _ in 0..3 {
-        let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
+        let lease = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
         fences.push(lease.fence().unwrap().get());
         assert_eq!(a.release(&lease).await.unwrap(), ReleaseOutcome::Released);
     }
-    let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    let lease = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
     world.clock.advance(secs(30));
     fences.push(lease.fence().unwrap().get());
     let taken_over = world
         .manager("b")
-        .acquire("CACHE#A", secs(30))
+        .try_acquire("CACHE#A", secs(30))
         .await
         .unwrap();
     fences.push(taken_over.fence().unwrap().get());
@@ -225,7 +225,7 @@ async fn fencing_tokens_only_grow() {
         .delete_item_unconditionally("locks", &key_item("CACHE#A"))
         .unwrap();
     world.clock.advance(secs(5));
-    let after_delete = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    let after_delete = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
     assert_eq!(after_delete.fence(), fence(1_035_001));
     assert!(after_delete.fence() > taken_over.fence());
 }
@@ -281,7 +281,7 @@ async fn a_retried_acquire_finds_its_own_write() {
 async fn refresh_fails_once_expired_even_if_nobody_took_over() {
     let world = World::default();
     let a = world.manager("a");
-    let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    let lease = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
     world.clock.advance(secs(30));
     assert!(
         a.refresh(&lease, secs(30))
@@ -325,7 +325,7 @@ async fn ttl_is_written_only_when_configured() {
     ] {
         let world = World::new(config);
         let a = world.manager("a");
-        let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
+        let lease = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
         assert_eq!(world.stored("CACHE#A").unwrap().get("ttl"), ttl.as_ref());
         a.refresh(&lease, secs(30)).await.unwrap();
         let after_refresh = world.stored("CACHE#A").unwrap();
@@ -366,7 +366,7 @@ async fn with_ttl_off_a_stale_ttl_is_removed() {
 
     // An expired lease another writer left, with a TTL: acquire removes the TTL.
     seed("old", T0 - 1);
-    let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    let lease = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
     assert!(!world.stored("CACHE#A").unwrap().contains_key("ttl"));
 
     // The TTL reappears (another writer); refresh removes it again, and so does release.
@@ -399,7 +399,7 @@ async fn custom_names_and_sort_key() {
         .unwrap();
     let world = World::new(config);
     let a = world.manager("a");
-    let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    let lease = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
     let key = item(&[("partition", s("CACHE#A")), ("sort", s("CUSTOM"))]);
     let stored = world.store.get_item("custom", &key).unwrap();
     let names: Vec<&str> = stored.keys().map(|name| name.as_str()).collect();
@@ -419,7 +419,7 @@ async fn custom_names_and_sort_key() {
     assert!(
         world
             .manager("b")
-            .acquire("CACHE#A", secs(30))
+            .try_acquire("CACHE#A", secs(30))
             .await
             .unwrap_err()
             .is_held()
@@ -450,7 +450,7 @@ async fn a_malformed_stored_lease_is_never_taken_over() {
         expected: "N",
         found: "S",
     };
-    match manager.acquire("CACHE#A", secs(30)).await {
+    match manager.try_acquire("CACHE#A", secs(30)).await {
         Err(LeaseError::MalformedItem { key, error }) => {
             assert_eq!(key, LeaseKey::new("CACHE#A", "LOCK"));
             assert_eq!(error, wrong_type);
@@ -538,7 +538,7 @@ async fn foreign_items_are_malformed_naming_the_attribute_and_left_unchanged() {
             .put_item_unconditionally("locks", foreign.clone())
             .unwrap();
         for result in [
-            manager.acquire("CACHE#A", secs(30)).await.map(drop),
+            manager.try_acquire("CACHE#A", secs(30)).await.map(drop),
             manager.try_acquire(key.clone(), secs(30)).await.map(drop),
             manager.inspect(key.clone()).await.map(drop),
         ] {
@@ -561,16 +561,16 @@ async fn an_empty_token_from_the_token_source_sends_nothing() {
     let world = World::default();
     let manager = Arc::new(
         LeaseManager::new(world.store.clone(), world.config.clone())
-            .with_shared_clock(world.clock.clone())
+            .with_clock(world.clock.clone())
             .with_token_source(|| LeaseToken::new("")),
     );
     let key = LeaseKey::new("CACHE#A", "LOCK");
     let wait = lease_memory::WaitPolicy::with_timeout(secs(5));
     for result in [
-        manager.acquire("CACHE#A", secs(30)).await.map(drop),
+        manager.try_acquire("CACHE#A", secs(30)).await.map(drop),
         manager.try_acquire(key.clone(), secs(30)).await.map(drop),
         manager
-            .acquire_waiting(key.clone(), secs(30), &wait)
+            .acquire(key.clone(), secs(30), &wait)
             .await
             .map(drop),
         manager
@@ -603,10 +603,10 @@ async fn inspect_reports_absent_held_expired_and_released() {
     }
     assert_eq!(state(&a).await, LeaseState::Absent);
 
-    let lease = a.acquire("CACHE#A", secs(30)).await.unwrap();
+    let lease = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
     let info = HolderInfo {
         token: TokenFingerprint::of("a-1"),
-        expires_at: time::OffsetDateTime::from_unix_timestamp(T0 + 30).unwrap(),
+        expires_at: lease_core::wire_time::from_epoch_seconds(T0 + 30).unwrap(),
         fence: fence(FIRST_FENCE),
         released: false,
     };
@@ -617,7 +617,7 @@ async fn inspect_reports_absent_held_expired_and_released() {
     assert_eq!(
         state(&a).await,
         LeaseState::Released(HolderInfo {
-            expires_at: time::OffsetDateTime::UNIX_EPOCH,
+            expires_at: std::time::UNIX_EPOCH,
             released: true,
             ..info
         })
@@ -641,7 +641,7 @@ async fn millisecond_leases_expire_to_the_millisecond() {
     let world = World::new(config);
     let (a, b) = (world.manager("a"), world.manager("b"));
     let lease = a
-        .acquire("CACHE#A", Duration::from_millis(500))
+        .try_acquire("CACHE#A", Duration::from_millis(500))
         .await
         .unwrap();
     assert_eq!(
@@ -650,14 +650,14 @@ async fn millisecond_leases_expire_to_the_millisecond() {
     );
     world.clock.advance(Duration::from_millis(499));
     assert!(
-        b.acquire("CACHE#A", Duration::from_millis(500))
+        b.try_acquire("CACHE#A", Duration::from_millis(500))
             .await
             .unwrap_err()
             .is_held()
     );
     world.clock.advance(Duration::from_millis(1));
     let taken_over = b
-        .acquire("CACHE#A", Duration::from_millis(500))
+        .try_acquire("CACHE#A", Duration::from_millis(500))
         .await
         .unwrap();
     assert!(taken_over.fence() > lease.fence());
@@ -667,7 +667,7 @@ async fn millisecond_leases_expire_to_the_millisecond() {
 async fn invalid_input_sends_no_request() {
     let world = World::default();
     let a = world.manager("a");
-    let err = a.acquire("", secs(30)).await.unwrap_err();
+    let err = a.try_acquire("", secs(30)).await.unwrap_err();
     assert!(matches!(
         err,
         LeaseError::InvalidInput {
@@ -676,14 +676,14 @@ async fn invalid_input_sends_no_request() {
         }
     ));
     assert!(
-        a.acquire("CACHE#A", Duration::ZERO)
+        a.try_acquire("CACHE#A", Duration::ZERO)
             .await
             .unwrap_err()
             .is_invalid_input()
     );
     // Not longer than the clock skew bound (1 s by default).
     assert!(matches!(
-        a.acquire("CACHE#A", secs(1)).await.unwrap_err(),
+        a.try_acquire("CACHE#A", secs(1)).await.unwrap_err(),
         LeaseError::InvalidInput {
             reason: InvalidInput::DurationNotAboveSkew { .. },
             ..
@@ -692,11 +692,11 @@ async fn invalid_input_sends_no_request() {
     let tokenless = Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new(""),
-        time::OffsetDateTime::UNIX_EPOCH,
+        std::time::UNIX_EPOCH,
     );
     assert!(a.release(&tokenless).await.unwrap_err().is_invalid_input());
     assert_eq!(world.store.requests_executed(), 0);
-    a.acquire("CACHE#A", secs(30)).await.unwrap();
+    a.try_acquire("CACHE#A", secs(30)).await.unwrap();
     assert_eq!(world.store.requests_executed(), 1);
 }
 
@@ -707,7 +707,7 @@ async fn with_validation_off_the_store_rejects_an_empty_key() {
         .build()
         .unwrap();
     let world = World::new(config);
-    match world.manager("a").acquire("", secs(30)).await {
+    match world.manager("a").try_acquire("", secs(30)).await {
         Err(LeaseError::Store { source, .. }) => {
             assert_eq!(source.kind(), lease_memory::StoreErrorKind::Validation);
         }
@@ -721,7 +721,7 @@ async fn with_validation_off_the_store_rejects_an_empty_key() {
 async fn an_unknown_table_is_a_store_error() {
     let config = LeaseConfig::builder("locks").build().unwrap();
     let manager = LeaseManager::new(MemoryStore::new(), config);
-    match manager.acquire("CACHE#A", secs(30)).await {
+    match manager.try_acquire("CACHE#A", secs(30)).await {
         Err(LeaseError::Store { source, .. }) => {
             assert_eq!(
                 source.kind(),
@@ -747,7 +747,7 @@ async fn exactly_one_of_sixteen_racing_tasks_acquires() {
                 let (manager, start) = (manager.clone(), start.clone());
                 tokio::spawn(async move {
                     start.wait().await;
-                    manager.acquire("RACE", secs(30)).await
+                    manager.try_acquire("RACE", secs(30)).await
                 })
             })
             .collect();
@@ -802,7 +802,7 @@ async fn an_expired_lease_with_a_fence_that_is_not_whole_is_malformed_and_given_
             .unwrap();
         let err = world
             .manager("a")
-            .acquire("CACHE#A", secs(30))
+            .try_acquire("CACHE#A", secs(30))
             .await
             .unwrap_err();
         match &err {

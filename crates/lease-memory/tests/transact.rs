@@ -7,6 +7,7 @@
 // Test helpers outside `#[test]` functions unwrap too.
 #![allow(clippy::unwrap_used)]
 
+use lease_memory::LeaseKey;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +18,6 @@ use lease_memory::core::{
     TableCheckError, TableDescription, TransactItem, TransactRequest, TtlCheck, TtlStatus,
     UpdateRequest,
 };
-use lease_memory::time::OffsetDateTime;
 use lease_memory::{
     AttributeValue, Fault, FaultRule, FaultyStore, InvalidInput, Item, Lease, LeaseConfig,
     LeaseError, LeaseManager, LeaseState, LeaseToken, MemoryStore, Operation, Planner,
@@ -66,7 +66,7 @@ impl World {
 
     fn manager(&self, token: &'static str) -> LeaseManager<MemoryStore> {
         LeaseManager::new(self.store.clone(), config())
-            .with_shared_clock(self.clock.clone())
+            .with_clock(self.clock.clone())
             .with_token_source(move || LeaseToken::new(token))
     }
 
@@ -77,7 +77,7 @@ impl World {
     async fn state(&self) -> LeaseState {
         let reader = self.manager("reader");
         reader
-            .inspect(reader.lock_key("CACHE#A"))
+            .inspect(LeaseKey::lock("CACHE#A"))
             .await
             .unwrap()
             .state
@@ -101,12 +101,9 @@ fn put_meta(generation: i64) -> TransactItem {
 async fn the_guard_passes_while_the_lease_is_held() {
     let world = World::new();
     let manager = world.manager("tok-a");
-    let lease = manager.acquire("CACHE#A", LEASE).await.unwrap();
+    let lease = manager.try_acquire("CACHE#A", LEASE).await.unwrap();
     world.clock.advance(Duration::from_secs(29));
-    manager
-        .commit_with_lease(&lease, vec![put_meta(1)])
-        .await
-        .unwrap();
+    manager.commit(&lease, vec![put_meta(1)]).await.unwrap();
     assert_eq!(world.meta().unwrap()["generation"], n(1));
     // The lease is still held, by the same token.
     assert!(world.state().await.is_held());
@@ -120,12 +117,9 @@ async fn the_guard_passes_while_the_lease_is_held() {
 async fn the_guard_fails_once_the_lease_has_expired() {
     let world = World::new();
     let manager = world.manager("tok-a");
-    let lease = manager.acquire("CACHE#A", LEASE).await.unwrap();
+    let lease = manager.try_acquire("CACHE#A", LEASE).await.unwrap();
     world.clock.advance(LEASE);
-    let err = manager
-        .commit_with_lease(&lease, vec![put_meta(1)])
-        .await
-        .unwrap_err();
+    let err = manager.commit(&lease, vec![put_meta(1)]).await.unwrap_err();
     assert!(err.is_not_owned(), "{err:?}");
     assert_eq!(world.meta(), None);
 }
@@ -135,25 +129,17 @@ async fn the_guard_fails_after_a_takeover_and_after_release() {
     let world = World::new();
     let a = world.manager("tok-a");
     let b = world.manager("tok-b");
-    let lease_a = a.acquire("CACHE#A", LEASE).await.unwrap();
+    let lease_a = a.try_acquire("CACHE#A", LEASE).await.unwrap();
     world.clock.advance(LEASE);
-    let lease_b = b.acquire("CACHE#A", LEASE).await.unwrap();
+    let lease_b = b.try_acquire("CACHE#A", LEASE).await.unwrap();
     // A's clock would still call its lease valid if it were slow; the token says no.
-    let err = a
-        .commit_with_lease(&lease_a, vec![put_meta(1)])
-        .await
-        .unwrap_err();
+    let err = a.commit(&lease_a, vec![put_meta(1)]).await.unwrap_err();
     assert!(err.is_not_owned(), "{err:?}");
     assert_eq!(world.meta(), None);
 
-    b.commit_with_lease(&lease_b, vec![put_meta(2)])
-        .await
-        .unwrap();
+    b.commit(&lease_b, vec![put_meta(2)]).await.unwrap();
     assert_eq!(b.release(&lease_b).await.unwrap(), ReleaseOutcome::Released);
-    let err = b
-        .commit_with_lease(&lease_b, vec![put_meta(3)])
-        .await
-        .unwrap_err();
+    let err = b.commit(&lease_b, vec![put_meta(3)]).await.unwrap_err();
     assert!(err.is_not_owned(), "{err:?}");
     assert_eq!(world.meta().unwrap()["generation"], n(2));
 }
@@ -162,7 +148,7 @@ async fn the_guard_fails_after_a_takeover_and_after_release() {
 async fn commit_and_release_writes_and_releases_together() {
     let world = World::new();
     let manager = world.manager("tok-a");
-    let lease = manager.acquire("CACHE#A", LEASE).await.unwrap();
+    let lease = manager.try_acquire("CACHE#A", LEASE).await.unwrap();
     let fence = lease.fence().unwrap();
     manager
         .commit_and_release(&lease, vec![put_meta(1)])
@@ -176,7 +162,7 @@ async fn commit_and_release_writes_and_releases_together() {
     // Anyone may take the lease at once, and the fencing token still grows.
     let next = world
         .manager("tok-b")
-        .acquire("CACHE#A", LEASE)
+        .try_acquire("CACHE#A", LEASE)
         .await
         .unwrap();
     assert!(next.fence().unwrap() > fence);
@@ -199,7 +185,7 @@ async fn a_cancelled_commit_writes_nothing_anywhere() {
         .put_item_unconditionally("data", item(&[("id", s("x")), ("v", n(1))]))
         .unwrap();
     let manager = world.manager("tok-a");
-    let lease = manager.acquire("CACHE#A", LEASE).await.unwrap();
+    let lease = manager.try_acquire("CACHE#A", LEASE).await.unwrap();
     let lock_before = world.store.get_item(TABLE, &key("CACHE#A", "LOCK"));
 
     // The caller's own condition fails (the META item must not exist yet, and it does).
@@ -288,7 +274,7 @@ async fn a_cancelled_commit_writes_nothing_anywhere() {
 
     // The same writes, once the caller's condition holds, all land.
     manager
-        .commit_with_lease(&lease, vec![bump_data, delete_other, put_meta(2)])
+        .commit(&lease, vec![bump_data, delete_other, put_meta(2)])
         .await
         .unwrap();
     assert_eq!(
@@ -311,9 +297,9 @@ async fn a_cancelled_commit_writes_nothing_anywhere() {
 async fn a_failed_guard_and_failed_writes_each_get_their_reason() {
     let world = World::new();
     let manager = world.manager("tok-a");
-    let lease = manager.acquire("CACHE#A", LEASE).await.unwrap();
+    let lease = manager.try_acquire("CACHE#A", LEASE).await.unwrap();
     world.clock.advance(LEASE);
-    let guard = manager.guard_check(&lease).unwrap();
+    let guard = manager.lease_check(&lease).unwrap();
     let must_be_absent = TransactItem::ConditionCheck(ConditionCheckRequest {
         table_name: TABLE.into(),
         key: key("CACHE#A", "LOCK2"),
@@ -342,7 +328,7 @@ async fn a_failed_guard_and_failed_writes_each_get_their_reason() {
         ]
     );
     let planner = Planner::new(config());
-    let guard = planner.guard(&lease, OffsetDateTime::UNIX_EPOCH).unwrap();
+    let guard = planner.lease_check(&lease, std::time::UNIX_EPOCH).unwrap();
     assert!(guard.guard_failed(&reasons, 1));
     assert_eq!(world.meta(), None);
 }
@@ -497,7 +483,7 @@ async fn requests_dynamodb_rejects_as_a_whole_write_nothing() {
 async fn the_manager_refuses_a_write_on_the_lease_item_before_sending() {
     let world = World::new();
     let manager = world.manager("tok-a");
-    let lease = manager.acquire("CACHE#A", LEASE).await.unwrap();
+    let lease = manager.try_acquire("CACHE#A", LEASE).await.unwrap();
     let sent = world.store.requests_executed();
     let on_lock = TransactItem::Update(UpdateRequest {
         table_name: TABLE.into(),
@@ -511,7 +497,7 @@ async fn the_manager_refuses_a_write_on_the_lease_item_before_sending() {
         on_condition_failure: OnConditionFailure::ReturnNothing,
     });
     let err = manager
-        .commit_with_lease(&lease, vec![put_meta(1), on_lock])
+        .commit(&lease, vec![put_meta(1), on_lock])
         .await
         .unwrap_err();
     assert!(
@@ -534,13 +520,10 @@ async fn the_manager_refuses_a_write_on_the_lease_item_before_sending() {
 async fn the_manager_refuses_a_transaction_dynamodb_would_reject_before_sending() {
     let world = World::new();
     let manager = world.manager("tok-a");
-    let lease = manager.acquire("CACHE#A", LEASE).await.unwrap();
+    let lease = manager.try_acquire("CACHE#A", LEASE).await.unwrap();
     let sent = world.store.requests_executed();
     let hundred: Vec<TransactItem> = (0..100).map(put_meta).collect();
-    let err = manager
-        .commit_with_lease(&lease, hundred)
-        .await
-        .unwrap_err();
+    let err = manager.commit(&lease, hundred).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -618,7 +601,7 @@ fn faulty_manager(
     clock: &Arc<TestClock>,
 ) -> LeaseManager<FaultyStore<MemoryStore>> {
     LeaseManager::new(faulty.clone(), config())
-        .with_shared_clock(clock.clone())
+        .with_clock(clock.clone())
         .with_token_source(|| LeaseToken::new("tok-a"))
         .with_retry_policy(RetryPolicy {
             max_attempts: 3,
@@ -628,7 +611,7 @@ fn faulty_manager(
 }
 
 async fn held(manager: &LeaseManager<FaultyStore<MemoryStore>>) -> Lease {
-    manager.acquire("CACHE#A", LEASE).await.unwrap()
+    manager.try_acquire("CACHE#A", LEASE).await.unwrap()
 }
 
 #[tokio::test(start_paused = true)]
@@ -677,10 +660,7 @@ async fn a_throttled_commit_is_resent() {
             .matching(RequestKind::Write)
             .times(1),
     );
-    manager
-        .commit_with_lease(&lease, vec![put_meta(1)])
-        .await
-        .unwrap();
+    manager.commit(&lease, vec![put_meta(1)]).await.unwrap();
     assert_eq!(world.meta().unwrap()["generation"], n(1));
     assert_eq!(faulty.log().len(), 3); // acquire, throttled commit, commit
 }

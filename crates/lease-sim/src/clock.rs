@@ -11,7 +11,6 @@
 use std::time::{Duration, Instant};
 
 use lease_core::Now;
-use time::OffsetDateTime;
 
 /// The wall-clock origin of every run (epoch seconds).
 pub const T0: i64 = 1_800_000_000;
@@ -55,8 +54,8 @@ impl ActorClock {
 
     /// The reading of both clocks at true time `t`.
     pub fn now(&self, t: Duration) -> Now {
-        let wall = OffsetDateTime::from_unix_timestamp_nanos(self.wall_nanos(t))
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let wall = lease_core::wire_time::from_epoch_nanos(self.wall_nanos(t))
+            .unwrap_or(std::time::UNIX_EPOCH);
         Now::new(wall, self.monotonic(t))
     }
 

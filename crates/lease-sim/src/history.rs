@@ -44,7 +44,7 @@ impl Deadlines {
     pub fn of(lease: &Lease) -> Option<Self> {
         Some(Self {
             monotonic: lease.valid_until()?,
-            wall_nanos: lease.valid_until_wall()?.unix_timestamp_nanos(),
+            wall_nanos: lease_core::wire_time::epoch_nanos(lease.valid_until_wall()?),
         })
     }
 }

@@ -1,16 +1,16 @@
 //! Wall-clock and monotonic time, injected.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use time::OffsetDateTime;
+use lease_core::wire_time::{epoch_nanos, from_epoch_nanos};
 
 /// A source of time. The manager reads it once per operation: wall-clock time for the `:now`
 /// of conditions and the stored expiry, monotonic time for the lease's local safe deadline
 /// ([`Lease::valid_until`](crate::Lease::valid_until)).
 pub trait Clock: Send + Sync {
     /// The current wall-clock time (UTC).
-    fn now(&self) -> OffsetDateTime;
+    fn now(&self) -> SystemTime;
 
     /// The current monotonic instant. Defaults to [`Instant::now`].
     fn monotonic(&self) -> Instant {
@@ -18,22 +18,22 @@ pub trait Clock: Send + Sync {
     }
 }
 
-/// The system clocks ([`OffsetDateTime::now_utc`] and [`Instant::now`]).
+/// The system clocks ([`SystemTime::now`] and [`Instant::now`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
     }
 }
 
-/// Any `Fn() -> OffsetDateTime` is a clock (wall-clock time; monotonic time from the system).
+/// Any `Fn() -> SystemTime` is a clock (wall-clock time; monotonic time from the system).
 impl<F> Clock for F
 where
-    F: Fn() -> OffsetDateTime + Send + Sync,
+    F: Fn() -> SystemTime + Send + Sync,
 {
-    fn now(&self) -> OffsetDateTime {
+    fn now(&self) -> SystemTime {
         self()
     }
 }
@@ -63,21 +63,22 @@ where
 ///
 /// Make it inside the runtime whose clock it should follow (with a paused clock, the start is
 /// the paused instant). It is `Send + Sync`: share it with an `Arc` between managers (as
-/// [`LeaseManager::with_shared_clock`](crate::LeaseManager::with_shared_clock)) and the test.
+/// [`LeaseManager::with_clock`](crate::LeaseManager::with_clock)) and the test.
 ///
 /// ```
-/// use std::{sync::Arc, time::Duration};
+/// use std::{sync::Arc, time::{Duration, SystemTime, UNIX_EPOCH}};
 /// use lease_memory::{Clock, TestClock};
 ///
 /// let clock = Arc::new(TestClock::at_epoch_seconds(1_800_000_000).frozen());
 /// clock.advance(Duration::from_secs(30));
-/// assert_eq!(clock.now().unix_timestamp(), 1_800_000_030);
-/// clock.step_wall(-time::Duration::seconds(100)); // an NTP step back
-/// assert_eq!(clock.now().unix_timestamp(), 1_799_999_930);
+/// let epoch_seconds = |t: SystemTime| t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs());
+/// assert_eq!(epoch_seconds(clock.now()), Some(1_800_000_030));
+/// clock.step_wall_back(Duration::from_secs(100)); // an NTP step back
+/// assert_eq!(epoch_seconds(clock.now()), Some(1_799_999_930));
 /// ```
 #[derive(Debug)]
 pub struct TestClock {
-    start_wall: OffsetDateTime,
+    start_wall: SystemTime,
     start: tokio::time::Instant,
     frozen: bool,
     moves: Mutex<Moves>,
@@ -88,14 +89,14 @@ pub struct TestClock {
 struct Moves {
     /// Added to both clocks.
     both: Duration,
-    /// Added to the wall clock alone.
-    wall: time::Duration,
+    /// Added to the wall clock alone, in nanoseconds (negative: steps back).
+    wall: i128,
 }
 
 impl TestClock {
     /// A clock whose wall-clock time is `start` (UTC) now, following tokio's clock from here.
     #[must_use]
-    pub fn starting_at(start: OffsetDateTime) -> Self {
+    pub fn starting_at(start: SystemTime) -> Self {
         Self {
             start_wall: start,
             start: tokio::time::Instant::now(),
@@ -109,7 +110,7 @@ impl TestClock {
     #[must_use]
     pub fn at_epoch_seconds(secs: i64) -> Self {
         Self::starting_at(
-            OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            lease_core::wire_time::from_epoch_seconds(secs).unwrap_or(std::time::UNIX_EPOCH),
         )
     }
 
@@ -130,19 +131,28 @@ impl TestClock {
     /// Moves the wall clock forward by `by` while the monotonic clock stands still: as if the
     /// machine had been suspended for `by`.
     pub fn suspend(&self, by: Duration) {
-        self.step_wall(time::Duration::try_from(by).unwrap_or(time::Duration::MAX));
+        self.step_wall(by);
     }
 
-    /// Steps the wall clock alone by `by` (negative: backwards), as an NTP step would.
-    pub fn step_wall(&self, by: time::Duration) {
-        let mut moves = self.lock();
-        moves.wall = moves.wall.saturating_add(by);
+    /// Steps the wall clock alone forward by `by`, as an NTP step would.
+    pub fn step_wall(&self, by: Duration) {
+        self.step_wall_nanos(nanos(by));
+    }
+
+    /// Steps the wall clock alone back by `by`, as an NTP step would.
+    pub fn step_wall_back(&self, by: Duration) {
+        self.step_wall_nanos(nanos(by).saturating_neg());
     }
 
     /// Sets the wall-clock time to `now`; the monotonic clock does not move.
-    pub fn set(&self, now: OffsetDateTime) {
-        let step = now - self.now();
-        self.step_wall(step);
+    pub fn set(&self, now: SystemTime) {
+        let step = epoch_nanos(now).saturating_sub(epoch_nanos(self.now()));
+        self.step_wall_nanos(step);
+    }
+
+    fn step_wall_nanos(&self, by: i128) {
+        let mut moves = self.lock();
+        moves.wall = moves.wall.saturating_add(by);
     }
 
     /// The time elapsed on tokio's clock since the clock was made (zero when frozen).
@@ -162,12 +172,14 @@ impl TestClock {
 }
 
 impl Clock for TestClock {
-    fn now(&self) -> OffsetDateTime {
+    fn now(&self) -> SystemTime {
         let moves = *self.lock();
         let elapsed = self.followed().saturating_add(moves.both);
-        self.start_wall
-            .saturating_add(time::Duration::try_from(elapsed).unwrap_or(time::Duration::MAX))
-            .saturating_add(moves.wall)
+        let at = epoch_nanos(self.start_wall)
+            .saturating_add(nanos(elapsed))
+            .saturating_add(moves.wall);
+        // A reading beyond the range of `SystemTime` stays at the start.
+        from_epoch_nanos(at).unwrap_or(self.start_wall)
     }
 
     fn monotonic(&self) -> Instant {
@@ -177,8 +189,13 @@ impl Clock for TestClock {
     }
 }
 
+/// `by` in nanoseconds (saturating).
+fn nanos(by: Duration) -> i128 {
+    i128::try_from(by.as_nanos()).unwrap_or(i128::MAX)
+}
+
 impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
-    fn now(&self) -> OffsetDateTime {
+    fn now(&self) -> SystemTime {
         (**self).now()
     }
 

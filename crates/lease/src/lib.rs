@@ -20,7 +20,7 @@
 //!
 //! ## Lifecycle
 //! Beyond single operations, the manager keeps leases for you (see `docs/lifecycle.md`):
-//! - [`LeaseManager::acquire_waiting`] waits for a held lease as a [`WaitPolicy`] says (until
+//! - [`LeaseManager::acquire`] waits for a held lease as a [`WaitPolicy`] says (until
 //!   the holder's known expiry, with jittered, capped backoff, within a timeout); dropping the
 //!   future cancels the wait.
 //! - [`LeaseManager::acquire_guard`] returns a [`LeaseGuard`] that renews the lease in the
@@ -50,15 +50,14 @@ pub use scoped::ScopedOutcome;
 pub use tokens::UuidTokens;
 
 pub use lease_core::{
-    AttributeValue, CancellationReason, CompactString, ConditionCheckRequest, ConfigError,
-    DecodeError, DeleteRequest, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput, Item,
-    Lease, LeaseConfig, LeaseConfigBuilder, LeaseError, LeaseKey, LeaseSnapshot, LeaseState,
-    LeaseStatus, LeaseToken, LossReason, MIN_POLL_DELAY, Now, OnConditionFailure, Operation,
-    Planner, PutRequest, ReleaseOutcome, RenewPolicy, Request, RetryPolicy, Store, StoreError,
-    StoreErrorKind, StoreResponse, TableCheck, TableCheckError, TableDescription, TokenFingerprint,
-    TokenSource, TransactItem, TtlCheck, UpdateRequest, WaitPolicy, defaults,
+    AttributeValue, CancellationReason, ConditionCheckRequest, ConfigError, DecodeError,
+    DeleteRequest, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput, Item, Lease,
+    LeaseConfig, LeaseConfigBuilder, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, LeaseStatus,
+    LeaseToken, LossReason, MIN_POLL_DELAY, Now, OnConditionFailure, Operation, Planner,
+    PutRequest, ReleaseOutcome, RenewPolicy, Request, RetryPolicy, Store, StoreError,
+    StoreErrorKind, StoreResponse, TableCheck, TableCheckError, TableDescription, Text,
+    TokenFingerprint, TokenSource, TransactItem, TtlCheck, UpdateRequest, WaitPolicy, defaults,
 };
 
 /// The pure core: request and response types, the expression AST, wire-time helpers.
 pub use lease_core as core;
-pub use lease_core::time;

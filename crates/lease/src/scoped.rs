@@ -1,7 +1,6 @@
 //! Scoped work: run an async closure while holding a lease, and say how it ended.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use lease_core::{LeaseError, LeaseKey, LossReason, ReleaseOutcome};
@@ -77,7 +76,7 @@ impl<T, E> ScopedOutcome<T, E> {
 
 /// [`LeaseManager::with_lease`].
 pub(crate) async fn with_lease<S, T, E, F, Fut>(
-    manager: &Arc<LeaseManager<S>>,
+    manager: &LeaseManager<S>,
     key: LeaseKey,
     duration: Duration,
     options: GuardOptions,

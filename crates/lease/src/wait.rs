@@ -12,7 +12,7 @@ use tracing::{Instrument, debug_span};
 use crate::manager::LeaseManager;
 use lease_core::Store;
 
-/// [`LeaseManager::acquire_waiting`]: the wait's machine, with a jitter seed from the
+/// [`LeaseManager::acquire`]: the wait's machine, with a jitter seed from the
 /// operating system unless the policy fixes one.
 pub(crate) async fn acquire_waiting<S: Store>(
     manager: &LeaseManager<S>,

@@ -46,7 +46,7 @@ async fn b12_dropped_guard_stops_renewing_and_releases() {
     assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
 
     let q = w.manager("q", &w.faulty());
-    q.acquire_waiting(w.key(), secs(10), &WaitPolicy::with_timeout(secs(60)))
+    q.acquire(w.key(), secs(10), &WaitPolicy::with_timeout(secs(60)))
         .await
         .unwrap();
     assert_eq!(w.at(), secs(1), "Q waited for a lease that was released");
@@ -85,7 +85,7 @@ async fn b12_dropped_guard_whose_release_fails_expires() {
     assert_eq!(sent, 4, "acquire, and three attempts of the release");
 
     let q = w.manager("q", &w.faulty());
-    q.acquire_waiting(w.key(), secs(10), &WaitPolicy::with_timeout(secs(60)))
+    q.acquire(w.key(), secs(10), &WaitPolicy::with_timeout(secs(60)))
         .await
         .unwrap();
     assert_eq!(w.at(), secs(10));

@@ -153,7 +153,7 @@ fn zero_retry_delays_do_not_spin() {
             let store = w.faulty();
             let a = Arc::new(
                 LeaseManager::new(store.clone(), w.config.clone())
-                    .with_shared_clock(w.clock.clone())
+                    .with_clock(w.clock.clone())
                     .with_retry_policy(RetryPolicy::never()),
             );
             let options = GuardOptions::default()

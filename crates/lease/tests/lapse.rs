@@ -58,7 +58,7 @@ async fn input_1_acquire_answered_after_the_deadline_gives_no_guard() {
     });
     w.sleep_until(secs(9)).await;
     let c = w.manager_with_clock("c", &w.faulty(), Arc::new(Ahead(w.clock.clone(), secs(1))));
-    let lc = c.acquire_key(w.key(), secs(30)).await.unwrap();
+    let lc = c.try_acquire(w.key(), secs(30)).await.unwrap();
 
     let error = pending.await.unwrap().unwrap_err();
     assert_eq!(w.at(), secs(12));
@@ -334,7 +334,7 @@ async fn waiting_acquire_answered_late_keeps_waiting() {
     });
     w.sleep_until(secs(9)).await;
     let c = w.manager_with_clock("c", &w.faulty(), Arc::new(Ahead(w.clock.clone(), secs(1))));
-    let lc = c.acquire_key(w.key(), secs(5)).await.unwrap();
+    let lc = c.try_acquire(w.key(), secs(5)).await.unwrap();
 
     let guard = pending.await.unwrap().unwrap();
     assert!(w.at() >= secs(13) && w.at() <= secs(15), "{:?}", w.at());
@@ -350,7 +350,7 @@ async fn plain_refresh_answered_past_its_deadline_is_lapsed() {
     let w = World::new();
     let a_store = w.faulty();
     let a = w.manager("a", &a_store);
-    let lease = a.acquire_key(w.key(), secs(10)).await.unwrap();
+    let lease = a.try_acquire(w.key(), secs(10)).await.unwrap();
     a_store.push_rule(
         FaultRule::new(Fault::ApplyThenDelay(secs(12)))
             .matching(RequestKind::Update)
@@ -381,7 +381,7 @@ async fn a_wall_clock_stepped_back_never_shortens_the_lease() {
     let guard = a.acquire_guard(w.key(), secs(10), every(3)).await.unwrap();
     let b = w.manager("b", &w.faulty());
     w.sleep_until(secs(1)).await;
-    a_clock.step_wall(-time::Duration::seconds(100));
+    a_clock.step_wall_back(std::time::Duration::from_secs(100));
     let mut t = ms(1_500);
     let mut expiry = guard.lease().expires_at();
     while t <= secs(40) {

@@ -77,7 +77,7 @@ async fn tracing_never_shows_the_token() {
         .unwrap();
     let fence = guard.fence().unwrap();
     let _ = b
-        .acquire_waiting(w.key(), secs(10), &WaitPolicy::with_timeout(secs(1)))
+        .acquire(w.key(), secs(10), &WaitPolicy::with_timeout(secs(1)))
         .await;
     w.sleep_until(secs(4)).await;
     a_store.set_outage(Some(StoreErrorKind::Unavailable));

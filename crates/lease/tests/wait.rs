@@ -20,7 +20,7 @@ use lease_memory::{
 async fn b11_losing_a_race_while_waiting_is_not_an_error() {
     let w = World::new();
     let a = w.manager("a", &w.faulty());
-    let la = a.acquire_key(w.key(), secs(5)).await.unwrap();
+    let la = a.try_acquire(w.key(), secs(5)).await.unwrap();
     w.sleep_until(secs(2)).await;
     assert_eq!(a.release(&la).await.unwrap(), ReleaseOutcome::Released);
     w.sleep_until(secs(3)).await;
@@ -32,7 +32,7 @@ async fn b11_losing_a_race_while_waiting_is_not_an_error() {
         let acquired = acquired.clone();
         contenders.push(tokio::spawn(async move {
             let policy = WaitPolicy::with_timeout(secs(20)).jitter_seed(7);
-            let lease = m.acquire_waiting(key, secs(5), &policy).await?;
+            let lease = m.acquire(key, secs(5), &policy).await?;
             acquired.lock().unwrap().push((name, start.elapsed()));
             tokio::time::sleep(secs(3)).await;
             assert_eq!(m.release(&lease).await?, ReleaseOutcome::Released);
@@ -73,7 +73,7 @@ async fn many_waiters_are_served_one_at_a_time() {
         let holds = holds.clone();
         waiters.push(tokio::spawn(async move {
             let policy = WaitPolicy::with_timeout(secs(120)).jitter_seed(i);
-            let lease = m.acquire_waiting(key, secs(10), &policy).await?;
+            let lease = m.acquire(key, secs(10), &policy).await?;
             let from = start.elapsed();
             tokio::time::sleep(ms(1_500)).await;
             holds.lock().unwrap().push((from, start.elapsed()));
@@ -107,7 +107,7 @@ async fn b14_dropping_the_wait_stops_requests() {
     let b = w.manager("b", &b_store);
     let waited = tokio::time::timeout(
         secs(2),
-        b.acquire_waiting(
+        b.acquire(
             w.key(),
             secs(60),
             &WaitPolicy::without_timeout().jitter_seed(1),
@@ -135,7 +135,7 @@ async fn b14_dropping_the_wait_stops_requests() {
     w.sleep_until(secs(200)).await; // A's guard still renews: the lease stays A's
     let waited = tokio::time::timeout(
         secs(1),
-        c.acquire_waiting(w.key(), secs(60), &WaitPolicy::without_timeout()),
+        c.acquire(w.key(), secs(60), &WaitPolicy::without_timeout()),
     )
     .await;
     assert!(waited.is_err());
@@ -159,7 +159,7 @@ async fn wait_times_out_with_the_holder() {
         .unwrap();
     let b = w.manager("b", &w.faulty());
     let err = b
-        .acquire_waiting(w.key(), secs(30), &WaitPolicy::with_timeout(secs(5)))
+        .acquire(w.key(), secs(30), &WaitPolicy::with_timeout(secs(5)))
         .await
         .unwrap_err();
     assert_eq!(w.at(), secs(5));
@@ -182,33 +182,29 @@ async fn waiting_honours_the_holder_expiry() {
     // A crashed holder: the waiter tries at t=0 and at its expiry, t=30.
     let w = World::new();
     let a = w.manager("a", &w.faulty());
-    a.acquire_key(w.key_of("K1"), secs(30)).await.unwrap();
+    a.try_acquire(w.key_of("K1"), secs(30)).await.unwrap();
     let b_store = w.faulty();
     let b = w.manager("b", &b_store);
     let patient = WaitPolicy::with_timeout(secs(60)).max_delay(secs(60));
-    b.acquire_waiting(w.key_of("K1"), secs(30), &patient)
-        .await
-        .unwrap();
+    b.acquire(w.key_of("K1"), secs(30), &patient).await.unwrap();
     assert_eq!(w.at(), secs(30));
     assert_eq!(b_store.requests_seen(), 2);
 
     // max_delay 10 s, no jitter: tries at 30, 40, 50 and 60 (the expiry).
     let start = w.at();
-    a.acquire_key(w.key_of("K2"), secs(30)).await.unwrap();
+    a.try_acquire(w.key_of("K2"), secs(30)).await.unwrap();
     let c_store = w.faulty();
     let c = w.manager("c", &c_store);
     let polling = WaitPolicy::with_timeout(secs(60))
         .max_delay(secs(10))
         .jitter(0.0);
-    c.acquire_waiting(w.key_of("K2"), secs(30), &polling)
-        .await
-        .unwrap();
+    c.acquire(w.key_of("K2"), secs(30), &polling).await.unwrap();
     assert_eq!(w.at() - start, secs(30));
     assert_eq!(c_store.requests_seen(), 4);
 
     // An early release (t=12 of a 30 s lease) is noticed within max_delay.
     let start = w.at();
-    let held = a.acquire_key(w.key_of("K3"), secs(30)).await.unwrap();
+    let held = a.try_acquire(w.key_of("K3"), secs(30)).await.unwrap();
     let release_at = w.instant(start + secs(12));
     let releaser = tokio::spawn({
         let a = a.clone();
@@ -217,9 +213,7 @@ async fn waiting_honours_the_holder_expiry() {
             assert_eq!(a.release(&held).await.unwrap(), ReleaseOutcome::Released);
         }
     });
-    c.acquire_waiting(w.key_of("K3"), secs(30), &polling)
-        .await
-        .unwrap();
+    c.acquire(w.key_of("K3"), secs(30), &polling).await.unwrap();
     releaser.await.unwrap();
     assert_eq!(w.at() - start, secs(20));
 }
@@ -237,10 +231,7 @@ async fn unknown_holder_is_polled_with_capped_backoff() {
         .initial_delay(ms(100))
         .max_delay(ms(400))
         .jitter(0.0);
-    let err = a
-        .acquire_waiting(w.key(), secs(10), &policy)
-        .await
-        .unwrap_err();
+    let err = a.acquire(w.key(), secs(10), &policy).await.unwrap_err();
     assert!(
         matches!(&err, LeaseError::Store { .. }),
         "the last store error: {err:?}"

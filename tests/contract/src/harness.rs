@@ -59,7 +59,7 @@ impl<S: Store + Clone + 'static> Env<S> {
         let name = name.to_owned();
         let counter = AtomicU64::new(0);
         LeaseManager::new(self.store.clone(), self.config.clone())
-            .with_shared_clock(self.clock.clone())
+            .with_clock(self.clock.clone())
             .with_token_source(move || {
                 let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
                 LeaseToken::new(format!("{name}-{n}"))
@@ -137,7 +137,7 @@ impl<S: Store + Clone + 'static> Env<S> {
         );
         item.insert(
             self.config.sort_key_attribute().into(),
-            lease::AttributeValue::string(key.sort()),
+            lease::AttributeValue::string(key.sort().unwrap_or(self.config.lock_sort_key())),
         );
         item
     }

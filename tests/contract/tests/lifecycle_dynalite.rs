@@ -81,12 +81,11 @@ async fn contention_waiter_gets_the_lease_after_release() {
         async move {
             let policy = WaitPolicy::with_timeout(Duration::from_secs(10))
                 .max_delay(Duration::from_millis(200));
-            b.acquire_waiting(key(), Duration::from_secs(3), &policy)
-                .await
+            b.acquire(key(), Duration::from_secs(3), &policy).await
         }
     });
     let err = c
-        .acquire_waiting(
+        .acquire(
             key(),
             Duration::from_secs(3),
             &WaitPolicy::with_timeout(Duration::from_millis(300)),
@@ -141,7 +140,7 @@ async fn loss_by_expiry_is_signalled_before_takeover() {
     );
     let policy = WaitPolicy::with_timeout(Duration::from_secs(5));
     let lease = b
-        .acquire_waiting(key(), Duration::from_secs(2), &policy)
+        .acquire(key(), Duration::from_secs(2), &policy)
         .await
         .unwrap();
     assert_eq!(a.metrics().lost, 1);

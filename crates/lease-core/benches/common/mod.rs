@@ -9,7 +9,7 @@ use lease_core::{
     AttributeValue, Item, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, StoreError,
     StoreResponse,
 };
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
 /// A realistic key (FaceTheory's ISR cache key shape) and a UUIDv4-sized token.
 const PARTITION: &str = "CACHE#default::/news/{slug}?slug=launch";
@@ -19,7 +19,7 @@ const DURATION: Duration = Duration::from_secs(30);
 /// A planner on the default configuration, a fixed time, and the answers a store gives.
 pub(crate) struct Fixture {
     planner: Planner,
-    now: OffsetDateTime,
+    now: SystemTime,
     key: LeaseKey,
     lease: Lease,
     /// What an acquire's `ReturnValues UPDATED_NEW` returns: the attributes it set.
@@ -33,8 +33,8 @@ impl Fixture {
             panic!("the default configuration is valid");
         };
         let planner = Planner::new(config);
-        let now = OffsetDateTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
-        let key = planner.lock_key(PARTITION);
+        let now = std::time::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let key = LeaseKey::new(PARTITION, "LOCK");
         let lease = Lease::new(key.clone(), LeaseToken::new(TOKEN), now + DURATION);
         let updated = Item::from([
             ("lease_token".into(), AttributeValue::string(TOKEN)),

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
 use super::exchange::{Answer, Exchange, Progress};
 use super::machine::{Machine, OpEvent};
@@ -30,7 +30,7 @@ enum State {
         exchange: Exchange,
         /// Taken when the answer comes.
         pending: Option<Lease>,
-        wall: OffsetDateTime,
+        wall: SystemTime,
     },
     /// Giving back a lease that cannot be used; `error` is the acquire's result.
     GivingBack {
@@ -169,7 +169,7 @@ impl AcquireOp {
     }
 
     /// The acquire's final answer, at `now`.
-    fn acquired(&mut self, pending: Lease, wall: OffsetDateTime, answer: Answer, now: Now) {
+    fn acquired(&mut self, pending: Lease, wall: SystemTime, answer: Answer, now: Now) {
         // Keep the lease the request may have written for a give-back; the usual answer (a
         // success in time) needs no copy.
         let applied_without_lease = matches!(answer, Ok(StoreResponse::Applied { .. }))

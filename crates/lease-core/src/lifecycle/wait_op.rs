@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use time::OffsetDateTime;
+use std::time::SystemTime;
 
 use super::acquire_op::AcquireOp;
 use super::exchange::{Answer, earliest};
@@ -278,14 +278,14 @@ fn may_pass(error: &LeaseError) -> bool {
 
 /// How long until the holder's lease expires by `now`, if the holder and a future expiry are
 /// known.
-fn until_expiry(holder: &Holder, now: OffsetDateTime) -> Option<Duration> {
+fn until_expiry(holder: &Holder, now: SystemTime) -> Option<Duration> {
     let Holder::Known(info) = holder else {
         return None;
     };
     if info.released {
         return None;
     }
-    let until = Duration::try_from(info.expires_at - now).ok()?;
+    let until = info.expires_at.duration_since(now).ok()?;
     (!until.is_zero()).then_some(until)
 }
 

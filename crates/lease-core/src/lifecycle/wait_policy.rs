@@ -9,7 +9,7 @@ use super::jitter::Jitter;
 pub const MIN_POLL_DELAY: Duration = Duration::from_millis(10);
 
 /// How a waiting acquire ([`WaitOp`](super::WaitOp); the `lease` crate's
-/// `LeaseManager::acquire_waiting`) waits for a lease that another holder has.
+/// `LeaseManager::acquire`) waits for a lease that another holder has.
 ///
 /// After an attempt finds the lease held, the next attempt is made
 /// - when the holder's lease expires, if the store said when (the holder's known expiry) and

@@ -60,7 +60,7 @@ fn client(endpoint: &str, interceptor: Option<impl Intercept + 'static>) -> Clie
 
 /// One acquire + release through the manager.
 async fn lease_pair<S: Store>(manager: &LeaseManager<S>, pk: &str) -> Result<(), BoxError> {
-    let lease = manager.acquire(pk, DURATION).await?;
+    let lease = manager.try_acquire(pk, DURATION).await?;
     match manager.release(&lease).await? {
         ReleaseOutcome::Released => Ok(()),
         other => Err(format!("release did not release: {other:?}").into()),

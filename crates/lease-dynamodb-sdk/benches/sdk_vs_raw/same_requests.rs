@@ -10,7 +10,6 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
 use aws_sdk_dynamodb::operation::get_item::GetItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
-use lease_dynamodb_sdk::time::OffsetDateTime;
 use lease_dynamodb_sdk::{DynamoDbStore, LeaseConfig, LeaseManager, LeaseToken, TestClock};
 
 use crate::{BoxError, client, lease_pair, raw};
@@ -78,7 +77,7 @@ pub(crate) async fn check(endpoint: &str, config: &LeaseConfig, pk: &str) -> Res
     let recorder = Recorder::default();
     let client = client(endpoint, Some(recorder.clone()));
 
-    let wall = OffsetDateTime::from_unix_timestamp_nanos(i128::try_from(now.as_nanos())?)?;
+    let wall = std::time::UNIX_EPOCH + now;
     let manager = LeaseManager::new(DynamoDbStore::new(client.clone()), config.clone())
         .with_clock(TestClock::starting_at(wall).frozen())
         .with_token_source(move || LeaseToken::new(token));

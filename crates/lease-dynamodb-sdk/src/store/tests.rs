@@ -21,7 +21,6 @@ use aws_sdk_dynamodb::types::{
     AttributeValue as SdkValue, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
 use lease::core::GetRequest;
-use time::OffsetDateTime;
 
 use super::*;
 use crate::MockDynamoDbApi;
@@ -60,7 +59,7 @@ fn our_lease() -> Lease {
     Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new("tok"),
-        OffsetDateTime::from_unix_timestamp(1030).unwrap(),
+        crate::core::wire_time::from_epoch_seconds(1030).unwrap(),
     )
 }
 
@@ -173,7 +172,7 @@ async fn acquire_sends_exactly_the_seed_update_item() {
         Box::pin(std::future::ready(Ok(acquired("1000001"))))
     });
     let lease = manager(api)
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap();
     assert_eq!(lease.key(), &LeaseKey::new("CACHE#A", "LOCK"));
@@ -195,7 +194,7 @@ async fn an_acquire_answer_without_the_fencing_token_is_unexpected() {
     ] {
         let api = update_answers(2, move || Ok(output.clone()));
         let err = manager(api)
-            .acquire("CACHE#A", Duration::from_secs(30))
+            .try_acquire("CACHE#A", Duration::from_secs(30))
             .await
             .unwrap_err();
         assert!(
@@ -218,7 +217,7 @@ async fn acquire_condition_failure_with_the_old_item_names_the_holder() {
     .into();
     let api = update_answers(1, move || Err(update_ccf(Some(old.clone()))));
     let err = manager(api)
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap_err();
     let LeaseError::Held {
@@ -233,7 +232,7 @@ async fn acquire_condition_failure_with_the_old_item_names_the_holder() {
         info,
         HolderInfo {
             token: LeaseToken::new("other").fingerprint(),
-            expires_at: OffsetDateTime::from_unix_timestamp(1500).unwrap(),
+            expires_at: crate::core::wire_time::from_epoch_seconds(1500).unwrap(),
             fence: Some(FencingToken::new(77)),
             released: false,
         }
@@ -241,11 +240,15 @@ async fn acquire_condition_failure_with_the_old_item_names_the_holder() {
 }
 
 #[tokio::test]
-async fn acquire_condition_failure_without_an_item_has_an_unknown_holder() {
-    // dynalite: the exception carries no item.
-    let api = update_answers(1, || Err(update_ccf(None)));
+async fn acquire_condition_failure_without_an_item_reads_the_holder() {
+    // dynalite: the exception carries no item; a consistent read finds none either (the lease
+    // was released and its item deleted since): the holder stays unknown.
+    let mut api = update_answers(1, || Err(update_ccf(None)));
+    api.expect_get_item()
+        .times(1)
+        .returning(|_| Box::pin(std::future::ready(Ok(GetItemOutput::builder().build()))));
     let err = manager(api)
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap_err();
     assert!(
@@ -271,7 +274,7 @@ async fn acquire_condition_failure_on_an_unreadable_item_is_malformed() {
     .into();
     let api = update_answers(1, move || Err(update_ccf(Some(old.clone()))));
     let err = manager(api)
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap_err();
     assert!(
@@ -445,7 +448,7 @@ async fn store_failures_are_classified_with_the_aws_code() {
         let cleanups = usize::from(kind.outcome_may_be_applied());
         let err = manager(acquire_answers(1, cleanups, move || Err(make())))
             .with_retry_policy(RetryPolicy::never())
-            .acquire("CACHE#A", Duration::from_secs(30))
+            .try_acquire("CACHE#A", Duration::from_secs(30))
             .await
             .unwrap_err();
         let source = match &err {
@@ -474,7 +477,7 @@ async fn store_failures_are_classified_with_the_aws_code() {
         ))
     }))
     .with_retry_policy(RetryPolicy::never())
-    .acquire("CACHE#A", Duration::from_secs(30))
+    .try_acquire("CACHE#A", Duration::from_secs(30))
     .await
     .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
@@ -486,7 +489,7 @@ async fn store_failures_are_classified_with_the_aws_code() {
 async fn transient_failures_are_retried_three_times_in_all() {
     let start = tokio::time::Instant::now();
     let err = manager(acquire_answers(3, 0, || Err(throttled())))
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap_err();
     assert!(
@@ -501,7 +504,7 @@ async fn transient_failures_are_retried_three_times_in_all() {
             "operation timeout (all attempts) elapsed",
         ))
     }))
-    .acquire("CACHE#A", Duration::from_secs(30))
+    .try_acquire("CACHE#A", Duration::from_secs(30))
     .await
     .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
@@ -514,7 +517,7 @@ async fn transient_failures_are_retried_three_times_in_all() {
             "ValidationException",
         ))
     }))
-    .acquire("CACHE#A", Duration::from_secs(30))
+    .try_acquire("CACHE#A", Duration::from_secs(30))
     .await
     .unwrap_err();
     assert!(matches!(err, LeaseError::Store { .. }), "{err:?}");
@@ -540,7 +543,7 @@ async fn a_retry_after_a_timeout_sends_the_same_request_and_succeeds() {
         Box::pin(std::future::ready(answer))
     });
     let lease = manager(api)
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap();
     assert_eq!(lease.fence(), Some(FencingToken::new(1_000_002)));
@@ -562,15 +565,18 @@ fn no_calls() -> MockDynamoDbApi {
 #[tokio::test]
 async fn invalid_input_sends_nothing() {
     let m = manager(no_calls());
-    let err = m.acquire("", Duration::from_secs(30)).await.unwrap_err();
+    let err = m
+        .try_acquire("", Duration::from_secs(30))
+        .await
+        .unwrap_err();
     assert!(err.is_invalid_input(), "{err:?}");
-    let err = m.acquire("CACHE#A", Duration::ZERO).await.unwrap_err();
+    let err = m.try_acquire("CACHE#A", Duration::ZERO).await.unwrap_err();
     assert!(err.is_invalid_input(), "{err:?}");
     let err = m.refresh(&our_lease(), Duration::ZERO).await.unwrap_err();
     assert!(err.is_invalid_input(), "{err:?}");
     // Not longer than the 1 s clock skew bound.
     let err = m
-        .acquire("CACHE#A", Duration::from_secs(1))
+        .try_acquire("CACHE#A", Duration::from_secs(1))
         .await
         .unwrap_err();
     assert!(
@@ -588,14 +594,14 @@ async fn invalid_input_sends_nothing() {
     let tokenless = Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new(""),
-        OffsetDateTime::UNIX_EPOCH,
+        std::time::UNIX_EPOCH,
     );
     let err = m.release(&tokenless).await.unwrap_err();
     assert!(err.is_invalid_input(), "{err:?}");
 
     let m = manager_with_token(no_calls(), "");
     let err = m
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap_err();
     assert!(err.is_invalid_input(), "{err:?}");
@@ -699,7 +705,7 @@ async fn inspect_reads_the_lease_with_a_consistent_get() {
         snapshot.state,
         LeaseState::Released(HolderInfo {
             token: TokenFingerprint::of("other"),
-            expires_at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: std::time::UNIX_EPOCH,
             fence: Some(FencingToken::new(5)),
             released: true,
         })
@@ -721,7 +727,7 @@ async fn a_store_that_never_answers_times_out() {
         .with_retry_policy(RetryPolicy::never());
     let started = tokio::time::Instant::now();
     let err = manager
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap_err();
     let LeaseError::OutcomeUnknown { source, .. } = &err else {
@@ -747,7 +753,7 @@ async fn a_misconfigured_client_sends_nothing_and_says_why() {
     let manager =
         LeaseManager::new(store, config).with_clock(TestClock::at_epoch_seconds(1000).frozen());
     let err = manager
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap_err();
     match &err {
@@ -773,7 +779,7 @@ async fn a_zero_request_timeout_sends_nothing() {
     let manager =
         LeaseManager::new(store, config).with_clock(TestClock::at_epoch_seconds(1000).frozen());
     let err = manager
-        .acquire("CACHE#A", Duration::from_secs(30))
+        .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap_err();
     let LeaseError::Store { source, .. } = &err else {

@@ -29,7 +29,7 @@ fn ready<F: Future>(future: F) -> F::Output {
 
 /// One acquire + release of the same key; panics unless both succeed.
 pub(crate) fn pair<S: Store>(manager: &LeaseManager<S>) {
-    let lease = match ready(manager.acquire(black_box(PARTITION), DURATION)) {
+    let lease = match ready(manager.try_acquire(black_box(PARTITION), DURATION)) {
         Ok(lease) => lease,
         Err(e) => panic!("acquire failed: {e}"),
     };

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use lease::core::TransactItem;
-use lease::{AttributeValue, CompactString, Item, Request};
+use lease::{AttributeValue, Item, Request, Text};
 use rand::RngExt;
 use rand::distr::Bernoulli;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -131,7 +131,7 @@ impl FaultRule {
     /// the item of a `PutItem`, and for a `TransactWriteItems` the key or item of any of its
     /// items. A predicate like those of [`when`](Self::when).
     #[must_use]
-    pub fn on_key_attribute(self, name: impl Into<CompactString>, value: AttributeValue) -> Self {
+    pub fn on_key_attribute(self, name: impl Into<Text>, value: AttributeValue) -> Self {
         let name = name.into();
         self.when(move |request| {
             keys_or_items(request)

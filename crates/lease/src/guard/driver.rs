@@ -49,7 +49,7 @@ impl Drop for Alive {
 /// shutdown signal.
 pub(super) async fn run<S: Store + 'static>(
     alive: Alive,
-    manager: Arc<LeaseManager<S>>,
+    manager: LeaseManager<S>,
     shutdown: CancellationToken,
 ) {
     let shared = Arc::clone(&alive.0);
@@ -62,7 +62,7 @@ pub(super) async fn run<S: Store + 'static>(
 /// `None` when driven from a release after the driver task died.
 async fn drive<S: Store + 'static>(
     shared: Arc<Shared>,
-    manager: Arc<LeaseManager<S>>,
+    manager: LeaseManager<S>,
     shutdown: Option<CancellationToken>,
 ) {
     let mut in_flight: Option<InFlight> = None;
@@ -86,7 +86,7 @@ async fn drive<S: Store + 'static>(
             return;
         }
         if let Some((id, request)) = transmit {
-            let manager = Arc::clone(&manager);
+            let manager = manager.clone();
             in_flight = Some((
                 id,
                 Box::pin(async move { manager.store().execute(&request).await }),
@@ -118,7 +118,7 @@ async fn drive<S: Store + 'static>(
 /// sends it again: every lease request is safe to send twice).
 pub(super) async fn drive_orphan<S: Store + 'static>(
     shared: Arc<Shared>,
-    manager: Arc<LeaseManager<S>>,
+    manager: LeaseManager<S>,
 ) {
     shared.with(|keeper, now| {
         if let Some(id) = keeper.in_flight() {

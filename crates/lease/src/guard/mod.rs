@@ -67,16 +67,15 @@ use shared::Shared;
 /// are scheduled with tokio, at instants read from the manager's clock.
 ///
 /// ```
-/// use std::{sync::Arc, time::Duration};
+/// use std::time::Duration;
 /// use lease_memory::{GuardOptions, LeaseConfig, LeaseManager, MemoryStore, ReleaseOutcome};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let config = LeaseConfig::builder("locks").build()?;
-/// let manager = Arc::new(LeaseManager::new(MemoryStore::for_config(&config), config));
+/// let manager = LeaseManager::new(MemoryStore::for_config(&config), config);
 ///
-/// let key = manager.lock_key("JOB#nightly");
 /// let guard = manager
-///     .acquire_guard(key, Duration::from_secs(30), GuardOptions::default())
+///     .acquire_guard("JOB#nightly", Duration::from_secs(30), GuardOptions::default())
 ///     .await?;
 /// let fence = guard.fence(); // send it along with every write the lease protects
 /// tokio::select! {
@@ -90,7 +89,7 @@ use shared::Shared;
 /// ```
 #[must_use = "dropping a guard releases its lease at once"]
 pub struct LeaseGuard<S: Store + 'static> {
-    manager: Arc<LeaseManager<S>>,
+    manager: LeaseManager<S>,
     shared: Arc<Shared>,
     /// `release` was called: dropping does nothing more.
     let_go: bool,
@@ -196,7 +195,7 @@ impl<S: Store + 'static> LeaseGuard<S> {
         if let Some(answer) = self.shared.take_unclaimed() {
             return answer;
         }
-        driver::drive_orphan(Arc::clone(&self.shared), Arc::clone(&self.manager)).await;
+        driver::drive_orphan(Arc::clone(&self.shared), self.manager.clone()).await;
         self.shared
             .take_unclaimed()
             .unwrap_or_else(|| self.shared.late_answer(&self.shared.status()))
@@ -227,7 +226,7 @@ impl<S: Store + 'static> fmt::Debug for LeaseGuard<S> {
 
 /// [`LeaseManager::acquire_guard`].
 pub(crate) async fn acquire_guard<S: Store + 'static>(
-    manager: &Arc<LeaseManager<S>>,
+    manager: &LeaseManager<S>,
     key: LeaseKey,
     duration: Duration,
     options: GuardOptions,
@@ -240,18 +239,14 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
             reason,
         });
     }
-    if manager.guards.is_shut_down() {
+    if manager.shared.guards.is_shut_down() {
         return Err(LeaseError::ManagerShutDown { key });
     }
     let lease = match &options.wait {
-        Some(policy) => {
-            manager
-                .acquire_waiting(key.clone(), duration, policy)
-                .await?
-        }
+        Some(policy) => manager.acquire(key.clone(), duration, policy).await?,
         None => manager.try_acquire(key.clone(), duration).await?,
     };
-    if manager.guards.is_shut_down() {
+    if manager.shared.guards.is_shut_down() {
         if let Err(e) = manager.release(&lease).await {
             warn!(key = %key, error = %e, "could not release a lease acquired during shutdown");
         }
@@ -263,7 +258,7 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
 /// Starts keeping `lease`: the keeper, checked against the clocks now (a lease whose answer
 /// came past its deadline starts lost), and its driver task.
 fn start<S: Store + 'static>(
-    manager: &Arc<LeaseManager<S>>,
+    manager: &LeaseManager<S>,
     lease: Lease,
     duration: Duration,
     options: &GuardOptions,
@@ -282,19 +277,19 @@ fn start<S: Store + 'static>(
     let shared = Arc::new(Shared::new(
         keeper,
         Arc::clone(manager.clock()),
-        Arc::clone(&manager.metrics),
+        Arc::clone(&manager.shared.metrics),
     ));
     info!(parent: &span, key = %key, renew_every = ?renew_every, status = %shared.status(), "lease guard started");
-    manager.guards.spawn(
+    manager.shared.guards.spawn(
         driver::run(
             driver::Alive::new(&shared),
-            Arc::clone(manager),
-            manager.guards.shutdown_signal(),
+            manager.clone(),
+            manager.shared.guards.shutdown_signal(),
         )
         .instrument(span),
     );
     Ok(LeaseGuard {
-        manager: Arc::clone(manager),
+        manager: manager.clone(),
         shared,
         let_go: false,
     })

@@ -14,7 +14,7 @@ impl<S: Store> LeaseManager<S> {
     /// A guard for writes made while holding `lease`, at this manager's clock: a condition
     /// check on the lease item (`#tok = :tok AND #exp > :now`) to add to your own
     /// `TransactWriteItems`, so that it commits only while the lease is held
-    /// ([`lease_core::Planner::guard`]). `lease_dynamodb_sdk::guard_transact_item` turns it into an SDK
+    /// ([`lease_core::Planner::lease_check`]). `lease_dynamodb_sdk::lease_check_transact_item` turns it into an SDK
     /// `TransactWriteItem`. Plan it just before sending the transaction.
     ///
     /// If the transaction is cancelled with `ConditionalCheckFailed` at the guard's position,
@@ -22,24 +22,24 @@ impl<S: Store> LeaseManager<S> {
     ///
     /// # Errors
     /// [`LeaseError::InvalidInput`] for an empty or oversized key or an empty token.
-    pub fn guard_check(&self, lease: &Lease) -> Result<ConditionCheckRequest, LeaseError> {
+    pub fn lease_check(&self, lease: &Lease) -> Result<ConditionCheckRequest, LeaseError> {
         Ok(self
-            .planner
-            .guard(lease, self.now())?
+            .planner()
+            .lease_check(lease, self.now())?
             .into_condition_check())
     }
 
     /// The release of `lease` as a transaction item, at this manager's clock
     /// ([`lease_core::Planner::release_in_transaction`]): an update that marks the lease item released,
     /// conditioned on the lease being held (`#tok = :tok AND #exp > :now`). Put it in your own
-    /// transaction in place of a [`guard_check`](Self::guard_check) to commit and release together
+    /// transaction in place of a [`lease_check`](Self::lease_check) to commit and release together
     /// (DynamoDB rejects two operations on the lease item in one transaction);
     /// `lease_dynamodb_sdk::transact_item` turns it into an SDK `TransactWriteItem`.
     ///
     /// # Errors
     /// [`LeaseError::InvalidInput`] for an empty or oversized key or an empty token.
     pub fn release_in_transaction(&self, lease: &Lease) -> Result<TransactItem, LeaseError> {
-        self.planner.release_in_transaction(lease, self.now())
+        self.planner().release_in_transaction(lease, self.now())
     }
 
     /// Commits `writes` in one transaction with a guard on `lease` (first item, see
@@ -62,12 +62,8 @@ impl<S: Store> LeaseManager<S> {
     /// - [`LeaseError::OutcomeUnknown`] if the store failed in a way that may have applied the
     ///   transaction; [`LeaseError::Store`] if it did not (a store without transactions
     ///   answers [`StoreErrorKind::Unsupported`](lease_core::StoreErrorKind::Unsupported)).
-    pub async fn commit_with_lease(
-        &self,
-        lease: &Lease,
-        writes: Vec<TransactItem>,
-    ) -> Result<(), LeaseError> {
-        self.commit(lease, writes, false).await
+    pub async fn commit(&self, lease: &Lease, writes: Vec<TransactItem>) -> Result<(), LeaseError> {
+        self.send_commit(lease, writes, false).await
     }
 
     /// Commits `writes` and releases `lease` in one transaction (FaceTheory's "commit the
@@ -76,21 +72,21 @@ impl<S: Store> LeaseManager<S> {
     /// applied only while it is, and the lease is released when they are.
     ///
     /// # Errors
-    /// As [`commit_with_lease`](Self::commit_with_lease). After an error other than
+    /// As [`commit`](Self::commit). After an error other than
     /// [`LeaseError::OutcomeUnknown`] the lease was not released by this call.
     pub async fn commit_and_release(
         &self,
         lease: &Lease,
         writes: Vec<TransactItem>,
     ) -> Result<(), LeaseError> {
-        self.commit(lease, writes, true).await
+        self.send_commit(lease, writes, true).await
     }
 
     /// Sends the transaction of `writes` under `lease` (releasing it too, with `releases`):
     /// lease-core's [`CommitOp`], which sends it again only after a failure that certainly
     /// applied nothing and may pass later (throttling), never after a timeout or a server
     /// error: if it landed, a second copy would fail its guard and hide the success.
-    async fn commit(
+    async fn send_commit(
         &self,
         lease: &Lease,
         writes: Vec<TransactItem>,
@@ -98,12 +94,12 @@ impl<S: Store> LeaseManager<S> {
     ) -> Result<(), LeaseError> {
         let now = self.now();
         let mut op = CommitOp::new(
-            Arc::clone(&self.planner),
+            Arc::clone(self.planner()),
             lease,
             now,
             writes,
             releases,
-            self.retry,
+            self.retry_policy(),
         )?;
         let result = self.drive(&mut op, now).await;
         let key = lease.key();

@@ -77,7 +77,7 @@ impl<S> LeaseManager<S> {
                 holder,
                 retry_in,
             } => {
-                self.metrics.record_contended();
+                self.shared.metrics.record_contended();
                 let holder_fence = match &holder {
                     Holder::Known(info) => info.fence.map(FencingToken::get),
                     _ => None,

@@ -2,7 +2,6 @@
 //! delegates to its module: `wait`, `guard`, `scoped`, `metrics`.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use lease_core::{Lease, LeaseError, LeaseKey};
@@ -16,8 +15,8 @@ use lease_core::Store;
 use lease_core::WaitPolicy;
 
 impl<S: Store> LeaseManager<S> {
-    /// Acquires the lease at `key` for `duration`, waiting while another holder has it, as
-    /// `policy` says: until the holder's known expiry (polling at most every
+    /// Acquires the lease at `key` (a [`LeaseKey`] or a partition key) for `duration`, waiting
+    /// while another holder has it, as `policy` says: until the holder's known expiry (polling at most every
     /// [`max_delay`](WaitPolicy::max_delay) for an early release), with jittered, capped
     /// backoff when the holder is unknown, within the policy's overall timeout. Losing a race
     /// to another contender is not an error: the wait goes on. Transient store failures (after
@@ -32,14 +31,14 @@ impl<S: Store> LeaseManager<S> {
     ///   store error instead if the last attempt failed with one.
     /// - At once: [`LeaseError::InvalidInput`], [`LeaseError::MalformedItem`], and store
     ///   errors that will not pass (access denied, no such table), as for
-    ///   [`acquire_key`](Self::acquire_key).
-    pub async fn acquire_waiting(
+    ///   [`try_acquire`](Self::try_acquire).
+    pub async fn acquire(
         &self,
-        key: LeaseKey,
+        key: impl Into<LeaseKey>,
         duration: Duration,
         policy: &WaitPolicy,
     ) -> Result<Lease, LeaseError> {
-        wait::acquire_waiting(self, key, duration, policy).await
+        wait::acquire_waiting(self, key.into(), duration, policy).await
     }
 
     /// Acquires the lease at `key` for `duration` (once, or waiting as
@@ -51,21 +50,21 @@ impl<S: Store> LeaseManager<S> {
     ///   the duration ([`InvalidInput::InvalidRenewPeriod`](crate::InvalidInput)), or for a
     ///   zero duration or one not above the clock skew bound.
     /// - [`LeaseError::ManagerShutDown`] after [`shutdown`](Self::shutdown).
-    /// - As [`try_acquire`](Self::try_acquire), or as
-    ///   [`acquire_waiting`](Self::acquire_waiting) with a wait policy.
+    /// - As [`try_acquire`](Self::try_acquire), or as [`acquire`](Self::acquire) with a wait
+    ///   policy.
     ///
     /// # Panics
     /// Outside a tokio runtime (the driver task is spawned on the current one).
     pub async fn acquire_guard(
-        self: &Arc<Self>,
-        key: LeaseKey,
+        &self,
+        key: impl Into<LeaseKey>,
         duration: Duration,
         options: GuardOptions,
     ) -> Result<LeaseGuard<S>, LeaseError>
     where
         S: 'static,
     {
-        guard::acquire_guard(self, key, duration, options).await
+        guard::acquire_guard(self, key.into(), duration, options).await
     }
 
     /// Runs `work` while holding the lease at `key`: acquires a guard (as
@@ -82,8 +81,8 @@ impl<S: Store> LeaseManager<S> {
     /// # Panics
     /// Outside a tokio runtime, and when `work` panics.
     pub async fn with_lease<T, E, F, Fut>(
-        self: &Arc<Self>,
-        key: LeaseKey,
+        &self,
+        key: impl Into<LeaseKey>,
         duration: Duration,
         options: GuardOptions,
         work: F,
@@ -93,7 +92,7 @@ impl<S: Store> LeaseManager<S> {
         F: FnOnce(LeaseContext) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        scoped::with_lease(self, key, duration, options, work).await
+        scoped::with_lease(self, key.into(), duration, options, work).await
     }
 
     /// Shuts the manager's guards down: stops every renewal, releases every lease a guard of
@@ -103,13 +102,13 @@ impl<S: Store> LeaseManager<S> {
     /// Leases acquired without a guard are the caller's to release; plain operations keep
     /// working. Calling it again waits again (and returns at once).
     pub async fn shutdown(&self) {
-        self.guards.shut_down().await;
+        self.shared.guards.shut_down().await;
     }
 
     /// The manager's counters: acquired, contended, renewed, renew failures, lost, released,
     /// and the number of running guards.
     #[must_use]
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.metrics.snapshot(self.guards.len())
+        self.shared.metrics.snapshot(self.shared.guards.len())
     }
 }

@@ -12,9 +12,7 @@ mod operations;
 
 use std::sync::Arc;
 
-use lease_core::{
-    CompactString, LeaseConfig, LeaseKey, Now, Planner, RetryPolicy, Store, TokenSource,
-};
+use lease_core::{LeaseConfig, Now, Planner, RetryPolicy, Store, TokenSource};
 
 use crate::clock::{Clock, SystemClock};
 use crate::guard::GuardRegistry;
@@ -27,50 +25,65 @@ use crate::tokens::UuidTokens;
 /// after a transient failure, as [`RetryPolicy`] says). The same manager code runs on DynamoDB
 /// (`lease_dynamodb_sdk::DynamoDbStore`) and in memory (`lease_memory::MemoryStore`).
 ///
-/// The manager is `Send + Sync`; share it with an `Arc` or by reference.
+/// A manager is cheap to clone, as the AWS SDK's `Client` is: clones share the store, the
+/// guards (one [`shutdown`](Self::shutdown) stops them all) and the counters; each clone has its
+/// own clock, token source and retry policy (set with the `with_` methods). It is
+/// `Send + Sync`.
 pub struct LeaseManager<S> {
-    store: S,
-    planner: Arc<Planner>,
+    /// What clones share.
+    pub(crate) shared: Arc<Shared<S>>,
     clock: Arc<dyn Clock>,
     tokens: Arc<dyn TokenSource>,
     retry: RetryPolicy,
-    /// Counters of lease events ([`metrics`](Self::metrics)).
+}
+
+/// The part of a manager its clones share.
+pub(crate) struct Shared<S> {
+    store: S,
+    planner: Arc<Planner>,
+    /// Counters of lease events ([`LeaseManager::metrics`]).
     pub(crate) metrics: Arc<Metrics>,
-    /// The driver tasks of this manager's guards ([`shutdown`](Self::shutdown)).
+    /// The driver tasks of the guards ([`LeaseManager::shutdown`]).
     pub(crate) guards: GuardRegistry,
+}
+
+impl<S> Clone for LeaseManager<S> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            clock: Arc::clone(&self.clock),
+            tokens: Arc::clone(&self.tokens),
+            retry: self.retry,
+        }
+    }
 }
 
 impl<S: Store> LeaseManager<S> {
     /// A manager for `config`'s table on `store`, with the system clocks, the store's
-    /// [default token source](Store::default_token_source) (UUIDv4 strings:
-    /// [`UuidTokens`](crate::UuidTokens) unless the store says otherwise) and the default
-    /// [`RetryPolicy`].
+    /// [default token source](Store::default_token_source) (UUIDv4 strings unless the store
+    /// says otherwise) and the default [`RetryPolicy`].
     pub fn new(store: S, config: LeaseConfig) -> Self {
         let tokens = store
             .default_token_source()
             .unwrap_or_else(|| Arc::new(UuidTokens));
         Self {
-            store,
-            planner: Arc::new(Planner::new(config)),
+            shared: Arc::new(Shared {
+                store,
+                planner: Arc::new(Planner::new(config)),
+                metrics: Arc::default(),
+                guards: GuardRegistry::default(),
+            }),
             clock: Arc::new(SystemClock),
             tokens,
             retry: RetryPolicy::default(),
-            metrics: Arc::default(),
-            guards: GuardRegistry::default(),
         }
     }
 
-    /// Replaces the clock (TableTheory's `WithNow`).
+    /// Replaces the clock (TableTheory's `WithNow`): a [`Clock`], or an `Arc` of one to share
+    /// it with the test that moves it.
     #[must_use]
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
-        self
-    }
-
-    /// Replaces the clock with a shared one.
-    #[must_use]
-    pub fn with_shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
         self
     }
 
@@ -90,12 +103,12 @@ impl<S: Store> LeaseManager<S> {
 
     /// The store.
     pub fn store(&self) -> &S {
-        &self.store
+        &self.shared.store
     }
 
     /// The configuration.
     pub fn config(&self) -> &LeaseConfig {
-        self.planner.config()
+        self.shared.planner.config()
     }
 
     /// The clock.
@@ -105,7 +118,7 @@ impl<S: Store> LeaseManager<S> {
 
     /// The planner, shared with the machines that keep leases.
     pub(crate) fn planner(&self) -> &Arc<Planner> {
-        &self.planner
+        &self.shared.planner
     }
 
     /// The retry policy.
@@ -123,12 +136,6 @@ impl<S: Store> LeaseManager<S> {
         self.now()
     }
 
-    /// The key of the lease for `partition_key` under the configured lock sort key (`LOCK` by
-    /// default).
-    pub fn lock_key(&self, partition_key: impl Into<CompactString>) -> LeaseKey {
-        self.planner.lock_key(partition_key)
-    }
-
     fn now(&self) -> Now {
         Now::new(self.clock.now(), self.clock.monotonic())
     }
@@ -137,7 +144,7 @@ impl<S: Store> LeaseManager<S> {
 impl<S> std::fmt::Debug for LeaseManager<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LeaseManager")
-            .field("config", self.planner.config())
+            .field("config", self.shared.planner.config())
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }

@@ -7,63 +7,16 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use lease_core::lifecycle::{AcquireOp, InspectOp, RefreshOp, ReleaseOp};
-use lease_core::{CompactString, Lease, LeaseError, LeaseKey, LeaseSnapshot, ReleaseOutcome};
+use lease_core::{Lease, LeaseError, LeaseKey, LeaseSnapshot, ReleaseOutcome};
 use tracing::debug;
 
 use super::LeaseManager;
 use lease_core::Store;
 
 impl<S: Store> LeaseManager<S> {
-    /// Acquires the lease for `partition_key` under the configured lock sort key, for
-    /// `duration` (TableTheory's `Acquire(pk, d)`).
-    ///
-    /// # Errors
-    /// See [`acquire_key`](Self::acquire_key).
-    pub async fn acquire(
-        &self,
-        partition_key: impl Into<CompactString>,
-        duration: Duration,
-    ) -> Result<Lease, LeaseError> {
-        self.acquire_key(self.lock_key(partition_key), duration)
-            .await
-    }
-
-    /// Acquires the lease at `key` for `duration`: succeeds if no lease item exists, or the
-    /// stored lease has expired by this manager's clock, or was released. The returned lease
-    /// expires at `now + duration` rounded up, carries a fencing token greater than any earlier
-    /// acquisition's, and a local safe deadline ([`Lease::valid_until`]).
-    ///
-    /// # Errors
-    /// - [`LeaseError::Held`] if another holder's lease has not expired (also if this manager
-    ///   holds it: acquire is not re-entrant), with the holder when the store reports it.
-    /// - [`LeaseError::MalformedItem`] if the item at `key` is not a readable lease.
-    /// - [`LeaseError::InvalidInput`] before any request for an empty or oversized key or a
-    ///   duration that is zero, over-long, or not longer than the clock skew bound.
-    /// - [`LeaseError::OutcomeUnknown`] if the store kept failing in a way that may have
-    ///   applied the write (the manager then releases, token-conditioned, whatever it may have
-    ///   written); [`LeaseError::Store`] if it failed without applying it.
-    pub async fn acquire_key(
-        &self,
-        key: LeaseKey,
-        duration: Duration,
-    ) -> Result<Lease, LeaseError> {
-        let now = self.now();
-        let mut op = AcquireOp::new(
-            Arc::clone(&self.planner),
-            key,
-            duration,
-            now,
-            self.tokens.next_token(),
-            self.retry,
-        )?;
-        let result = self.drive(&mut op, now).await;
-        self.record_acquire(&result);
-        result
-    }
-
     /// Counts and logs an acquire's result.
     pub(crate) fn record_acquire(&self, result: &Result<Lease, LeaseError>) {
-        self.metrics.record_acquire(result);
+        self.shared.metrics.record_acquire(result);
         match result {
             Ok(lease) => {
                 debug!(key = %lease.key(), token = %lease.token(), fence = ?lease.fence(), expires_at = lease.expires_at_epoch_seconds(), "lease acquired")
@@ -72,29 +25,44 @@ impl<S: Store> LeaseManager<S> {
         }
     }
 
-    /// One attempt to acquire the lease at `key`, like [`acquire_key`](Self::acquire_key), that
-    /// always says who holds the lease when it is held: where the store returned no old item
-    /// (dynalite), it makes one strongly consistent read ([`inspect`](Self::inspect)) to fill
-    /// in [`Holder::Known`](lease_core::Holder::Known). If that read finds an item that is not
-    /// a readable lease, the answer is [`LeaseError::MalformedItem`] (such an item never
-    /// expires by itself); if the read fails or finds the lease no longer held, the holder
-    /// stays [`Holder::Unknown`](lease_core::Holder::Unknown).
+    /// One attempt to acquire the lease at `key` for `duration` (TableTheory's `Acquire`):
+    /// succeeds if no lease item exists, or the stored lease has expired by this manager's
+    /// clock, or was released. The returned lease expires at `now + duration` rounded up to the
+    /// configured unit, carries a fencing token greater than any earlier acquisition's, and a
+    /// local safe deadline ([`Lease::valid_until`]). To wait while the lease is held, use
+    /// [`acquire`](Self::acquire).
+    ///
+    /// `key` is a [`LeaseKey`], or a partition key (`"CACHE#A"`, a `String`) under the table's
+    /// lock sort key.
+    ///
+    /// When the lease is held, the error says by whom: where the store returned no old item
+    /// (dynalite), one strongly consistent read ([`inspect`](Self::inspect)) fills in
+    /// [`Holder::Known`](lease_core::Holder::Known); if that read fails or finds the lease no
+    /// longer held, the holder stays [`Holder::Unknown`](lease_core::Holder::Unknown).
     ///
     /// # Errors
-    /// As [`acquire_key`](Self::acquire_key).
+    /// - [`LeaseError::Held`] if another holder's lease has not expired (also if this manager
+    ///   holds it: acquire is not re-entrant).
+    /// - [`LeaseError::MalformedItem`] if the item at `key` is not a readable lease (such an
+    ///   item never expires by itself).
+    /// - [`LeaseError::InvalidInput`] before any request for an empty or oversized key or a
+    ///   duration that is zero, over-long, or not longer than the clock skew bound.
+    /// - [`LeaseError::OutcomeUnknown`] if the store kept failing in a way that may have
+    ///   applied the write (the manager then releases, token-conditioned, whatever it may have
+    ///   written); [`LeaseError::Store`] if it failed without applying it.
     pub async fn try_acquire(
         &self,
-        key: LeaseKey,
+        key: impl Into<LeaseKey>,
         duration: Duration,
     ) -> Result<Lease, LeaseError> {
         let now = self.now();
         let mut op = AcquireOp::new(
-            Arc::clone(&self.planner),
-            key,
+            Arc::clone(self.planner()),
+            key.into(),
             duration,
             now,
-            self.tokens.next_token(),
-            self.retry,
+            self.token_source().next_token(),
+            self.retry_policy(),
         )?
         .reading_holder();
         let result = self.drive(&mut op, now).await;
@@ -112,9 +80,15 @@ impl<S: Store> LeaseManager<S> {
     ///   as for acquire.
     pub async fn refresh(&self, lease: &Lease, duration: Duration) -> Result<Lease, LeaseError> {
         let now = self.now();
-        let mut op = RefreshOp::new(Arc::clone(&self.planner), lease, duration, now, self.retry)?;
+        let mut op = RefreshOp::new(
+            Arc::clone(self.planner()),
+            lease,
+            duration,
+            now,
+            self.retry_policy(),
+        )?;
         let result = self.drive(&mut op, now).await;
-        self.metrics.record_refresh(&result);
+        self.shared.metrics.record_refresh(&result);
         match &result {
             Ok(lease) => {
                 debug!(key = %lease.key(), token = %lease.token(), fence = ?lease.fence(), expires_at = lease.expires_at_epoch_seconds(), "lease refreshed")
@@ -136,9 +110,9 @@ impl<S: Store> LeaseManager<S> {
     /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the store failed.
     pub async fn release(&self, lease: &Lease) -> Result<ReleaseOutcome, LeaseError> {
         let now = self.now();
-        let mut op = ReleaseOp::new(Arc::clone(&self.planner), lease, now, self.retry)?;
+        let mut op = ReleaseOp::new(Arc::clone(self.planner()), lease, now, self.retry_policy())?;
         let result = self.drive(&mut op, now).await;
-        self.metrics.record_release(&result);
+        self.shared.metrics.record_release(&result);
         match &result {
             Ok(outcome) => {
                 debug!(key = %lease.key(), token = %lease.token(), ?outcome, "lease released")
@@ -148,7 +122,7 @@ impl<S: Store> LeaseManager<S> {
         result
     }
 
-    /// Reads the lease at `key` with a strongly consistent read and returns a read-only
+    /// Reads the lease at `key` (a [`LeaseKey`] or a partition key) with a strongly consistent read and returns a read-only
     /// snapshot: absent, held, expired or released, with the holder's token fingerprint (never
     /// the token), expiry and fencing token. A snapshot cannot refresh or release anything.
     ///
@@ -157,8 +131,8 @@ impl<S: Store> LeaseManager<S> {
     ///   a missing, wrong-typed, wrong-unit or foreign attribute).
     /// - [`LeaseError::InvalidInput`] for an empty or oversized key.
     /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the read failed.
-    pub async fn inspect(&self, key: LeaseKey) -> Result<LeaseSnapshot, LeaseError> {
-        let mut op = InspectOp::new(Arc::clone(&self.planner), key, self.retry)?;
+    pub async fn inspect(&self, key: impl Into<LeaseKey>) -> Result<LeaseSnapshot, LeaseError> {
+        let mut op = InspectOp::new(Arc::clone(self.planner()), key.into(), self.retry_policy())?;
         self.drive(&mut op, self.now()).await
     }
 }

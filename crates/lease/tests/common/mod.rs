@@ -71,7 +71,7 @@ impl World {
         let n = AtomicU64::new(0);
         Arc::new(
             LeaseManager::new(store.clone(), self.config.clone())
-                .with_shared_clock(clock)
+                .with_clock(clock)
                 .with_token_source(move || {
                     LeaseToken::new(format!("{name}-{}", n.fetch_add(1, Ordering::Relaxed) + 1))
                 }),
@@ -81,7 +81,7 @@ impl World {
     /// A clock of its own for one actor: tokio's, started at the world's wall-clock origin
     /// (so that its faults, such as a jump, touch that actor alone).
     pub fn own_clock(&self) -> Arc<TestClock> {
-        let origin = time::OffsetDateTime::from_unix_timestamp(T0).unwrap() + self.at();
+        let origin = lease_core::wire_time::from_epoch_seconds(T0).unwrap() + self.at();
         Arc::new(TestClock::starting_at(origin))
     }
 
@@ -110,7 +110,7 @@ impl World {
     /// The lease's state in the table, read directly (no manager's log sees it).
     pub async fn state(&self, key: &LeaseKey) -> LeaseState {
         let reader = LeaseManager::new(self.memory.clone(), self.config.clone())
-            .with_shared_clock(self.clock.clone());
+            .with_clock(self.clock.clone());
         reader.inspect(key.clone()).await.unwrap().state
     }
 
@@ -118,7 +118,10 @@ impl World {
     pub fn delete(&self, key: &LeaseKey) {
         let item = Item::from([
             ("pk".into(), AttributeValue::string(key.partition())),
-            ("sk".into(), AttributeValue::string(key.sort())),
+            (
+                "sk".into(),
+                AttributeValue::string(key.sort().unwrap_or("LOCK")),
+            ),
         ]);
         self.memory
             .delete_item_unconditionally("locks", &item)
@@ -132,7 +135,7 @@ impl World {
 pub struct Ahead(pub Arc<TestClock>, pub Duration);
 
 impl Clock for Ahead {
-    fn now(&self) -> time::OffsetDateTime {
+    fn now(&self) -> std::time::SystemTime {
         self.0.now() + self.1
     }
 

@@ -27,7 +27,7 @@ pub async fn concurrent_acquire_has_one_winner<B: Backend>(backend: &B) {
                 let (m, key, barrier) = (m.clone(), key.clone(), barrier.clone());
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    m.acquire_key(key, secs(30)).await
+                    m.try_acquire(key, secs(30)).await
                 })
             })
             .collect();

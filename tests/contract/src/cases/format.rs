@@ -32,7 +32,7 @@ pub async fn item_format_is_tabletheory_compatible<B: Backend>(backend: &B) {
     let key = env.key("CACHE#A");
     let lease = env
         .manager("a")
-        .acquire_key(key.clone(), secs(30))
+        .try_acquire(key.clone(), secs(30))
         .await
         .unwrap();
     let fence = TIME_BASE * 1000 + 1;
@@ -69,12 +69,12 @@ pub async fn tabletheory_written_lease_is_respected<B: Backend>(backend: &B) {
     .await;
     let err = env
         .manager("a")
-        .acquire_key(key.clone(), secs(30))
+        .try_acquire(key.clone(), secs(30))
         .await
         .unwrap_err();
     assert!(err.is_held(), "{}: {err:?}", backend.name());
     env.advance(secs(30));
-    let lease = env.manager("a").acquire_key(key, secs(30)).await.unwrap();
+    let lease = env.manager("a").try_acquire(key, secs(30)).await.unwrap();
     assert_eq!(
         lease.expires_at_epoch_seconds(),
         TIME_BASE + 60,
@@ -99,8 +99,8 @@ pub async fn custom_attribute_names<B: Backend>(backend: &B) {
     })
     .await;
     let manager = env.manager("a");
-    let lease = manager.acquire("CACHE#A", secs(30)).await.unwrap();
-    assert_eq!(lease.key().sort(), "CUSTOM");
+    let lease = manager.try_acquire("CACHE#A", secs(30)).await.unwrap();
+    assert_eq!(lease.key().sort(), Some("CUSTOM"));
     let stored = env.raw_item(lease.key()).await.unwrap();
     let names: Vec<&str> = stored.keys().map(|name| name.as_str()).collect();
     assert_eq!(
@@ -111,7 +111,7 @@ pub async fn custom_attribute_names<B: Backend>(backend: &B) {
     );
     assert!(
         env.manager("b")
-            .acquire("CACHE#A", secs(30))
+            .try_acquire("CACHE#A", secs(30))
             .await
             .unwrap_err()
             .is_held()
@@ -132,7 +132,7 @@ pub async fn hostile_attribute_name_is_only_a_name<B: Backend>(backend: &B) {
     .await;
     let key = env.key("CACHE#A");
     let a = env.manager("a");
-    let lease = a.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let lease = a.try_acquire(key.clone(), secs(30)).await.unwrap();
     let stored = env.raw_item(&key).await.unwrap();
     assert_eq!(
         stored.get("a) OR (b"),
@@ -143,7 +143,7 @@ pub async fn hostile_attribute_name_is_only_a_name<B: Backend>(backend: &B) {
     assert_eq!(stored.get("exp = :now OR #x"), Some(&n(TIME_BASE + 30)));
     assert!(
         env.manager("b")
-            .acquire_key(key.clone(), secs(30))
+            .try_acquire(key.clone(), secs(30))
             .await
             .unwrap_err()
             .is_held()
@@ -165,7 +165,7 @@ pub async fn ttl_on_writes_expiry_plus_buffer<B: Backend>(backend: &B) {
     .await;
     let key = env.key("CACHE#A");
     let manager = env.manager("a");
-    let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let lease = manager.try_acquire(key.clone(), secs(30)).await.unwrap();
     let name = backend.name();
     let ttl = |item: Option<Item>| item.and_then(|i| i.get("ttl").cloned());
     assert_eq!(
@@ -215,7 +215,7 @@ pub async fn ttl_off_writes_no_ttl<B: Backend>(backend: &B) {
         ]))
         .await;
         let manager = env.manager("a");
-        let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
+        let lease = manager.try_acquire(key.clone(), secs(30)).await.unwrap();
         let stored = env.raw_item(&key).await.unwrap();
         assert!(
             !stored.contains_key("ttl"),
@@ -246,7 +246,7 @@ pub async fn sub_second_duration_is_rounded_up<B: Backend>(backend: &B) {
     env.advance(Duration::from_millis(990));
     let lease = env
         .manager("a")
-        .acquire_key(key.clone(), secs(1))
+        .try_acquire(key.clone(), secs(1))
         .await
         .unwrap();
     assert_eq!(
@@ -259,14 +259,14 @@ pub async fn sub_second_duration_is_rounded_up<B: Backend>(backend: &B) {
         env.advance(Duration::from_millis(step));
         let err = env
             .manager("b")
-            .acquire_key(key.clone(), secs(1))
+            .try_acquire(key.clone(), secs(1))
             .await
             .unwrap_err();
         assert!(err.is_held(), "{}: {err:?}", backend.name());
     }
     let short = env
         .manager("c")
-        .acquire_key(env.key("CACHE#B"), Duration::from_millis(500))
+        .try_acquire(env.key("CACHE#B"), Duration::from_millis(500))
         .await;
     assert!(
         short.unwrap().expires_at_epoch_seconds() > TIME_BASE + 1,
@@ -286,7 +286,7 @@ pub async fn millisecond_expiry_unit<B: Backend>(backend: &B) {
     let key = env.key("CACHE#A");
     env.advance(Duration::from_millis(250));
     env.manager("a")
-        .acquire_key(key.clone(), Duration::from_millis(300))
+        .try_acquire(key.clone(), Duration::from_millis(300))
         .await
         .unwrap();
     let stored = env.raw_item(&key).await.unwrap();
@@ -299,12 +299,12 @@ pub async fn millisecond_expiry_unit<B: Backend>(backend: &B) {
     env.advance(Duration::from_millis(299));
     let err = env
         .manager("b")
-        .acquire_key(key.clone(), Duration::from_millis(300))
+        .try_acquire(key.clone(), Duration::from_millis(300))
         .await;
     assert!(err.unwrap_err().is_held(), "{}", backend.name());
     env.advance(Duration::from_millis(1));
     env.manager("b")
-        .acquire_key(key, Duration::from_millis(300))
+        .try_acquire(key, Duration::from_millis(300))
         .await
         .unwrap();
 }

@@ -10,7 +10,7 @@ pub async fn refresh_extends_the_lease<B: Backend>(backend: &B) {
     let env = Env::new(backend, "refresh_extends", |c| c).await;
     let key = env.key("CACHE#A");
     let manager = env.manager("a");
-    let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let lease = manager.try_acquire(key.clone(), secs(30)).await.unwrap();
     env.advance(secs(20));
     let refreshed = manager.refresh(&lease, secs(60)).await.unwrap();
     assert_eq!(refreshed.expires_at_epoch_seconds(), TIME_BASE + 80);
@@ -29,7 +29,7 @@ pub async fn refresh_extends_the_lease<B: Backend>(backend: &B) {
     env.advance(secs(30));
     let err = env
         .manager("b")
-        .acquire_key(key, secs(30))
+        .try_acquire(key, secs(30))
         .await
         .unwrap_err();
     assert!(err.is_held(), "{}: {err:?}", backend.name());
@@ -40,7 +40,7 @@ pub async fn refresh_after_expiry_is_not_owned<B: Backend>(backend: &B) {
     let env = Env::new(backend, "refresh_expired", |c| c).await;
     let manager = env.manager("a");
     let lease = manager
-        .acquire_key(env.key("CACHE#A"), secs(30))
+        .try_acquire(env.key("CACHE#A"), secs(30))
         .await
         .unwrap();
     env.advance(secs(30));
@@ -53,11 +53,11 @@ pub async fn refresh_after_takeover_is_not_owned<B: Backend>(backend: &B) {
     let env = Env::new(backend, "refresh_takeover", |c| c).await;
     let key = env.key("CACHE#A");
     let a = env.manager("a");
-    let old = a.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let old = a.try_acquire(key.clone(), secs(30)).await.unwrap();
     env.advance(secs(31));
     let new = env
         .manager("b")
-        .acquire_key(key.clone(), secs(30))
+        .try_acquire(key.clone(), secs(30))
         .await
         .unwrap();
     let before = env.raw_item(&key).await;
@@ -77,10 +77,10 @@ pub async fn refresh_can_shorten<B: Backend>(backend: &B) {
     let env = Env::new(backend, "refresh_shorten", |c| c).await;
     let key = env.key("CACHE#A");
     let manager = env.manager("a");
-    let lease = manager.acquire_key(key.clone(), secs(60)).await.unwrap();
+    let lease = manager.try_acquire(key.clone(), secs(60)).await.unwrap();
     env.advance(secs(10));
     let shorter = manager.refresh(&lease, secs(10)).await.unwrap();
     assert_eq!(shorter.expires_at_epoch_seconds(), TIME_BASE + 20);
     env.advance(secs(10));
-    env.manager("b").acquire_key(key, secs(30)).await.unwrap();
+    env.manager("b").try_acquire(key, secs(30)).await.unwrap();
 }

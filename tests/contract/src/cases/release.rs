@@ -12,7 +12,7 @@ pub async fn release_marks_released_and_frees_the_key<B: Backend>(backend: &B) {
     let env = Env::new(backend, "release_marks", |c| c).await;
     let key = env.key("CACHE#A");
     let manager = env.manager("a");
-    let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let lease = manager.try_acquire(key.clone(), secs(30)).await.unwrap();
     assert_eq!(
         manager.release(&lease).await.unwrap(),
         ReleaseOutcome::Released
@@ -30,7 +30,7 @@ pub async fn release_marks_released_and_frees_the_key<B: Backend>(backend: &B) {
         Some(&AttributeValue::N(fence.into())),
         "{name}: fence lost"
     );
-    let next = env.manager("b").acquire_key(key, secs(30)).await.unwrap();
+    let next = env.manager("b").try_acquire(key, secs(30)).await.unwrap();
     assert!(next.fence() > lease.fence(), "{name}");
 }
 
@@ -40,7 +40,7 @@ pub async fn release_by_non_owner_writes_nothing<B: Backend>(backend: &B) {
     let env = Env::new(backend, "release_non_owner", |c| c).await;
     let key = env.key("CACHE#A");
     let a = env.manager("a");
-    let lease = a.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let lease = a.try_acquire(key.clone(), secs(30)).await.unwrap();
     let before = env.raw_item(&key).await;
     let forged = lease::Lease::new(
         key.clone(),
@@ -65,18 +65,18 @@ pub async fn release_after_takeover_keeps_the_new_holder<B: Backend>(backend: &B
     let key = env.key("CACHE#A");
     let stale = env
         .manager("b")
-        .acquire_key(key.clone(), secs(10))
+        .try_acquire(key.clone(), secs(10))
         .await
         .unwrap();
     env.advance(secs(12));
     let a = env.manager("a");
-    let current = a.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let current = a.try_acquire(key.clone(), secs(30)).await.unwrap();
     env.advance(secs(1));
     let outcome = env.manager("b").release(&stale).await.unwrap();
     assert_eq!(outcome, ReleaseOutcome::NotHeld, "{}", backend.name());
     let err = env
         .manager("d")
-        .acquire_key(key.clone(), secs(30))
+        .try_acquire(key.clone(), secs(30))
         .await
         .unwrap_err();
     assert!(err.is_held(), "{}: {err:?}", backend.name());
@@ -89,7 +89,7 @@ pub async fn release_is_idempotent<B: Backend>(backend: &B) {
     let env = Env::new(backend, "release_twice", |c| c).await;
     let key = env.key("CACHE#A");
     let manager = env.manager("a");
-    let lease = manager.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let lease = manager.try_acquire(key.clone(), secs(30)).await.unwrap();
     let name = backend.name();
     assert_eq!(
         manager.release(&lease).await.unwrap(),
@@ -100,7 +100,7 @@ pub async fn release_is_idempotent<B: Backend>(backend: &B) {
         ReleaseOutcome::Released,
         "{name}"
     );
-    env.manager("b").acquire_key(key, secs(30)).await.unwrap();
+    env.manager("b").try_acquire(key, secs(30)).await.unwrap();
     assert_eq!(
         manager.release(&lease).await.unwrap(),
         ReleaseOutcome::NotHeld,

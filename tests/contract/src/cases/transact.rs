@@ -33,9 +33,9 @@ pub async fn guarded_commit_lands_only_while_held<B: Backend>(backend: &B) {
     let key = env.key("CACHE#A");
     let meta_key = LeaseKey::new("CACHE#A", "META");
     let m = env.manager("a");
-    let lease = m.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let lease = m.try_acquire(key.clone(), secs(30)).await.unwrap();
     let name = backend.name();
-    let result = m.commit_with_lease(&lease, vec![meta(&table, 1)]).await;
+    let result = m.commit(&lease, vec![meta(&table, 1)]).await;
     if !backend.capabilities().supports_transactions {
         let err = result.unwrap_err();
         assert!(
@@ -53,17 +53,14 @@ pub async fn guarded_commit_lands_only_while_held<B: Backend>(backend: &B) {
         "{name}"
     );
     env.advance(secs(30));
-    let err = m
-        .commit_with_lease(&lease, vec![meta(&table, 2)])
-        .await
-        .unwrap_err();
+    let err = m.commit(&lease, vec![meta(&table, 2)]).await.unwrap_err();
     assert!(err.is_not_owned(), "{name}: {err:?}");
     assert_eq!(
         generation(env.raw_item(&meta_key).await),
         Some(n(1)),
         "{name}: rejected commit wrote"
     );
-    let lease = m.acquire_key(key.clone(), secs(30)).await.unwrap();
+    let lease = m.try_acquire(key.clone(), secs(30)).await.unwrap();
     m.commit_and_release(&lease, vec![meta(&table, 3)])
         .await
         .unwrap();

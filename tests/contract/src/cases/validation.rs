@@ -52,10 +52,10 @@ pub async fn invalid_input_sends_no_request<B: Backend>(backend: &B) {
         ),
     ];
     for (key, duration, expected) in cases {
-        let err = m.acquire_key(key, duration).await.unwrap_err();
+        let err = m.try_acquire(key, duration).await.unwrap_err();
         assert_eq!(reason(err), expected, "{name}");
     }
-    let held = m.acquire_key(env.key("A"), secs(30)).await.unwrap();
+    let held = m.try_acquire(env.key("A"), secs(30)).await.unwrap();
     let sent = env.store.requests();
     assert_eq!(sent, 1, "{name}: invalid input reached the store");
     let empty_token = Lease::new(env.key("A"), LeaseToken::new(""), held.expires_at());

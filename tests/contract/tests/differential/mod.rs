@@ -47,7 +47,7 @@ use lease::core::expr::{Attr, Comparator, Condition, Operand, UpdateAction, Upda
 use lease::core::{
     DeleteRequest, GetRequest, OnConditionFailure, PutRequest, ReturnValues, UpdateRequest,
 };
-use lease::{AttributeValue, CompactString, Item, Request};
+use lease::{AttributeValue, Item, Request, Text};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -297,11 +297,7 @@ fn wrong_type_key() -> Item {
 
 /// Non-key attributes of an item: 0–3 of `a`, `b`, `c`.
 fn attributes() -> impl Strategy<Value = Item> {
-    btree_map(
-        select(NAMES).prop_map(CompactString::new),
-        stored_value(),
-        0..=3,
-    )
+    btree_map(select(NAMES).prop_map(Text::new), stored_value(), 0..=3)
 }
 
 fn string() -> impl Strategy<Value = AttributeValue> {
