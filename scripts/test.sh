@@ -39,6 +39,7 @@ cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p lease-manager --features metrics --all-targets --locked -- -D warnings
 
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
@@ -53,6 +54,9 @@ cargo package --workspace --locked --allow-dirty --exclude lease-sim --exclude l
 
 step "cargo test (contract suite on memory, dynalite, moto)"
 cargo test --workspace --locked
+
+step "cargo test: the lease crate's metrics feature (counters through the metrics facade)"
+cargo test --locked -p lease-manager --features metrics --test metrics_facade
 
 step "simulator: the fault-class schedules, then 20 000 seeded fault schedules (0 violations)"
 scripts/sim.sh --scripted
