@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one test command. On a fresh machine it installs and starts the DynamoDB-compatible test
 # servers (dynalite and moto, pinned, into .tools/), checks the supply chain (cargo-deny,
-# pinned, into .tools/), runs fmt, clippy, doc and every test
-# (the contract suite on memory, dynalite and moto), runs the lifecycle simulator (scripted
+# pinned, into .tools/), runs fmt, clippy, doc, cargo package (the published crates) and every
+# test (the contract suite on memory, dynalite and moto), runs the lifecycle simulator (scripted
 # schedules and 20 000 seeds), runs the main-job example on memory and dynalite, and stops the
 # servers. Exits non-zero on any failure.
 set -euo pipefail
@@ -39,12 +39,24 @@ cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p lease-manager --features metrics --all-targets --locked -- -D warnings
 
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
+step "cargo package: the five published crates build from their .crate files"
+# Packages lease-core, lease-manager (the `lease` library), lease-memory, lease-dynamodb-sdk and
+# lease-cli in dependency order, each resolving the others through a temporary local registry,
+# and builds each from its .crate (in the workspace target dir: seconds when warm; the first
+# run compiles the AWS SDK once more, alone, about two minutes). --allow-dirty: this checks
+# the packages, it publishes nothing.
+cargo package --workspace --locked --allow-dirty --exclude lease-sim --exclude lease-contract-tests
+
 step "cargo test (contract suite on memory, dynalite, moto)"
 cargo test --workspace --locked
+
+step "cargo test: the lease crate's metrics feature (counters through the metrics facade)"
+cargo test --locked -p lease-manager --features metrics --test metrics_facade
 
 step "simulator: the fault-class schedules, then 20 000 seeded fault schedules (0 violations)"
 scripts/sim.sh --scripted

@@ -1,11 +1,13 @@
 //! The command line: every command, option and help text (clap derive).
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 use lease_dynamodb_sdk::defaults;
 
 use crate::duration::{parse_duration, parse_positive_duration};
@@ -21,7 +23,7 @@ Exit statuses:
   70       internal error
   73       the lease is held by someone else (--no-wait)
   74       store error: endpoint unreachable, access denied, no such table, throttled,
-           outcome unknown
+           outcome unknown; completions, man: the output could not be written
   75       timed out waiting for the lease (--wait)
   76       lease lost. run: the lease was lost (or could not be confirmed) while the command
            ran, and the command was stopped; refresh: the lease is not ours any more;
@@ -109,6 +111,30 @@ Examples:
 const TABLE_CHECK_EXAMPLES: &str = "\
 Examples:
   lease --table locks table check";
+
+const COMPLETIONS_HELP: &str = "\
+Prints the completion script for SHELL on stdout, generated from lease's own command line: it
+completes commands, options and option values. Install it where the shell loads completions
+from (see the examples), or load it from the shell's startup file.";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  lease completions bash > ~/.local/share/bash-completion/completions/lease
+  lease completions zsh > ~/.zfunc/_lease    # ~/.zshrc: fpath+=(~/.zfunc) before compinit
+  lease completions fish > ~/.config/fish/completions/lease.fish
+  eval (lease completions elvish | slurp)                          # in ~/.config/elvish/rc.elv
+  lease completions powershell | Out-String | Invoke-Expression    # in $PROFILE";
+
+const MAN_HELP: &str = "\
+Prints the man page (roff) of lease, or of one of its commands, on stdout; with --dir, writes
+every page into DIR instead: lease.1, lease-run.1, lease-table-create.1, ... (creating DIR if
+needed).";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  lease man | man -l -
+  lease man table create | man -l -
+  lease man --dir ~/.local/share/man/man1     # then: man lease, man lease-run";
 
 /// Options that contradict each other, by argument id: with `--no-ttl`, no TTL is written, so
 /// its buffer would be silently ignored. (`--ttl-attribute` still counts: the writes remove
@@ -285,6 +311,12 @@ pub(crate) enum Command {
     /// Create or check the lock table.
     #[command(subcommand)]
     Table(TableCommand),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    #[command(long_about = COMPLETIONS_HELP, after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print the man page, or write every page into a directory.
+    #[command(long_about = MAN_HELP, after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
 }
 
 /// How long a lease lasts, and how to wait for it.
@@ -441,6 +473,25 @@ pub(crate) enum TableCommand {
     /// Check that the table fits the item format: key names and types, and TTL.
     #[command(after_help = TABLE_CHECK_EXAMPLES)]
     Check,
+}
+
+/// `lease completions`.
+#[derive(Args, Debug)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub(crate) shell: Shell,
+}
+
+/// `lease man`.
+#[derive(Args, Debug)]
+pub(crate) struct ManArgs {
+    /// The command whose page to print (`run`, `table create`, ...) [default: lease itself].
+    #[arg(value_name = "COMMAND")]
+    pub(crate) command: Vec<String>,
+    /// Write every page (lease.1 and one per command) into this directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@
 //! client), [`run`] with [`supervise`], [`group`] and [`signals`] (`lease run`), [`wait`]
 //! (`--wait` / `--no-wait`), [`script`] (`acquire`, `refresh`, `release`), [`inspect`],
 //! [`list`] (items converted by `lease_dynamodb_sdk::item_from_sdk`), [`table`], [`output`] (JSON, `export` lines, times),
-//! [`duration`], [`exit`] (exit statuses and one-line failures).
+//! [`duration`], [`exit`] (exit statuses and one-line failures), [`generate`] (`completions`,
+//! `man`).
 
 #[cfg(not(unix))]
 compile_error!("lease-cli supports Unix only: `lease run` relies on process groups and signals");
@@ -23,6 +24,7 @@ mod cli;
 mod connect;
 mod duration;
 mod exit;
+mod generate;
 mod group;
 mod inspect;
 mod list;
@@ -85,6 +87,8 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Inspect(args) => inspect::inspect(&store, &format, args).await,
         Command::List(args) => list::list(&store, &format, args).await,
         Command::Table(command) => table::table(&store, &format, command).await,
+        Command::Completions(args) => generate::completions(&args),
+        Command::Man(args) => generate::man(&args),
     }
 }
 

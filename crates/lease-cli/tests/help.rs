@@ -21,7 +21,7 @@ fn lease(args: &[&str]) -> std::process::Output {
 }
 
 /// Every command line that has its own help: the top level and each subcommand.
-const COMMANDS: [&[&str]; 9] = [
+const COMMANDS: [&[&str]; 11] = [
     &[],
     &["run"],
     &["acquire"],
@@ -31,6 +31,8 @@ const COMMANDS: [&[&str]; 9] = [
     &["list"],
     &["table", "create"],
     &["table", "check"],
+    &["completions"],
+    &["man"],
 ];
 
 #[test]

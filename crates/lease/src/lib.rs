@@ -33,6 +33,11 @@
 //!
 //! Operations emit `tracing` events (and guards a `lease_guard` span) with the key and the
 //! fencing token, never the bearer token (only its fingerprint).
+//!
+//! With the cargo feature `metrics` (off by default), the counters are also emitted through
+//! the [`metrics`](https://docs.rs/metrics/0.24) facade, as `lease_acquired_total`,
+//! `lease_contended_total`, ... and the gauge `lease_active_guards`: the names, units and
+//! meanings are in [`MetricsSnapshot`]'s documentation.
 
 mod clock;
 mod guard;

@@ -5,6 +5,8 @@ use std::future::Future;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::metrics::RunningGuard;
+
 /// Tracks the driver tasks of a manager's guards, so that
 /// [`LeaseManager::shutdown`](crate::LeaseManager::shutdown) can stop them all and wait until
 /// each has released its lease. A finished task leaves nothing behind.
@@ -30,8 +32,13 @@ impl GuardRegistry {
     /// # Panics
     /// Outside a tokio runtime, as [`tokio::spawn`] does.
     pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        // Counted in the `metrics` feature's gauge until the task ends (or is dropped unrun).
+        let running = RunningGuard::start();
         // The task reports through its guard's channels; its handle is not needed.
-        drop(self.tasks.spawn(task));
+        drop(self.tasks.spawn(async move {
+            let _running = running;
+            task.await;
+        }));
     }
 
     /// Tells every driver task to release its lease and stop, and waits until all have.
