@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command. On a fresh machine it installs and starts the DynamoDB-compatible test
 # servers (dynalite and moto, pinned, into .tools/), checks the supply chain (cargo-deny,
-# pinned, into .tools/), runs fmt, clippy, doc, cargo package (the published crates) and every
+# pinned, into .tools/), runs fmt, clippy, doc, the public API check (api/), cargo package (the
+# published crates) and every
 # test (the contract suite on memory, dynalite and moto), runs the lifecycle simulator (scripted
 # schedules and 20 000 seeds), runs the main-job example on memory and dynalite, and stops the
 # servers. Exits non-zero on any failure.
@@ -43,6 +44,11 @@ cargo clippy -p lease-manager --features metrics --all-targets --locked -- -D wa
 
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+step "public API: the listings in api/ match the code (scripts/public-api.sh; nightly rustdoc JSON)"
+# A change of the public API fails here until api/ changes with it: run
+# scripts/public-api.sh --bless and commit the listing, so the change is a reviewed diff.
+scripts/public-api.sh
 
 step "cargo package: the five published crates build from their .crate files"
 # Packages lease-core, lease-manager (the `lease` library), lease-memory, lease-dynamodb-sdk and
