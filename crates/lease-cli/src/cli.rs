@@ -8,7 +8,7 @@ use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
-use lease_dynamodb_sdk::defaults;
+use lease_dynamodb_sdk::config::defaults;
 
 use crate::duration::{parse_duration, parse_positive_duration};
 

@@ -10,7 +10,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::Region;
 use lease_dynamodb_sdk::{
-    ConfigError, DynamoDbLeaseManager, DynamoDbStore, ExpiryUnit, LeaseConfig, LeaseManager,
+    DynamoDbLeaseManager, DynamoDbStore, LeaseConfig, LeaseManager, config::ConfigError,
+    config::ExpiryUnit,
 };
 
 use crate::cli::{ExpiryUnitArg, FormatArgs, StoreArgs};

@@ -2,7 +2,9 @@
 
 use std::error::Error as StdError;
 
-use lease_dynamodb_sdk::{InvalidInput, LeaseConfig, LeaseError, StoreError, StoreErrorKind};
+use lease_dynamodb_sdk::{
+    LeaseConfig, LeaseError, error::InvalidInput, store::StoreError, store::StoreErrorKind,
+};
 
 use crate::output;
 
@@ -207,7 +209,7 @@ pub(crate) use library_names::assert_names_no_library_item;
 
 #[cfg(test)]
 mod tests {
-    use lease_dynamodb_sdk::{Holder, LeaseKey, Operation};
+    use lease_dynamodb_sdk::{LeaseKey, error::Operation, snapshot::Holder};
 
     use super::*;
 

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::scan::ScanError;
 use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
-use lease_dynamodb_sdk::{LeaseKey, Planner, StoreError, StoreErrorKind, StoreResponse};
+use lease_dynamodb_sdk::{
+    LeaseKey, store::Planner, store::StoreError, store::StoreErrorKind, store::StoreResponse,
+};
 use std::time::SystemTime;
 
 use crate::cli::{FormatArgs, ListArgs, StoreArgs, ViewOutput};
@@ -111,7 +113,7 @@ fn view_of(item: &HashMap<String, SdkValue>, planner: &Planner, now: SystemTime)
         );
     };
     let key = LeaseKey::new(partition.clone(), lock);
-    let item = match lease_dynamodb_sdk::item_from_sdk(item.clone()) {
+    let item = match lease_dynamodb_sdk::dynamodb::item_from_sdk(item.clone()) {
         Ok(item) => item,
         Err(e) => return SnapshotView::malformed(&key, e.to_string()),
     };
@@ -227,7 +229,7 @@ mod tests {
     }
 
     fn now() -> SystemTime {
-        lease_dynamodb_sdk::core::wire_time::from_epoch_seconds(1_800_000_000).unwrap()
+        lease_dynamodb_sdk::store::wire_time::from_epoch_seconds(1_800_000_000).unwrap()
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! Map: [`cli`] (the command line and its help), [`connect`] (options to configuration and
 //! client), [`run`] with [`supervise`], [`group`] and [`signals`] (`lease run`), [`wait`]
 //! (`--wait` / `--no-wait`), [`script`] (`acquire`, `refresh`, `release`), [`inspect`],
-//! [`list`] (items converted by `lease_dynamodb_sdk::item_from_sdk`), [`table`], [`output`] (JSON, `export` lines, times),
+//! [`list`] (items converted by `lease_dynamodb_sdk::dynamodb::item_from_sdk`), [`table`], [`output`] (JSON, `export` lines, times),
 //! [`duration`], [`exit`] (exit statuses and one-line failures), [`generate`] (`completions`,
 //! `man`).
 

@@ -4,7 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use lease_dynamodb_sdk::{
-    Holder, HolderInfo, Lease, LeaseKey, LeaseSnapshot, LeaseState, ReleaseOutcome,
+    Lease, LeaseKey, LeaseSnapshot, ReleaseOutcome, snapshot::Holder, snapshot::HolderInfo,
+    snapshot::LeaseState,
 };
 use serde::Serialize;
 
@@ -279,13 +280,13 @@ impl SnapshotView {
 
 #[cfg(test)]
 mod tests {
-    use lease_dynamodb_sdk::{LeaseKey, LeaseToken};
+    use lease_dynamodb_sdk::{LeaseKey, token::LeaseToken};
 
     use super::*;
 
     /// 2025-06-01T12:00:30Z plus `millis`.
     fn at(millis: i64) -> SystemTime {
-        lease_dynamodb_sdk::core::wire_time::from_epoch_nanos(
+        lease_dynamodb_sdk::store::wire_time::from_epoch_nanos(
             i128::from(1_748_779_230_000 + millis) * 1_000_000,
         )
         .unwrap()

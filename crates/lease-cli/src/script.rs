@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use lease_dynamodb_sdk::{Lease, LeaseKey, LeaseToken, ReleaseOutcome};
+use lease_dynamodb_sdk::{Lease, LeaseKey, ReleaseOutcome, token::LeaseToken};
 
 use crate::cli::{
     AcquireArgs, FormatArgs, HeldLease, RefreshArgs, ReleaseArgs, ScriptOutput, StoreArgs,

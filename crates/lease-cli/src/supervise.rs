@@ -19,7 +19,7 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lease_dynamodb_sdk::{LeaseError, LeaseGuard, LeaseStatus, LossReason, Store};
+use lease_dynamodb_sdk::{LeaseError, LeaseGuard, LeaseStatus, LossReason, store::Store};
 use nix::sys::signal::Signal;
 use tokio::process::Child;
 use tokio::time::Instant;

@@ -1,9 +1,9 @@
 //! `lease table create` and `lease table check`.
 
-use lease_dynamodb_sdk::core::ReplicationCheck;
+use lease_dynamodb_sdk::table::ReplicationCheck;
 use lease_dynamodb_sdk::{
-    StoreErrorKind, TableCheckError, TableCheckFailure, TtlCheck, check_table, create_lock_table,
-    enable_ttl,
+    check_table, create_lock_table, dynamodb::TableCheckFailure, dynamodb::enable_ttl,
+    store::StoreErrorKind, table::TableCheckError, table::TtlCheck,
 };
 
 use crate::cli::{FormatArgs, StoreArgs, TableCommand};
@@ -171,8 +171,8 @@ fn mismatch(error: &TableCheckError) -> String {
 
 #[cfg(test)]
 mod tests {
-    use lease_dynamodb_sdk::core::ScalarType;
-    use lease_dynamodb_sdk::{StoreError, StoreErrorKind};
+    use lease_dynamodb_sdk::table::ScalarType;
+    use lease_dynamodb_sdk::{store::StoreError, store::StoreErrorKind};
 
     use super::*;
     use crate::exit::assert_names_no_library_item;

@@ -34,10 +34,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use lease_dynamodb_sdk::core::{GetRequest, OnConditionFailure, PutRequest, Request};
 use lease_dynamodb_sdk::{
-    AttributeValue, GuardOptions, Item, LeaseConfig, LeaseError, LeaseGuard, LeaseManager,
-    MetricsSnapshot, Store, StoreResponse, WaitPolicy,
+    GuardOptions, LeaseConfig, LeaseError, LeaseGuard, LeaseManager, WaitPolicy,
+    metrics::MetricsSnapshot, store::AttributeValue, store::Item, store::Store,
+    store::StoreResponse,
+};
+use lease_dynamodb_sdk::{
+    store::GetRequest, store::OnConditionFailure, store::PutRequest, store::Request,
 };
 
 /// What a request does when another request holds the page's lease.

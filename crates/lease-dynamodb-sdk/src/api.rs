@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::{
 use aws_sdk_dynamodb::operation::update_item::{
     UpdateItemError, UpdateItemInput, UpdateItemOutput,
 };
-use lease::{StoreError, StoreErrorKind};
+use lease::{store::StoreError, store::StoreErrorKind};
 
 /// The DynamoDB operations that [`DynamoDbStore`](crate::DynamoDbStore) uses (four item
 /// operations and `TransactWriteItems`), in the SDK's own input, output and error types.

@@ -27,7 +27,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_time_to_live::UpdateTimeToLiveError;
 use aws_sdk_dynamodb::types::CancellationReason as SdkCancellationReason;
-use lease::{StoreError, StoreErrorKind, StoreResponse};
+use lease::{store::StoreError, store::StoreErrorKind, store::StoreResponse};
 
 use crate::convert::{self, SdkItem};
 use crate::transact;
@@ -332,7 +332,7 @@ pub(crate) mod tests {
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
     use aws_smithy_runtime_api::http::StatusCode;
     use aws_smithy_types::body::SdkBody;
-    use lease::AttributeValue;
+    use lease::store::AttributeValue;
 
     use super::*;
 

@@ -15,8 +15,11 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeValue as SdkValue, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
-use lease::core::{OnConditionFailure, Rendered, ReturnValues};
-use lease::{AttributeValue, Item, Request, StoreError, StoreErrorKind, Text};
+use lease::{
+    store::AttributeValue, store::Item, store::Request, store::StoreError, store::StoreErrorKind,
+    store::Text,
+};
+use lease::{store::OnConditionFailure, store::Rendered, store::ReturnValues};
 
 use crate::transact::transact_input;
 
@@ -301,7 +304,7 @@ fn in_attribute(name: &str, e: StoreError) -> StoreError {
 
 #[cfg(test)]
 mod tests {
-    use lease::core::{GetRequest, PutRequest};
+    use lease::{store::GetRequest, store::PutRequest};
 
     use super::*;
 

@@ -3,8 +3,14 @@
 //! The store that services use in production. [`DynamoDbStore`] executes the lease requests that
 //! [`LeaseManager`] plans (one conditional `UpdateItem` per acquire, refresh or release, never a
 //! read first; a consistent `GetItem` per inspect) on an [`aws_sdk_dynamodb::Client`] you build
-//! and configure. This crate
-//! re-exports the whole `lease` API, so it is the only lease crate a service depends on.
+//! and configure. This crate re-exports the `lease` crate's API with the same paths, so it is
+//! the only lease crate a service depends on:
+//! - the root holds the service path ([`LeaseManager`], [`LeaseConfig`], [`LeaseKey`], [`Lease`],
+//!   [`LeaseError`], [`LeaseGuard`], ...), this store, [`create_lock_table`] and [`check_table`];
+//! - the modules [`config`], [`error`], [`snapshot`], [`status`], [`token`], [`transaction`],
+//!   [`table`], [`clock`], [`metrics`] and [`store`] are the `lease` crate's;
+//! - [`dynamodb`] holds what is particular to the AWS SDK (the SDK seam, conversions to SDK
+//!   types, the request timeout, the table check's own failures).
 //!
 //! ## Quickstart
 //! ```no_run
@@ -40,7 +46,7 @@
 //! expired (`#tok = :tok AND #exp > :now`), and otherwise nothing is written.
 //!
 //! - [`LeaseManager::commit`] commits your writes (lease-core
-//!   [`TransactItem`]s) with a condition check on the lease item; the
+//!   [`TransactItem`](crate::transaction::TransactItem)s) with a condition check on the lease item; the
 //!   lease stays held.
 //! - [`LeaseManager::commit_and_release`] commits them and releases the lease in the same
 //!   transaction. DynamoDB rejects two operations on one item in one transaction, so here the
@@ -50,19 +56,19 @@
 //!   over or released), and [`LeaseError::TransactionCanceled`] with the per-item reasons when
 //!   one of your own conditions failed or DynamoDB reported another reason
 //!   (`TransactionConflict` is never read as "lease lost").
-//! - To build the transaction yourself with the SDK, [`lease_check_transact_item`] and
-//!   [`transact_item`] turn [`LeaseManager::lease_check`] and
+//! - To build the transaction yourself with the SDK, [`lease_check_transact_item`](crate::dynamodb::lease_check_transact_item) and
+//!   [`transact_item`](crate::dynamodb::transact_item) turn [`LeaseManager::lease_check`] and
 //!   [`LeaseManager::release_in_transaction`] into SDK `TransactWriteItem`s.
 //!
 //! dynalite has no transactions (`UnknownOperationException`, classified as
-//! [`StoreErrorKind::Unsupported`]); DynamoDB, moto and `lease-memory` have.
+//! [`StoreErrorKind::Unsupported`](crate::store::StoreErrorKind::Unsupported)); DynamoDB, moto and `lease-memory` have.
 //!
 //! FaceTheory's regeneration commit: write the cache entry's `META` item and drop its `LOCK`
 //! in one transaction, only if the lock is still ours.
 //! ```no_run
 //! use std::time::Duration;
-//! use lease_dynamodb_sdk::core::{OnConditionFailure, PutRequest};
-//! use lease_dynamodb_sdk::{AttributeValue, DynamoDbLeaseManager, Item};
+//! use lease_dynamodb_sdk::{store::OnConditionFailure, store::PutRequest};
+//! use lease_dynamodb_sdk::{store::AttributeValue, DynamoDbLeaseManager, store::Item};
 //!
 //! async fn regenerate(
 //!     manager: &DynamoDbLeaseManager,
@@ -110,7 +116,7 @@
 //!     manager: &DynamoDbLeaseManager,
 //!     lease: &Lease,
 //! ) -> Result<bool, Box<dyn std::error::Error>> {
-//!     let release = lease_dynamodb_sdk::transact_item(&manager.release_in_transaction(lease)?)?;
+//!     let release = lease_dynamodb_sdk::dynamodb::transact_item(&manager.release_in_transaction(lease)?)?;
 //!     let meta = Put::builder()
 //!         .table_name(manager.config().table_name())
 //!         .item("pk", AttributeValue::S(lease.key().partition().to_owned()))
@@ -142,46 +148,63 @@
 //! ## Checking the table
 //! [`check_table`] verifies an existing table against the configuration (key names and
 //! types, and TTL on the configured attribute where TTL is written) and says what to fix;
-//! [`enable_ttl`] enables TTL after [`create_lock_table`].
+//! [`enable_ttl`](crate::dynamodb::enable_ttl) enables TTL after [`create_lock_table`].
 //!
 //! ## Design
 //! - No lease semantics here: they live once in `lease-core`, shared with `lease-memory`. This
-//!   crate only converts (core [`AttributeValue`]s and [`Request`]s to SDK inputs, SDK outputs
+//!   crate only converts (core [`AttributeValue`](crate::store::AttributeValue)s and [`Request`](crate::store::Request)s to SDK inputs, SDK outputs
 //!   back) and classifies SDK errors.
 //! - A failed condition (`ConditionalCheckFailedException`) is an outcome,
-//!   [`StoreResponse::ConditionFailed`], carrying the current item when DynamoDB returns it
+//!   [`StoreResponse::ConditionFailed`](crate::store::StoreResponse::ConditionFailed), carrying the current item when DynamoDB returns it
 //!   (`ReturnValuesOnConditionCheckFailure = ALL_OLD`), so a failed acquire reports the current
-//!   holder without a second read. Every other failure is a [`StoreError`] whose
-//!   [`StoreErrorKind`] says whether the write may have been applied (timeouts, 5xx) or not
+//!   holder without a second read. Every other failure is a [`StoreError`](crate::store::StoreError) whose
+//!   [`StoreErrorKind`](crate::store::StoreErrorKind) says whether the write may have been applied (timeouts, 5xx) or not
 //!   (throttling, validation, access, missing table).
-//! - The SDK is reached through [`DynamoDbApi`], a five-method seam that
+//! - The SDK is reached through [`DynamoDbApi`](crate::dynamodb::DynamoDbApi), a five-method seam that
 //!   [`aws_sdk_dynamodb::Client`] implements; wrap it to add metrics or inject faults.
 //! - The library needs no HTTP client or TLS stack of its own (`aws-sdk-dynamodb` with
 //!   `default-features = false`): the binary that builds the client chooses them.
 //!
 //! ## Panics
 //! Nothing here panics on data from DynamoDB or from a caller: attribute types this SDK version
-//! does not know become a [`StoreError`].
+//! does not know become a [`StoreError`](crate::store::StoreError).
 
 mod api;
 mod classify;
 mod convert;
-mod store;
-mod table;
+mod create_table;
+mod dynamodb_store;
 mod table_check;
 mod transact;
 
-pub use api::DynamoDbApi;
-pub use convert::item_from_sdk;
-pub use store::{DEFAULT_REQUEST_TIMEOUT, DynamoDbStore};
-pub use table::create_lock_table;
-pub use table_check::{TableCheckFailure, check_table, enable_ttl};
-pub use transact::{lease_check_transact_item, transact_item};
-
-pub use lease::*;
+// The service path (the `lease` crate's root) and this store.
+pub use create_table::create_lock_table;
+pub use dynamodb_store::DynamoDbStore;
+pub use lease::{
+    FencingToken, GuardOptions, Lease, LeaseConfig, LeaseContext, LeaseError, LeaseGuard, LeaseKey,
+    LeaseManager, LeaseSnapshot, LeaseStatus, LossReason, ReleaseOutcome, ScopedOutcome,
+    WaitPolicy,
+};
+pub use table_check::check_table;
 
 /// A [`LeaseManager`] on DynamoDB through an [`aws_sdk_dynamodb::Client`].
 pub type DynamoDbLeaseManager = LeaseManager<DynamoDbStore>;
+
+// The `lease` crate's modules, with the same paths.
+pub use lease::{
+    clock, config, error, metrics, snapshot, status, store, table, token, transaction,
+};
+
+/// What is particular to DynamoDB through the AWS SDK: the SDK seam a store sends through, the
+/// conversions of items and transaction items to the SDK's types, the request timeout, and the
+/// table check's and TTL switch's own failures.
+pub mod dynamodb {
+    pub use crate::api::DynamoDbApi;
+    pub use crate::convert::item_from_sdk;
+    pub use crate::dynamodb_store::DEFAULT_REQUEST_TIMEOUT;
+    pub use crate::table_check::{TableCheckFailure, enable_ttl};
+    pub use crate::transact::{lease_check_transact_item, transact_item};
+}
 
 #[cfg(test)]
 pub(crate) use api::MockDynamoDbApi;

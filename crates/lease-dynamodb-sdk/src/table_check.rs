@@ -7,11 +7,12 @@ use aws_sdk_dynamodb::types::{
     TableDescription as SdkTableDescription, TimeToLiveDescription, TimeToLiveSpecification,
     TimeToLiveStatus,
 };
-use lease::core::{
-    KeyAttribute, KeyRole, MultiRegionConsistency, Replication, ScalarType, TableCheck,
-    TableCheckError, TableDescription, TtlStatus,
+use lease::{LeaseConfig, store::Planner, store::StoreError, store::StoreErrorKind};
+use lease::{
+    table::KeyAttribute, table::KeyRole, table::MultiRegionConsistency, table::Replication,
+    table::ScalarType, table::TableCheck, table::TableCheckError, table::TableDescription,
+    table::TtlStatus,
 };
-use lease::{LeaseConfig, Planner, StoreError, StoreErrorKind};
 
 use crate::api::ensure_configured;
 use crate::classify::classify_error;
@@ -54,7 +55,7 @@ pub enum TableCheckFailure {
 
 /// Checks that `config`'s table exists and fits the configuration
 /// ([`Planner::check_table`]): it is not a global table with multi-Region eventual
-/// consistency (where two Regions can grant the same lease: [`lease::core::Replication`]), its
+/// consistency (where two Regions can grant the same lease: [`lease::table::Replication`]), its
 /// partition and sort keys are the configured key attributes, both strings (`S`), and, where
 /// the configuration writes a TTL, TTL is enabled on the configured TTL attribute.
 ///
@@ -64,7 +65,7 @@ pub enum TableCheckFailure {
 /// A legacy (2017.11.29) global table does not show in `DescribeTable`; AWS has replaced that
 /// version, and `aws dynamodb describe-global-table` tells whether a table is one.
 /// A server without TTL (dynalite answers `UnknownOperationException`) gives
-/// [`TtlCheck::Unverified`](lease::core::TtlCheck::Unverified): a warning, not a failure.
+/// [`TtlCheck::Unverified`](lease::table::TtlCheck::Unverified): a warning, not a failure.
 ///
 /// ```no_run
 /// # async fn run(client: aws_sdk_dynamodb::Client) -> Result<(), Box<dyn std::error::Error>> {

@@ -6,10 +6,11 @@ use aws_sdk_dynamodb::types::{
     CancellationReason as SdkCancellationReason, ConditionCheck, Delete, Put, TransactWriteItem,
     Update,
 };
-use lease::core::{
-    CancellationReason, ConditionCheckRequest, Rendered, TransactItem, TransactRequest,
+use lease::{
+    error::CancellationReason, store::Rendered, transaction::ConditionCheckRequest,
+    transaction::TransactItem, transaction::TransactRequest,
 };
-use lease::{StoreError, StoreErrorKind};
+use lease::{store::StoreError, store::StoreErrorKind};
 
 use crate::convert::{self, expression_maps, map_to_sdk, not_built, on_failure};
 
@@ -17,7 +18,7 @@ use crate::convert::{self, expression_maps, map_to_sdk, not_built, on_failure};
 /// own condition expression (`#tok = :tok AND #exp > :now`) and placeholder maps. Add it to
 /// your own `TransactWriteItems` so that it commits only while the lease is held; get the
 /// check from [`LeaseManager::lease_check`](lease::LeaseManager::lease_check) or
-/// [`Planner::lease_check`](lease::Planner::lease_check).
+/// [`Planner::lease_check`](lease::store::Planner::lease_check).
 ///
 /// If DynamoDB cancels the transaction with `ConditionalCheckFailed` in the cancellation
 /// reason at this item's position, the lease was not held: treat it as

@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use common::Canned;
-use lease_dynamodb_sdk::core::GetRequest;
+use lease_dynamodb_sdk::store::GetRequest;
 use lease_dynamodb_sdk::{
-    AttributeValue, DynamoDbLeaseManager, DynamoDbStore, FencingToken, Holder, LeaseConfig,
-    LeaseError, LeaseManager, LeaseToken, Request, Store, StoreErrorKind, TestClock,
-    create_lock_table,
+    DynamoDbLeaseManager, DynamoDbStore, FencingToken, LeaseConfig, LeaseError, LeaseManager,
+    clock::TestClock, create_lock_table, snapshot::Holder, store::AttributeValue, store::Request,
+    store::Store, store::StoreErrorKind, token::LeaseToken,
 };
 
 fn manager(client: Client) -> DynamoDbLeaseManager {
@@ -148,7 +148,7 @@ async fn a_real_condition_failure_body_names_the_holder() {
         panic!("expected Held with a known holder, got {err:?}");
     };
     assert_eq!(
-        lease_dynamodb_sdk::core::wire_time::epoch_seconds_floor(info.expires_at),
+        lease_dynamodb_sdk::store::wire_time::epoch_seconds_floor(info.expires_at),
         1500
     );
     assert_eq!(info.token, LeaseToken::new("other").fingerprint());
@@ -272,7 +272,7 @@ async fn get_is_consistent_and_sends_no_empty_maps() {
     let http = Canned::new(&[(200, r#"{"Item":{"pk":{"S":"A"},"n":{"N":"7"}}}"#)]);
     let store = DynamoDbStore::new(http.client());
     let answer = store.execute(&get_request()).await.unwrap();
-    let lease_dynamodb_sdk::StoreResponse::Item(Some(item)) = answer else {
+    let lease_dynamodb_sdk::store::StoreResponse::Item(Some(item)) = answer else {
         panic!("expected an item, got {answer:?}");
     };
     assert_eq!(item["n"], AttributeValue::number(7));

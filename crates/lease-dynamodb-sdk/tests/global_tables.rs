@@ -9,8 +9,10 @@
 mod common;
 
 use common::Canned;
-use lease_dynamodb_sdk::core::ReplicationCheck;
-use lease_dynamodb_sdk::{LeaseConfig, TableCheckError, TableCheckFailure, TtlCheck, check_table};
+use lease_dynamodb_sdk::table::ReplicationCheck;
+use lease_dynamodb_sdk::{
+    LeaseConfig, check_table, dynamodb::TableCheckFailure, table::TableCheckError, table::TtlCheck,
+};
 
 fn config() -> LeaseConfig {
     LeaseConfig::builder("locks")
@@ -53,7 +55,7 @@ const GLOBAL_VERSION_ONLY: &str = described!(r#","GlobalTableVersion":"2019.11.2
 
 async fn check_answer(
     answer: &'static str,
-) -> Result<lease_dynamodb_sdk::TableCheck, TableCheckFailure> {
+) -> Result<lease_dynamodb_sdk::table::TableCheck, TableCheckFailure> {
     check_table(&Canned::new(&[(200, answer)]).client(), &config()).await
 }
 

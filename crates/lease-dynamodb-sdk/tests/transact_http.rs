@@ -13,16 +13,18 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue as SdkValue, ReturnValuesOnConditionCheckFailure};
 use common::Canned;
-use lease_dynamodb_sdk::core::expr::{Attr, Condition, UpdateAction, Value};
-use lease_dynamodb_sdk::core::{
-    CancellationReason, DeleteRequest, OnConditionFailure, PutRequest, ReturnValues, ScalarType,
-    TableCheckError, TransactItem, TransactRequest, TtlCheck, UpdateRequest,
+use lease_dynamodb_sdk::store::expr::{Attr, Condition, UpdateAction, Value};
+use lease_dynamodb_sdk::{
+    DynamoDbLeaseManager, DynamoDbStore, LeaseConfig, LeaseError, LeaseManager, check_table,
+    clock::TestClock, dynamodb::TableCheckFailure, dynamodb::enable_ttl,
+    dynamodb::lease_check_transact_item, dynamodb::transact_item, error::Operation,
+    store::AttributeValue, store::Item, store::Request, store::Store, store::StoreErrorKind,
+    store::StoreResponse, token::LeaseToken,
 };
 use lease_dynamodb_sdk::{
-    AttributeValue, DynamoDbLeaseManager, DynamoDbStore, Item, LeaseConfig, LeaseError,
-    LeaseManager, LeaseToken, Operation, Request, Store, StoreErrorKind, StoreResponse,
-    TableCheckFailure, TestClock, check_table, enable_ttl, lease_check_transact_item,
-    transact_item,
+    error::CancellationReason, store::DeleteRequest, store::OnConditionFailure, store::PutRequest,
+    store::ReturnValues, store::UpdateRequest, table::ScalarType, table::TableCheckError,
+    table::TtlCheck, transaction::TransactItem, transaction::TransactRequest,
 };
 
 fn config() -> LeaseConfig {
@@ -42,7 +44,7 @@ fn lease() -> lease_dynamodb_sdk::Lease {
     lease_dynamodb_sdk::Lease::new(
         lease_dynamodb_sdk::LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new("tok"),
-        lease_dynamodb_sdk::core::wire_time::from_epoch_seconds(1030).unwrap(),
+        lease_dynamodb_sdk::store::wire_time::from_epoch_seconds(1030).unwrap(),
     )
 }
 

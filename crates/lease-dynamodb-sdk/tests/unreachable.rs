@@ -10,7 +10,8 @@ use std::time::Duration;
 use aws_credential_types::provider::{ProvideCredentials, error::CredentialsError, future};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
 use lease_dynamodb_sdk::{
-    DynamoDbStore, LeaseConfig, LeaseError, LeaseManager, RetryPolicy, StoreErrorKind,
+    DynamoDbStore, LeaseConfig, LeaseError, LeaseManager, config::RetryPolicy,
+    store::StoreErrorKind,
 };
 
 /// A loopback address with no listener: bind a port, then free it.
@@ -103,12 +104,12 @@ async fn a_client_without_a_region_is_misconfigured() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::Misconfigured, "{err}");
-    let err = lease_dynamodb_sdk::enable_ttl(&client, &config)
+    let err = lease_dynamodb_sdk::dynamodb::enable_ttl(&client, &config)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::Misconfigured, "{err}");
     match lease_dynamodb_sdk::check_table(&client, &config).await {
-        Err(lease_dynamodb_sdk::TableCheckFailure::Describe { source, .. }) => {
+        Err(lease_dynamodb_sdk::dynamodb::TableCheckFailure::Describe { source, .. }) => {
             assert_eq!(source.kind(), StoreErrorKind::Misconfigured, "{source}");
         }
         other => panic!("expected Describe(Misconfigured), got {other:?}"),
@@ -131,7 +132,7 @@ async fn an_endpoint_the_sdk_cannot_apply_is_misconfigured_and_shows_no_token() 
         let client = aws_sdk_dynamodb::Client::from_conf(sdk);
         let config = LeaseConfig::builder("locks").build().unwrap();
         let manager = LeaseManager::new(DynamoDbStore::new(client), config)
-            .with_token_source(|| lease_dynamodb_sdk::LeaseToken::new("secret-token-value"));
+            .with_token_source(|| lease_dynamodb_sdk::token::LeaseToken::new("secret-token-value"));
         let err = manager
             .try_acquire("CACHE#A", Duration::from_secs(30))
             .await

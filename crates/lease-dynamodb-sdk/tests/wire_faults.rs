@@ -32,7 +32,7 @@ use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
 use fault_proxy::{Exchange, Fault, FaultProxy};
 use lease_dynamodb_sdk::{
     DynamoDbLeaseManager, DynamoDbStore, GuardOptions, Lease, LeaseConfig, LeaseError, LeaseKey,
-    LeaseManager, LeaseStatus, LossReason, ReleaseOutcome, RetryPolicy, create_lock_table,
+    LeaseManager, LeaseStatus, LossReason, ReleaseOutcome, config::RetryPolicy, create_lock_table,
 };
 
 /// The lease duration of every test.

@@ -24,7 +24,7 @@
 use lease_core::expr::{Attr, Comparator, Condition, Operand};
 use lease_core::{AttributeValue, Item, StoreError};
 
-use crate::error::validation;
+use crate::memory_error::validation;
 use crate::value;
 
 /// DynamoDB's limit on operators and functions in one expression.

@@ -20,7 +20,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use lease::{Request, Store, StoreError, StoreErrorKind, StoreResponse, TokenSource};
+use lease::{
+    store::Request, store::Store, store::StoreError, store::StoreErrorKind, store::StoreResponse,
+    token::TokenSource,
+};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
@@ -144,7 +147,7 @@ impl Action {
 /// request or an item (requests carry bearer lease tokens).
 ///
 /// ```
-/// use lease_memory::{Fault, FaultRule, FaultyStore, MemoryStore, RequestKind, StoreErrorKind};
+/// use lease_memory::{fault::Fault, fault::FaultRule, fault::FaultyStore, MemoryStore, fault::RequestKind, store::StoreErrorKind};
 ///
 /// let faulty = FaultyStore::new(MemoryStore::new());
 /// // The third `PutItem` lands, but its caller sees a timeout.

@@ -7,15 +7,17 @@
 //! runs the same cases against this store and against real DynamoDB-compatible servers, to show
 //! that they behave alike.
 //!
-//! This crate re-exports the whole API of the `lease` crate (`pub use lease::*`), so a test
-//! needs only this crate. (That is the default `manager` feature. Without it, the crate is the
+//! This crate re-exports the `lease` crate's API with the same paths (the service path at the
+//! root, and its modules: [`config`], [`error`], [`clock`] with the test clock, [`store`], ...),
+//! so a test needs only this crate; [`fault`] injects store faults. (That is the default
+//! `manager` feature. Without it, the crate is the
 //! store and its evaluator alone, on lease-core, with no async runtime, no clock and no
 //! entropy: [`MemoryStore::execute_now`] runs a request synchronously, as the deterministic
 //! simulator does.)
 //!
 //! ```
 //! use std::{sync::Arc, time::Duration};
-//! use lease_memory::{LeaseConfig, LeaseManager, MemoryStore, ReleaseOutcome, TestClock};
+//! use lease_memory::{LeaseConfig, LeaseManager, MemoryStore, ReleaseOutcome, clock::TestClock};
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = LeaseConfig::builder("locks").build()?;
@@ -36,30 +38,30 @@
 //! ```
 //!
 //! ## Semantics
-//! - Conditions are evaluated by walking the expression tree ([`core::expr`]), never by
+//! - Conditions are evaluated by walking the expression tree ([`expr`](crate::store::expr)), never by
 //!   parsing strings. Comparisons need operands of the same type; numbers compare as exact
 //!   decimals (`"2"` equals `"2.00"`, 38-digit values compare exactly), strings and binary by
 //!   bytes. A comparison with a missing
 //!   attribute or across types is false, except `<>`, which is then true, as in DynamoDB.
 //! - A failed condition writes nothing and answers
-//!   [`StoreResponse::ConditionFailed`], with the current item if the request asks for it.
+//!   [`StoreResponse::ConditionFailed`](crate::store::StoreResponse::ConditionFailed), with the current item if the request asks for it.
 //! - `PutItem` replaces the whole item; `UpdateItem` is an upsert (`SET` with values,
 //!   attribute copies, `if_not_exists` and exact `+`; `REMOVE`; an item it creates starts from
 //!   its key, which the right-hand sides can read); numbers are stored in DynamoDB's canonical
 //!   form (`"1.50"` reads back as `"1.5"`). `ReturnValues` `ALL_OLD`, `ALL_NEW` and
 //!   `UPDATED_NEW` (the attributes the update sets) are answered as DynamoDB does.
-//! - Requests DynamoDB would reject are [`StoreErrorKind::Validation`] errors: a key attribute
+//! - Requests DynamoDB would reject are [`StoreErrorKind::Validation`](crate::store::StoreErrorKind::Validation) errors: a key attribute
 //!   missing, not a string, empty or too long; extra attributes in a key; an update of a key
 //!   attribute; invalid numbers or empty sets; `+` on a non-number or a missing attribute. An
-//!   unknown table is [`StoreErrorKind::ResourceNotFound`].
+//!   unknown table is [`StoreErrorKind::ResourceNotFound`](crate::store::StoreErrorKind::ResourceNotFound).
 //! - Each request is atomic: evaluated and applied under one lock.
-//! - A transaction ([`Request::Transact`]) is atomic across its items and tables: every
+//! - A transaction ([`Request::Transact`](crate::store::Request::Transact)) is atomic across its items and tables: every
 //!   condition is evaluated first, and if any fails nothing is written and the answer is
-//!   [`StoreResponse::TransactionCanceled`] with one reason per item (`None` or
+//!   [`StoreResponse::TransactionCanceled`](crate::store::StoreResponse::TransactionCanceled) with one reason per item (`None` or
 //!   `ConditionalCheckFailed`), as in DynamoDB. Two items on the same item, or more than 100
-//!   items, are a [`StoreErrorKind::Validation`] error. So a guarded commit
+//!   items, are a [`StoreErrorKind::Validation`](crate::store::StoreErrorKind::Validation) error. So a guarded commit
 //!   ([`LeaseManager::commit`]) behaves here as on DynamoDB.
-//! - Not modelled: throttling, timeouts (inject them with [`FaultyStore`]), item size
+//! - Not modelled: throttling, timeouts (inject them with [`FaultyStore`](crate::fault::FaultyStore)), item size
 //!   limits, TTL deletion (a table's TTL reads as unsupported:
 //!   [`MemoryStore::describe_table`]), transaction conflicts.
 //!
@@ -74,25 +76,24 @@
 //! and [`MemoryStore::delete_item_unconditionally`] read and write tables directly (to seed
 //! another writer's items or simulate one); [`MemoryStore::requests_executed`] counts requests,
 //! to prove that invalid input sent none. [`MemoryStore::describe_table`] describes a table for
-//! [`Planner::check_table`].
+//! [`Planner::check_table`](crate::store::Planner::check_table).
 //!
 //! ## Fault injection
-//! [`FaultyStore`] wraps any store (usually a `MemoryStore`) and injects [`Fault`]s into chosen
+//! [`FaultyStore`](crate::fault::FaultyStore) wraps any store (usually a `MemoryStore`) and injects [`Fault`](crate::fault::Fault)s into chosen
 //! requests, deterministically: a write that lands but whose response is lost
-//! ([`Fault::ApplyThenError`]), a request lost on the way ([`Fault::DropBeforeApply`]),
-//! throttling ([`Fault::Transient`]), a slow request or a slow response ([`Fault::Delay`],
-//! [`Fault::ApplyThenDelay`], on tokio's timer, so they follow a paused test clock). Faults are
-//! scripted with [`FaultRule`]s (by [`RequestKind`], predicate, `skip` and `times`), drawn with
-//! a probability from a seeded generator ([`FaultyStore::seeded`]), or switched on for every
-//! request with an outage ([`FaultyStore::set_outage`]). The log
-//! ([`FaultyStore::log`]) records every request and what happened to it.
+//! ([`Fault::ApplyThenError`](crate::fault::Fault::ApplyThenError)), a request lost on the way ([`Fault::DropBeforeApply`](crate::fault::Fault::DropBeforeApply)),
+//! throttling ([`Fault::Transient`](crate::fault::Fault::Transient)), a slow request or a slow response ([`Fault::Delay`](crate::fault::Fault::Delay),
+//! [`Fault::ApplyThenDelay`](crate::fault::Fault::ApplyThenDelay), on tokio's timer, so they follow a paused test clock). Faults are
+//! scripted with [`FaultRule`](crate::fault::FaultRule)s (by [`RequestKind`](crate::fault::RequestKind), predicate, `skip` and `times`), drawn with
+//! a probability from a seeded generator ([`FaultyStore::seeded`](crate::fault::FaultyStore::seeded)), or switched on for every
+//! request with an outage ([`FaultyStore::set_outage`](crate::fault::FaultyStore::set_outage)). The log
+//! ([`FaultyStore::log`](crate::fault::FaultyStore::log)) records every request and what happened to it.
 //!
 //! ```
 //! use std::time::Duration;
-//! use lease_memory::{
-//!     Fault, FaultRule, FaultyStore, LeaseConfig, LeaseManager, MemoryStore, RequestKind,
-//!     StoreErrorKind,
-//! };
+//! use lease_memory::fault::{Fault, FaultRule, FaultyStore, RequestKind};
+//! use lease_memory::store::StoreErrorKind;
+//! use lease_memory::{LeaseConfig, LeaseManager, MemoryStore};
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = LeaseConfig::builder("locks").build()?;
@@ -120,28 +121,35 @@
 //! # }
 //! ```
 
-mod error;
 mod eval;
 #[cfg(feature = "manager")]
-mod fault;
+pub mod fault;
+mod memory_error;
+mod memory_store;
+mod memory_table;
 mod number;
-mod store;
-mod table;
 #[cfg(feature = "manager")]
 mod tokens;
 mod transact;
 mod update;
 mod value;
 
-pub use error::{KeyError, MemoryError};
-#[cfg(feature = "manager")]
-pub use fault::{Fault, FaultRule, FaultyStore, LoggedRequest, RequestKind, RequestOutcome};
-pub use store::MemoryStore;
+pub use memory_error::{KeyError, MemoryError};
+pub use memory_store::MemoryStore;
 
-/// The `lease` crate's whole API: [`LeaseManager`], [`LeaseConfig`], [`TestClock`],
-/// [`Store`], the error and response types, and the pure core as [`core`](lease::core).
+// The service path (the `lease` crate's root).
 #[cfg(feature = "manager")]
-pub use lease::*;
+pub use lease::{
+    FencingToken, GuardOptions, Lease, LeaseConfig, LeaseContext, LeaseError, LeaseGuard, LeaseKey,
+    LeaseManager, LeaseSnapshot, LeaseStatus, LossReason, ReleaseOutcome, ScopedOutcome,
+    WaitPolicy,
+};
+
+// The `lease` crate's modules, with the same paths.
+#[cfg(feature = "manager")]
+pub use lease::{
+    clock, config, error, metrics, snapshot, status, store, table, token, transaction,
+};
 
 /// The pure core (without the `manager` feature, the only other way in).
 #[cfg(not(feature = "manager"))]

@@ -1,10 +1,10 @@
 //! Lease tokens for an in-memory table: unguessable, without a system call each.
 
-use lease::{LeaseToken, TokenSource};
+use lease::{token::LeaseToken, token::TokenSource};
 use rand::RngExt;
 
 /// The default token source of a [`MemoryStore`](crate::MemoryStore)
-/// ([`Store::default_token_source`](lease::Store::default_token_source)): UUIDv4 strings in
+/// ([`Store::default_token_source`](lease::store::Store::default_token_source)): UUIDv4 strings in
 /// the format of `UuidTokens` (lower-case, hyphenated, 122 random bits), drawn from `rand`'s
 /// thread-local CSPRNG (ChaCha12, seeded from the operating system and reseeded from it every
 /// 64 KiB of output) instead of a `getrandom` system call per token.
@@ -39,10 +39,10 @@ mod tests {
     use std::collections::HashSet;
     use std::sync::Arc;
 
-    use lease::Store;
+    use lease::store::Store;
 
     use super::*;
-    use crate::{FaultyStore, MemoryStore};
+    use crate::{MemoryStore, fault::FaultyStore};
 
     #[test]
     fn tokens_are_lower_case_hyphenated_v4_uuids() {

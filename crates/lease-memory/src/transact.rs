@@ -25,9 +25,9 @@ use lease_core::{
 };
 use lease_core::{Item, StoreError, StoreResponse};
 
-use crate::error::{invalid_key, validation};
-use crate::store::{Tables, holds, request_table, stored_item};
-use crate::table::OwnedKey;
+use crate::memory_error::{invalid_key, validation};
+use crate::memory_store::{Tables, holds, request_table, stored_item};
+use crate::memory_table::OwnedKey;
 use crate::{eval, update};
 
 /// What one item does once its condition holds.

@@ -19,10 +19,10 @@ use lease_core::expr::{Attr, Operand, UpdateAction, UpdateValue};
 use lease_core::{AttributeValue, Item, StoreError, Text};
 use smallvec::SmallVec;
 
-use crate::error::validation;
 use crate::eval::{MAX_OPERATORS, check_attr};
+use crate::memory_error::validation;
+use crate::memory_table::KeySchema;
 use crate::number;
-use crate::table::KeySchema;
 use crate::value;
 
 /// The computed changes of one update, in order. Inline up to four (a lease write has at most

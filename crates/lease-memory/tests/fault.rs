@@ -9,14 +9,16 @@
 
 use std::time::Duration;
 
-use lease_memory::core::expr::{Attr, UpdateAction, Value};
-use lease_memory::core::{
-    DeleteRequest, GetRequest, OnConditionFailure, PutRequest, ReturnValues, UpdateRequest,
+use lease_memory::store::expr::{Attr, UpdateAction, Value};
+use lease_memory::{
+    LeaseConfig, LeaseManager, MemoryStore, ReleaseOutcome, fault::Fault, fault::FaultRule,
+    fault::FaultyStore, fault::LoggedRequest, fault::RequestKind, fault::RequestOutcome,
+    store::AttributeValue, store::Item, store::Request, store::Store, store::StoreError,
+    store::StoreErrorKind, store::StoreResponse, token::LeaseToken,
 };
 use lease_memory::{
-    AttributeValue, Fault, FaultRule, FaultyStore, Item, LeaseConfig, LeaseManager, LeaseToken,
-    LoggedRequest, MemoryStore, ReleaseOutcome, Request, RequestKind, RequestOutcome, Store,
-    StoreError, StoreErrorKind, StoreResponse,
+    store::DeleteRequest, store::GetRequest, store::OnConditionFailure, store::PutRequest,
+    store::ReturnValues, store::UpdateRequest,
 };
 use tokio::time::Instant;
 

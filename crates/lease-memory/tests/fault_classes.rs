@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lease_memory::{
-    Fault, FaultRule, FaultyStore, FencingToken, InvalidInput, Lease, LeaseConfig, LeaseError,
-    LeaseKey, LeaseManager, LeaseState, LeaseToken, MemoryStore, ReleaseOutcome, RequestKind,
-    RequestOutcome, RetryPolicy, StoreErrorKind, TestClock,
+    FencingToken, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, MemoryStore,
+    ReleaseOutcome, clock::TestClock, config::RetryPolicy, error::InvalidInput, fault::Fault,
+    fault::FaultRule, fault::FaultyStore, fault::RequestKind, fault::RequestOutcome,
+    snapshot::LeaseState, store::StoreErrorKind, token::LeaseToken,
 };
 
 const T0: i64 = 1_800_000_000;
@@ -258,10 +259,10 @@ async fn w2_fast_clock_contender_cannot_take_over_before_valid_until() {
 }
 
 impl World {
-    fn clock_now(&self) -> lease_memory::Now {
-        lease_memory::Now::new(
-            lease_memory::Clock::now(&*self.clock),
-            lease_memory::Clock::monotonic(&*self.clock),
+    fn clock_now(&self) -> lease_memory::clock::Now {
+        lease_memory::clock::Now::new(
+            lease_memory::clock::Clock::now(&*self.clock),
+            lease_memory::clock::Clock::monotonic(&*self.clock),
         )
     }
 }

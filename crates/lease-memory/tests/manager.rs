@@ -9,9 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lease_memory::{
-    AttributeValue, Clock, DecodeError, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput,
-    Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, LeaseState, LeaseToken,
-    MemoryStore, Planner, ReleaseOutcome, Store, StoreResponse, TestClock, TokenFingerprint,
+    FencingToken, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, MemoryStore,
+    ReleaseOutcome, clock::Clock, clock::TestClock, config::ExpiryUnit, error::DecodeError,
+    error::InvalidInput, snapshot::Holder, snapshot::HolderInfo, snapshot::LeaseState,
+    snapshot::TokenFingerprint, store::AttributeValue, store::Item, store::Planner, store::Store,
+    store::StoreResponse, token::LeaseToken,
 };
 
 const T0: i64 = 1_000;
@@ -709,7 +711,10 @@ async fn with_validation_off_the_store_rejects_an_empty_key() {
     let world = World::new(config);
     match world.manager("a").try_acquire("", secs(30)).await {
         Err(LeaseError::Store { source, .. }) => {
-            assert_eq!(source.kind(), lease_memory::StoreErrorKind::Validation);
+            assert_eq!(
+                source.kind(),
+                lease_memory::store::StoreErrorKind::Validation
+            );
         }
         other => panic!("expected a store validation error, got {other:?}"),
     }
@@ -725,7 +730,7 @@ async fn an_unknown_table_is_a_store_error() {
         Err(LeaseError::Store { source, .. }) => {
             assert_eq!(
                 source.kind(),
-                lease_memory::StoreErrorKind::ResourceNotFound
+                lease_memory::store::StoreErrorKind::ResourceNotFound
             );
         }
         other => panic!("expected ResourceNotFound, got {other:?}"),

@@ -3,15 +3,16 @@
 // Test helpers outside `#[test]` functions unwrap too.
 #![allow(clippy::unwrap_used)]
 
-use lease_memory::core::expr::{
+use lease_memory::store::expr::{
     Attr, Comparator, Condition, Operand, UpdateAction, UpdateValue, Value,
 };
-use lease_memory::core::{
-    DeleteRequest, GetRequest, OnConditionFailure, PutRequest, ReturnValues, UpdateRequest,
+use lease_memory::{
+    KeyError, MemoryError, MemoryStore, store::AttributeValue, store::Item, store::Request,
+    store::Store, store::StoreErrorKind, store::StoreResponse,
 };
 use lease_memory::{
-    AttributeValue, Item, KeyError, MemoryError, MemoryStore, Request, Store, StoreErrorKind,
-    StoreResponse,
+    store::DeleteRequest, store::GetRequest, store::OnConditionFailure, store::PutRequest,
+    store::ReturnValues, store::UpdateRequest,
 };
 use proptest::prelude::*;
 
@@ -90,7 +91,10 @@ fn get(key: Item) -> Request {
 }
 
 /// Executes on the store; the future is already complete.
-fn exec(store: &MemoryStore, request: &Request) -> Result<StoreResponse, lease_memory::StoreError> {
+fn exec(
+    store: &MemoryStore,
+    request: &Request,
+) -> Result<StoreResponse, lease_memory::store::StoreError> {
     let mut future = std::pin::pin!(store.execute(request));
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match future.as_mut().poll(&mut cx) {

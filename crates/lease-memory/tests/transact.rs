@@ -11,18 +11,20 @@ use lease_memory::LeaseKey;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lease_memory::core::expr::{Attr, Condition, Operand, UpdateAction, UpdateValue, Value};
-use lease_memory::core::{
-    CancellationReason, ConditionCheckRequest, DeleteRequest, KeyAttribute, KeyRole,
-    OnConditionFailure, PutRequest, Replication, ReplicationCheck, ReturnValues, ScalarType,
-    TableCheckError, TableDescription, TransactItem, TransactRequest, TtlCheck, TtlStatus,
-    UpdateRequest,
+use lease_memory::store::expr::{Attr, Condition, Operand, UpdateAction, UpdateValue, Value};
+use lease_memory::{
+    Lease, LeaseConfig, LeaseError, LeaseManager, MemoryStore, ReleaseOutcome, clock::TestClock,
+    config::RetryPolicy, error::InvalidInput, error::Operation, fault::Fault, fault::FaultRule,
+    fault::FaultyStore, fault::RequestKind, snapshot::LeaseState, store::AttributeValue,
+    store::Item, store::Planner, store::Request, store::Store, store::StoreErrorKind,
+    store::StoreResponse, token::LeaseToken,
 };
 use lease_memory::{
-    AttributeValue, Fault, FaultRule, FaultyStore, InvalidInput, Item, Lease, LeaseConfig,
-    LeaseError, LeaseManager, LeaseState, LeaseToken, MemoryStore, Operation, Planner,
-    ReleaseOutcome, Request, RequestKind, RetryPolicy, Store, StoreErrorKind, StoreResponse,
-    TestClock,
+    error::CancellationReason, store::DeleteRequest, store::OnConditionFailure, store::PutRequest,
+    store::ReturnValues, store::UpdateRequest, table::KeyAttribute, table::KeyRole,
+    table::Replication, table::ReplicationCheck, table::ScalarType, table::TableCheckError,
+    table::TableDescription, table::TtlCheck, table::TtlStatus, transaction::ConditionCheckRequest,
+    transaction::TransactItem, transaction::TransactRequest,
 };
 
 const TABLE: &str = "locks";

@@ -1,8 +1,10 @@
-//! Wall-clock and monotonic time, injected.
+//! Wall-clock and monotonic time, injected: the [`Clock`] a manager reads, the system's, a
+//! test clock, and [`Now`] (a reading of both clocks).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+pub use lease_core::Now;
 use lease_core::wire_time::{epoch_nanos, from_epoch_nanos};
 
 /// A source of time. The manager reads it once per operation: wall-clock time for the `:now`
@@ -67,7 +69,7 @@ where
 ///
 /// ```
 /// use std::{sync::Arc, time::{Duration, SystemTime, UNIX_EPOCH}};
-/// use lease_memory::{Clock, TestClock};
+/// use lease_memory::{clock::Clock, clock::TestClock};
 ///
 /// let clock = Arc::new(TestClock::at_epoch_seconds(1_800_000_000).frozen());
 /// clock.advance(Duration::from_secs(30));

@@ -3,20 +3,35 @@
 //! A lease gives one worker at a time the right to do a job: regenerate one cached page, run one
 //! cron, lead one shard. [`LeaseManager`] acquires, refreshes and releases leases stored as items
 //! in a DynamoDB-shaped table. It plans every request with [`lease_core`] (pure, no I/O) and
-//! executes it on a [`Store`]:
+//! executes it on a [`Store`](store::Store):
 //! - `lease-dynamodb-sdk`: DynamoDB through `aws-sdk-dynamodb` (what services use);
 //! - `lease-memory`: an in-memory table with DynamoDB's conditional-write semantics (what tests
 //!   use).
 //!
-//! Both store crates re-export this crate's API, so a service depends on one crate only.
+//! Both store crates re-export this crate's API, with the same paths, so a service depends on
+//! one crate only.
+//!
+//! ## The map
+//! - **The root** is the service path: [`LeaseManager`], [`LeaseConfig`], [`LeaseKey`],
+//!   [`Lease`] and its [`FencingToken`], [`LeaseError`], [`ReleaseOutcome`], the renewing
+//!   [`LeaseGuard`] with its [`GuardOptions`], [`LeaseStatus`] and [`LossReason`], scoped work
+//!   ([`LeaseContext`], [`ScopedOutcome`]), waiting ([`WaitPolicy`]) and [`LeaseSnapshot`].
+//! - [`config`]: the configuration builder, retry and renewal policies, defaults and limits.
+//! - [`error`]: the details of a [`LeaseError`]. [`snapshot`]: who holds a lease.
+//!   [`status`]: watching a guard. [`token`]: bearer tokens and their sources.
+//! - [`transaction`]: your own writes guarded by the lease. [`table`]: the table check.
+//! - [`clock`]: injected time, and the test clock. [`metrics`]: the counters.
+//! - [`store`]: for store implementors (requests, answers, the expression AST, the planner).
 //!
 //! The item format is compatible with TableTheory's `lease` package (Go, TypeScript, Python), so
 //! services in those languages can share one lock table.
 //!
-//! Time and tokens are injected: [`Clock`] ([`SystemClock`] by default, [`TestClock`] in tests:
-//! tokio's clock, paused or not, plus the moves a test makes)
-//! and [`TokenSource`] (by default the store's [`Store::default_token_source`]: [`UuidTokens`],
-//! a kernel read per token, unless the store's table lives in one process).
+//! Time and tokens are injected: [`Clock`](clock::Clock) ([`SystemClock`](clock::SystemClock)
+//! by default, [`TestClock`](clock::TestClock) in tests: tokio's clock, paused or not, plus the
+//! moves a test makes) and [`TokenSource`](token::TokenSource) (by default the store's
+//! [`Store::default_token_source`](store::Store::default_token_source):
+//! [`UuidTokens`](token::UuidTokens), a kernel read per token, unless the store's table lives
+//! in one process).
 //!
 //! ## Lifecycle
 //! Beyond single operations, the manager keeps leases for you (see `docs/lifecycle.md`):
@@ -29,7 +44,7 @@
 //!   releases it on [`release`](LeaseGuard::release) or drop.
 //! - [`LeaseManager::with_lease`] runs scoped work under a guard and returns a
 //!   [`ScopedOutcome`]; [`LeaseManager::shutdown`] releases every guarded lease;
-//!   [`LeaseManager::metrics`] reads the counters ([`MetricsSnapshot`]).
+//!   [`LeaseManager::metrics`] reads the counters ([`MetricsSnapshot`](metrics::MetricsSnapshot)).
 //!
 //! Operations emit `tracing` events (and guards a `lease_guard` span) with the key and the
 //! fencing token, never the bearer token (only its fingerprint).
@@ -37,32 +52,88 @@
 //! With the cargo feature `metrics` (off by default), the counters are also emitted through
 //! the [`metrics`](https://docs.rs/metrics/0.24) facade, as `lease_acquired_total`,
 //! `lease_contended_total`, ... and the gauge `lease_active_guards`: the names, units and
-//! meanings are in [`MetricsSnapshot`]'s documentation.
+//! meanings are in [`MetricsSnapshot`](metrics::MetricsSnapshot)'s documentation.
 
-mod clock;
+pub mod clock;
 mod guard;
 mod manager;
-mod metrics;
+pub mod metrics;
 mod scoped;
 mod tokens;
 mod wait;
 
-pub use clock::{Clock, SystemClock, TestClock};
-pub use guard::{GuardOptions, LeaseContext, LeaseGuard, StatusWatch, StopSignal};
-pub use manager::LeaseManager;
-pub use metrics::MetricsSnapshot;
-pub use scoped::ScopedOutcome;
-pub use tokens::UuidTokens;
-
+// The service path: what a service needs to take, keep and give back a lease.
+pub use guard::{GuardOptions, LeaseContext, LeaseGuard};
 pub use lease_core::{
-    AttributeValue, CancellationReason, ConditionCheckRequest, ConfigError, DecodeError,
-    DeleteRequest, ExpiryUnit, FencingToken, Holder, HolderInfo, InvalidInput, Item, Lease,
-    LeaseConfig, LeaseConfigBuilder, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, LeaseStatus,
-    LeaseToken, LossReason, MIN_POLL_DELAY, Now, OnConditionFailure, Operation, Planner,
-    PutRequest, ReleaseOutcome, RenewPolicy, Request, RetryPolicy, Store, StoreError,
-    StoreErrorKind, StoreResponse, TableCheck, TableCheckError, TableDescription, Text,
-    TokenFingerprint, TokenSource, TransactItem, TtlCheck, UpdateRequest, WaitPolicy, defaults,
+    FencingToken, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseSnapshot, LeaseStatus, LossReason,
+    ReleaseOutcome, WaitPolicy,
 };
+pub use manager::LeaseManager;
+pub use scoped::ScopedOutcome;
 
-/// The pure core: request and response types, the expression AST, wire-time helpers.
-pub use lease_core as core;
+/// Configuration beyond [`LeaseConfig`]: its builder, retry and renewal policies, the expiry
+/// unit, defaults and the limits input is checked against.
+pub mod config {
+    pub use lease_core::lifecycle::MIN_POLL_DELAY;
+    pub use lease_core::{
+        ConfigError, ExpiryUnit, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES,
+        MAX_CLOCK_SKEW_BOUND, MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES,
+        MAX_TOKEN_BYTES, MAX_TTL_BUFFER, RenewPolicy, RetryPolicy, TTL_BUFFER_SKEW_FACTOR,
+        defaults,
+    };
+}
+
+/// The details of a [`LeaseError`]: why input was refused ([`InvalidInput`](error::InvalidInput)),
+/// why an item is not a readable lease ([`DecodeError`](error::DecodeError)), which operation
+/// failed, and why a transaction was cancelled. Store failures are in [`store`].
+pub mod error {
+    pub use lease_core::{CancellationReason, DecodeError, InvalidInput, Operation};
+}
+
+/// Who holds a lease, as a [`LeaseSnapshot`] or a [`LeaseError::Held`] reports it (never the
+/// token: its fingerprint).
+pub mod snapshot {
+    pub use lease_core::{Holder, HolderInfo, LeaseState, RELEASED_EXPIRY, TokenFingerprint};
+}
+
+/// Watching a guarded lease: a [`LeaseStatus`] watch and the stop signal work should obey.
+pub mod status {
+    pub use crate::guard::{StatusWatch, StopSignal};
+}
+
+/// Bearer tokens: the token type, where tokens come from, and the default source.
+pub mod token {
+    pub use crate::tokens::UuidTokens;
+    pub use lease_core::{LeaseToken, TokenSource};
+}
+
+/// Writes guarded by a lease, in your own `TransactWriteItems`
+/// ([`LeaseManager::lease_check`], [`LeaseManager::release_in_transaction`],
+/// [`LeaseManager::commit`]).
+pub mod transaction {
+    pub use lease_core::{
+        COMMIT_LEASE_CHECK_INDEX, ConditionCheckRequest, LeaseCheck, MAX_TRANSACT_ITEMS,
+        TransactItem, TransactRequest,
+    };
+}
+
+/// What a table must look like for leases, and what a table check finds.
+pub mod table {
+    pub use lease_core::{
+        KeyAttribute, KeyRole, MultiRegionConsistency, Replication, ReplicationCheck, ScalarType,
+        TableCheck, TableCheckError, TableDescription, TtlCheck, TtlStatus,
+    };
+}
+
+/// For store implementors and tests of stores: the [`Store`](store::Store) trait, the requests
+/// a store executes and its answers, the attribute values and the expression AST
+/// ([`expr`](store::expr)), the planner, and the wire-time conversions. A service does not need
+/// this module; its errors' details ([`StoreError`](store::StoreError),
+/// [`StoreErrorKind`](store::StoreErrorKind)) are here.
+pub mod store {
+    pub use lease_core::{
+        AttributeValue, DeleteRequest, GetRequest, Item, OnConditionFailure, Planner, PutRequest,
+        Rendered, Request, ReturnValues, Store, StoreError, StoreErrorKind, StoreResponse, Text,
+        UpdateRequest, expr, lifecycle, wire_time,
+    };
+}

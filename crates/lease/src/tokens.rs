@@ -6,7 +6,7 @@ use lease_core::{LeaseToken, TokenSource};
 /// UUIDv4 strings from the operating system's CSPRNG (122 random bits), the same format as
 /// TableTheory's default token (lower-case, hyphenated). The default token source of every
 /// store whose table can be shared between processes (DynamoDB); see
-/// [`Store::default_token_source`](crate::Store::default_token_source).
+/// [`Store::default_token_source`](crate::store::Store::default_token_source).
 ///
 /// Every token is read from the kernel (one `getrandom` call), never from a user-space
 /// generator: a generator's state is copied by `fork` and by a VM snapshot restored more than

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use common::{World, ms, secs, settle};
 use lease_memory::{
-    GuardOptions, LeaseConfig, LeaseKey, LeaseManager, LeaseState, LeaseStatus, MemoryStore,
-    ReleaseOutcome, StoreErrorKind, WaitPolicy,
+    GuardOptions, LeaseConfig, LeaseKey, LeaseManager, LeaseStatus, MemoryStore, ReleaseOutcome,
+    WaitPolicy, snapshot::LeaseState, store::StoreErrorKind,
 };
 
 /// B12: L=10, H=3. Task T of a long-lived process P acquires a guard at t=0 and is cancelled

@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use common::{History, T0, World, ms, secs};
 use lease_memory::{
-    AttributeValue, Fault, FaultRule, GuardOptions, InvalidInput, LeaseError, LeaseState,
-    LeaseStatus, LossReason, ReleaseOutcome, Request, RequestKind, Store, StoreErrorKind,
-    StoreResponse, WaitPolicy,
+    GuardOptions, LeaseError, LeaseStatus, LossReason, ReleaseOutcome, WaitPolicy,
+    error::InvalidInput, fault::Fault, fault::FaultRule, fault::RequestKind, snapshot::LeaseState,
+    store::AttributeValue, store::Request, store::Store, store::StoreErrorKind,
+    store::StoreResponse,
 };
 
 fn every(n: u64) -> GuardOptions {

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use common::{World, ms, secs, settle};
 use lease_memory::{
-    Fault, FaultRule, GuardOptions, LeaseConfig, LeaseKey, LeaseManager, LeaseStatus, MemoryStore,
-    ReleaseOutcome, RequestKind, RetryPolicy, StoreErrorKind,
+    GuardOptions, LeaseConfig, LeaseKey, LeaseManager, LeaseStatus, MemoryStore, ReleaseOutcome,
+    config::RetryPolicy, fault::Fault, fault::FaultRule, fault::RequestKind, store::StoreErrorKind,
 };
 
 struct Flag(AtomicBool);

@@ -16,8 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{Ahead, History, World, ms, secs, settle};
 use lease_memory::{
-    Fault, FaultRule, GuardOptions, LeaseError, LeaseState, LeaseStatus, LossReason, Operation,
-    ReleaseOutcome, RequestKind, ScopedOutcome, StoreErrorKind, WaitPolicy,
+    GuardOptions, LeaseError, LeaseStatus, LossReason, ReleaseOutcome, ScopedOutcome, WaitPolicy,
+    error::Operation, fault::Fault, fault::FaultRule, fault::RequestKind, snapshot::LeaseState,
+    store::StoreErrorKind,
 };
 
 fn every(n: u64) -> GuardOptions {
@@ -224,7 +225,7 @@ async fn every_signal_turns_at_the_instant_of_the_deadline() {
     assert!(guard.status().is_at_risk());
 
     let deadline = guard.lease().valid_until().unwrap();
-    let now = lease_memory::Clock::monotonic(&*w.clock);
+    let now = lease_memory::clock::Clock::monotonic(&*w.clock);
     w.clock
         .advance(deadline - now - std::time::Duration::from_nanos(1));
     for held in [

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{World, ms, secs, settle};
 use lease_memory::{
-    GuardOptions, LeaseError, LeaseState, LossReason, ScopedOutcome, StoreErrorKind,
+    GuardOptions, LeaseError, LossReason, ScopedOutcome, snapshot::LeaseState,
+    store::StoreErrorKind,
 };
 
 #[derive(Debug, PartialEq)]
@@ -104,14 +105,16 @@ async fn b23_lease_lost_during_work_cancels_it() {
         let (memory, config_key) = (w.memory.clone(), w.key());
         async move {
             tokio::time::sleep_until(at).await;
-            let item = lease_memory::Item::from([
+            let item = lease_memory::store::Item::from([
                 (
                     "pk".into(),
-                    lease_memory::AttributeValue::string(config_key.partition()),
+                    lease_memory::store::AttributeValue::string(config_key.partition()),
                 ),
                 (
                     "sk".into(),
-                    lease_memory::AttributeValue::string(config_key.sort().unwrap_or("LOCK")),
+                    lease_memory::store::AttributeValue::string(
+                        config_key.sort().unwrap_or("LOCK"),
+                    ),
                 ),
             ]);
             memory.delete_item_unconditionally("locks", &item).unwrap();

@@ -6,8 +6,9 @@ mod common;
 
 use common::{World, ms, secs};
 use lease_memory::{
-    AttributeValue, Fault, FaultRule, GuardOptions, LeaseError, LeaseState, LeaseStatus,
-    LossReason, ReleaseOutcome, RequestKind, StoreErrorKind,
+    GuardOptions, LeaseError, LeaseStatus, LossReason, ReleaseOutcome, fault::Fault,
+    fault::FaultRule, fault::RequestKind, snapshot::LeaseState, store::AttributeValue,
+    store::StoreErrorKind,
 };
 
 /// One call releases every lease the manager's guards hold, stops every renewal, and tells

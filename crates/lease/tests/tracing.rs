@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::{World, secs};
-use lease_memory::{GuardOptions, StoreErrorKind, WaitPolicy};
+use lease_memory::{GuardOptions, WaitPolicy, store::StoreErrorKind};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};

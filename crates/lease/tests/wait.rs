@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use common::{World, ms, secs};
 use lease_memory::{
-    Fault, FaultRule, GuardOptions, Holder, LeaseError, LeaseState, ReleaseOutcome, RequestKind,
-    WaitPolicy,
+    GuardOptions, LeaseError, ReleaseOutcome, WaitPolicy, fault::Fault, fault::FaultRule,
+    fault::RequestKind, snapshot::Holder, snapshot::LeaseState,
 };
 
 /// B11: L=5. A holds the lease from t=0 and releases it at t=2. At t=3, B and C both wait for
@@ -144,7 +144,10 @@ async fn b14_dropping_the_wait_stops_requests() {
     let LeaseState::Held(info) = w.state(&w.key()).await else {
         panic!("A's lease is gone");
     };
-    assert_eq!(info.token, lease_memory::TokenFingerprint::of("a-1"));
+    assert_eq!(
+        info.token,
+        lease_memory::snapshot::TokenFingerprint::of("a-1")
+    );
 }
 
 /// A wait ends: when the timeout passes with the lease still held, the error says so and names
@@ -226,7 +229,7 @@ async fn unknown_holder_is_polled_with_capped_backoff() {
     let a_store = w.faulty();
     let a = w.manager("a", &a_store);
     // The store throttles every request: each attempt fails (after the manager's 3 tries).
-    a_store.set_outage(Some(lease_memory::StoreErrorKind::Throttled));
+    a_store.set_outage(Some(lease_memory::store::StoreErrorKind::Throttled));
     let policy = WaitPolicy::with_timeout(secs(2))
         .initial_delay(ms(100))
         .max_delay(ms(400))

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use lease::{LeaseConfig, Store};
+use lease::{LeaseConfig, store::Store};
 
 /// What a store can do beyond the basics every store must do.
 #[derive(Clone, Copy, Debug)]

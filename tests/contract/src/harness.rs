@@ -4,10 +4,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use lease::core::{DeleteRequest, GetRequest, OnConditionFailure, PutRequest, Request};
 use lease::{
-    Clock, Item, LeaseConfig, LeaseConfigBuilder, LeaseKey, LeaseManager, LeaseToken, Now, Store,
-    StoreError, StoreResponse, TestClock, TokenSource,
+    LeaseConfig, LeaseKey, LeaseManager, clock::Clock, clock::Now, clock::TestClock,
+    config::LeaseConfigBuilder, store::Item, store::Store, store::StoreError, store::StoreResponse,
+    token::LeaseToken, token::TokenSource,
+};
+use lease::{
+    store::DeleteRequest, store::GetRequest, store::OnConditionFailure, store::PutRequest,
+    store::Request,
 };
 
 use crate::backend::Backend;
@@ -133,11 +137,11 @@ impl<S: Store + Clone + 'static> Env<S> {
         let mut item = Item::new();
         item.insert(
             self.config.partition_key_attribute().into(),
-            lease::AttributeValue::string(key.partition()),
+            lease::store::AttributeValue::string(key.partition()),
         );
         item.insert(
             self.config.sort_key_attribute().into(),
-            lease::AttributeValue::string(key.sort().unwrap_or(self.config.lock_sort_key())),
+            lease::store::AttributeValue::string(key.sort().unwrap_or(self.config.lock_sort_key())),
         );
         item
     }

@@ -25,8 +25,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use differential::{Case, describe, on_condition_failure};
-use lease::core::OnConditionFailure;
-use lease::{Item, LeaseConfig, Request, Store, StoreError, StoreErrorKind, StoreResponse};
+use lease::store::OnConditionFailure;
+use lease::{
+    LeaseConfig, store::Item, store::Request, store::Store, store::StoreError,
+    store::StoreErrorKind, store::StoreResponse,
+};
 use lease_contract_tests::{Backend, Capabilities, ServerBackend};
 use lease_dynamodb_sdk::DynamoDbStore;
 use lease_memory::MemoryStore;

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lease::{
-    GuardOptions, LeaseConfig, LeaseKey, LeaseManager, LeaseState, LeaseStatus, LossReason,
-    ReleaseOutcome, Store, StoreErrorKind, WaitPolicy,
+    GuardOptions, LeaseConfig, LeaseKey, LeaseManager, LeaseStatus, LossReason, ReleaseOutcome,
+    WaitPolicy, snapshot::LeaseState, store::Store, store::StoreErrorKind,
 };
 use lease_contract_tests::{Backend, ServerBackend};
-use lease_memory::FaultyStore;
+use lease_memory::fault::FaultyStore;
 
 /// A fresh table on dynalite, with a 500 ms clock skew bound (the server and the managers
 /// share this machine's clock; the bound is the margin a contender's request has after the

@@ -34,7 +34,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Intercept, Region};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use cpu_time::ProcessTime;
 use lease_dynamodb_sdk::{
-    DynamoDbStore, LeaseConfig, LeaseManager, ReleaseOutcome, Store, create_lock_table,
+    DynamoDbStore, LeaseConfig, LeaseManager, ReleaseOutcome, create_lock_table, store::Store,
 };
 
 type BoxError = Box<dyn Error>;

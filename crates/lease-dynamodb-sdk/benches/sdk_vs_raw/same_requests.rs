@@ -10,7 +10,9 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
 use aws_sdk_dynamodb::operation::get_item::GetItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
-use lease_dynamodb_sdk::{DynamoDbStore, LeaseConfig, LeaseManager, LeaseToken, TestClock};
+use lease_dynamodb_sdk::{
+    DynamoDbStore, LeaseConfig, LeaseManager, clock::TestClock, token::LeaseToken,
+};
 
 use crate::{BoxError, client, lease_pair, raw};
 

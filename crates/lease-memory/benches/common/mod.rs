@@ -9,8 +9,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use lease_memory::{
-    LeaseConfig, LeaseManager, LeaseToken, MemoryStore, ReleaseOutcome, Store, TokenSource,
-    UuidTokens,
+    LeaseConfig, LeaseManager, MemoryStore, ReleaseOutcome, store::Store, token::LeaseToken,
+    token::TokenSource, token::UuidTokens,
 };
 
 /// A realistic key (FaceTheory's ISR cache key shape), as in lease-core's benchmarks.

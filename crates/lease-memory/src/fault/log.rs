@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use lease::{Request, StoreErrorKind};
+use lease::{store::Request, store::StoreErrorKind};
 
 use super::Fault;
 

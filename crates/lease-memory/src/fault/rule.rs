@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use lease::core::TransactItem;
-use lease::{AttributeValue, Item, Request, Text};
+use lease::transaction::TransactItem;
+use lease::{store::AttributeValue, store::Item, store::Request, store::Text};
 use rand::RngExt;
 use rand::distr::Bernoulli;
 use rand::rngs::Xoshiro256PlusPlus;

@@ -62,8 +62,8 @@ use shared::Shared;
 /// dropping never panics and needs no runtime (if the runtime is gone, nothing is sent and the
 /// lease expires).
 ///
-/// The manager's clock must follow tokio's timer ([`SystemClock`](crate::SystemClock), or
-/// [`TestClock`](crate::TestClock) in tests, not frozen): renewals and the deadline
+/// The manager's clock must follow tokio's timer ([`SystemClock`](crate::clock::SystemClock), or
+/// [`TestClock`](crate::clock::TestClock) in tests, not frozen): renewals and the deadline
 /// are scheduled with tokio, at instants read from the manager's clock.
 ///
 /// ```

@@ -18,7 +18,7 @@ pub struct GuardOptions {
     /// (from when its request was sent). `None` (the default) renews every third of the lease
     /// duration. It must be above zero, below half the duration, and below the duration minus
     /// the clock skew bound, or the acquire is rejected before any request with
-    /// [`InvalidInput::InvalidRenewPeriod`](crate::InvalidInput::InvalidRenewPeriod).
+    /// [`InvalidInput::InvalidRenewPeriod`](crate::error::InvalidInput::InvalidRenewPeriod).
     pub renew_every: Option<Duration>,
     /// How to wait when the lease is held by someone else; `None` (the default) makes one
     /// attempt ([`LeaseManager::try_acquire`](crate::LeaseManager::try_acquire)).

@@ -14,7 +14,7 @@ impl<S: Store> LeaseManager<S> {
     /// A guard for writes made while holding `lease`, at this manager's clock: a condition
     /// check on the lease item (`#tok = :tok AND #exp > :now`) to add to your own
     /// `TransactWriteItems`, so that it commits only while the lease is held
-    /// ([`lease_core::Planner::lease_check`]). `lease_dynamodb_sdk::lease_check_transact_item` turns it into an SDK
+    /// ([`lease_core::Planner::lease_check`]). `lease_dynamodb_sdk::dynamodb::lease_check_transact_item` turns it into an SDK
     /// `TransactWriteItem`. Plan it just before sending the transaction.
     ///
     /// If the transaction is cancelled with `ConditionalCheckFailed` at the guard's position,
@@ -34,7 +34,7 @@ impl<S: Store> LeaseManager<S> {
     /// conditioned on the lease being held (`#tok = :tok AND #exp > :now`). Put it in your own
     /// transaction in place of a [`lease_check`](Self::lease_check) to commit and release together
     /// (DynamoDB rejects two operations on the lease item in one transaction);
-    /// `lease_dynamodb_sdk::transact_item` turns it into an SDK `TransactWriteItem`.
+    /// `lease_dynamodb_sdk::dynamodb::transact_item` turns it into an SDK `TransactWriteItem`.
     ///
     /// # Errors
     /// [`LeaseError::InvalidInput`] for an empty or oversized key or an empty token.

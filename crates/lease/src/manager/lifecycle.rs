@@ -47,7 +47,7 @@ impl<S: Store> LeaseManager<S> {
     ///
     /// # Errors
     /// - [`LeaseError::InvalidInput`] before any request if the renew period is not well below
-    ///   the duration ([`InvalidInput::InvalidRenewPeriod`](crate::InvalidInput)), or for a
+    ///   the duration ([`InvalidInput::InvalidRenewPeriod`](crate::error::InvalidInput)), or for a
     ///   zero duration or one not above the clock skew bound.
     /// - [`LeaseError::ManagerShutDown`] after [`shutdown`](Self::shutdown).
     /// - As [`try_acquire`](Self::try_acquire), or as [`acquire`](Self::acquire) with a wait

@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lease_memory::{
-    AttributeValue, Clock, FaultyStore, Item, LeaseConfig, LeaseKey, LeaseManager, LeaseState,
-    LeaseStatus, LeaseToken, MemoryStore, StatusWatch, TestClock,
+    LeaseConfig, LeaseKey, LeaseManager, LeaseStatus, MemoryStore, clock::Clock, clock::TestClock,
+    fault::FaultyStore, snapshot::LeaseState, status::StatusWatch, store::AttributeValue,
+    store::Item, token::LeaseToken,
 };
 use tokio::time::Instant;
 

@@ -1,6 +1,6 @@
 //! Acquire: free key, contention, expiry takeover.
 
-use lease::{Holder, LeaseError};
+use lease::{LeaseError, snapshot::Holder};
 
 use super::secs;
 use crate::backend::Backend;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use lease::{AttributeValue, ExpiryUnit, Item, ReleaseOutcome};
+use lease::{ReleaseOutcome, config::ExpiryUnit, store::AttributeValue, store::Item};
 
 use super::secs;
 use crate::backend::Backend;
@@ -148,7 +148,11 @@ pub async fn hostile_attribute_name_is_only_a_name<B: Backend>(backend: &B) {
             .unwrap_err()
             .is_held()
     );
-    let forged = lease::Lease::new(key.clone(), lease::LeaseToken::new("x"), lease.expires_at());
+    let forged = lease::Lease::new(
+        key.clone(),
+        lease::token::LeaseToken::new("x"),
+        lease.expires_at(),
+    );
     assert_eq!(
         env.manager("b").release(&forged).await.unwrap(),
         ReleaseOutcome::NotHeld

@@ -1,6 +1,6 @@
 //! Release: only ever our own lease; the item and its fencing token stay.
 
-use lease::{AttributeValue, ReleaseOutcome};
+use lease::{ReleaseOutcome, store::AttributeValue};
 
 use super::secs;
 use crate::backend::Backend;
@@ -44,7 +44,7 @@ pub async fn release_by_non_owner_writes_nothing<B: Backend>(backend: &B) {
     let before = env.raw_item(&key).await;
     let forged = lease::Lease::new(
         key.clone(),
-        lease::LeaseToken::new("c-guess"),
+        lease::token::LeaseToken::new("c-guess"),
         lease.expires_at(),
     );
     let outcome = env.manager("c").release(&forged).await.unwrap();

@@ -11,11 +11,11 @@
 //!
 //! Every expected answer is written out here, never computed by the store under test.
 
-use lease::core::ReturnValues;
-use lease::core::expr::{Attr, Operand, UpdateAction, UpdateValue, Value};
+use lease::store::ReturnValues;
+use lease::store::expr::{Attr, Operand, UpdateAction, UpdateValue, Value};
 use lease::{
-    Item, Lease, LeaseKey, LeaseToken, OnConditionFailure, Planner, ReleaseOutcome, Request, Store,
-    StoreResponse, UpdateRequest,
+    Lease, LeaseKey, ReleaseOutcome, store::Item, store::OnConditionFailure, store::Planner,
+    store::Request, store::Store, store::StoreResponse, store::UpdateRequest, token::LeaseToken,
 };
 
 use super::format::{item, n, s};

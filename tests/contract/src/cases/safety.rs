@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
-use lease::core::StoreResponse;
-use lease::{DecodeError, LeaseError, LeaseState, LeaseToken, Planner, ReleaseOutcome, Store};
+use lease::store::StoreResponse;
+use lease::{
+    LeaseError, ReleaseOutcome, error::DecodeError, snapshot::LeaseState, store::Planner,
+    store::Store, token::LeaseToken,
+};
 
 use super::format::{item, n, s};
 use super::secs;

@@ -1,8 +1,8 @@
 //! Writes guarded by the lease, in one transaction with a check of the lease item.
 
 use lease::{
-    LeaseError, LeaseKey, LeaseState, OnConditionFailure, Operation, PutRequest, StoreErrorKind,
-    TransactItem,
+    LeaseError, LeaseKey, error::Operation, snapshot::LeaseState, store::OnConditionFailure,
+    store::PutRequest, store::StoreErrorKind, transaction::TransactItem,
 };
 
 use super::format::{item, n, s};
@@ -46,7 +46,7 @@ pub async fn guarded_commit_lands_only_while_held<B: Backend>(backend: &B) {
         return;
     }
     result.unwrap();
-    let generation = |i: Option<lease::Item>| i.and_then(|i| i.get("generation").cloned());
+    let generation = |i: Option<lease::store::Item>| i.and_then(|i| i.get("generation").cloned());
     assert_eq!(
         generation(env.raw_item(&meta_key).await),
         Some(n(1)),

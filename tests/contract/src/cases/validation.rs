@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use lease::{InvalidInput, Lease, LeaseError, LeaseKey, LeaseToken};
+use lease::{Lease, LeaseError, LeaseKey, error::InvalidInput, token::LeaseToken};
 
 use super::secs;
 use crate::backend::Backend;

@@ -43,11 +43,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use lease::core::expr::{Attr, Comparator, Condition, Operand, UpdateAction, UpdateValue, Value};
-use lease::core::{
-    DeleteRequest, GetRequest, OnConditionFailure, PutRequest, ReturnValues, UpdateRequest,
+use lease::store::expr::{Attr, Comparator, Condition, Operand, UpdateAction, UpdateValue, Value};
+use lease::{store::AttributeValue, store::Item, store::Request, store::Text};
+use lease::{
+    store::DeleteRequest, store::GetRequest, store::OnConditionFailure, store::PutRequest,
+    store::ReturnValues, store::UpdateRequest,
 };
-use lease::{AttributeValue, Item, Request, Text};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};

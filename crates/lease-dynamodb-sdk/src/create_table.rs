@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TableDescription, TableStatus,
 };
-use lease::{LeaseConfig, StoreError, StoreErrorKind};
+use lease::{LeaseConfig, store::StoreError, store::StoreErrorKind};
 
 use crate::api::ensure_configured;
 use crate::classify::classify_error;
@@ -26,7 +26,7 @@ const MAX_POLLS: u32 = 240;
 /// `sk`) and on-demand billing (`PAY_PER_REQUEST`). An existing table
 /// (`ResourceInUseException`) is fine, as long as its key schema is the configured one. The
 /// wait polls `DescribeTable` every 250 ms for at most 60 s. TTL is not enabled here: call
-/// [`enable_ttl`](crate::enable_ttl) (or `UpdateTimeToLive` on the configured TTL attribute,
+/// [`enable_ttl`](crate::dynamodb::enable_ttl) (or `UpdateTimeToLive` on the configured TTL attribute,
 /// default `ttl`) if released and expired lease items should be deleted by DynamoDB, and
 /// [`check_table`](crate::check_table) to verify a table made elsewhere.
 ///

@@ -20,16 +20,17 @@ use aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException;
 use aws_sdk_dynamodb::types::{
     AttributeValue as SdkValue, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
-use lease::core::GetRequest;
+use lease::store::GetRequest;
 
 use super::*;
 use crate::MockDynamoDbApi;
 use crate::classify::tests::{condition_failed, http, meta, service};
 use crate::convert::SdkItem;
 use lease::{
-    AttributeValue, FencingToken, Holder, HolderInfo, InvalidInput, Lease, LeaseConfig, LeaseError,
-    LeaseKey, LeaseManager, LeaseState, LeaseToken, ReleaseOutcome, RetryPolicy, StoreErrorKind,
-    TestClock, TokenFingerprint,
+    FencingToken, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, ReleaseOutcome,
+    clock::TestClock, config::RetryPolicy, error::InvalidInput, snapshot::Holder,
+    snapshot::HolderInfo, snapshot::LeaseState, snapshot::TokenFingerprint, store::AttributeValue,
+    store::StoreErrorKind, token::LeaseToken,
 };
 
 type Manager = LeaseManager<DynamoDbStore<MockDynamoDbApi>>;
@@ -59,7 +60,7 @@ fn our_lease() -> Lease {
     Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new("tok"),
-        crate::core::wire_time::from_epoch_seconds(1030).unwrap(),
+        crate::store::wire_time::from_epoch_seconds(1030).unwrap(),
     )
 }
 
@@ -232,7 +233,7 @@ async fn acquire_condition_failure_with_the_old_item_names_the_holder() {
         info,
         HolderInfo {
             token: LeaseToken::new("other").fingerprint(),
-            expires_at: crate::core::wire_time::from_epoch_seconds(1500).unwrap(),
+            expires_at: crate::store::wire_time::from_epoch_seconds(1500).unwrap(),
             fence: Some(FencingToken::new(77)),
             released: false,
         }

@@ -11,7 +11,7 @@ use foldhash::fast::RandomState;
 
 use lease_core::{AttributeValue, Item};
 
-use crate::error::KeyError;
+use crate::memory_error::KeyError;
 
 /// DynamoDB's limit on a partition key value, in UTF-8 bytes.
 const MAX_PARTITION_KEY_BYTES: usize = 2048;

@@ -15,8 +15,8 @@ use lease_core::{
     Item, LeaseConfig, Request, Store, StoreError, StoreErrorKind, StoreResponse, TokenSource,
 };
 
-use crate::error::{MemoryError, invalid_key, validation};
-use crate::table::{KeySchema, MAX_KEY_ATTRIBUTE_NAME_BYTES, Table, is_valid_table_name};
+use crate::memory_error::{MemoryError, invalid_key, validation};
+use crate::memory_table::{KeySchema, MAX_KEY_ATTRIBUTE_NAME_BYTES, Table, is_valid_table_name};
 #[cfg(feature = "manager")]
 use crate::tokens::MemoryTokens;
 use crate::{eval, transact, update, value};
@@ -154,7 +154,7 @@ impl MemoryStore {
     /// Not a request: [`requests_executed`](Self::requests_executed) does not count it.
     ///
     /// ```
-    /// use lease_memory::{AttributeValue, Item, LeaseConfig, MemoryStore};
+    /// use lease_memory::{store::AttributeValue, store::Item, LeaseConfig, MemoryStore};
     ///
     /// let config = LeaseConfig::builder("locks").build()?;
     /// let store = MemoryStore::for_config(&config);

@@ -4,7 +4,9 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use lease::{Request, Store, StoreError, StoreErrorKind, StoreResponse};
+use lease::{
+    store::Request, store::Store, store::StoreError, store::StoreErrorKind, store::StoreResponse,
+};
 
 use crate::api::{DynamoDbApi, misconfigured};
 use crate::classify::classify;
@@ -17,7 +19,7 @@ use crate::convert::{Input, SdkItem, optional_item_from_sdk, request_to_input};
 /// The store converts and classifies only; what a lease means lives in `lease-core`. A failed
 /// condition is [`StoreResponse::ConditionFailed`] (with the old item when DynamoDB returns it);
 /// every other failure is a [`StoreError`] classified by
-/// [`StoreErrorKind`](lease::StoreErrorKind).
+/// [`StoreErrorKind`](lease::store::StoreErrorKind).
 ///
 /// Retries, region and credentials are the client's: configure them on the client. Every
 /// request is also bounded by the store's own [request timeout](Self::with_request_timeout)
