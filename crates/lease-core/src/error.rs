@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::holder::Holder;
 use crate::key::LeaseKey;
 use crate::lifecycle::LossReason;
-use crate::response::{StoreError, StoreErrorKind};
+use crate::response::StoreError;
 use crate::transact::CancellationReason;
 
 /// A configuration that cannot be used. Returned by
@@ -264,6 +264,14 @@ impl fmt::Display for Operation {
 
 /// Why a lease operation did not succeed. Every variant names the lease's key.
 ///
+/// `Display` says what failed and never repeats the cause: a variant with a cause
+/// ([`InvalidInput`](Self::InvalidInput), [`MalformedItem`](Self::MalformedItem),
+/// [`Store`](Self::Store), [`OutcomeUnknown`](Self::OutcomeUnknown)) returns it from
+/// [`source`](std::error::Error::source), so an error-chain printer (`anyhow`'s `{:#}`,
+/// `tracing`'s error fields, the `lease` command) shows each reason once. Printed alone, such
+/// an error names the operation and the key; walk the chain for the reason, or print
+/// [`report`](Self::report).
+///
 /// The expected outcomes of contention are their own variants, to match on or test with the
 /// predicates: [`Held`](Self::Held) ([`is_held`](Self::is_held)) and
 /// [`NotOwned`](Self::NotOwned) ([`is_not_owned`](Self::is_not_owned)).
@@ -288,7 +296,7 @@ pub enum LeaseError {
         key: LeaseKey,
     },
     /// The input was rejected before any request was sent.
-    #[error("invalid {operation} of lease {key}: {reason}")]
+    #[error("invalid {operation} of lease {key}")]
     InvalidInput {
         /// The operation.
         operation: Operation,
@@ -300,7 +308,7 @@ pub enum LeaseError {
     },
     /// The item at the lease's key is not a readable lease (missing or wrong-typed lease
     /// attributes, an expiry in another unit): it is never taken over and never reported as held.
-    #[error("the item at lease {key} is not a readable lease: {error}")]
+    #[error("the item at lease {key} is not a readable lease")]
     MalformedItem {
         /// The lease's key.
         key: LeaseKey,
@@ -312,10 +320,7 @@ pub enum LeaseError {
     /// server error): the write may or may not have been applied, and retries within the
     /// manager's policy did not settle it. Distinct from [`Held`](Self::Held): nobody is known
     /// to hold the lease.
-    #[error(
-        "outcome of {operation} of lease {key} is unknown{}",
-        store_kind(source)
-    )]
+    #[error("outcome of {operation} of lease {key} is unknown")]
     OutcomeUnknown {
         /// The operation.
         operation: Operation,
@@ -326,7 +331,7 @@ pub enum LeaseError {
         source: StoreError,
     },
     /// The store failed, and the request was not applied. See [`StoreError::kind`].
-    #[error("{operation} of lease {key} failed{}", store_kind(source))]
+    #[error("{operation} of lease {key} failed")]
     Store {
         /// The operation.
         operation: Operation,
@@ -409,6 +414,15 @@ pub enum LeaseError {
 }
 
 impl LeaseError {
+    /// The error and its causes on one line, each once: `acquire of lease CACHE#A/LOCK failed:
+    /// store throttled: Rate of requests exceeds the allowed throughput`. For a log line or a
+    /// message to a person where no error-chain printer is at hand (`Display` alone names the
+    /// operation and key only).
+    #[must_use]
+    pub fn report(&self) -> Report<'_> {
+        Report(self)
+    }
+
     /// Whether this is [`LeaseError::Held`]: someone else holds the lease.
     #[must_use]
     pub fn is_held(&self) -> bool {
@@ -490,17 +504,24 @@ impl LeaseError {
     }
 }
 
-/// The cancellation reasons' codes, for messages: `[None, ConditionalCheckFailed]`.
-/// `": <kind>"` for a store error of a named kind (`": table not found"`, `": timed out"`), so
-/// that an error printed on its own says what went wrong; nothing for `Other`. The store's own
-/// message stays in the source.
-fn store_kind(source: &StoreError) -> String {
-    match source.kind() {
-        StoreErrorKind::Other => String::new(),
-        kind => format!(": {kind}"),
+/// [`LeaseError::report`]: the error and its [`source`](std::error::Error::source) chain,
+/// joined with `": "`.
+#[derive(Clone, Copy, Debug)]
+pub struct Report<'a>(&'a LeaseError);
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(self.0);
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
     }
 }
 
+/// The cancellation reasons' codes, for messages: `[None, ConditionalCheckFailed]`.
 fn reason_codes(reasons: &[CancellationReason]) -> String {
     let codes: Vec<&str> = reasons.iter().map(CancellationReason::code).collect();
     format!("[{}]", codes.join(", "))

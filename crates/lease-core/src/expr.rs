@@ -21,6 +21,10 @@ use crate::token::TokenFingerprint;
 /// The name is shared (`Arc<str>`): a [`Planner`](crate::Planner) makes each of its attribute
 /// references once, and every request it plans holds copies of the pointer, not of the text.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "store protocol: a store reads every field, so a new one is a breaking change on purpose"
+)]
 pub struct Attr {
     /// Placeholder label without the `#` (for example `exp` renders as `#exp`).
     pub label: &'static str,
@@ -49,6 +53,10 @@ pub const TOKEN_LABEL: &str = "tok";
 /// token. ([`Rendered`](crate::Rendered) hides the values of `:tok` and of its numbered
 /// variants `:tok1`, `:tok2`, …, which is how the renderer spells a reused label.)
 #[derive(Clone, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "store protocol: a store reads every field, so a new one is a breaking change on purpose"
+)]
 pub struct Value {
     /// Placeholder label without the `:` (for example `now` renders as `:now`).
     pub label: &'static str,
@@ -109,6 +117,10 @@ impl fmt::Debug for Shown<'_> {
 
 /// One side of a comparison.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "store protocol: a store handles every variant, so a new one is a breaking change on purpose"
+)]
 pub enum Operand {
     /// The value of an attribute of the stored item (absent if the item or attribute is missing).
     Attr(Attr),
@@ -120,6 +132,10 @@ pub enum Operand {
 /// compares as decimal numbers, `S` by UTF-8 bytes; a comparison with a missing attribute or
 /// across types is false).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "store protocol: a store handles every variant, so a new one is a breaking change on purpose"
+)]
 pub enum Comparator {
     /// `=`
     Eq,
@@ -156,6 +172,10 @@ impl Comparator {
 /// A condition expression. Precedence when rendered is DynamoDB's: `NOT`, then `AND`, then `OR`;
 /// the renderer adds parentheses wherever the tree needs them.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "store protocol: a store handles every variant, so a new one is a breaking change on purpose"
+)]
 pub enum Condition {
     /// `attribute_exists(#a)`
     AttributeExists(Attr),
@@ -212,6 +232,10 @@ impl Condition {
 
 /// The right-hand side of a `SET` action.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "store protocol: a store handles every variant, so a new one is a breaking change on purpose"
+)]
 pub enum UpdateValue {
     /// An attribute or a literal.
     Operand(Operand),
@@ -223,6 +247,10 @@ pub enum UpdateValue {
 
 /// One action of an update expression.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "store protocol: a store handles every variant, so a new one is a breaking change on purpose"
+)]
 pub enum UpdateAction {
     /// `SET #a = value`
     Set(Attr, UpdateValue),

@@ -17,6 +17,10 @@ pub const RELEASED_EXPIRY: i64 = 0;
 
 /// The lease attributes of a stored item, as read. Never carries the bearer token itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "the lease attributes of the item format shared with TableTheory; a new one would be a format change"
+)]
 pub struct HolderInfo {
     /// Fingerprint of the holder's token.
     pub token: TokenFingerprint,

@@ -12,6 +12,10 @@ use crate::response::{StoreError, StoreResponse};
 /// What a lease's item says at one moment. A snapshot carries no bearer token, so it cannot be
 /// used to refresh or release anything (fault class B05).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "complete: a key and the state of its lease"
+)]
 pub struct LeaseSnapshot {
     /// The lease's key.
     pub key: LeaseKey,

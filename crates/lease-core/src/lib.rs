@@ -55,6 +55,9 @@
 //! ## Panics
 //! Nothing here panics on input from a caller or a store.
 
+// The #[non_exhaustive] policy (docs/architecture.md, "Public API"): a public enum, or a
+// struct with public fields, is #[non_exhaustive] unless an #[expect] says why it is complete.
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod acquire;
@@ -92,7 +95,7 @@ pub use config::{
     LeaseConfig, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES, MAX_CLOCK_SKEW_BOUND,
     MAX_TTL_BUFFER, TTL_BUFFER_SKEW_FACTOR, defaults,
 };
-pub use error::{ConfigError, DecodeError, InvalidInput, LeaseError, Operation};
+pub use error::{ConfigError, DecodeError, InvalidInput, LeaseError, Operation, Report};
 pub use fence::FencingToken;
 pub use guard::LeaseCheck;
 pub use holder::{Holder, HolderInfo, RELEASED_EXPIRY};

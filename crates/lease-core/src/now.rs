@@ -11,6 +11,10 @@ use std::time::SystemTime;
 /// An `SystemTime` alone converts into a `Now` without a monotonic instant; the lease then
 /// has no local deadline. The manager always supplies both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "complete: a reading of the wall clock and, optionally, the monotonic clock"
+)]
 pub struct Now {
     /// Wall-clock time (UTC).
     pub wall: SystemTime,

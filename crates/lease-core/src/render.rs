@@ -11,6 +11,10 @@ use crate::expr::{Attr, Condition, Operand, Shown, UpdateAction, UpdateValue, Va
 ///
 /// `Debug` shows the value of a token placeholder (`:tok`) as its fingerprint only.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "store protocol: a store reads every field, so a new one is a breaking change on purpose"
+)]
 pub struct Rendered {
     /// `ConditionExpression`, if the request has a condition.
     pub condition: Option<String>,

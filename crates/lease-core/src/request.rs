@@ -77,6 +77,10 @@ impl Request {
 /// What a write returns when its condition fails: DynamoDB's
 /// `ReturnValuesOnConditionCheckFailure`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "store protocol: a store handles every variant, so a new one is a breaking change on purpose"
+)]
 pub enum OnConditionFailure {
     /// Return nothing (`NONE`).
     ReturnNothing,
@@ -87,6 +91,10 @@ pub enum OnConditionFailure {
 
 /// What a successful update returns: DynamoDB's `ReturnValues`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "store protocol: a store handles every variant, so a new one is a breaking change on purpose"
+)]
 pub enum ReturnValues {
     /// `NONE`
     None,
@@ -101,6 +109,10 @@ pub enum ReturnValues {
 
 /// A conditional `PutItem`: writes the whole item (replacing any item with the same key).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "store protocol: a store reads every field, so a new one is a breaking change on purpose"
+)]
 pub struct PutRequest {
     /// Table name (shared: a planner's requests point to one copy).
     pub table_name: Arc<str>,
@@ -114,6 +126,10 @@ pub struct PutRequest {
 
 /// A conditional `UpdateItem` (an upsert if the item does not exist and the condition allows).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "store protocol: a store reads every field, so a new one is a breaking change on purpose"
+)]
 pub struct UpdateRequest {
     /// Table name (shared: a planner's requests point to one copy).
     pub table_name: Arc<str>,
@@ -131,6 +147,10 @@ pub struct UpdateRequest {
 
 /// A conditional `DeleteItem`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "store protocol: a store reads every field, so a new one is a breaking change on purpose"
+)]
 pub struct DeleteRequest {
     /// Table name (shared: a planner's requests point to one copy).
     pub table_name: Arc<str>,
@@ -144,6 +164,10 @@ pub struct DeleteRequest {
 
 /// A `GetItem`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "store protocol: a store reads every field, so a new one is a breaking change on purpose"
+)]
 pub struct GetRequest {
     /// Table name (shared: a planner's requests point to one copy).
     pub table_name: Arc<str>,

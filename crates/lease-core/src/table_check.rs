@@ -12,6 +12,10 @@ use crate::planner::Planner;
 /// What a table looks like, as far as leases care: its key schema, its replication across
 /// Regions and its TTL setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "store protocol: a store fills every field from its table description, so a new one is a breaking change on purpose"
+)]
 pub struct TableDescription {
     /// The key attributes (DynamoDB's `KeySchema` with the types from its
     /// `AttributeDefinitions`): one [`KeyRole::Hash`] and at most one [`KeyRole::Range`].
@@ -75,6 +79,10 @@ impl fmt::Display for MultiRegionConsistency {
 
 /// One key attribute of a table.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "complete: a DynamoDB key schema element is a name, a role and a type"
+)]
 pub struct KeyAttribute {
     /// The attribute's name.
     pub name: String,
@@ -98,6 +106,10 @@ impl KeyAttribute {
 
 /// The role of a key attribute: DynamoDB's `KeyType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "complete: a DynamoDB key attribute is the partition key or the sort key"
+)]
 pub enum KeyRole {
     /// The partition key (`HASH`).
     Hash,
@@ -107,6 +119,10 @@ pub enum KeyRole {
 
 /// The type of a key attribute: DynamoDB's `ScalarAttributeType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[expect(
+    clippy::exhaustive_enums,
+    reason = "complete: DynamoDB key attributes are S, N or B"
+)]
 pub enum ScalarType {
     /// String (`S`).
     S,

@@ -31,6 +31,10 @@ pub const MAX_TRANSACT_ITEMS: usize = 100;
 /// `Debug` hides the lease tokens of planned items as [`Request`](crate::Request)'s does; values
 /// of items you built yourself are shown as they are.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "store protocol: a store reads every field, so a new one is a breaking change on purpose"
+)]
 pub struct TransactRequest {
     /// The items, in order. Cancellation reasons come back in this order.
     pub items: Vec<TransactItem>,
@@ -134,6 +138,10 @@ impl From<DeleteRequest> for TransactItem {
 /// A `ConditionCheck`: a condition on one item, checked inside a transaction, that writes
 /// nothing. If the condition fails the whole transaction is cancelled.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "store protocol: a store reads every field, so a new one is a breaking change on purpose"
+)]
 pub struct ConditionCheckRequest {
     /// Table name (shared: a planner's requests point to one copy).
     pub table_name: Arc<str>,

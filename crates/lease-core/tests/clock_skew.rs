@@ -144,7 +144,7 @@ fn the_message_names_both_durations() {
             LeaseToken::new("tok"),
         )
         .unwrap_err();
-    let text = err.to_string();
+    let text = err.report().to_string();
     assert!(text.contains("800ms"), "{text}");
     assert!(text.contains("1s"), "{text}");
     assert!(text.contains("clock skew"), "{text}");

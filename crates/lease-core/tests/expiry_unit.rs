@@ -201,7 +201,7 @@ fn a_milliseconds_value_read_as_seconds_is_beyond_the_horizon() {
             unit: "seconds",
         }
     );
-    let text = err.to_string();
+    let text = err.report().to_string();
     assert!(text.contains("100000030000"), "{text}");
     assert!(text.contains("is it in seconds?"), "{text}");
 

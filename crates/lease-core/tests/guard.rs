@@ -290,7 +290,10 @@ fn a_commit_may_not_touch_the_lease_item() {
                 ),
                 "{err:?}"
             );
-            assert!(err.to_string().contains("guard already covers"), "{err}");
+            assert!(
+                err.report().to_string().contains("guard already covers"),
+                "{err}"
+            );
         }
     }
 }

@@ -377,9 +377,9 @@ fn the_malformed_item_message_says_why() {
         )),
     );
     assert!(!err.is_held(), "a malformed item is not a holder: {err:?}");
-    let text = err.to_string();
+    let text = err.report().to_string();
     assert!(text.contains("CACHE#A/LOCK"), "{text}");
     assert!(text.contains("not a readable lease"), "{text}");
     assert!(text.contains("lease_expires_at"), "{text}");
-    assert!(!format!("{err} {err:?}").contains("their-secret-token"));
+    assert!(!format!("{} {err:?}", err.report()).contains("their-secret-token"));
 }

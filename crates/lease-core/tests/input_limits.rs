@@ -333,7 +333,7 @@ fn invalid_input_messages_name_the_key_and_the_reason() {
             LeaseToken::new("tok"),
         )
         .unwrap_err();
-    let text = err.to_string();
+    let text = err.report().to_string();
     assert!(text.contains("acquire"), "{text}");
     assert!(text.contains("CACHE#A/"), "{text}");
     assert!(text.contains("1025"), "{text}");

@@ -66,7 +66,7 @@ fn acquired(planner: &Planner, clocks: &Clocks) -> Lease {
 
 fn policy() -> RenewPolicy {
     let mut policy = RenewPolicy::default();
-    policy.renew_every = Some(secs(3));
+    policy = policy.renew_every(secs(3));
     policy
 }
 
@@ -426,7 +426,7 @@ fn a_renew_period_that_cannot_work_is_rejected() {
     let planner = planner();
     let lease = acquired(&planner, &clocks);
     let mut policy = RenewPolicy::default();
-    policy.renew_every = Some(secs(5));
+    policy = policy.renew_every(secs(5));
     let error = Keeper::new(
         planner,
         lease,
@@ -511,7 +511,10 @@ fn at_risk_counts_from_the_first_failure() {
         panic!("{:?}", k.status());
     };
     assert_eq!(since, c.instant(secs(3)));
-    assert!(last_error.to_string().contains("throttled"), "{last_error}");
+    assert!(
+        last_error.report().to_string().contains("throttled"),
+        "{last_error}"
+    );
 }
 
 /// The renew period must be below half the duration and below the duration minus the skew
@@ -520,7 +523,7 @@ fn at_risk_counts_from_the_first_failure() {
 fn a_renew_period_at_either_bound_is_rejected() {
     let with = |every: Duration| {
         let mut policy = RenewPolicy::default();
-        policy.renew_every = Some(every);
+        policy = policy.renew_every(every);
         policy
     };
     // 10 s with a 6 s skew bound: the duration minus the skew (4 s) is the tighter bound.

@@ -71,7 +71,7 @@ fn each_loss_reason_predicate_holds_for_its_own_variant_only() {
 #[test]
 fn statuses_and_reasons_print_what_a_log_reader_needs() {
     let printed: Vec<String> = reasons().iter().map(ToString::to_string).collect();
-    let error = store_error().to_string();
+    let error = store_error().report().to_string();
     assert!(error.contains("CACHE#A"), "{error}");
     assert_eq!(
         printed,

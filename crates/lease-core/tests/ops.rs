@@ -537,11 +537,9 @@ fn answers_that_give_a_lease_need_a_fresh_clock_reading() {
 #[test]
 fn a_zero_backoff_still_waits_the_minimum_retry_delay() {
     let c = Clocks::new();
-    let retry = RetryPolicy {
-        max_attempts: 3,
-        initial_backoff: Duration::ZERO,
-        max_backoff: Duration::ZERO,
-    };
+    let retry = RetryPolicy::default()
+        .max_attempts(3)
+        .backoff(Duration::ZERO, Duration::ZERO);
     let mut op = acquire(&c, retry);
     exchange(
         &mut op,

@@ -169,6 +169,10 @@
 //! Nothing here panics on data from DynamoDB or from a caller: attribute types this SDK version
 //! does not know become a [`StoreError`](crate::store::StoreError).
 
+// The #[non_exhaustive] policy (docs/architecture.md, "Public API"): a public enum, or a
+// struct with public fields, is #[non_exhaustive] unless an #[expect] says why it is complete.
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
+
 mod api;
 mod classify;
 mod convert;

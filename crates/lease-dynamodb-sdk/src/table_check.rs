@@ -34,7 +34,7 @@ pub enum TableCheckFailure {
     /// read (see the [`StoreError`]'s kind and message; for example
     /// [`StoreErrorKind::AccessDenied`] without the `dynamodb:DescribeTable` or
     /// `dynamodb:DescribeTimeToLive` permission).
-    #[error("could not describe table {table:?}: {source}")]
+    #[error("could not describe table {table:?}")]
     Describe {
         /// The configured table name.
         table: String,
@@ -43,7 +43,7 @@ pub enum TableCheckFailure {
         source: StoreError,
     },
     /// The table exists but does not fit the configuration; the error says what to fix.
-    #[error("table {table:?} does not fit the lease configuration: {error}")]
+    #[error("table {table:?} does not fit the lease configuration")]
     Mismatch {
         /// The configured table name.
         table: String,

@@ -121,6 +121,10 @@
 //! # }
 //! ```
 
+// The #[non_exhaustive] policy (docs/architecture.md, "Public API"): a public enum, or a
+// struct with public fields, is #[non_exhaustive] unless an #[expect] says why it is complete.
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
+
 mod eval;
 #[cfg(feature = "manager")]
 pub mod fault;

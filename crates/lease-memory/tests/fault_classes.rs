@@ -161,10 +161,7 @@ async fn throttled_acquire_is_retried() {
 async fn a_retry_policy_of_zero_attempts_sends_once() {
     let w = World::new();
     w.fault(Fault::Transient(StoreErrorKind::Throttled), 1);
-    let none = RetryPolicy {
-        max_attempts: 0,
-        ..RetryPolicy::default()
-    };
+    let none = RetryPolicy::default().max_attempts(0);
     let m = w.manager("a").with_retry_policy(none);
     let err = m.try_acquire(w.key(), secs(10)).await.unwrap_err();
     assert!(

@@ -605,11 +605,11 @@ fn faulty_manager(
     LeaseManager::new(faulty.clone(), config())
         .with_clock(clock.clone())
         .with_token_source(|| LeaseToken::new("tok-a"))
-        .with_retry_policy(RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(1),
-        })
+        .with_retry_policy(
+            RetryPolicy::default()
+                .max_attempts(3)
+                .backoff(Duration::from_millis(1), Duration::from_millis(1)),
+        )
 }
 
 async fn held(manager: &LeaseManager<FaultyStore<MemoryStore>>) -> Lease {

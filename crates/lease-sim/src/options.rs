@@ -75,7 +75,7 @@ impl ActorOptions {
         turns: Vec<Turn>,
     ) -> Self {
         let mut renew = RenewPolicy::default();
-        renew.renew_every = Some(renew_every);
+        renew = renew.renew_every(renew_every);
         Self {
             mode,
             duration,
@@ -265,18 +265,17 @@ fn actor_options(rng: &mut Xoshiro256PlusPlus, skew: Duration) -> ActorOptions {
         // A valid period: above zero, below half the duration and below duration − skew.
         let ceiling = (duration / 2).min(duration - skew);
         let top = u64::try_from(ceiling.as_millis()).unwrap_or(1).max(2);
-        renew.renew_every = Some(ms(rng.random_range(1..top)));
+        renew = renew.renew_every(ms(rng.random_range(1..top)));
     }
-    renew.retry_initial_delay = ms(rng.random_range(0..=200));
-    renew.retry_max_delay = ms(rng.random_range(0..=1_500));
+    let retry_initial = ms(rng.random_range(0..=200));
+    let retry_max = ms(rng.random_range(0..=1_500));
+    renew = renew.retry_delays(retry_initial, retry_max);
     let retry = match rng.random_range(0..3) {
         0 => RetryPolicy::never(),
         1 => RetryPolicy::default(),
-        _ => RetryPolicy {
-            max_attempts: 5,
-            initial_backoff: ms(10),
-            max_backoff: ms(200),
-        },
+        _ => RetryPolicy::default()
+            .max_attempts(5)
+            .backoff(ms(10), ms(200)),
     };
     let wait = WaitPolicy::with_timeout(ms(rng.random_range(500..=30_000)))
         .initial_delay(ms(rng.random_range(0..=100)))

@@ -282,7 +282,7 @@ fn an_undisturbed_loss_breaks_l2_and_a_disturbed_one_does_not() {
     let mut w = setup();
     // A generous renew period for actor 0, so the property applies.
     w.plan.options.actors[0].duration = s(10);
-    w.plan.options.actors[0].renew.renew_every = Some(s(3));
+    w.plan.options.actors[0].renew = w.plan.options.actors[0].renew.renew_every(s(3));
     w.plan.options.latency = (Duration::from_millis(1), Duration::from_millis(5));
     let mut lost = w.interval(0, s(20), s(29), None, 1);
     lost.ended = Some((s(25), EndReason::Lost("could not confirm".into())));

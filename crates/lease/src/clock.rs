@@ -22,6 +22,10 @@ pub trait Clock: Send + Sync {
 
 /// The system clocks ([`SystemTime::now`] and [`Instant::now`]).
 #[derive(Clone, Copy, Debug, Default)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "a unit struct: `SystemClock` is how it is made"
+)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {

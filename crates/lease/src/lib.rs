@@ -54,6 +54,10 @@
 //! `lease_contended_total`, ... and the gauge `lease_active_guards`: the names, units and
 //! meanings are in [`MetricsSnapshot`](metrics::MetricsSnapshot)'s documentation.
 
+// The #[non_exhaustive] policy (docs/architecture.md, "Public API"): a public enum, or a
+// struct with public fields, is #[non_exhaustive] unless an #[expect] says why it is complete.
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
+
 pub mod clock;
 mod guard;
 mod manager;
@@ -87,7 +91,7 @@ pub mod config {
 /// why an item is not a readable lease ([`DecodeError`](error::DecodeError)), which operation
 /// failed, and why a transaction was cancelled. Store failures are in [`store`].
 pub mod error {
-    pub use lease_core::{CancellationReason, DecodeError, InvalidInput, Operation};
+    pub use lease_core::{CancellationReason, DecodeError, InvalidInput, Operation, Report};
 }
 
 /// Who holds a lease, as a [`LeaseSnapshot`] or a [`LeaseError::Held`] reports it (never the

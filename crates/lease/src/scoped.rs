@@ -15,6 +15,7 @@ use lease_core::Store;
 /// is never reported as a success.
 #[derive(Debug)]
 #[must_use = "the outcome says whether the work succeeded and the lease was released"]
+#[non_exhaustive]
 pub enum ScopedOutcome<T, E> {
     /// The work returned `Ok` while the lease was held, and the lease was released.
     WorkSucceeded(T),

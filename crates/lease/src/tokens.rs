@@ -13,6 +13,10 @@ use lease_core::{LeaseToken, TokenSource};
 /// once, and two processes handing out the same token would both pass the `#tok = :tok`
 /// conditions, that is, both hold the lease. See `docs/performance.md` for what this costs.
 #[derive(Clone, Copy, Debug, Default)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "a unit struct: `UuidTokens` is how it is made"
+)]
 pub struct UuidTokens;
 
 impl TokenSource for UuidTokens {

@@ -13,18 +13,16 @@ use crate::manager::LeaseManager;
 use lease_core::Store;
 
 /// [`LeaseManager::acquire`]: the wait's machine, with a jitter seed from the
-/// operating system unless the policy fixes one.
+/// operating system (unless the policy fixes one).
 pub(crate) async fn acquire_waiting<S: Store>(
     manager: &LeaseManager<S>,
     key: LeaseKey,
     duration: Duration,
     policy: &WaitPolicy,
 ) -> Result<Lease, LeaseError> {
-    let span = debug_span!("lease_wait", key = %key, timeout = ?policy.timeout);
-    let seed = match policy.jitter_seed {
-        Some(seed) => seed,
-        None => rand::make_rng::<Xoshiro256PlusPlus>().random(),
-    };
+    let span = debug_span!("lease_wait", key = %key, timeout = ?policy.timeout());
+    // The machine prefers the policy's own seed, if it has one.
+    let seed = rand::make_rng::<Xoshiro256PlusPlus>().random();
     let now = manager.clock_reading();
     let mut wait = WaitOp::new(
         Arc::clone(manager.planner()),

@@ -76,6 +76,10 @@ impl RequestId {
 /// store's answer (or its error) back with the same `id`.
 #[derive(Clone, Copy, Debug)]
 #[must_use = "a machine waits for the answer to every request it asks for"]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "driver protocol: a driver reads every field, so a new one is a breaking change on purpose"
+)]
 pub struct Transmit<'a> {
     /// The id to answer with.
     pub id: RequestId,

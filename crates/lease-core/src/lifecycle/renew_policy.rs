@@ -8,7 +8,8 @@ use crate::error::InvalidInput;
 /// 10 ms.
 pub const MIN_RETRY_DELAY: Duration = Duration::from_millis(10);
 
-/// How a [`Keeper`](super::Keeper) renews its lease.
+/// How a [`Keeper`](super::Keeper) renews its lease: [`RenewPolicy::default`], changed with
+/// the setters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RenewPolicy {
@@ -16,13 +17,13 @@ pub struct RenewPolicy {
     /// was sent. `None` renews every third of the lease duration. It must be above zero, below
     /// half the duration, and below the duration minus the clock skew bound
     /// ([`renew_period`](Self::renew_period)).
-    pub renew_every: Option<Duration>,
+    pub(crate) renew_every: Option<Duration>,
     /// The first delay before a failed renewal is retried; doubled after each further failure.
     /// Default 100 ms.
-    pub retry_initial_delay: Duration,
+    pub(crate) retry_initial_delay: Duration,
     /// The longest delay between two renewal attempts after failures. Default 1 s. Retries stop
     /// at the lease's safe deadline, whatever the delay.
-    pub retry_max_delay: Duration,
+    pub(crate) retry_max_delay: Duration,
 }
 
 impl Default for RenewPolicy {
@@ -36,6 +37,26 @@ impl Default for RenewPolicy {
 }
 
 impl RenewPolicy {
+    /// Renews every `period` (above zero, below half the lease duration, and below the
+    /// duration minus the clock skew bound: checked with the duration, before any request),
+    /// counted from when the last successful acquire or renewal was sent. Default: every third
+    /// of the lease duration.
+    #[must_use]
+    pub fn renew_every(mut self, period: Duration) -> Self {
+        self.renew_every = Some(period);
+        self
+    }
+
+    /// Retries a failed renewal after `initial`, doubled after each further failure up to
+    /// `max` (defaults 100 ms and 1 s; never below [`MIN_RETRY_DELAY`], and never past the
+    /// lease's safe deadline).
+    #[must_use]
+    pub fn retry_delays(mut self, initial: Duration, max: Duration) -> Self {
+        self.retry_initial_delay = initial;
+        self.retry_max_delay = max;
+        self
+    }
+
     /// The renew period for a lease of `duration` under the clock skew bound `skew`.
     ///
     /// # Errors
@@ -72,8 +93,8 @@ impl RenewPolicy {
     }
 
     /// The delay before renewal attempt `failures + 1`, after `failures` (at least 1) failed:
-    /// [`retry_initial_delay`](Self::retry_initial_delay) doubled per further failure, at most
-    /// [`retry_max_delay`](Self::retry_max_delay), and never below [`MIN_RETRY_DELAY`], so
+    /// the initial delay ([`retry_delays`](Self::retry_delays)) doubled per further failure, at
+    /// most the maximum delay, and never below [`MIN_RETRY_DELAY`], so
     /// that zero delays cannot make a keeper hammer a failing (and billed) table.
     #[must_use]
     pub fn retry_delay(&self, failures: u32) -> Duration {

@@ -16,13 +16,13 @@ use crate::response::StoreErrorKind;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included (at least 1). Default 3.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// Wait before the second attempt; doubled before each later one. Default 25 ms. Never
     /// below [`MIN_RETRY_DELAY`](super::MIN_RETRY_DELAY) (10 ms), so that a zero backoff
     /// cannot resend back to back to a throttling table.
-    pub initial_backoff: Duration,
+    pub(crate) initial_backoff: Duration,
     /// The longest wait between attempts. Default 500 ms.
-    pub max_backoff: Duration,
+    pub(crate) max_backoff: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -36,6 +36,23 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// `attempts` in all, the first included (0 counts as 1). Default 3.
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// Waits `initial` before the second attempt, doubled before each later one, up to `max`
+    /// (defaults 25 ms and 500 ms; never below [`MIN_RETRY_DELAY`](super::MIN_RETRY_DELAY),
+    /// 10 ms, so that a zero backoff cannot resend back to back to a throttling table).
+    #[must_use]
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max;
+        self
+    }
+
     /// One attempt, no retries.
     #[must_use]
     pub fn never() -> Self {

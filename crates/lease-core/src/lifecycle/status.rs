@@ -80,7 +80,7 @@ impl fmt::Display for LeaseStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Held => f.write_str("held"),
-            Self::AtRisk { last_error, .. } => write!(f, "at risk ({last_error})"),
+            Self::AtRisk { last_error, .. } => write!(f, "at risk ({})", last_error.report()),
             Self::Lost(reason) => write!(f, "lost: {reason}"),
             Self::Released => f.write_str("released"),
         }
@@ -142,7 +142,8 @@ impl fmt::Display for LossReason {
                 last_error: Some(e),
             } => write!(
                 f,
-                "could not confirm the lease before its safe deadline (last error: {e})"
+                "could not confirm the lease before its safe deadline (last error: {})",
+                e.report()
             ),
             Self::Shutdown => f.write_str("the lease manager was shut down"),
         }

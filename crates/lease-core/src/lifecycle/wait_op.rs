@@ -160,7 +160,7 @@ impl WaitOp {
             }),
             Blocked::Failed(error) => self.events.push_back(OpEvent::AttemptFailed {
                 key: self.key.clone(),
-                error: error.to_string(),
+                error: error.report().to_string(),
                 retry_in: delay,
             }),
         }

@@ -17,7 +17,7 @@ pub const MIN_POLL_DELAY: Duration = Duration::from_millis(10);
 ///   can be taken over, except
 /// - every `max_delay` (shortened by [`jitter`](Self::jitter)) while the expiry is further
 ///   away, to notice an early release: `max_delay` bounds how late a release is noticed;
-/// - after a delay that starts at [`initial_delay`](Self::initial_delay) and doubles up to
+/// - after a delay that starts at the [initial delay](Self::initial_delay) and doubles up to
 ///   `max_delay` (with jitter), when the holder's expiry is not known or an attempt failed
 ///   with a transient store error (throttling, a timeout, an unavailable store, after the
 ///   retry policy's own retries) or was answered too late.
@@ -29,25 +29,25 @@ pub const MIN_POLL_DELAY: Duration = Duration::from_millis(10);
 /// last attempt is made at the deadline, so the wait can overrun the timeout by one request,
 /// which the store bounds), or at once with any other error.
 ///
-/// Fields are public to read and set; start from [`with_timeout`](Self::with_timeout) or
-/// [`without_timeout`](Self::without_timeout).
+/// Start from [`with_timeout`](Self::with_timeout) or
+/// [`without_timeout`](Self::without_timeout) and change the delays with the setters.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct WaitPolicy {
     /// How long to wait in all, from the first attempt; `None` waits until the lease is
     /// acquired or the wait is dropped.
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
     /// The first delay after a failed attempt when the holder's expiry is unknown. Default
     /// 50 ms.
-    pub initial_delay: Duration,
+    pub(crate) initial_delay: Duration,
     /// The longest delay between two attempts. Default 1 s.
-    pub max_delay: Duration,
+    pub(crate) max_delay: Duration,
     /// The fraction (0 to 1) by which a delay between polls is shortened at random, so that
     /// waiters spread out. A wait for a known expiry is never shortened. Default 0.2.
-    pub jitter: f64,
+    pub(crate) jitter: f64,
     /// A seed for the jitter, for reproducible delays in tests; `None` (the default) lets the
     /// caller choose one at random (the `lease` crate asks the operating system).
-    pub jitter_seed: Option<u64>,
+    pub(crate) jitter_seed: Option<u64>,
 }
 
 impl WaitPolicy {
@@ -72,32 +72,44 @@ impl WaitPolicy {
         }
     }
 
-    /// Sets [`initial_delay`](Self::initial_delay).
+    /// The first delay after a failed attempt when the holder's expiry is unknown (default
+    /// 50 ms); it doubles after each further one, up to the [maximum](Self::max_delay).
     #[must_use]
     pub fn initial_delay(mut self, delay: Duration) -> Self {
         self.initial_delay = delay;
         self
     }
 
-    /// Sets [`max_delay`](Self::max_delay).
+    /// The longest delay between two attempts (default 1 s): also how late, at most, an early
+    /// release by the holder is noticed.
     #[must_use]
     pub fn max_delay(mut self, delay: Duration) -> Self {
         self.max_delay = delay;
         self
     }
 
-    /// Sets [`jitter`](Self::jitter) (clamped to 0..=1; NaN is 0).
+    /// The fraction (0 to 1; clamped, NaN is 0) by which a delay between polls is shortened at
+    /// random, so that waiters spread out (default 0.2). A wait for a known expiry is never
+    /// shortened.
     #[must_use]
     pub fn jitter(mut self, fraction: f64) -> Self {
         self.jitter = fraction;
         self
     }
 
-    /// Sets [`jitter_seed`](Self::jitter_seed).
+    /// A seed for the jitter, for reproducible delays in tests. By default the caller chooses
+    /// one at random (the `lease` crate asks the operating system).
     #[must_use]
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.jitter_seed = Some(seed);
         self
+    }
+
+    /// How long the wait may take in all, from the first attempt; `None`: until the lease is
+    /// acquired or the wait is dropped.
+    #[must_use]
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// `delay` shortened by a random fraction of at most `jitter`, and never below

@@ -764,7 +764,13 @@ async fn a_misconfigured_client_sends_nothing_and_says_why() {
         }
         other => panic!("expected Store(Misconfigured), got {other:?}"),
     }
-    assert!(err.to_string().ends_with(": client misconfigured"), "{err}");
+    assert!(
+        err.report()
+            .to_string()
+            .contains("store client misconfigured: the client has no region"),
+        "{}",
+        err.report()
+    );
     assert!(!StoreErrorKind::Misconfigured.is_transient());
     assert!(!StoreErrorKind::Misconfigured.outcome_may_be_applied());
 }

@@ -248,7 +248,7 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
     };
     if manager.shared.guards.is_shut_down() {
         if let Err(e) = manager.release(&lease).await {
-            warn!(key = %key, error = %e, "could not release a lease acquired during shutdown");
+            warn!(key = %key, error = %e.report(), "could not release a lease acquired during shutdown");
         }
         return Err(LeaseError::ManagerShutDown { key });
     }

@@ -208,7 +208,7 @@ impl Shared {
                 retry_in,
             } => {
                 self.metrics.record_renew_failure();
-                warn!(key = %key, ?fence, error = %error, failures, ?retry_in, "lease renewal failed; lease at risk");
+                warn!(key = %key, ?fence, error = %error.report(), failures, ?retry_in, "lease renewal failed; lease at risk");
             }
             KeeperEvent::Lost(reason) => {
                 if reason.is_not_owned() {
@@ -245,10 +245,10 @@ impl Shared {
             }
             None => info!(key = %key, ?fence, sent = false, "lease guard ended"),
             Some(Err(e)) if ending == Ending::Release && finished.lost.is_none() => {
-                debug!(key = %key, ?fence, error = %e, "lease guard release failed");
+                debug!(key = %key, ?fence, error = %e.report(), "lease guard release failed");
             }
             Some(Err(e)) => {
-                warn!(key = %key, ?fence, error = %e, "best-effort release failed; the lease stays until it expires");
+                warn!(key = %key, ?fence, error = %e.report(), "best-effort release failed; the lease stays until it expires");
             }
         }
         if ending != Ending::Release {

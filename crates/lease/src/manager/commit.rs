@@ -105,7 +105,7 @@ impl<S: Store> LeaseManager<S> {
         let key = lease.key();
         match &result {
             Ok(()) => debug!(%key, releases, "guarded commit applied"),
-            Err(e) => debug!(%key, releases, error = %e, "guarded commit not applied"),
+            Err(e) => debug!(%key, releases, error = %e.report(), "guarded commit not applied"),
         }
         result
     }

@@ -99,7 +99,7 @@ impl<S> LeaseManager<S> {
                 key,
                 outcome: Err(error),
             } => {
-                warn!(%key, error = %error, "could not release the lease of an acquire whose outcome was unknown or came too late; the lease may stay blocked until it expires")
+                warn!(%key, error = %error.report(), "could not release the lease of an acquire whose outcome was unknown or came too late; the lease may stay blocked until it expires")
             }
             _ => {}
         }

@@ -21,7 +21,7 @@ impl<S: Store> LeaseManager<S> {
             Ok(lease) => {
                 debug!(key = %lease.key(), token = %lease.token(), fence = ?lease.fence(), expires_at = lease.expires_at_epoch_seconds(), "lease acquired")
             }
-            Err(e) => debug!(key = %e.key(), error = %e, "lease not acquired"),
+            Err(e) => debug!(key = %e.key(), error = %e.report(), "lease not acquired"),
         }
     }
 
@@ -93,7 +93,7 @@ impl<S: Store> LeaseManager<S> {
             Ok(lease) => {
                 debug!(key = %lease.key(), token = %lease.token(), fence = ?lease.fence(), expires_at = lease.expires_at_epoch_seconds(), "lease refreshed")
             }
-            Err(e) => debug!(key = %e.key(), error = %e, "lease not refreshed"),
+            Err(e) => debug!(key = %e.key(), error = %e.report(), "lease not refreshed"),
         }
         result
     }
@@ -117,7 +117,7 @@ impl<S: Store> LeaseManager<S> {
             Ok(outcome) => {
                 debug!(key = %lease.key(), token = %lease.token(), ?outcome, "lease released")
             }
-            Err(e) => debug!(key = %e.key(), error = %e, "lease release failed"),
+            Err(e) => debug!(key = %e.key(), error = %e.report(), "lease release failed"),
         }
         result
     }
