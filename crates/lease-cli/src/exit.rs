@@ -134,7 +134,10 @@ fn store_hint(kind: StoreErrorKind, table: &str) -> String {
         StoreErrorKind::AccessDenied => {
             "; check the AWS credentials and their DynamoDB permissions".to_owned()
         }
-        StoreErrorKind::Unavailable => "; check --endpoint, --region and the network".to_owned(),
+        // Unreachable: nothing was sent (connection refused, no route to the host).
+        StoreErrorKind::Unavailable | StoreErrorKind::Unreachable => {
+            "; check --endpoint, --region and the network".to_owned()
+        }
         // The library's message may speak of "the store's request timeout": --request-timeout.
         StoreErrorKind::Timeout => {
             "; check --endpoint, --region and the network, or allow more time with --request-timeout"
@@ -342,6 +345,15 @@ mod tests {
             unreachable.message.contains("--endpoint"),
             "{unreachable:?}"
         );
+        let refused = Failure::store(
+            "cannot list the leases in table locks",
+            &StoreError::new(
+                StoreErrorKind::Unreachable,
+                "Scan was not sent: could not connect (connection refused)",
+            ),
+            "locks",
+        );
+        assert!(refused.message.contains("--endpoint"), "{refused:?}");
     }
 
     #[test]

@@ -1,15 +1,12 @@
-//! `lease list`: every lease item in the table (a strongly consistent `Scan` filtered on the
-//! lock sort key, paginated, bounded by `--limit`), each read as `lease inspect` reads it.
+//! `lease list`: every lease item in the table, as the library lists them (a strongly
+//! consistent `Scan` for the lock sort key, paginated, bounded by `--limit`), each read as
+//! `lease inspect` reads it.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::scan::ScanError;
-use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
-use lease_dynamodb_sdk::{
-    LeaseKey, store::Planner, store::StoreError, store::StoreErrorKind, store::StoreResponse,
-};
+use std::num::NonZeroU32;
 use std::time::SystemTime;
+
+use lease_dynamodb_sdk::LeaseError;
+use lease_dynamodb_sdk::dynamodb::{ListOptions, ListedLease, list_leases};
 
 use crate::cli::{FormatArgs, ListArgs, StoreArgs, ViewOutput};
 use crate::connect::Connection;
@@ -19,7 +16,7 @@ use crate::output::{SnapshotView, json_line};
 /// Runs `lease list`.
 ///
 /// # Errors
-/// 74 when the scan fails.
+/// 74 when the scan fails or its answer is unreadable (as the library's `list_leases`).
 pub(crate) async fn list(
     store: &StoreArgs,
     format: &FormatArgs,
@@ -28,58 +25,28 @@ pub(crate) async fn list(
     let connection = Connection::open(store, format).await?;
     let config = &connection.config;
     let table = config.table_name();
-    let planner = Planner::new(config.clone());
-    let mut names = HashMap::from([("#sk".to_owned(), config.sort_key_attribute().to_owned())]);
-    let mut values = HashMap::from([(
-        ":lock".to_owned(),
-        SdkValue::S(config.lock_sort_key().to_owned()),
-    )]);
-    let mut filter = "#sk = :lock".to_owned();
+    // clap keeps --page-size within 1..=i32::MAX (DynamoDB's `Limit` is an i32).
+    let page_size = u32::try_from(args.page_size)
+        .ok()
+        .and_then(NonZeroU32::new)
+        .unwrap_or(NonZeroU32::MIN);
+    let mut options = ListOptions::new()
+        .limit(usize::try_from(args.limit).unwrap_or(usize::MAX))
+        .page_size(page_size);
     if let Some(prefix) = &args.prefix {
-        filter.push_str(" AND begins_with(#pk, :prefix)");
-        names.insert(
-            "#pk".to_owned(),
-            config.partition_key_attribute().to_owned(),
-        );
-        values.insert(":prefix".to_owned(), SdkValue::S(prefix.clone()));
+        options = options.prefix(prefix.clone());
     }
-    let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
-    let mut views = Vec::new();
-    let mut start = None;
-    let mut more = false;
-    loop {
-        let page = connection
-            .client
-            .scan()
-            .table_name(table)
-            .filter_expression(&filter)
-            .set_expression_attribute_names(Some(names.clone()))
-            .set_expression_attribute_values(Some(values.clone()))
-            .consistent_read(true)
-            .limit(args.page_size)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| scan_failure(&e, table))?;
-        let now = SystemTime::now();
-        for item in page.items() {
-            if views.len() == limit {
-                more = true;
-                break;
-            }
-            views.push(view_of(item, &planner, now));
-        }
-        match page.last_evaluated_key() {
-            Some(last) if !more => {
-                if views.len() == limit {
-                    more = true;
-                    break;
-                }
-                start = Some(last.clone());
-            }
-            _ => break,
-        }
-    }
+    let list = list_leases(&connection.client, config, &options)
+        .await
+        .map_err(|e| {
+            Failure::store(
+                &format!("cannot list the leases in table {table}"),
+                &e,
+                table,
+            )
+        })?;
+    let now = SystemTime::now();
+    let mut views: Vec<SnapshotView> = list.leases.iter().map(|l| view_of(l, now)).collect();
     views.sort_by(|a, b| a.key.cmp(&b.key));
     match args.output {
         ViewOutput::Json => println!("{}", json_array(&views)?),
@@ -93,36 +60,31 @@ pub(crate) async fn list(
         }
         ViewOutput::Text => println!("{}", text_table(&views)),
     }
-    if more {
+    if !list.complete {
         eprintln!(
-            "lease: showing the first {limit} leases the scan found; there may be more (raise --limit)"
+            "lease: showing the first {} leases the scan found; there may be more (raise --limit)",
+            args.limit
         );
     }
     Ok(0)
 }
 
-/// The lease item `item`, decoded by the library as `inspect` decodes it (strictly).
-fn view_of(item: &HashMap<String, SdkValue>, planner: &Planner, now: SystemTime) -> SnapshotView {
-    let config = planner.config();
-    let lock = config.lock_sort_key();
-    let pk = config.partition_key_attribute();
-    let Some(partition) = item.get(pk).and_then(|v| v.as_s().ok()) else {
-        return SnapshotView::malformed(
-            &LeaseKey::new("?", lock),
-            format!("the partition key attribute {pk:?} is not a string"),
-        );
-    };
-    let key = LeaseKey::new(partition.clone(), lock);
-    let item = match lease_dynamodb_sdk::dynamodb::item_from_sdk(item.clone()) {
-        Ok(item) => item,
-        Err(e) => return SnapshotView::malformed(&key, e.to_string()),
-    };
-    let snapshot = planner
-        .inspect(key.clone())
-        .and_then(|plan| plan.interpret(Ok(StoreResponse::Item(Some(item))), now));
-    match snapshot {
-        Ok(snapshot) => SnapshotView::new(&snapshot, now),
-        Err(e) => SnapshotView::malformed(&key, chain(&e)),
+/// The view of a listed lease at `now`; a malformed item says what is wrong in the words
+/// `lease inspect` uses for it.
+fn view_of(listed: &ListedLease, now: SystemTime) -> SnapshotView {
+    match listed {
+        ListedLease::Lease(snapshot) => SnapshotView::new(snapshot, now),
+        ListedLease::Malformed { key, error } => SnapshotView::malformed(
+            key,
+            chain(&LeaseError::MalformedItem {
+                key: key.clone(),
+                error: error.clone(),
+            }),
+        ),
+        other => SnapshotView::malformed(
+            other.key(),
+            "an entry this version of lease cannot show".to_owned(),
+        ),
     }
 }
 
@@ -174,58 +136,38 @@ fn text_table(views: &[SnapshotView]) -> String {
     lines.join("\n")
 }
 
-/// The failure for a failed `Scan`.
-fn scan_failure(error: &SdkError<ScanError>, table: &str) -> Failure {
-    let kind = match error.code() {
-        Some("ResourceNotFoundException") => StoreErrorKind::ResourceNotFound,
-        Some("AccessDeniedException" | "UnrecognizedClientException") => {
-            StoreErrorKind::AccessDenied
-        }
-        Some(
-            "ThrottlingException"
-            | "ProvisionedThroughputExceededException"
-            | "RequestLimitExceeded",
-        ) => StoreErrorKind::Throttled,
-        _ => match error {
-            SdkError::DispatchFailure(_) => StoreErrorKind::Unavailable,
-            SdkError::TimeoutError(_) => StoreErrorKind::Timeout,
-            _ => StoreErrorKind::Other,
-        },
-    };
-    let detail = match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("Scan failed: {code}: {message}"),
-        (Some(code), None) => format!("Scan failed: {code}"),
-        _ => format!("Scan failed: {}", chain(error)),
-    };
-    let store_error = StoreError::new(kind, detail);
-    Failure::store(
-        &format!("cannot list the leases in table {table}"),
-        &store_error,
-        table,
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use lease_dynamodb_sdk::LeaseConfig;
+    use lease_dynamodb_sdk::{
+        LeaseConfig, LeaseKey, LeaseSnapshot, store::AttributeValue, store::Item,
+    };
 
     use super::*;
 
-    fn item(pairs: &[(&str, SdkValue)]) -> HashMap<String, SdkValue> {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), value.clone()))
-            .collect()
-    }
-
-    fn lease_item(pk: &str, expires: &str) -> HashMap<String, SdkValue> {
-        item(&[
-            ("pk", SdkValue::S(pk.into())),
-            ("sk", SdkValue::S("LOCK".into())),
-            ("lease_token", SdkValue::S("secret-token".into())),
-            ("lease_expires_at", SdkValue::N(expires.into())),
-            ("lease_fence", SdkValue::N("7".into())),
-        ])
+    /// The lease item at `pk` expiring at epoch second `expires` (0: released), as the library
+    /// lists it, read at [`now`]; with `expires_at` of type S, a malformed item.
+    fn listed(pk: &str, expires: &str, expires_as_string: bool) -> ListedLease {
+        let config = LeaseConfig::builder("locks").build().unwrap();
+        let expires = if expires_as_string {
+            AttributeValue::string(expires)
+        } else {
+            AttributeValue::N(expires.into())
+        };
+        let item: Item = [
+            ("pk", AttributeValue::string(pk)),
+            ("sk", AttributeValue::string("LOCK")),
+            ("lease_token", AttributeValue::string("secret-token")),
+            ("lease_expires_at", expires),
+            ("lease_fence", AttributeValue::number(7)),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.into(), value))
+        .collect();
+        let key = LeaseKey::new(pk, "LOCK");
+        match LeaseSnapshot::decode(key.clone(), &item, &config, now()) {
+            Ok(snapshot) => ListedLease::Lease(snapshot),
+            Err(error) => ListedLease::Malformed { key, error },
+        }
     }
 
     fn now() -> SystemTime {
@@ -233,29 +175,30 @@ mod tests {
     }
 
     #[test]
-    fn items_are_read_as_inspect_reads_them() {
-        let planner = Planner::new(LeaseConfig::builder("locks").build().unwrap());
-        let held = view_of(&lease_item("a", "1800000030"), &planner, now());
+    fn listed_leases_are_shown_as_inspect_shows_them() {
+        let held = view_of(&listed("a", "1800000030", false), now());
         assert_eq!((held.state, held.fencing_token), ("held", Some(7)));
         assert_eq!(held.expires_in_seconds, Some(30));
         assert!(held.holder.as_deref().unwrap().starts_with("tok:"));
-        let released = view_of(&lease_item("b", "0"), &planner, now());
+        let released = view_of(&listed("b", "0", false), now());
         assert_eq!(released.state, "released");
-        let expired = view_of(&lease_item("c", "1799999990"), &planner, now());
+        let expired = view_of(&listed("c", "1799999990", false), now());
         assert_eq!(expired.state, "expired");
-        let mut foreign = lease_item("d", "1800000030");
-        foreign.insert("lease_expires_at".into(), SdkValue::S("soon".into()));
-        let malformed = view_of(&foreign, &planner, now());
-        assert_eq!(malformed.state, "malformed");
-        assert!(malformed.error.unwrap().contains("lease_expires_at"));
+        let malformed = view_of(&listed("d", "soon", true), now());
+        assert_eq!(
+            (malformed.key.as_str(), malformed.state),
+            ("d", "malformed")
+        );
+        let error = malformed.error.unwrap();
+        assert!(error.contains("lease_expires_at"), "{error}");
+        assert!(error.contains("is not a readable lease"), "{error}");
     }
 
     #[test]
     fn the_table_never_shows_a_token() {
-        let planner = Planner::new(LeaseConfig::builder("locks").build().unwrap());
         let views = [
-            view_of(&lease_item("job-a", "1800000030"), &planner, now()),
-            view_of(&lease_item("job-b", "0"), &planner, now()),
+            view_of(&listed("job-a", "1800000030", false), now()),
+            view_of(&listed("job-b", "0", false), now()),
         ];
         let table = text_table(&views);
         assert!(!table.contains("secret-token"), "{table}");
@@ -271,10 +214,9 @@ mod tests {
     #[test]
     fn json_is_one_array() {
         assert_eq!(json_array(&[]).unwrap(), "[]");
-        let planner = Planner::new(LeaseConfig::builder("locks").build().unwrap());
         let views = [
-            view_of(&lease_item("job-a", "1800000030"), &planner, now()),
-            view_of(&lease_item("job-b", "0"), &planner, now()),
+            view_of(&listed("job-a", "1800000030", false), now()),
+            view_of(&listed("job-b", "0", false), now()),
         ];
         let text = json_array(&views).unwrap();
         assert_eq!(text.lines().count(), 1, "{text}");

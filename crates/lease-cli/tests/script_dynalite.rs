@@ -174,6 +174,62 @@ fn list_shows_the_leases_with_a_prefix_and_a_limit() {
     );
 }
 
+/// An item at the lock sort key that is not a readable lease is listed as malformed, saying
+/// why (as `lease inspect` does), never left out; the application's own items at other sort
+/// keys are not leases. A missing table is a store failure (74) with what to do.
+#[test]
+fn list_shows_malformed_items_and_fails_on_a_missing_table() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let server = Server::dynalite();
+    assert!(server.run(&["acquire", "job-a"]).status.success());
+    server.put_item(&[
+        ("pk", AttributeValue::S("job-b".to_owned())),
+        ("sk", AttributeValue::S("LOCK".to_owned())),
+        ("lease_expires_at", AttributeValue::N("0".to_owned())),
+    ]);
+    server.put_item(&[
+        ("pk", AttributeValue::S("job-a".to_owned())),
+        ("sk", AttributeValue::S("META".to_owned())),
+        ("s3_key", AttributeValue::S("isr/0123abcd.html".to_owned())),
+    ]);
+    let listed = json(&server.run(&["list", "--output", "json"]));
+    let leases = listed.as_array().unwrap();
+    assert_eq!(leases.len(), 2, "{listed}");
+    assert_eq!(
+        (leases[0]["key"].as_str(), leases[0]["state"].as_str()),
+        (Some("job-a"), Some("held"))
+    );
+    assert_eq!(
+        (leases[1]["key"].as_str(), leases[1]["state"].as_str()),
+        (Some("job-b"), Some("malformed"))
+    );
+    let error = leases[1]["error"].as_str().unwrap();
+    assert!(error.contains("\"lease_token\" is missing"), "{error}");
+    let output = server.run(&["list"]);
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("job-b: ") && line.contains("lease_token")),
+        "{text}"
+    );
+
+    let missing = Server {
+        table: common::unique("lease-cli-missing"),
+        ..server
+    };
+    let output = missing.run(&["list"]);
+    assert_eq!(code(&output), 74, "{}", describe(&output));
+    assert_one_line_error(
+        &output,
+        &format!("cannot list the leases in table {}", missing.table),
+    );
+    assert_one_line_error(
+        &output,
+        &format!("'lease --table {} table create'", missing.table),
+    );
+}
+
 #[test]
 fn list_json_is_one_array() {
     let server = Server::dynalite();

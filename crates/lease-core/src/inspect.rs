@@ -2,7 +2,9 @@
 
 use std::time::SystemTime;
 
-use crate::error::{self, LeaseError, Operation};
+use crate::attribute::Item;
+use crate::config::LeaseConfig;
+use crate::error::{self, DecodeError, LeaseError, Operation};
 use crate::holder::HolderInfo;
 use crate::key::LeaseKey;
 use crate::planner::Planner;
@@ -21,6 +23,41 @@ pub struct LeaseSnapshot {
     pub key: LeaseKey,
     /// Its state, judged by the reader's clock.
     pub state: LeaseState,
+}
+
+impl LeaseSnapshot {
+    /// The snapshot of the lease at `key` from its stored `item`, judged at the reader's
+    /// wall-clock time `now`: released (`lease_expires_at = 0`), held (the expiry is after
+    /// `now`) or expired. This is how [`InspectPlan::interpret`] reads an item, for items read
+    /// some other way (a `Scan` of the table): decoding is strict, as
+    /// [`HolderInfo::decode_strict`].
+    ///
+    /// # Errors
+    /// [`DecodeError`] naming the attribute when `item` is not a readable lease (a missing,
+    /// wrong-typed, wrong-unit or foreign attribute).
+    pub fn decode(
+        key: LeaseKey,
+        item: &Item,
+        config: &LeaseConfig,
+        now: SystemTime,
+    ) -> Result<Self, DecodeError> {
+        Ok(Self {
+            key,
+            state: state_of(item, config, now)?,
+        })
+    }
+}
+
+/// The state of the lease item `item` at `now` ([`LeaseSnapshot::decode`]).
+fn state_of(item: &Item, config: &LeaseConfig, now: SystemTime) -> Result<LeaseState, DecodeError> {
+    let info = HolderInfo::decode_strict(item, config, now)?;
+    Ok(if info.released {
+        LeaseState::Released(info)
+    } else if info.expires_at > now {
+        LeaseState::Held(info)
+    } else {
+        LeaseState::Expired(info)
+    })
 }
 
 /// The state of a lease item at the time of reading.
@@ -130,16 +167,8 @@ pub(crate) fn interpret(
             state: LeaseState::Absent,
         });
     };
-    let info = match HolderInfo::decode_strict(&item, planner.config(), now) {
-        Ok(info) => info,
-        Err(error) => return Err(LeaseError::MalformedItem { key, error }),
-    };
-    let state = if info.released {
-        LeaseState::Released(info)
-    } else if info.expires_at > now {
-        LeaseState::Held(info)
-    } else {
-        LeaseState::Expired(info)
-    };
-    Ok(LeaseSnapshot { key, state })
+    match state_of(&item, planner.config(), now) {
+        Ok(state) => Ok(LeaseSnapshot { key, state }),
+        Err(error) => Err(LeaseError::MalformedItem { key, error }),
+    }
 }

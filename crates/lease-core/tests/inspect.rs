@@ -283,3 +283,28 @@ fn an_invalid_key_is_rejected_before_any_request() {
     );
     assert!(lax.inspect(LeaseKey::new("", "")).is_ok());
 }
+
+/// `LeaseSnapshot::decode` reads an item read some other way (a `Scan`) exactly as inspect
+/// reads the item it fetched: the same snapshot, or the same decode error.
+#[test]
+fn decode_is_how_inspect_reads_an_item() {
+    let p = planner();
+    let mut foreign = lease_item(1030);
+    foreign.insert("owner".into(), AttributeValue::string("me"));
+    for (item, now) in [
+        (lease_item(1030), 1000),
+        (lease_item(1000), 1000),
+        (lease_item(0), 1000),
+        (foreign, 1000),
+    ] {
+        let decoded = LeaseSnapshot::decode(key(), &item, p.config(), at(now));
+        match inspect_with(&p, Some(item), at(now)) {
+            Ok(snapshot) => assert_eq!(decoded, Ok(snapshot)),
+            Err(LeaseError::MalformedItem { key: k, error }) => {
+                assert_eq!(k, key());
+                assert_eq!(decoded, Err(error));
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! The narrow seam over the five DynamoDB calls a lease store makes.
+//! The narrow seam over the DynamoDB calls of this crate: the five a lease store makes, and the
+//! `Scan` of [`list_leases`](crate::dynamodb::list_leases).
 
 use std::future::Future;
 
@@ -10,6 +11,7 @@ use aws_sdk_dynamodb::operation::delete_item::{
 };
 use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemInput, GetItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemInput, PutItemOutput};
+use aws_sdk_dynamodb::operation::scan::{ScanError, ScanInput, ScanOutput};
 use aws_sdk_dynamodb::operation::transact_write_items::{
     TransactWriteItemsError, TransactWriteItemsInput, TransactWriteItemsOutput,
 };
@@ -19,7 +21,9 @@ use aws_sdk_dynamodb::operation::update_item::{
 use lease::{store::StoreError, store::StoreErrorKind};
 
 /// The DynamoDB operations that [`DynamoDbStore`](crate::DynamoDbStore) uses (four item
-/// operations and `TransactWriteItems`), in the SDK's own input, output and error types.
+/// operations and `TransactWriteItems`), and the `Scan` of
+/// [`list_leases`](crate::dynamodb::list_leases), in the SDK's own input, output and error
+/// types.
 ///
 /// [`aws_sdk_dynamodb::Client`] implements it by sending each input unchanged. Other
 /// implementations wrap a client (to add metrics, or inject faults) or replace it in tests; the
@@ -73,6 +77,16 @@ pub trait DynamoDbApi: Send + Sync {
     ) -> impl Future<
         Output = Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>>,
     > + Send;
+
+    /// Sends a `Scan` (one page: [`list_leases`](crate::dynamodb::list_leases) sends one per
+    /// page, each from the last page's `LastEvaluatedKey`).
+    ///
+    /// # Errors
+    /// The SDK's error, unchanged.
+    fn scan(
+        &self,
+        input: ScanInput,
+    ) -> impl Future<Output = Result<ScanOutput, SdkError<ScanError, HttpResponse>>> + Send;
 
     /// Why no request of this client can be sent, if that is known before sending (checked
     /// once, when a [`DynamoDbStore`](crate::DynamoDbStore) is made, and by the table
@@ -181,6 +195,30 @@ impl DynamoDbApi for Client {
             .set_return_consumed_capacity(input.return_consumed_capacity)
             .set_return_item_collection_metrics(input.return_item_collection_metrics)
             .set_client_request_token(input.client_request_token)
+            .send()
+    }
+
+    fn scan(
+        &self,
+        input: ScanInput,
+    ) -> impl Future<Output = Result<ScanOutput, SdkError<ScanError, HttpResponse>>> + Send {
+        Client::scan(self)
+            .set_table_name(input.table_name)
+            .set_index_name(input.index_name)
+            .set_attributes_to_get(input.attributes_to_get)
+            .set_limit(input.limit)
+            .set_select(input.select)
+            .set_scan_filter(input.scan_filter)
+            .set_conditional_operator(input.conditional_operator)
+            .set_exclusive_start_key(input.exclusive_start_key)
+            .set_return_consumed_capacity(input.return_consumed_capacity)
+            .set_total_segments(input.total_segments)
+            .set_segment(input.segment)
+            .set_projection_expression(input.projection_expression)
+            .set_filter_expression(input.filter_expression)
+            .set_expression_attribute_names(input.expression_attribute_names)
+            .set_expression_attribute_values(input.expression_attribute_values)
+            .set_consistent_read(input.consistent_read)
             .send()
     }
 

@@ -23,6 +23,7 @@ use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveError;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::scan::ScanError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_time_to_live::UpdateTimeToLiveError;
@@ -177,6 +178,10 @@ impl OperationError for UpdateTimeToLiveError {
 
 impl OperationError for GetItemError {
     const OPERATION: &'static str = "GetItem";
+}
+
+impl OperationError for ScanError {
+    const OPERATION: &'static str = "Scan";
 }
 
 impl OperationError for CreateTableError {

@@ -10,7 +10,8 @@
 //! - the modules [`config`], [`error`], [`snapshot`], [`status`], [`token`], [`transaction`],
 //!   [`table`], [`clock`], [`metrics`] and [`store`] are the `lease` crate's;
 //! - [`dynamodb`] holds what is particular to the AWS SDK (the SDK seam, conversions to SDK
-//!   types, the request timeout, the table check's own failures).
+//!   types, the request timeout, the table check's own failures, the listing of a table's
+//!   leases).
 //!
 //! ## Quickstart
 //! ```no_run
@@ -150,6 +151,12 @@
 //! types, and TTL on the configured attribute where TTL is written) and says what to fix;
 //! [`enable_ttl`](crate::dynamodb::enable_ttl) enables TTL after [`create_lock_table`].
 //!
+//! ## Listing the leases
+//! [`list_leases`](crate::dynamodb::list_leases) scans the table (consistently, page by page)
+//! for the items at the lock sort key and reads each as
+//! [`LeaseManager::inspect`] would: a [`LeaseSnapshot`], or the key and the
+//! [`DecodeError`](crate::error::DecodeError) of an item that is not a readable lease.
+//!
 //! ## Design
 //! - No lease semantics here: they live once in `lease-core`, shared with `lease-memory`. This
 //!   crate only converts (core [`AttributeValue`](crate::store::AttributeValue)s and [`Request`](crate::store::Request)s to SDK inputs, SDK outputs
@@ -160,8 +167,10 @@
 //!   holder without a second read. Every other failure is a [`StoreError`](crate::store::StoreError) whose
 //!   [`StoreErrorKind`](crate::store::StoreErrorKind) says whether the write may have been applied (timeouts, 5xx) or not
 //!   (throttling, validation, access, missing table).
-//! - The SDK is reached through [`DynamoDbApi`](crate::dynamodb::DynamoDbApi), a five-method seam that
-//!   [`aws_sdk_dynamodb::Client`] implements; wrap it to add metrics or inject faults.
+//! - The SDK is reached through [`DynamoDbApi`](crate::dynamodb::DynamoDbApi), a six-method seam
+//!   (the store's five calls and the `Scan` of
+//!   [`list_leases`](crate::dynamodb::list_leases)) that [`aws_sdk_dynamodb::Client`]
+//!   implements; wrap it to add metrics or inject faults.
 //! - The library needs no HTTP client or TLS stack of its own (`aws-sdk-dynamodb` with
 //!   `default-features = false`): the binary that builds the client chooses them.
 //!
@@ -178,6 +187,7 @@ mod classify;
 mod convert;
 mod create_table;
 mod dynamodb_store;
+mod list;
 mod table_check;
 mod transact;
 
@@ -200,12 +210,14 @@ pub use lease::{
 };
 
 /// What is particular to DynamoDB through the AWS SDK: the SDK seam a store sends through, the
-/// conversions of items and transaction items to the SDK's types, the request timeout, and the
-/// table check's and TTL switch's own failures.
+/// conversions of items and transaction items to the SDK's types, the request timeout, the
+/// table check's and TTL switch's own failures, and the listing of a table's leases
+/// ([`list_leases`](dynamodb::list_leases), with a `Scan`).
 pub mod dynamodb {
     pub use crate::api::DynamoDbApi;
     pub use crate::convert::item_from_sdk;
     pub use crate::dynamodb_store::DEFAULT_REQUEST_TIMEOUT;
+    pub use crate::list::{LeaseList, ListOptions, ListedLease, list_leases};
     pub use crate::table_check::{TableCheckFailure, enable_ttl};
     pub use crate::transact::{lease_check_transact_item, transact_item};
 }

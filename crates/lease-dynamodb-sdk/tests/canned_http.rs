@@ -405,3 +405,91 @@ async fn unreadable_answers_never_show_a_token_in_the_errors_debug() {
     let shown = format!("{err:?} {err}");
     assert!(!shown.contains(THEIRS), "{shown}");
 }
+
+/// `list_leases` through a real client: what the SDK puts on the wire for each page, pages
+/// followed by their `LastEvaluatedKey`, and the items decoded.
+#[tokio::test]
+async fn list_leases_scans_page_after_page_on_the_wire() {
+    use lease_dynamodb_sdk::dynamodb::{ListOptions, ListedLease, list_leases};
+    let first = r#"{"Items":[{"pk":{"S":"CACHE#A"},"sk":{"S":"LOCK"},"lease_token":{"S":"tok"},"lease_expires_at":{"N":"0"},"lease_fence":{"N":"3"}}],"LastEvaluatedKey":{"pk":{"S":"CACHE#A"},"sk":{"S":"LOCK"}}}"#;
+    let second = r#"{"Items":[{"pk":{"S":"CACHE#B"},"sk":{"S":"LOCK"},"lease_token":{"N":"1"},"lease_expires_at":{"N":"0"}}]}"#;
+    let http = Canned::new(&[(200, first), (200, second)]);
+    let config = LeaseConfig::builder("locks").build().unwrap();
+    let options = ListOptions::new()
+        .prefix("CACHE#")
+        .page_size(std::num::NonZeroU32::new(5).unwrap());
+    let list = list_leases(&http.client(), &config, &options)
+        .await
+        .unwrap();
+    assert!(list.complete);
+    assert!(
+        matches!(&list.leases[..], [ListedLease::Lease(a), ListedLease::Malformed { key: b, .. }]
+            if a.key == LeaseKey::new("CACHE#A", "LOCK") && *b == LeaseKey::new("CACHE#B", "LOCK")),
+        "{list:?}"
+    );
+    let sent = http.sent();
+    assert_eq!(sent.len(), 2);
+    for request in &sent {
+        assert_eq!(request.target, "DynamoDB_20120810.Scan");
+        for part in [
+            r#""TableName":"locks""#,
+            r#""ConsistentRead":true"#,
+            r#""Limit":5"#,
+            r##""FilterExpression":"#sk = :lock AND begins_with(#pk, :prefix)""##,
+            r#"":lock":{"S":"LOCK"}"#,
+            r#"":prefix":{"S":"CACHE#"}"#,
+        ] {
+            assert!(
+                request.body.contains(part),
+                "{part} not in {}",
+                request.body
+            );
+        }
+    }
+    assert!(
+        !sent[0].body.contains("ExclusiveStartKey"),
+        "{}",
+        sent[0].body
+    );
+    assert!(
+        sent[1].body.contains(r#""ExclusiveStartKey":{"#),
+        "{}",
+        sent[1].body
+    );
+}
+
+#[tokio::test]
+async fn list_leases_fails_on_an_item_of_an_unknown_type_as_inspect_does() {
+    use lease_dynamodb_sdk::dynamodb::{ListOptions, list_leases};
+    let http = Canned::new(&[(
+        200,
+        r#"{"Items":[{"pk":{"S":"A"},"sk":{"S":"LOCK"},"x":{"NEWTYPE":"1"}}]}"#,
+    )]);
+    let config = LeaseConfig::builder("locks").build().unwrap();
+    let err = list_leases(&http.client(), &config, &ListOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Other);
+    assert!(err.message().contains("A/LOCK"), "{}", err.message());
+    assert!(err.message().contains("\"x\""), "{}", err.message());
+}
+
+#[tokio::test]
+async fn list_leases_on_a_missing_table_is_resource_not_found() {
+    use lease_dynamodb_sdk::dynamodb::{ListOptions, list_leases};
+    let http = Canned::new(&[(
+        400,
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}"#,
+    )]);
+    let config = LeaseConfig::builder("locks").build().unwrap();
+    let err = list_leases(&http.client(), &config, &ListOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::ResourceNotFound);
+    assert!(
+        err.message()
+            .starts_with("Scan failed: ResourceNotFoundException"),
+        "{}",
+        err.message()
+    );
+}
