@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The public API of every published library crate, as `cargo public-api` lists it (rustdoc JSON
-# from the installed nightly toolchain), compared with the listings checked in under api/.
+# The public API of every published library crate with all its features, as `cargo public-api`
+# lists it (rustdoc JSON from the installed nightly toolchain), compared with the listings
+# checked in under api/.
 # A change of the public API fails this check until the listing changes with it, so every
 # surface change is a reviewed diff.
 #
@@ -48,7 +49,7 @@ status=0
 for crate in lease-core lease-manager lease-memory lease-dynamodb-sdk; do
   listing="api/$crate.txt"
   # -ss: without blanket and auto-trait impls (Send, Sync, Any, From<T> for T: noise).
-  current="$(cargo public-api --package "$crate" -ss 2>/dev/null)"
+  current="$(cargo public-api --package "$crate" --all-features -ss 2>/dev/null)"
   roots="$(printf '%s\n' "$current" | grep -oE '(^|[^:A-Za-z0-9_])[a-z_][a-z0-9_]*::' | sed -E 's/^[^a-z_]//; s/::$//' | sort -u)"
   for root in $roots; do
     if ! printf ' %s ' "$(allowed_roots "$crate")" | grep -q " $root "; then

@@ -63,6 +63,8 @@ mod guard;
 mod manager;
 pub mod metrics;
 mod scoped;
+#[cfg(feature = "test-util")]
+mod test_clock;
 mod tokens;
 mod wait;
 
