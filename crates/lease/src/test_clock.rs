@@ -162,4 +162,3 @@ impl Clock for TestClock {
 fn nanos(by: Duration) -> i128 {
     i128::try_from(by.as_nanos()).unwrap_or(i128::MAX)
 }
-
