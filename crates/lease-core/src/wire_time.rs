@@ -9,13 +9,12 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
-const NANOS_PER_MILLI: i128 = 1_000_000;
 
 /// Whole epoch seconds of `now`, rounded down: the `:now` of conditions (saturating at the
 /// ends of `i64`).
 #[must_use]
 pub fn epoch_seconds_floor(now: SystemTime) -> i64 {
-    saturate(epoch_nanos(now).div_euclid(NANOS_PER_SECOND))
+    ExpiryUnit::Seconds.floor(now)
 }
 
 /// Whole epoch seconds of `now + duration`, rounded up: the stored expiry. `None` if the sum is
@@ -50,23 +49,45 @@ impl ExpiryUnit {
     /// the ends of `i64`).
     #[must_use]
     pub fn floor(self, t: SystemTime) -> i64 {
-        saturate(epoch_nanos(t).div_euclid(self.nanos()))
+        let (secs, nanos) = split(t);
+        match self {
+            Self::Seconds => secs,
+            Self::Milliseconds => secs
+                .saturating_mul(1000)
+                .saturating_add(i64::from(nanos / 1_000_000)),
+        }
     }
 
     /// `t` in this unit since the epoch, rounded up: a stored expiry. `None` beyond the range
     /// of `i64`.
     #[must_use]
     pub fn ceil(self, t: SystemTime) -> Option<i64> {
-        let nanos = epoch_nanos(t);
-        let units = nanos.div_euclid(self.nanos()) + i128::from(nanos.rem_euclid(self.nanos()) > 0);
-        i64::try_from(units).ok()
+        // Whole seconds and the nanoseconds past them, without 128-bit division (this runs
+        // on every request).
+        let (secs, nanos) = split(t);
+        match self {
+            Self::Seconds => secs.checked_add(i64::from(nanos > 0)),
+            Self::Milliseconds => secs
+                .checked_mul(1000)?
+                .checked_add(i64::from(nanos / 1_000_000))?
+                .checked_add(i64::from(nanos % 1_000_000 > 0)),
+        }
     }
 
     /// The time `value` units after the epoch (before it, when negative); `None` outside the
     /// range of [`SystemTime`].
     #[must_use]
     pub fn to_time(self, value: i64) -> Option<SystemTime> {
-        from_epoch_nanos(i128::from(value).checked_mul(self.nanos())?)
+        let magnitude = value.unsigned_abs();
+        let offset = match self {
+            Self::Seconds => Duration::from_secs(magnitude),
+            Self::Milliseconds => Duration::from_millis(magnitude),
+        };
+        if value >= 0 {
+            UNIX_EPOCH.checked_add(offset)
+        } else {
+            UNIX_EPOCH.checked_sub(offset)
+        }
     }
 
     /// `"seconds"` or `"milliseconds"`, for messages.
@@ -75,13 +96,6 @@ impl ExpiryUnit {
         match self {
             Self::Seconds => "seconds",
             Self::Milliseconds => "milliseconds",
-        }
-    }
-
-    fn nanos(self) -> i128 {
-        match self {
-            Self::Seconds => NANOS_PER_SECOND,
-            Self::Milliseconds => NANOS_PER_MILLI,
         }
     }
 }
@@ -117,8 +131,23 @@ pub fn from_epoch_nanos(nanos: i128) -> Option<SystemTime> {
     }
 }
 
-fn saturate(n: i128) -> i64 {
-    i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX })
+/// `t` as whole seconds from the epoch, rounded down, and the nanoseconds past them
+/// (`0..1_000_000_000`); the seconds saturate at the ends of `i64`.
+fn split(t: SystemTime) -> (i64, u32) {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(after) => (
+            i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+            after.subsec_nanos(),
+        ),
+        Err(before) => {
+            let before = before.duration();
+            let secs = i64::try_from(before.as_secs()).map_or(i64::MIN, |s| -s);
+            match before.subsec_nanos() {
+                0 => (secs, 0),
+                nanos => (secs.saturating_sub(1), 1_000_000_000 - nanos),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +189,52 @@ mod tests {
         let before_epoch = from_epoch_nanos(-1_500_000).unwrap();
         assert_eq!(unit.floor(before_epoch), -2);
         assert_eq!(unit.ceil(before_epoch), Some(-1));
+    }
+
+    /// The whole-unit arithmetic (no 128-bit division) agrees with the plain definition on
+    /// nanoseconds, before and after the epoch and at the unit boundaries.
+    #[test]
+    fn floor_and_ceil_agree_with_division_of_nanoseconds() {
+        let mut samples = vec![0_i128];
+        for base in [
+            0_i128,
+            1_000_000_000,
+            1_700_000_000_123_456_789,
+            86_400_000_000_000,
+        ] {
+            for delta in [
+                0_i128,
+                1,
+                999_999,
+                1_000_000,
+                1_000_001,
+                999_999_999,
+                1_000_000_000,
+            ] {
+                samples.extend([base + delta, base - delta, -base + delta, -base - delta]);
+            }
+        }
+        for nanos in samples {
+            let t = from_epoch_nanos(nanos).unwrap();
+            assert_eq!(epoch_nanos(t), nanos);
+            for (unit, per) in [
+                (ExpiryUnit::Seconds, 1_000_000_000_i128),
+                (ExpiryUnit::Milliseconds, 1_000_000),
+            ] {
+                let floor = nanos.div_euclid(per);
+                let ceil = floor + i128::from(nanos.rem_euclid(per) > 0);
+                assert_eq!(
+                    i128::from(unit.floor(t)),
+                    floor,
+                    "{unit:?} floor of {nanos}"
+                );
+                assert_eq!(
+                    unit.ceil(t).map(i128::from),
+                    Some(ceil),
+                    "{unit:?} ceil of {nanos}"
+                );
+            }
+        }
     }
 
     #[test]

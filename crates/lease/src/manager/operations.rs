@@ -61,7 +61,7 @@ impl<S: Store> LeaseManager<S> {
             key.into(),
             duration,
             now,
-            self.token_source().next_token(),
+            self.tokens.next_token(),
             self.retry_policy(),
         )?
         .reading_holder();
