@@ -75,21 +75,21 @@ const ACQUIRE_EXAMPLES: &str = "\
 Examples:
   lease --table locks acquire backup --duration 5m > lease.json
   eval \"$(lease --table locks acquire backup --duration 5m --output env)\"
-  # ... work, then (KEY and token from LEASE_KEY and LEASE_TOKEN):
+  # ... work, then (from LEASE_KEY, LEASE_TOKEN and LEASE_FENCING_TOKEN):
   lease --table locks refresh --duration 5m
   lease --table locks release";
 
 const REFRESH_EXAMPLES: &str = "\
 Examples:
-  lease --table locks refresh backup --duration 5m --token \"$TOKEN\"
-  printf '%s\\n' \"$TOKEN\" | lease --table locks refresh backup --duration 5m
-  lease --table locks refresh --duration 5m    # LEASE_KEY and LEASE_TOKEN from acquire --output env";
+  lease --table locks refresh backup --duration 5m --token \"$TOKEN\" --fencing-token \"$FENCE\"
+  printf '%s\\n' \"$TOKEN\" | lease --table locks refresh backup --duration 5m --fencing-token \"$FENCE\"
+  lease --table locks refresh --duration 5m    # LEASE_KEY, LEASE_TOKEN, LEASE_FENCING_TOKEN from acquire --output env";
 
 const RELEASE_EXAMPLES: &str = "\
 Examples:
-  lease --table locks release backup --token \"$TOKEN\"
-  printf '%s\\n' \"$TOKEN\" | lease --table locks release backup
-  lease --table locks release                  # LEASE_KEY and LEASE_TOKEN from acquire --output env";
+  lease --table locks release backup --token \"$TOKEN\" --fencing-token \"$FENCE\"
+  printf '%s\\n' \"$TOKEN\" | lease --table locks release backup --fencing-token \"$FENCE\"
+  lease --table locks release                  # LEASE_KEY, LEASE_TOKEN, LEASE_FENCING_TOKEN from acquire --output env";
 
 const INSPECT_EXAMPLES: &str = "\
 Examples:
@@ -376,7 +376,7 @@ pub(crate) struct AcquireArgs {
     pub(crate) output: ScriptOutput,
 }
 
-/// The lease a script holds: its key and its token.
+/// The lease a script holds: its key, its token and its fencing token.
 #[derive(Args, Debug)]
 pub(crate) struct HeldLease {
     /// The lease's key.
@@ -391,6 +391,10 @@ pub(crate) struct HeldLease {
         value_name = "TOKEN"
     )]
     pub(crate) token: Option<String>,
+    /// The lease's fencing token, as printed by `lease acquire` (`LEASE_FENCING_TOKEN` in its
+    /// env output): it is part of the lease, and printed with it after a refresh.
+    #[arg(long, env = "LEASE_FENCING_TOKEN", value_name = "N")]
+    pub(crate) fencing_token: Option<u64>,
 }
 
 /// `lease refresh`.

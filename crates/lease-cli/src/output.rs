@@ -111,7 +111,7 @@ impl LeaseView {
             key: lease.key().partition().to_owned(),
             sort_key: lease.key().sort().unwrap_or_default().to_owned(),
             token: None,
-            fencing_token: lease.fence().map(|f| f.get()),
+            fencing_token: Some(lease.fence().get()),
             expires_at: utc(lease.expires_at()),
             expires_at_epoch_seconds: lease.expires_at_epoch_seconds(),
         }
@@ -306,6 +306,7 @@ mod tests {
         let lease = Lease::new(
             LeaseKey::new("job", "LOCK"),
             LeaseToken::new("secret-token"),
+            lease_dynamodb_sdk::FencingToken::new(1),
             at(0),
         );
         let with = LeaseView::with_token(&lease);

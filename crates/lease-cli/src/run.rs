@@ -68,9 +68,7 @@ pub(crate) async fn run(
         eprintln!(
             "lease: acquired lease {} (fencing token {}, expires {}); running the command",
             key.partition(),
-            lease
-                .fence()
-                .map_or_else(|| "-".to_owned(), |f| f.to_string()),
+            lease.fence(),
             utc(lease.expires_at())
         );
     }
@@ -87,10 +85,8 @@ pub(crate) async fn run(
             "LEASE_EXPIRES_AT",
             lease.expires_at_epoch_seconds().to_string(),
         )
+        .env("LEASE_FENCING_TOKEN", lease.fence().get().to_string())
         .process_group(0);
-    if let Some(fence) = lease.fence() {
-        command.env("LEASE_FENCING_TOKEN", fence.get().to_string());
-    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use lease_dynamodb_sdk::{Lease, LeaseKey, ReleaseOutcome, token::LeaseToken};
+use lease_dynamodb_sdk::{FencingToken, Lease, LeaseKey, ReleaseOutcome, token::LeaseToken};
 
 use crate::cli::{
     AcquireArgs, FormatArgs, HeldLease, RefreshArgs, ReleaseArgs, ScriptOutput, StoreArgs,
@@ -54,11 +54,13 @@ pub(crate) async fn refresh(
     args: RefreshArgs,
 ) -> Result<u8, Failure> {
     let token = token(&args.lease)?;
+    let fence = fence(&args.lease)?;
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
     let lease = Lease::new(
         LeaseKey::new(args.lease.key, manager.config().lock_sort_key()),
         token,
+        fence,
         std::time::SystemTime::now(),
     );
     let refreshed = manager
@@ -81,10 +83,11 @@ pub(crate) async fn release(
     args: ReleaseArgs,
 ) -> Result<u8, Failure> {
     let token = token(&args.lease)?;
+    let fence = fence(&args.lease)?;
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
     let key = LeaseKey::new(args.lease.key, manager.config().lock_sort_key());
-    let lease = Lease::new(key.clone(), token, std::time::SystemTime::now());
+    let lease = Lease::new(key.clone(), token, fence, std::time::SystemTime::now());
     let outcome = manager
         .release(&lease)
         .await
@@ -114,6 +117,18 @@ fn print(output: ScriptOutput, json: String, env: String) {
 ///
 /// # Errors
 /// A usage failure when there is none (or stdin is a terminal).
+/// The held lease's fencing token (`--fencing-token` or `LEASE_FENCING_TOKEN`).
+///
+/// # Errors
+/// 64 when it is not given.
+fn fence(lease: &HeldLease) -> Result<FencingToken, Failure> {
+    lease.fencing_token.map(FencingToken::new).ok_or_else(|| {
+        Failure::usage(
+            "no fencing token: pass --fencing-token or set LEASE_FENCING_TOKEN (lease acquire prints it with the token)",
+        )
+    })
+}
+
 fn token(lease: &HeldLease) -> Result<LeaseToken, Failure> {
     let missing = || {
         Failure::usage(

@@ -170,12 +170,12 @@ fn bad_input_exits_64_before_connecting() {
     let long_key = "k".repeat(2049);
     let long_table = "t".repeat(256);
     let long_token = "x".repeat(1025);
-    let cases: [Case; 31] = [
+    let cases: [Case; 32] = [
         // Keys, durations and renew periods the library rejects.
         (&["acquire", ""], &[], &[], "the partition key is empty"),
         (&["acquire", &long_key], &[], &[], "2049 bytes"),
         (
-            &["release", "--token", "t"],
+            &["release", "--token", "t", "--fencing-token", "1"],
             &[("LEASE_KEY", "")],
             &[],
             "the partition key is empty",
@@ -199,7 +199,16 @@ fn bad_input_exits_64_before_connecting() {
             "10-year maximum",
         ),
         (
-            &["refresh", "job", "--token", "t", "--duration", "0s"],
+            &[
+                "refresh",
+                "job",
+                "--token",
+                "t",
+                "--fencing-token",
+                "7",
+                "--duration",
+                "0s",
+            ],
             &[],
             &[],
             "--duration",
@@ -265,6 +274,13 @@ fn bad_input_exits_64_before_connecting() {
             "no lease token",
         ),
         (&["release", "job"], &[], &[], "no lease token"),
+        // The fencing token is part of the lease handed over.
+        (
+            &["release", "job", "--token", "t"],
+            &[],
+            &["LEASE_FENCING_TOKEN"],
+            "no fencing token",
+        ),
         // Table configuration, from options and from LEASE_TABLE.
         (&["inspect", "job"], &[], &["LEASE_TABLE"], "--table"),
         (
@@ -314,7 +330,14 @@ fn bad_input_exits_64_before_connecting() {
         // An endpoint the SDK cannot send to: refused before anything is built. (Sent, the
         // SDK's error printed the whole request, token included.)
         (
-            &["release", "job", "--token", "my-secret-token"],
+            &[
+                "release",
+                "job",
+                "--token",
+                "my-secret-token",
+                "--fencing-token",
+                "7",
+            ],
             &[("LEASE_ENDPOINT", "not a url")],
             &[],
             "invalid endpoint \"not a url\"",
@@ -333,7 +356,14 @@ fn bad_input_exits_64_before_connecting() {
         ),
         // A token over the 1024-byte limit.
         (
-            &["release", "job", "--token", &long_token],
+            &[
+                "release",
+                "job",
+                "--token",
+                &long_token,
+                "--fencing-token",
+                "7",
+            ],
             &[],
             &[],
             "check --token",

@@ -30,6 +30,7 @@ fn table_acquire_inspect_release_check_on_moto() {
     assert_eq!(code(&output), 0, "{}", describe(&output));
     let acquired: Value = serde_json::from_slice(&output.stdout).unwrap();
     let token = acquired["token"].as_str().unwrap().to_owned();
+    let fence = acquired["fencing_token"].as_u64().unwrap().to_string();
 
     let inspected = server.inspect("deploy");
     assert_eq!(inspected["state"], "held");
@@ -45,7 +46,14 @@ fn table_acquire_inspect_release_check_on_moto() {
     let output = server.run(&["run", "deploy", "--no-wait", "--", "true"]);
     assert_eq!(code(&output), 73, "{}", describe(&output));
 
-    let output = server.run(&["release", "deploy", "--token", &token]);
+    let output = server.run(&[
+        "release",
+        "deploy",
+        "--token",
+        &token,
+        "--fencing-token",
+        &fence,
+    ]);
     assert_eq!(code(&output), 0, "{}", describe(&output));
     assert_eq!(server.inspect("deploy")["state"], "released");
 

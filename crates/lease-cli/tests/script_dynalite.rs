@@ -19,6 +19,7 @@ fn acquire_refresh_release_by_token() {
     let acquired = json(&server.run(&["acquire", "backup", "--duration", "10s"]));
     let token = acquired["token"].as_str().unwrap().to_owned();
     let fence = acquired["fencing_token"].as_u64().unwrap();
+    let fence_arg = fence.to_string();
     assert_eq!(acquired["key"], "backup");
     assert_eq!(acquired["sort_key"], "LOCK");
     assert!(acquired["expires_at"].as_str().unwrap().ends_with('Z'));
@@ -34,7 +35,14 @@ fn acquire_refresh_release_by_token() {
 
     // Refresh with the token on stdin: printed without the token.
     let refreshed = server.run_with_stdin(
-        &["refresh", "backup", "--duration", "20s"],
+        &[
+            "refresh",
+            "backup",
+            "--duration",
+            "20s",
+            "--fencing-token",
+            &fence_arg,
+        ],
         &format!("{token}\n"),
     );
     let refreshed_text = String::from_utf8_lossy(&refreshed.stdout).into_owned();
@@ -47,25 +55,60 @@ fn acquire_refresh_release_by_token() {
     );
 
     // Another token neither refreshes nor releases it.
-    let output = server.run(&["refresh", "backup", "--token", "not-the-token"]);
+    let output = server.run(&[
+        "refresh",
+        "backup",
+        "--token",
+        "not-the-token",
+        "--fencing-token",
+        &fence_arg,
+    ]);
     assert_eq!(code(&output), 76);
     assert_one_line_error(&output, "not ours any more");
-    let output = server.run(&["release", "backup", "--token", "not-the-token"]);
+    let output = server.run(&[
+        "release",
+        "backup",
+        "--token",
+        "not-the-token",
+        "--fencing-token",
+        &fence_arg,
+    ]);
     assert_eq!(code(&output), 76);
     assert_eq!(json_stdout(&output)["outcome"], "not_held");
     assert_eq!(server.inspect("backup")["state"], "held");
 
     // Release with the token as a flag; a second release is still "released" (idempotent).
-    let released = json(&server.run(&["release", "backup", "--token", &token]));
+    let released = json(&server.run(&[
+        "release",
+        "backup",
+        "--token",
+        &token,
+        "--fencing-token",
+        &fence_arg,
+    ]));
     assert_eq!(released["outcome"], "released");
-    let again = json(&server.run(&["release", "backup", "--token", &token]));
+    let again = json(&server.run(&[
+        "release",
+        "backup",
+        "--token",
+        &token,
+        "--fencing-token",
+        &fence_arg,
+    ]));
     assert_eq!(again["outcome"], "released");
     let inspected = server.inspect("backup");
     assert_eq!(inspected["state"], "released");
     assert_eq!(inspected["fencing_token"].as_u64(), Some(fence));
 
     // After the release the token refreshes nothing.
-    let output = server.run(&["refresh", "backup", "--token", &token]);
+    let output = server.run(&[
+        "refresh",
+        "backup",
+        "--token",
+        &token,
+        "--fencing-token",
+        &fence_arg,
+    ]);
     assert_eq!(code(&output), 76);
 
     // The next holder gets a greater fencing token.

@@ -17,7 +17,7 @@ use crate::expr::{Comparator, Condition, Operand, UpdateAction, UpdateValue, Val
 use crate::fence::FencingToken;
 use crate::holder::{Holder, HolderInfo};
 use crate::key::LeaseKey;
-use crate::lease::Lease;
+use crate::lease::{Lease, PendingLease};
 use crate::now::Now;
 use crate::planner::{Planner, WriteTimes};
 use crate::request::{OnConditionFailure, Request, ReturnValues, UpdateRequest};
@@ -32,7 +32,7 @@ use std::time::SystemTime;
 pub struct AcquirePlan<'p> {
     planner: &'p Planner,
     request: Request,
-    lease: Lease,
+    lease: PendingLease,
     now: Now,
 }
 
@@ -90,7 +90,7 @@ impl<'p> AcquirePlan<'p> {
         Self {
             planner,
             request,
-            lease: Lease::held(key, token, times.expires_at, None, times.deadline),
+            lease: PendingLease::held(key, token, times.expires_at, times.deadline),
             now,
         }
     }
@@ -104,7 +104,7 @@ impl<'p> AcquirePlan<'p> {
     /// The lease this acquire will hold if it succeeds (its fencing token is known only from
     /// the store's answer).
     #[must_use]
-    pub fn lease(&self) -> &Lease {
+    pub fn lease(&self) -> &PendingLease {
         &self.lease
     }
 
@@ -137,7 +137,7 @@ impl<'p> AcquirePlan<'p> {
 
     /// The request, the lease it gives if it succeeds, and the planning time, for a machine
     /// that keeps them apart ([`interpret`]).
-    pub(crate) fn into_parts(self) -> (Request, Lease) {
+    pub(crate) fn into_parts(self) -> (Request, PendingLease) {
         (self.request, self.lease)
     }
 }
@@ -146,7 +146,7 @@ impl<'p> AcquirePlan<'p> {
 /// `wall` (the time a holder in an old item is judged at).
 pub(crate) fn interpret(
     planner: &Planner,
-    lease: Lease,
+    lease: PendingLease,
     wall: SystemTime,
     response: Result<StoreResponse, StoreError>,
 ) -> Result<Lease, LeaseError> {
@@ -216,7 +216,7 @@ pub(crate) fn interpret(
 pub(crate) fn proven_fence(
     response: &Result<StoreResponse, StoreError>,
     planner: &Planner,
-    lease: &Lease,
+    lease: &PendingLease,
 ) -> Option<u64> {
     match response {
         Ok(StoreResponse::Applied {
@@ -229,7 +229,7 @@ pub(crate) fn proven_fence(
 /// Whether the updated attributes name a lease token other than `lease`'s: the answer is then
 /// not to the acquire that plans `lease` (every acquire sets its own token, which `UPDATED_NEW`
 /// returns; an answer without the token is taken as it is).
-fn names_another_token(item: &Item, planner: &Planner, lease: &Lease) -> bool {
+fn names_another_token(item: &Item, planner: &Planner, lease: &PendingLease) -> bool {
     match item.get(planner.config().token_attribute()) {
         Some(AttributeValue::S(token)) => token.as_str() != lease.token().expose_secret(),
         Some(_) => true,

@@ -133,7 +133,8 @@ impl Planner {
     ///
     /// ```
     /// use lease_core::{
-    ///     CancellationReason, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, TransactItem,
+    ///     CancellationReason, FencingToken, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner,
+    ///     TransactItem,
     /// };
     /// use lease_core::wire_time::from_epoch_seconds;
     ///
@@ -141,6 +142,7 @@ impl Planner {
     /// let lease = Lease::new(
     ///     LeaseKey::new("CACHE#A", "LOCK"),
     ///     LeaseToken::new("tok"),
+    ///     FencingToken::new(7),
     ///     from_epoch_seconds(1030).ok_or("time out of range")?,
     /// );
     /// let guard = planner.lease_check(&lease, from_epoch_seconds(1000).ok_or("time out of range")?)?;
@@ -165,7 +167,7 @@ impl Planner {
         now: impl Into<Now>,
     ) -> Result<LeaseCheck, LeaseError> {
         let now = now.into();
-        self.check_holder(lease)
+        self.check_holder(lease.key(), lease.token())
             .map_err(|reason| invalid(Operation::Commit, lease.key().clone(), reason))?;
         Ok(LeaseCheck {
             check: ConditionCheckRequest {
@@ -200,12 +202,15 @@ impl Planner {
     ) -> Result<TransactItem, LeaseError> {
         let now = now.into();
         let gc_ttl = self
-            .check_holder(lease)
+            .check_holder(lease.key(), lease.token())
             .and_then(|()| self.release_ttl(now))
             .map_err(|reason| invalid(Operation::Commit, lease.key().clone(), reason))?;
         let condition = self.held_condition(lease, now);
         Ok(TransactItem::Update(release_update(
-            self, lease, gc_ttl, condition,
+            self,
+            lease.parts(),
+            gc_ttl,
+            condition,
         )))
     }
 

@@ -1,8 +1,6 @@
 //! A held lease and the outcome of releasing one.
 
-use std::time::Instant;
-
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use crate::wire_time;
 
@@ -14,13 +12,26 @@ use crate::token::LeaseToken;
 /// A lease this process holds (or held): its key, its bearer token, its expiry, its fencing
 /// token and its local safe deadline.
 ///
+/// Every `Lease` has a fencing token: an acquire gives one only once the store's answer names
+/// it (before, there is a [`PendingLease`]), and a lease handed over from elsewhere
+/// ([`Lease::new`]) comes with its own.
+///
 /// `Debug` shows the token's fingerprint only.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
+    parts: PendingLease,
+    fence: FencingToken,
+}
+
+/// The lease an acquire will hold if the store applies it: everything but the fencing token,
+/// which only the store's answer gives ([`AcquirePlan::lease`](crate::AcquirePlan::lease)).
+///
+/// `Debug` shows the token's fingerprint only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingLease {
     key: LeaseKey,
     token: LeaseToken,
     expires_at: SystemTime,
-    fence: Option<FencingToken>,
     deadline: Option<Deadline>,
 }
 
@@ -52,65 +63,58 @@ pub(crate) struct Deadline {
 }
 
 impl Lease {
-    /// A lease value from its parts, for example to refresh or release a lease whose token was
-    /// handed over from elsewhere (a script, another language's service). Refresh and release
-    /// condition on the token only; `expires_at` is informational. Such a lease has no
-    /// [`fence`](Self::fence) and no [`valid_until`](Self::valid_until) until it is refreshed.
+    /// A lease value from its parts, for a lease handed over from elsewhere with its fencing
+    /// token (a script, another language's service: `lease acquire` prints all four), to
+    /// refresh or release it. Refresh and release condition on the token only; `expires_at` is
+    /// informational. Such a lease has no [`valid_until`](Self::valid_until) until it is
+    /// refreshed.
     #[must_use]
-    pub fn new(key: LeaseKey, token: LeaseToken, expires_at: SystemTime) -> Self {
-        Self {
-            key,
-            token,
-            expires_at,
-            fence: None,
-            deadline: None,
-        }
-    }
-
-    /// The same lease with `fence` as its fencing token.
-    pub(crate) fn with_fence(mut self, fence: FencingToken) -> Self {
-        self.fence = Some(fence);
-        self
+    pub fn new(
+        key: LeaseKey,
+        token: LeaseToken,
+        fence: FencingToken,
+        expires_at: SystemTime,
+    ) -> Self {
+        PendingLease::held(key, token, expires_at, None).with_fence(fence)
     }
 
     pub(crate) fn held(
         key: LeaseKey,
         token: LeaseToken,
         expires_at: SystemTime,
-        fence: Option<FencingToken>,
+        fence: FencingToken,
         deadline: Option<Deadline>,
     ) -> Self {
-        Self {
-            key,
-            token,
-            expires_at,
-            fence,
-            deadline,
-        }
+        PendingLease::held(key, token, expires_at, deadline).with_fence(fence)
+    }
+
+    /// Everything but the fencing token.
+    pub(crate) fn parts(&self) -> &PendingLease {
+        &self.parts
     }
 
     /// The deadline and the readings of the write this lease comes from.
     pub(crate) fn deadline(&self) -> Option<Deadline> {
-        self.deadline
+        self.parts.deadline
     }
 
     /// The lease's key.
     #[must_use]
     pub fn key(&self) -> &LeaseKey {
-        &self.key
+        self.parts.key()
     }
 
     /// The bearer token that refresh and release condition on.
     #[must_use]
     pub fn token(&self) -> &LeaseToken {
-        &self.token
+        self.parts.token()
     }
 
     /// When the lease expires in the store, as written: never earlier than the acquire or
     /// refresh time plus the duration asked for (rounded up to the configured unit).
     #[must_use]
     pub fn expires_at(&self) -> SystemTime {
-        self.expires_at
+        self.parts.expires_at()
     }
 
     /// [`expires_at`](Self::expires_at) as whole epoch seconds (rounded up): the stored
@@ -119,15 +123,13 @@ impl Lease {
     /// stored value is [`expires_at`](Self::expires_at) in epoch milliseconds.
     #[must_use]
     pub fn expires_at_epoch_seconds(&self) -> i64 {
-        wire_time::ExpiryUnit::Seconds
-            .ceil(self.expires_at)
-            .unwrap_or(i64::MAX)
+        self.parts.expires_at_epoch_seconds()
     }
 
     /// The fencing token of this acquisition: strictly greater than that of every earlier
-    /// acquisition of the key. `None` only for a lease made with [`Lease::new`].
+    /// acquisition of the key. Send it with every write the lease protects.
     #[must_use]
-    pub fn fence(&self) -> Option<FencingToken> {
+    pub fn fence(&self) -> FencingToken {
         self.fence
     }
 
@@ -141,7 +143,7 @@ impl Lease {
     /// stood still while the machine was suspended still stops in time.
     #[must_use]
     pub fn valid_until(&self) -> Option<Instant> {
-        self.deadline.map(|d| d.monotonic)
+        self.parts.valid_until()
     }
 
     /// The local safe deadline on the wall clock: the wall-clock time the acquire (or last
@@ -149,8 +151,7 @@ impl Lease {
     /// lease was planned without a monotonic reading.
     #[must_use]
     pub fn valid_until_wall(&self) -> Option<SystemTime> {
-        self.deadline
-            .and_then(|d| wire_time::from_epoch_nanos(d.wall_nanos))
+        self.parts.valid_until_wall()
     }
 
     /// Whether the holder may still work under the lease at `now`: both local safe deadlines
@@ -163,6 +164,74 @@ impl Lease {
     /// on: on Linux, `Instant` does not advance while the machine is suspended, and a paused
     /// virtual machine can behave alike. Such a holder would otherwise believe its lease valid
     /// for as long as it was suspended.
+    #[must_use]
+    pub fn is_valid_at(&self, now: Now) -> bool {
+        self.parts.is_valid_at(now)
+    }
+}
+
+impl PendingLease {
+    pub(crate) fn held(
+        key: LeaseKey,
+        token: LeaseToken,
+        expires_at: SystemTime,
+        deadline: Option<Deadline>,
+    ) -> Self {
+        Self {
+            key,
+            token,
+            expires_at,
+            deadline,
+        }
+    }
+
+    /// The lease, once the store's answer has named its fencing token.
+    pub(crate) fn with_fence(self, fence: FencingToken) -> Lease {
+        Lease { parts: self, fence }
+    }
+
+    /// The key being acquired.
+    #[must_use]
+    pub fn key(&self) -> &LeaseKey {
+        &self.key
+    }
+
+    /// The bearer token the acquire writes.
+    #[must_use]
+    pub fn token(&self) -> &LeaseToken {
+        &self.token
+    }
+
+    /// When the lease will expire in the store, as the acquire writes it (see
+    /// [`Lease::expires_at`]).
+    #[must_use]
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+
+    /// [`expires_at`](Self::expires_at) as whole epoch seconds, rounded up (see
+    /// [`Lease::expires_at_epoch_seconds`]).
+    #[must_use]
+    pub fn expires_at_epoch_seconds(&self) -> i64 {
+        wire_time::ExpiryUnit::Seconds
+            .ceil(self.expires_at)
+            .unwrap_or(i64::MAX)
+    }
+
+    /// The local safe deadline on the monotonic clock (see [`Lease::valid_until`]).
+    #[must_use]
+    pub fn valid_until(&self) -> Option<Instant> {
+        self.deadline.map(|d| d.monotonic)
+    }
+
+    /// The local safe deadline on the wall clock (see [`Lease::valid_until_wall`]).
+    #[must_use]
+    pub fn valid_until_wall(&self) -> Option<SystemTime> {
+        self.deadline
+            .and_then(|d| wire_time::from_epoch_nanos(d.wall_nanos))
+    }
+
+    /// Whether both local safe deadlines are ahead of `now` (see [`Lease::is_valid_at`]).
     #[must_use]
     pub fn is_valid_at(&self, now: Now) -> bool {
         self.deadline

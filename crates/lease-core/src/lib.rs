@@ -101,7 +101,7 @@ pub use guard::LeaseCheck;
 pub use holder::{Holder, HolderInfo, RELEASED_EXPIRY};
 pub use inspect::{InspectPlan, LeaseSnapshot, LeaseState};
 pub use key::LeaseKey;
-pub use lease::{Lease, ReleaseOutcome};
+pub use lease::{Lease, PendingLease, ReleaseOutcome};
 pub use lifecycle::{
     LeaseStatus, LossReason, MIN_POLL_DELAY, RenewPolicy, RetryPolicy, WaitPolicy,
 };

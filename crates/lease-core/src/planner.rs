@@ -10,7 +10,7 @@ use crate::error::{InvalidInput, LeaseError, Operation};
 use crate::expr::{Attr, TOKEN_LABEL, UpdateAction, Value};
 use crate::inspect::InspectPlan;
 use crate::key::LeaseKey;
-use crate::lease::{Deadline, Lease};
+use crate::lease::{Deadline, Lease, PendingLease};
 use crate::now::Now;
 use crate::refresh::RefreshPlan;
 use crate::release::ReleasePlan;
@@ -40,7 +40,7 @@ use crate::wire_time;
 /// let updated = Item::from([("lease_fence".into(), AttributeValue::number(1_000_001))]);
 /// let lease = plan.interpret(Ok(StoreResponse::Applied { attributes: Some(updated) }))?;
 /// assert_eq!(lease.expires_at_epoch_seconds(), 1030);
-/// assert_eq!(lease.fence().map(|fence| fence.get()), Some(1_000_001));
+/// assert_eq!(Some(lease.fence().get()), Some(1_000_001));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -156,8 +156,18 @@ impl Planner {
         lease: &'a Lease,
         now: impl Into<Now>,
     ) -> Result<ReleasePlan<'a>, LeaseError> {
+        self.release_pending(lease.parts(), now)
+    }
+
+    /// [`release`](Self::release) of what an acquire may have written (its fencing token is
+    /// not needed: the release conditions on the token).
+    pub(crate) fn release_pending<'a>(
+        &'a self,
+        lease: &'a PendingLease,
+        now: impl Into<Now>,
+    ) -> Result<ReleasePlan<'a>, LeaseError> {
         let now = now.into();
-        self.check_holder(lease)
+        self.check_holder(lease.key(), lease.token())
             .and_then(|()| self.release_ttl(now))
             .map(|gc_ttl| ReleasePlan::new(self, lease, gc_ttl))
             .map_err(|reason| invalid(Operation::Release, lease.key().clone(), reason))
@@ -177,10 +187,14 @@ impl Planner {
     }
 
     /// Checks the key and token of a lease being released or guarded.
-    pub(crate) fn check_holder(&self, lease: &Lease) -> Result<(), InvalidInput> {
+    pub(crate) fn check_holder(
+        &self,
+        key: &LeaseKey,
+        token: &LeaseToken,
+    ) -> Result<(), InvalidInput> {
         let strict = self.config.validate_input();
-        validate::key(lease.key(), strict)?;
-        validate::token(lease.token(), strict)
+        validate::key(key, strict)?;
+        validate::token(token, strict)
     }
 
     /// The TTL a released item gets, so that DynamoDB may collect it: `now` (whole epoch

@@ -12,7 +12,7 @@ use crate::error::{self, LeaseError, Operation};
 use crate::expr::{Comparator, Condition, UpdateAction, Value};
 use crate::holder::RELEASED_EXPIRY;
 use crate::key::LeaseKey;
-use crate::lease::{Lease, ReleaseOutcome};
+use crate::lease::{PendingLease, ReleaseOutcome};
 use crate::planner::Planner;
 use crate::request::{OnConditionFailure, Request, ReturnValues, UpdateRequest};
 use crate::response::{StoreError, StoreResponse};
@@ -23,11 +23,11 @@ use crate::response::{StoreError, StoreResponse};
 pub struct ReleasePlan<'p> {
     request: Request,
     /// The lease being released; its key names it in errors.
-    lease: &'p Lease,
+    lease: &'p PendingLease,
 }
 
 impl<'p> ReleasePlan<'p> {
-    pub(crate) fn new(planner: &Planner, lease: &'p Lease, gc_ttl: Option<i64>) -> Self {
+    pub(crate) fn new(planner: &Planner, lease: &'p PendingLease, gc_ttl: Option<i64>) -> Self {
         let condition = Condition::compare(
             planner.token_attr(),
             Comparator::Eq,
@@ -90,7 +90,7 @@ pub(crate) fn interpret(
 /// nothing.
 pub(crate) fn release_update(
     planner: &Planner,
-    lease: &Lease,
+    lease: &PendingLease,
     gc_ttl: Option<i64>,
     condition: Condition,
 ) -> UpdateRequest {

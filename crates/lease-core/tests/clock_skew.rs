@@ -39,7 +39,12 @@ fn default_planner() -> Planner {
 }
 
 fn lease_without_deadline() -> Lease {
-    Lease::new(key(), LeaseToken::new("tok"), at(1030))
+    Lease::new(
+        key(),
+        LeaseToken::new("tok"),
+        lease_core::FencingToken::new(1),
+        at(1030),
+    )
 }
 
 /// The reasons acquire and refresh give for `duration` (`None`: planned).

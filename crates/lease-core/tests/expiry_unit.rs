@@ -79,7 +79,12 @@ fn milliseconds_are_written_rounded_up_and_compared_floored() {
     assert_eq!(plan.lease().expires_at(), at_nanos(1_001_701_000_000));
     assert_eq!(plan.lease().expires_at_epoch_seconds(), 1002);
 
-    let lease = Lease::new(key(), LeaseToken::new("tok"), at(0));
+    let lease = Lease::new(
+        key(),
+        LeaseToken::new("tok"),
+        lease_core::FencingToken::new(1),
+        at(0),
+    );
     let refresh = planner
         .refresh(&lease, Duration::from_millis(1500), now)
         .unwrap();

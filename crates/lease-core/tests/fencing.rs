@@ -71,9 +71,9 @@ fn the_fence_is_read_from_the_updated_item() {
         ("18446744073709551615", u64::MAX),
     ] {
         let lease = acquire_with(&planner(), Some(updated(fence_n(raw)))).unwrap();
-        assert_eq!(lease.fence(), Some(FencingToken::new(expected)), "{raw}");
-        assert_eq!(lease.fence().unwrap().get(), expected);
-        assert_eq!(lease.fence().unwrap().to_string(), raw);
+        assert_eq!(lease.fence(), FencingToken::new(expected), "{raw}");
+        assert_eq!(lease.fence().get(), expected);
+        assert_eq!(lease.fence().to_string(), raw);
     }
 }
 
@@ -135,7 +135,7 @@ fn the_fence_attribute_name_is_configurable() {
     item.insert("fencing".into(), AttributeValue::number(4));
     assert_eq!(
         acquire_with(&p, Some(item)).unwrap().fence(),
-        Some(FencingToken::new(4))
+        FencingToken::new(4)
     );
     let rendered = p
         .acquire(
@@ -208,7 +208,7 @@ fn refresh_keeps_the_fence_and_never_writes_it() {
     let refreshed = plan
         .interpret(Ok(StoreResponse::Applied { attributes: None }))
         .unwrap();
-    assert_eq!(refreshed.fence(), Some(FencingToken::new(99)));
+    assert_eq!(refreshed.fence(), FencingToken::new(99));
     assert_eq!(refreshed.expires_at_epoch_seconds(), 1070);
 }
 

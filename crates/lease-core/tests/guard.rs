@@ -36,6 +36,7 @@ fn lease() -> Lease {
     Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new("secret-token"),
+        lease_core::FencingToken::new(1),
         at(1030),
     )
 }
@@ -145,6 +146,7 @@ fn a_guard_for_an_empty_token_is_not_planned() {
     let bad = Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new(""),
+        lease_core::FencingToken::new(1),
         at(1030),
     );
     for err in [

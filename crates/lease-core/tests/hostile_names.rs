@@ -41,6 +41,7 @@ fn lease() -> Lease {
     Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new("tok"),
+        lease_core::FencingToken::new(1),
         now(),
     )
 }
@@ -178,7 +179,13 @@ fn hostile_key_and_token_values_stay_in_the_value_map() {
             LeaseToken::new(token),
         )
         .unwrap();
-    let lease = plan.lease().clone();
+    let pending = plan.lease();
+    let lease = Lease::new(
+        pending.key().clone(),
+        pending.token().clone(),
+        lease_core::FencingToken::new(1),
+        pending.expires_at(),
+    );
     for request in [
         plan.request().clone(),
         planner

@@ -59,7 +59,12 @@ fn reasons(planner: &Planner, key: &LeaseKey) -> [Option<InvalidInput>; 3] {
             Err(other) => panic!("unexpected error {other:?}"),
         }
     }
-    let lease = Lease::new(key.clone(), LeaseToken::new("tok"), at(1000));
+    let lease = Lease::new(
+        key.clone(),
+        LeaseToken::new("tok"),
+        lease_core::FencingToken::new(1),
+        at(1000),
+    );
     [
         reason(
             Operation::Acquire,
@@ -276,7 +281,12 @@ fn duration_reason_at(
     now: SystemTime,
 ) -> [Option<InvalidInput>; 2] {
     let key = LeaseKey::new("CACHE#A", "LOCK");
-    let lease = Lease::new(key.clone(), LeaseToken::new("tok"), now);
+    let lease = Lease::new(
+        key.clone(),
+        LeaseToken::new("tok"),
+        lease_core::FencingToken::new(1),
+        now,
+    );
     let reason = |r: Result<(), LeaseError>| match r {
         Ok(()) => None,
         Err(LeaseError::InvalidInput { reason, .. }) => Some(reason),
@@ -305,7 +315,12 @@ fn empty_token_is_rejected_only_with_validation_on() {
             ..
         }
     ));
-    let lease = Lease::new(key.clone(), LeaseToken::new(""), at(1000));
+    let lease = Lease::new(
+        key.clone(),
+        LeaseToken::new(""),
+        lease_core::FencingToken::new(1),
+        at(1000),
+    );
     assert!(matches!(
         strict.refresh(&lease, THIRTY, at(1000)).unwrap_err(),
         LeaseError::InvalidInput {
@@ -492,7 +507,12 @@ fn a_token_over_the_limit_is_rejected_with_and_without_validation() {
             ),
             "{err:?}"
         );
-        let lease = Lease::new(key.clone(), over.clone(), at(1000));
+        let lease = Lease::new(
+            key.clone(),
+            over.clone(),
+            lease_core::FencingToken::new(1),
+            at(1000),
+        );
         for err in [
             planner.refresh(&lease, THIRTY, at(1000)).unwrap_err(),
             planner.release(&lease, at(1000)).unwrap_err(),

@@ -160,7 +160,7 @@ fn acquire_reads_every_response() {
                 assert_eq!(lease.key(), &key());
                 assert_eq!(lease.token().expose_secret(), "tok");
                 assert_eq!(lease.expires_at_epoch_seconds(), 1030);
-                assert_eq!(lease.fence(), Some(FencingToken::new(7)));
+                assert_eq!(lease.fence(), FencingToken::new(7));
             }
             // No updated item, or one without a fencing token: the store ignored UPDATED_NEW.
             StoreResponse::Applied { .. } => {
@@ -203,7 +203,7 @@ fn refresh_reads_every_response() {
                 assert_eq!(lease.key(), &key());
                 assert_eq!(lease.token().expose_secret(), "tok");
                 assert_eq!(lease.expires_at_epoch_seconds(), 1060);
-                assert_eq!(lease.fence(), Some(FencingToken::new(FENCE)), "kept");
+                assert_eq!(lease.fence(), FencingToken::new(FENCE), "kept");
             }
             // An old item (if a store sends one anyway, readable or not) does not change the
             // outcome.

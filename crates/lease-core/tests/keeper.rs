@@ -144,7 +144,7 @@ fn renews_at_the_send_time_plus_the_period() {
     );
     assert!(matches!(k.status(), LeaseStatus::Held));
     assert_eq!(k.lease().valid_until(), Some(c.instant(secs(12))));
-    assert_eq!(k.lease().fence(), Some(lease_core::FencingToken::new(7)));
+    assert_eq!(k.lease().fence(), lease_core::FencingToken::new(7));
     assert_eq!(k.poll_timeout(), Some(c.instant(secs(6))));
 }
 

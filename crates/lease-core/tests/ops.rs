@@ -93,7 +93,7 @@ fn an_acquire_answered_in_time_is_the_lease() {
     let mut op = acquire(&c, RetryPolicy::never());
     exchange(&mut op, &c, Duration::ZERO, ms(5), granted());
     let lease = op.poll_output().unwrap().unwrap();
-    assert_eq!(lease.fence(), Some(lease_core::FencingToken::new(7)));
+    assert_eq!(lease.fence(), lease_core::FencingToken::new(7));
     assert!(op.poll_output().is_none(), "the result is given once");
     assert!(op.poll_transmit(c.at(ms(5))).is_none());
 }
@@ -648,7 +648,7 @@ fn an_applied_acquire_that_names_another_token_is_not_our_lease() {
         }),
     );
     let lease = op.poll_output().unwrap().unwrap();
-    assert_eq!(lease.fence(), Some(lease_core::FencingToken::new(7)));
+    assert_eq!(lease.fence(), lease_core::FencingToken::new(7));
 }
 
 /// An attempt that may have been applied (a timeout), then resends that certainly applied

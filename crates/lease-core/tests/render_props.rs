@@ -310,7 +310,12 @@ fn requests(planner: &Planner, key: &LeaseKey, token: &str) -> Vec<Request> {
     let now = std::time::UNIX_EPOCH + Duration::from_secs(1000);
     let d = Duration::from_secs(30);
     let token = LeaseToken::new(token);
-    let lease = Lease::new(key.clone(), token.clone(), now);
+    let lease = Lease::new(
+        key.clone(),
+        token.clone(),
+        lease_core::FencingToken::new(1),
+        now,
+    );
     let mut out = Vec::new();
     if let Ok(plan) = planner.acquire(key.clone(), d, now, token) {
         out.push(plan.request().clone());

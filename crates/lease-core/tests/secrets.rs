@@ -27,6 +27,7 @@ fn lease() -> Lease {
     Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new(SECRET),
+        lease_core::FencingToken::new(1),
         now(),
     )
 }

@@ -127,7 +127,12 @@ fn cache_a() -> LeaseKey {
 
 fn lease(token: &str) -> Lease {
     // The seed passes ExpiresAt 0: refresh and release ignore the stored expiry.
-    Lease::new(cache_a(), LeaseToken::new(token), at(0))
+    Lease::new(
+        cache_a(),
+        LeaseToken::new(token),
+        FencingToken::new(1),
+        at(0),
+    )
 }
 
 /// The seed's acquire condition, plus `OR #tok = :tok` (a retried acquire finds its own write).
@@ -205,14 +210,14 @@ fn g1_acquire_builds_the_conditional_update() {
     );
 
     assert_eq!(plan.lease().expires_at_epoch_seconds(), 1030);
-    assert_eq!(plan.lease().fence(), None, "known only from the answer");
+    // The pending lease has no fencing token: it is known only from the answer.
     let answer = applied_new(plan.request(), 1_000_001);
     let lease = plan.interpret(answer).unwrap();
     assert_eq!(lease.key(), &LeaseKey::new("CACHE#A", "LOCK"));
     assert_eq!(lease.token().expose_secret(), "tok");
     assert_eq!(lease.expires_at_epoch_seconds(), 1030);
     assert_eq!(lease.expires_at(), at(1030));
-    assert_eq!(lease.fence(), Some(FencingToken::new(1_000_001)));
+    assert_eq!(lease.fence(), FencingToken::new(1_000_001));
 }
 
 #[test]
@@ -399,7 +404,7 @@ fn g6_custom_options_rename_attributes_and_drop_ttl() {
     let lease = plan.interpret(answer).unwrap();
     assert_eq!(lease.key().sort(), Some("CUSTOM"));
     assert_eq!(lease.expires_at_epoch_seconds(), 1030);
-    assert_eq!(lease.fence(), Some(FencingToken::new(7)));
+    assert_eq!(lease.fence(), FencingToken::new(7));
 
     // The same options on refresh: `REMOVE #ttl` instead of a TTL value.
     let refresh = planner
@@ -428,7 +433,7 @@ fn g6_custom_options_rename_attributes_and_drop_ttl() {
     );
     // Refresh keeps the fencing token.
     let refreshed = refresh.interpret(applied()).unwrap();
-    assert_eq!(refreshed.fence(), Some(FencingToken::new(7)));
+    assert_eq!(refreshed.fence(), FencingToken::new(7));
 
     // And on release: no TTL to collect the item by.
     let release = planner.release(&lease, at(1000)).unwrap();
@@ -743,7 +748,7 @@ fn gi_two_contenders_at_the_planner_level() {
     let first_rendered = first.request().render();
     let answer = applied_new(first.request(), 1_000_001);
     let lease1 = first.interpret(answer).unwrap();
-    assert_eq!(lease1.fence(), Some(FencingToken::new(1_000_001)));
+    assert_eq!(lease1.fence(), FencingToken::new(1_000_001));
 
     // mgr2 (now 1000, tok2) sends the same conditional update (only the token differs); the
     // table holds exp 1030 and tok1, so `1030 <= 1000` and `tok1 = tok2` are false and the store

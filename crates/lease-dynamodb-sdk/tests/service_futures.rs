@@ -38,7 +38,7 @@ async fn nightly_report(manager: Arc<DynamoDbLeaseManager>) -> Result<(), BoxErr
     }
 }
 
-async fn generate_report(_fence: Option<FencingToken>) -> Result<(), std::io::Error> {
+async fn generate_report(_fence: FencingToken) -> Result<(), std::io::Error> {
     Ok(())
 }
 

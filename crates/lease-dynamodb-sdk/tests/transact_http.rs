@@ -44,6 +44,7 @@ fn lease() -> lease_dynamodb_sdk::Lease {
     lease_dynamodb_sdk::Lease::new(
         lease_dynamodb_sdk::LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new("tok"),
+        lease_dynamodb_sdk::FencingToken::new(1),
         lease_dynamodb_sdk::store::wire_time::from_epoch_seconds(1030).unwrap(),
     )
 }

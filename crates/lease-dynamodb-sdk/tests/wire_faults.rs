@@ -194,7 +194,7 @@ async fn bounded(name: &str, body: impl Future<Output = ()>) {
 fn assert_stored_is(stored: &Stored, lease: &Lease) {
     assert_eq!(stored.token, lease.token().expose_secret(), "{stored:?}");
     assert_eq!(stored.expires_at, lease.expires_at_epoch_seconds());
-    assert_eq!(stored.fence, lease.fence().map(|fence| fence.get()));
+    assert_eq!(stored.fence, Some(lease.fence().get()));
 }
 
 /// `exchanges` begin with one request that met `fault` and was answered `status` by dynalite,

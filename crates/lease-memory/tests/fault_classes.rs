@@ -94,7 +94,7 @@ async fn b02_acquire_applied_but_response_lost_is_ours() {
         panic!("not held");
     };
     assert_eq!(info.token, lease.token().fingerprint());
-    assert_eq!(info.fence, lease.fence());
+    assert_eq!(info.fence, Some(lease.fence()));
 }
 
 /// B02, unsettled: every attempt times out after landing. The caller gets `OutcomeUnknown`
@@ -279,7 +279,12 @@ async fn b06_stale_holder_release_writes_nothing() {
         w.manager("b").release(&stale).await.unwrap(),
         ReleaseOutcome::NotHeld
     );
-    let guessed = Lease::new(w.key(), LeaseToken::new("guess"), current.expires_at());
+    let guessed = Lease::new(
+        w.key(),
+        LeaseToken::new("guess"),
+        FencingToken::new(1),
+        current.expires_at(),
+    );
     assert_eq!(
         w.manager("c").release(&guessed).await.unwrap(),
         ReleaseOutcome::NotHeld
@@ -323,17 +328,14 @@ async fn b22_zombie_holder_is_fenced() {
     w.clock.advance(secs(10));
     let b = w.manager("b");
     let lb = b.try_acquire(w.key(), secs(10)).await.unwrap();
-    assert!(resource.write(lb.fence().unwrap(), "b"));
+    assert!(resource.write(lb.fence(), "b"));
     w.clock.advance(secs(5));
-    assert!(
-        !resource.write(la.fence().unwrap(), "a"),
-        "zombie write accepted"
-    );
+    assert!(!resource.write(la.fence(), "a"), "zombie write accepted");
     assert!(a.refresh(&la, secs(10)).await.unwrap_err().is_not_owned());
     assert_eq!(b.release(&lb).await.unwrap(), ReleaseOutcome::Released);
     let lc = w.manager("c").try_acquire(w.key(), secs(10)).await.unwrap();
     assert!(la.fence() < lb.fence() && lb.fence() < lc.fence());
-    assert!(resource.write(lc.fence().unwrap(), "c"));
+    assert!(resource.write(lc.fence(), "c"));
     assert_eq!(resource.writes, ["b", "c"]);
 }
 

@@ -21,8 +21,8 @@ const T0: i64 = 1_000;
 /// plus one.
 const FIRST_FENCE: u64 = 1_000_001;
 
-fn fence(value: u64) -> Option<FencingToken> {
-    Some(FencingToken::new(value))
+fn fence(value: u64) -> FencingToken {
+    FencingToken::new(value)
 }
 
 fn secs(s: u64) -> Duration {
@@ -119,7 +119,7 @@ async fn acquire_hold_expire_take_over_refresh_release() {
                 HolderInfo {
                     token: TokenFingerprint::of("a-1"),
                     expires_at: lease_core::wire_time::from_epoch_seconds(T0 + 30).unwrap(),
-                    fence: fence(FIRST_FENCE),
+                    fence: Some(fence(FIRST_FENCE)),
                     released: false,
                 }
             );
@@ -205,18 +205,18 @@ async fn fencing_tokens_only_grow() {
     let mut fences = Vec::new();
     for _ in 0..3 {
         let lease = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
-        fences.push(lease.fence().unwrap().get());
+        fences.push(lease.fence().get());
         assert_eq!(a.release(&lease).await.unwrap(), ReleaseOutcome::Released);
     }
     let lease = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
     world.clock.advance(secs(30));
-    fences.push(lease.fence().unwrap().get());
+    fences.push(lease.fence().get());
     let taken_over = world
         .manager("b")
         .try_acquire("CACHE#A", secs(30))
         .await
         .unwrap();
-    fences.push(taken_over.fence().unwrap().get());
+    fences.push(taken_over.fence().get());
     assert_eq!(
         fences,
         [1_000_001, 1_000_002, 1_000_003, 1_000_004, 1_000_005]
@@ -609,7 +609,7 @@ async fn inspect_reports_absent_held_expired_and_released() {
     let info = HolderInfo {
         token: TokenFingerprint::of("a-1"),
         expires_at: lease_core::wire_time::from_epoch_seconds(T0 + 30).unwrap(),
-        fence: fence(FIRST_FENCE),
+        fence: Some(fence(FIRST_FENCE)),
         released: false,
     };
     assert_eq!(state(&a).await, LeaseState::Held(info));
@@ -694,6 +694,7 @@ async fn invalid_input_sends_no_request() {
     let tokenless = Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new(""),
+        FencingToken::new(1),
         std::time::UNIX_EPOCH,
     );
     assert!(a.release(&tokenless).await.unwrap_err().is_invalid_input());

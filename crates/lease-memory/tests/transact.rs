@@ -151,7 +151,7 @@ async fn commit_and_release_writes_and_releases_together() {
     let world = World::new();
     let manager = world.manager("tok-a");
     let lease = manager.try_acquire("CACHE#A", LEASE).await.unwrap();
-    let fence = lease.fence().unwrap();
+    let fence = lease.fence();
     manager
         .commit_and_release(&lease, vec![put_meta(1)])
         .await
@@ -167,7 +167,7 @@ async fn commit_and_release_writes_and_releases_together() {
         .try_acquire("CACHE#A", LEASE)
         .await
         .unwrap();
-    assert!(next.fence().unwrap() > fence);
+    assert!(next.fence() > fence);
     // A second commit-and-release of the old lease is refused, and writes nothing.
     let err = manager
         .commit_and_release(&lease, vec![put_meta(9)])

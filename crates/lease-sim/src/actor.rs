@@ -492,7 +492,7 @@ impl Actor {
             who: self.who(),
             key,
             token: lease.token().expose_secret().to_owned(),
-            fence: lease.fence().map(lease_core::FencingToken::get),
+            fence: Some(lease.fence().get()),
             guarded: self.options.mode != Mode::Plain,
             start: t,
             deadlines,
@@ -504,7 +504,7 @@ impl Actor {
             format!(
                 "{} holds K{key} (fence {:?}, interval {interval})",
                 self.name,
-                lease.fence().map(lease_core::FencingToken::get)
+                Some(lease.fence().get())
             )
         });
         let work = match self.turn {
@@ -619,10 +619,7 @@ impl Actor {
             return (State::Ending { keeper, interval }, true);
         }
         if t >= next_write {
-            let fence = keeper
-                .lease()
-                .fence()
-                .map_or(0, lease_core::FencingToken::get);
+            let fence = keeper.lease().fence().get();
             let accepted = ctx.registers[key].write(fence);
             ctx.history.writes.push(Write {
                 interval,
@@ -723,7 +720,7 @@ impl Actor {
             };
         }
         if t >= hold.next_write {
-            let fence = hold.lease.fence().map_or(0, lease_core::FencingToken::get);
+            let fence = hold.lease.fence().get();
             let accepted = ctx.registers[hold.key].write(fence);
             ctx.history.writes.push(Write {
                 interval: hold.interval,

@@ -773,7 +773,7 @@ impl World<'_> {
                     who: Who::Probe(probe.key),
                     key: probe.key,
                     token: lease.token().expose_secret().to_owned(),
-                    fence: lease.fence().map(lease_core::FencingToken::get),
+                    fence: Some(lease.fence().get()),
                     guarded: false,
                     start: self.now,
                     deadlines,

@@ -174,7 +174,7 @@ async fn wait_times_out_with_the_holder() {
     else {
         panic!("no holder: {err:?}");
     };
-    assert_eq!(info.fence, guard.fence());
+    assert_eq!(info.fence, Some(guard.fence()));
 }
 
 /// No blind polling: a waiter learns the holder's expiry from its first attempt and tries

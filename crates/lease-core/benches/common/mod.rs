@@ -35,7 +35,12 @@ impl Fixture {
         let planner = Planner::new(config);
         let now = std::time::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
         let key = LeaseKey::new(PARTITION, "LOCK");
-        let lease = Lease::new(key.clone(), LeaseToken::new(TOKEN), now + DURATION);
+        let lease = Lease::new(
+            key.clone(),
+            LeaseToken::new(TOKEN),
+            lease_core::FencingToken::new(1),
+            now + DURATION,
+        );
         let updated = Item::from([
             ("lease_token".into(), AttributeValue::string(TOKEN)),
             (

@@ -15,7 +15,7 @@ use crate::error::{LeaseError, Operation};
 use crate::holder::Holder;
 use crate::inspect::LeaseState;
 use crate::key::LeaseKey;
-use crate::lease::Lease;
+use crate::lease::{Lease, PendingLease};
 use crate::now::Now;
 use crate::planner::Planner;
 use crate::response::StoreResponse;
@@ -29,7 +29,7 @@ enum State {
     Acquiring {
         exchange: Exchange,
         /// Taken when the answer comes.
-        pending: Option<Lease>,
+        pending: Option<PendingLease>,
         wall: SystemTime,
     },
     /// Giving back a lease that cannot be used; `error` is the acquire's result.
@@ -169,7 +169,7 @@ impl AcquireOp {
     }
 
     /// The acquire's final answer, at `now`.
-    fn acquired(&mut self, pending: Lease, wall: SystemTime, answer: Answer, now: Now) {
+    fn acquired(&mut self, pending: PendingLease, wall: SystemTime, answer: Answer, now: Now) {
         // Keep the lease the request may have written for a give-back; the usual answer (a
         // success in time) needs no copy.
         let applied_without_lease = matches!(answer, Ok(StoreResponse::Applied { .. }))
@@ -182,7 +182,7 @@ impl AcquireOp {
                     operation: Operation::Acquire,
                     key: lease.key().clone(),
                 };
-                self.give_back(&lease, error, now);
+                self.give_back(lease.parts(), error, now);
             }
             // The write may have landed (an unknown outcome), or landed without giving the lease
             // (no attributes, a fencing token stored by another program that is not a whole
@@ -210,8 +210,8 @@ impl AcquireOp {
         }
     }
 
-    fn give_back(&mut self, lease: &Lease, error: LeaseError, now: Now) {
-        match self.planner.release(lease, now) {
+    fn give_back(&mut self, lease: &PendingLease, error: LeaseError, now: Now) {
+        match self.planner.release_pending(lease, now) {
             Ok(plan) => {
                 let exchange = Exchange::new(
                     plan.into_request(),

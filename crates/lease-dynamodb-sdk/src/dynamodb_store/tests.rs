@@ -60,6 +60,7 @@ fn our_lease() -> Lease {
     Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new("tok"),
+        FencingToken::new(1),
         crate::store::wire_time::from_epoch_seconds(1030).unwrap(),
     )
 }
@@ -179,7 +180,7 @@ async fn acquire_sends_exactly_the_seed_update_item() {
     assert_eq!(lease.key(), &LeaseKey::new("CACHE#A", "LOCK"));
     assert_eq!(lease.token().expose_secret(), "tok");
     assert_eq!(lease.expires_at_epoch_seconds(), 1030);
-    assert_eq!(lease.fence(), Some(FencingToken::new(1_000_001)));
+    assert_eq!(lease.fence(), FencingToken::new(1_000_001));
 }
 
 /// A server that ignores `ReturnValues` answers without the item: the fencing token is unknown,
@@ -547,7 +548,7 @@ async fn a_retry_after_a_timeout_sends_the_same_request_and_succeeds() {
         .try_acquire("CACHE#A", Duration::from_secs(30))
         .await
         .unwrap();
-    assert_eq!(lease.fence(), Some(FencingToken::new(1_000_002)));
+    assert_eq!(lease.fence(), FencingToken::new(1_000_002));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0], seen[1], "the retry is the same request");
@@ -595,6 +596,7 @@ async fn invalid_input_sends_nothing() {
     let tokenless = Lease::new(
         LeaseKey::new("CACHE#A", "LOCK"),
         LeaseToken::new(""),
+        FencingToken::new(1),
         std::time::UNIX_EPOCH,
     );
     let err = m.release(&tokenless).await.unwrap_err();

@@ -47,7 +47,7 @@ impl LeaseContext {
     /// The fencing token of this acquisition (renewals keep it): pass it with every write the
     /// lease protects.
     #[must_use]
-    pub fn fence(&self) -> Option<FencingToken> {
+    pub fn fence(&self) -> FencingToken {
         self.shared.lease().fence()
     }
 

@@ -111,7 +111,7 @@ impl<S: Store + 'static> LeaseGuard<S> {
 
     /// The fencing token of this acquisition (renewals keep it).
     #[must_use]
-    pub fn fence(&self) -> Option<FencingToken> {
+    pub fn fence(&self) -> FencingToken {
         self.shared.lease().fence()
     }
 

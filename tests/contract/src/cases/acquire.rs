@@ -164,5 +164,5 @@ pub async fn try_acquire_always_reports_the_holder<B: Backend>(backend: &B) {
     };
     assert_eq!(info.token, lease.token().fingerprint());
     assert_eq!(info.expires_at, lease.expires_at());
-    assert_eq!(info.fence, lease.fence());
+    assert_eq!(info.fence, Some(lease.fence()));
 }

@@ -50,7 +50,7 @@ pub async fn item_format_is_tabletheory_compatible<B: Backend>(backend: &B) {
         "{}",
         backend.name()
     );
-    assert_eq!(lease.fence().map(|f| f.get()), Some(fence as u64));
+    assert_eq!(Some(lease.fence().get()), Some(fence as u64));
 }
 
 /// A lease written by TableTheory's Go/TS/Python code (same format, its own token, no fencing
@@ -82,7 +82,7 @@ pub async fn tabletheory_written_lease_is_respected<B: Backend>(backend: &B) {
         backend.name()
     );
     assert_eq!(
-        lease.fence().map(|f| f.get()),
+        Some(lease.fence().get()),
         Some((TIME_BASE + 30) as u64 * 1000 + 1)
     );
 }
@@ -151,6 +151,7 @@ pub async fn hostile_attribute_name_is_only_a_name<B: Backend>(backend: &B) {
     let forged = lease::Lease::new(
         key.clone(),
         lease::token::LeaseToken::new("x"),
+        lease::FencingToken::new(1),
         lease.expires_at(),
     );
     assert_eq!(

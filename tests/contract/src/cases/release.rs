@@ -24,7 +24,7 @@ pub async fn release_marks_released_and_frees_the_key<B: Backend>(backend: &B) {
         Some(&AttributeValue::number(0)),
         "{name}"
     );
-    let fence = lease.fence().unwrap().to_string();
+    let fence = lease.fence().to_string();
     assert_eq!(
         item.get("lease_fence"),
         Some(&AttributeValue::N(fence.into())),
@@ -45,6 +45,7 @@ pub async fn release_by_non_owner_writes_nothing<B: Backend>(backend: &B) {
     let forged = lease::Lease::new(
         key.clone(),
         lease::token::LeaseToken::new("c-guess"),
+        lease::FencingToken::new(1),
         lease.expires_at(),
     );
     let outcome = env.manager("c").release(&forged).await.unwrap();

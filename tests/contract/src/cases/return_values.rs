@@ -293,7 +293,7 @@ pub async fn acquire_answer_is_the_set_lease_attributes<B: Backend>(backend: &B)
         item(&[&key[..], &lease_attributes("a-1", first_fence)].concat())
     };
     assert_eq!(answer, Some(expected), "{name}: fresh key");
-    assert_eq!(lease.fence().map(|f| f.get()), Some(first_fence as u64));
+    assert_eq!(Some(lease.fence().get()), Some(first_fence as u64));
 
     assert_eq!(
         env.manager("a").release(&lease).await.unwrap(),
@@ -306,5 +306,5 @@ pub async fn acquire_answer_is_the_set_lease_attributes<B: Backend>(backend: &B)
         Some(item(&lease_attributes("a-2", first_fence + 1))),
         "{name}: after release"
     );
-    assert_eq!(lease.fence().map(|f| f.get()), Some(first_fence as u64 + 1));
+    assert_eq!(Some(lease.fence().get()), Some(first_fence as u64 + 1));
 }

@@ -66,7 +66,7 @@ pub async fn fencing_tokens_only_grow<B: Backend>(backend: &B) {
     env.advance(secs(20));
     let e = env.manager("e").try_acquire(key, secs(10)).await.unwrap();
     fences.push(e.fence());
-    assert!(fences.iter().all(Option::is_some), "{name}: {fences:?}");
+    assert!(!fences.is_empty(), "{name}: {fences:?}");
     assert!(
         fences.windows(2).all(|w| w[0] < w[1]),
         "{name}: not increasing: {fences:?}"
@@ -91,14 +91,14 @@ pub async fn inspect_reports_every_state<B: Backend>(backend: &B) {
     };
     assert_eq!(info.token, lease.token().fingerprint());
     assert_eq!(info.expires_at, lease.expires_at());
-    assert_eq!(info.fence, lease.fence());
+    assert_eq!(info.fence, Some(lease.fence()));
     env.advance(secs(30));
     let state = m.inspect(key.clone()).await.unwrap().state;
     assert!(matches!(state, LeaseState::Expired(_)), "{name}: {state:?}");
     assert_eq!(m.release(&lease).await.unwrap(), ReleaseOutcome::Released);
     let state = m.inspect(key).await.unwrap().state;
     assert!(
-        matches!(state, LeaseState::Released(i) if i.fence == lease.fence()),
+        matches!(state, LeaseState::Released(i) if i.fence == Some(lease.fence())),
         "{name}"
     );
 }

@@ -58,7 +58,12 @@ pub async fn invalid_input_sends_no_request<B: Backend>(backend: &B) {
     let held = m.try_acquire(env.key("A"), secs(30)).await.unwrap();
     let sent = env.store.requests();
     assert_eq!(sent, 1, "{name}: invalid input reached the store");
-    let empty_token = Lease::new(env.key("A"), LeaseToken::new(""), held.expires_at());
+    let empty_token = Lease::new(
+        env.key("A"),
+        LeaseToken::new(""),
+        lease::FencingToken::new(1),
+        held.expires_at(),
+    );
     assert_eq!(
         reason(m.refresh(&empty_token, secs(30)).await.unwrap_err()),
         InvalidInput::EmptyToken
@@ -74,6 +79,7 @@ pub async fn invalid_input_sends_no_request<B: Backend>(backend: &B) {
     let empty_key = Lease::new(
         LeaseKey::new("", "LOCK"),
         held.token().clone(),
+        lease::FencingToken::new(1),
         held.expires_at(),
     );
     assert_eq!(
