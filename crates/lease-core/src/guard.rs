@@ -18,7 +18,7 @@
 //!
 //! When the guard fails, DynamoDB cancels the transaction and its cancellation reason at the
 //! guard's position is `ConditionalCheckFailed`: the lease was not held, and nothing was
-//! written. [`LeaseCheck::guard_failed`] reads that from the reasons.
+//! written. [`LeaseCheck::check_failed`] reads that from the reasons.
 
 use crate::error::{LeaseError, Operation};
 use crate::expr::{Comparator, Condition};
@@ -75,13 +75,13 @@ impl LeaseCheck {
     /// expired, was taken over or released), and the caller's answer is
     /// [`LeaseError::NotOwned`].
     #[must_use]
-    pub fn guard_failed(&self, reasons: &[CancellationReason], index: usize) -> bool {
-        guard_failed(reasons, index)
+    pub fn check_failed(&self, reasons: &[CancellationReason], index: usize) -> bool {
+        check_failed(reasons, index)
     }
 
     /// The error for a transaction that was cancelled with `reasons`, the guard being at
     /// position `index`: [`LeaseError::NotOwned`] if the guard failed
-    /// ([`guard_failed`](Self::guard_failed)), else [`LeaseError::TransactionCanceled`] with
+    /// ([`check_failed`](Self::check_failed)), else [`LeaseError::TransactionCanceled`] with
     /// the reasons.
     #[must_use]
     pub fn cancellation_error(&self, reasons: Vec<CancellationReason>, index: usize) -> LeaseError {
@@ -99,7 +99,7 @@ impl std::fmt::Debug for LeaseCheck {
 }
 
 /// Whether the item at `index` of a cancelled transaction failed its condition.
-pub(crate) fn guard_failed(reasons: &[CancellationReason], index: usize) -> bool {
+pub(crate) fn check_failed(reasons: &[CancellationReason], index: usize) -> bool {
     reasons
         .get(index)
         .is_some_and(CancellationReason::is_condition_failure)
@@ -111,7 +111,7 @@ pub(crate) fn cancellation_error(
     reasons: Vec<CancellationReason>,
     index: usize,
 ) -> LeaseError {
-    if guard_failed(&reasons, index) {
+    if check_failed(&reasons, index) {
         LeaseError::NotOwned { key }
     } else {
         LeaseError::TransactionCanceled { key, reasons }
@@ -119,12 +119,12 @@ pub(crate) fn cancellation_error(
 }
 
 impl Planner {
-    /// A guard for writes made while holding `lease`, planned at wall-clock time `now`: a
+    /// A lease check for writes made while holding `lease`, planned at wall-clock time `now`: a
     /// condition check on the lease item, `#tok = :tok AND #exp > :now` (the same condition
     /// as refresh), to add to the caller's own transaction. The transaction then commits only
     /// while the lease is held; if the guard fails, DynamoDB cancels it with
     /// `ConditionalCheckFailed` at the guard's position and nothing is written
-    /// ([`LeaseCheck::guard_failed`]).
+    /// ([`LeaseCheck::check_failed`]).
     ///
     /// The check must not share a transaction with another operation on the lease item
     /// (DynamoDB rejects that); to commit and release together, use
@@ -154,7 +154,7 @@ impl Planner {
     ///     CancellationReason::ConditionalCheckFailed { old_item: None },
     ///     CancellationReason::None,
     /// ];
-    /// assert!(guard.guard_failed(&reasons, 0));
+    /// assert!(guard.check_failed(&reasons, 0));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///

@@ -108,7 +108,7 @@ impl Planner {
         now: impl Into<Now>,
         token: LeaseToken,
     ) -> Result<AcquirePlan<'_>, LeaseError> {
-        let key = self.resolve(key.into());
+        let key = self.resolve(key);
         let now = now.into();
         match self.check(&key, &token, duration, now) {
             Ok(times) => Ok(AcquirePlan::new(self, key, token, now, times)),
@@ -179,7 +179,7 @@ impl Planner {
     /// # Errors
     /// [`LeaseError::InvalidInput`] for an empty or oversized key.
     pub fn inspect(&self, key: impl Into<LeaseKey>) -> Result<InspectPlan<'_>, LeaseError> {
-        let key = self.resolve(key.into());
+        let key = self.resolve(key);
         match validate::key(&key, self.config.validate_input()) {
             Ok(()) => Ok(InspectPlan::new(self, key)),
             Err(reason) => Err(invalid(Operation::Inspect, key, reason)),
@@ -300,9 +300,12 @@ impl Planner {
     }
 
     /// The key attributes of `key` as an item.
-    /// `key`, with the lock sort key if it has no sort key.
-    pub(crate) fn resolve(&self, key: LeaseKey) -> LeaseKey {
-        key.resolved(&self.lock_sort_key)
+    /// `key` with the configured lock sort key filled in if it has none
+    /// ([`LeaseKey::lock`], or a partition key given as `"CACHE#A"`): the key a lease and
+    /// every error name.
+    #[must_use]
+    pub fn resolve(&self, key: impl Into<LeaseKey>) -> LeaseKey {
+        key.into().resolved(&self.lock_sort_key)
     }
 
     /// The key attributes of `key`'s item.

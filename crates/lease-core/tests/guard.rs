@@ -445,9 +445,9 @@ fn guard_failure_is_read_at_the_guards_position() {
         CancellationReason::None,
         CancellationReason::ConditionalCheckFailed { old_item: None },
     ];
-    assert!(!guard.guard_failed(&reasons, 0));
-    assert!(guard.guard_failed(&reasons, 1));
-    assert!(!guard.guard_failed(&reasons, 2));
+    assert!(!guard.check_failed(&reasons, 0));
+    assert!(guard.check_failed(&reasons, 1));
+    assert!(!guard.check_failed(&reasons, 2));
     assert!(guard.cancellation_error(reasons.to_vec(), 1).is_not_owned());
     assert!(
         guard

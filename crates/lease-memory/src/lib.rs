@@ -154,7 +154,3 @@ pub use lease::{
 pub use lease::{
     clock, config, error, metrics, snapshot, status, store, table, token, transaction,
 };
-
-/// The pure core (without the `manager` feature, the only other way in).
-#[cfg(not(feature = "manager"))]
-pub use lease_core as core;

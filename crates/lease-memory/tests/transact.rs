@@ -331,7 +331,7 @@ async fn a_failed_guard_and_failed_writes_each_get_their_reason() {
     );
     let planner = Planner::new(config());
     let guard = planner.lease_check(&lease, std::time::UNIX_EPOCH).unwrap();
-    assert!(guard.guard_failed(&reasons, 1));
+    assert!(guard.check_failed(&reasons, 1));
     assert_eq!(world.meta(), None);
 }
 

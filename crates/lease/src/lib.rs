@@ -80,7 +80,7 @@ pub use scoped::ScopedOutcome;
 /// Configuration beyond [`LeaseConfig`]: its builder, retry and renewal policies, the expiry
 /// unit, defaults and the limits input is checked against.
 pub mod config {
-    pub use lease_core::lifecycle::MIN_POLL_DELAY;
+    pub use lease_core::lifecycle::{MIN_POLL_DELAY, MIN_RETRY_DELAY};
     pub use lease_core::{
         ConfigError, ExpiryUnit, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES,
         MAX_CLOCK_SKEW_BOUND, MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES,
@@ -133,13 +133,23 @@ pub mod table {
 
 /// For store implementors and tests of stores: the [`Store`](store::Store) trait, the requests
 /// a store executes and its answers, the attribute values and the expression AST
-/// ([`expr`](store::expr)), the planner, and the wire-time conversions. A service does not need
+/// ([`expr`](store::expr)), the planner, and the wire-time conversions. (The lifecycle
+/// machines, for other drivers than this crate's manager, are in `lease_core::lifecycle`.) A service does not need
 /// this module; its errors' details ([`StoreError`](store::StoreError),
 /// [`StoreErrorKind`](store::StoreErrorKind)) are here.
 pub mod store {
     pub use lease_core::{
         AttributeValue, DeleteRequest, GetRequest, Item, OnConditionFailure, Planner, PutRequest,
         Rendered, Request, ReturnValues, Store, StoreError, StoreErrorKind, StoreResponse, Text,
-        UpdateRequest, expr, lifecycle, wire_time,
+        UpdateRequest, expr,
     };
+
+    /// Conversions between wall-clock time and the epoch numbers stored in lease items (the
+    /// expiry unit itself is [`config::ExpiryUnit`](crate::config::ExpiryUnit)).
+    pub mod wire_time {
+        pub use lease_core::wire_time::{
+            epoch_nanos, epoch_seconds_floor, expiry_epoch_seconds, from_epoch_nanos,
+            from_epoch_seconds, seconds_ceil,
+        };
+    }
 }

@@ -101,6 +101,8 @@ impl WaitOp {
             (Some(_), None) => now.monotonic,
             (None, _) => None,
         };
+        // Every error of the wait names the key as the lease will: with its sort key.
+        let key = planner.resolve(key);
         let jitter = Jitter::new(policy.jitter_seed.unwrap_or(seed));
         let mut wait = Self {
             planner,

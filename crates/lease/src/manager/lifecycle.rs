@@ -64,7 +64,7 @@ impl<S: Store> LeaseManager<S> {
     where
         S: 'static,
     {
-        guard::acquire_guard(self, key.into(), duration, options).await
+        guard::acquire_guard(self, self.planner().resolve(key), duration, options).await
     }
 
     /// Runs `work` while holding the lease at `key`: acquires a guard (as
@@ -92,7 +92,7 @@ impl<S: Store> LeaseManager<S> {
         F: FnOnce(LeaseContext) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        scoped::with_lease(self, key.into(), duration, options, work).await
+        scoped::with_lease(self, self.planner().resolve(key), duration, options, work).await
     }
 
     /// Shuts the manager's guards down: stops every renewal, releases every lease a guard of
