@@ -367,6 +367,20 @@ pub enum LeaseError {
         /// What the last attempt learned of the holder.
         holder: Holder,
     },
+    /// The lease is kept by a running lease guard of this manager (the `lease` crate's
+    /// `LeaseGuard`): refreshing or releasing it past the guard would leave the guard
+    /// believing in a deadline the store no longer has (a shorter refresh would let another
+    /// holder in while the guard still reports the lease held). Renew and release it through
+    /// the guard. Nothing was sent.
+    #[error(
+        "{operation} of lease {key} refused: a lease guard of this manager keeps it; use the guard"
+    )]
+    Guarded {
+        /// The operation refused.
+        operation: Operation,
+        /// The lease's key.
+        key: LeaseKey,
+    },
     /// The lease manager was shut down (the `lease` crate's `LeaseManager::shutdown`): it
     /// starts no new lease guards. Nothing was sent.
     #[error("the lease manager was shut down; no new guard for lease {key}")]
@@ -497,6 +511,7 @@ impl LeaseError {
             | Self::TransactionCanceled { key, .. }
             | Self::WaitTimedOut { key, .. }
             | Self::ManagerShutDown { key }
+            | Self::Guarded { key, .. }
             | Self::Lapsed { key, .. }
             | Self::Lost { key, .. }
             | Self::UnexpectedResponse { key, .. } => key,

@@ -264,6 +264,7 @@ fn start<S: Store + 'static>(
     options: &GuardOptions,
 ) -> Result<LeaseGuard<S>, LeaseError> {
     let key = lease.key().clone();
+    let token = lease.token().clone();
     let span = info_span!("lease_guard", key = %key, fence = ?lease.fence());
     let keeper = Keeper::new(
         Arc::clone(manager.planner()),
@@ -281,6 +282,7 @@ fn start<S: Store + 'static>(
     ));
     info!(parent: &span, key = %key, renew_every = ?renew_every, status = %shared.status(), "lease guard started");
     manager.shared.guards.spawn(
+        token,
         driver::run(
             driver::Alive::new(&shared),
             manager.clone(),

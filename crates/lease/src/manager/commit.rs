@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lease_core::lifecycle::CommitOp;
-use lease_core::{ConditionCheckRequest, Lease, LeaseError, TransactItem};
+use lease_core::{ConditionCheckRequest, Lease, LeaseError, Operation, TransactItem};
 use tracing::debug;
 
 use super::LeaseManager;
@@ -37,8 +37,10 @@ impl<S: Store> LeaseManager<S> {
     /// `lease_dynamodb_sdk::dynamodb::transact_item` turns it into an SDK `TransactWriteItem`.
     ///
     /// # Errors
-    /// [`LeaseError::InvalidInput`] for an empty or oversized key or an empty token.
+    /// [`LeaseError::InvalidInput`] for an empty or oversized key or an empty token;
+    /// [`LeaseError::Guarded`] if a running guard of this manager keeps the lease.
     pub fn release_in_transaction(&self, lease: &Lease) -> Result<TransactItem, LeaseError> {
+        self.not_guarded(Operation::Release, lease)?;
         self.planner().release_in_transaction(lease, self.now())
     }
 
@@ -72,13 +74,15 @@ impl<S: Store> LeaseManager<S> {
     /// applied only while it is, and the lease is released when they are.
     ///
     /// # Errors
-    /// As [`commit`](Self::commit). After an error other than
-    /// [`LeaseError::OutcomeUnknown`] the lease was not released by this call.
+    /// As [`commit`](Self::commit), and [`LeaseError::Guarded`] before any request if a
+    /// running guard of this manager keeps the lease (release it through the guard). After an
+    /// error other than [`LeaseError::OutcomeUnknown`] the lease was not released by this call.
     pub async fn commit_and_release(
         &self,
         lease: &Lease,
         writes: Vec<TransactItem>,
     ) -> Result<(), LeaseError> {
+        self.not_guarded(Operation::Commit, lease)?;
         self.send_commit(lease, writes, true).await
     }
 

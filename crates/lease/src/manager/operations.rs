@@ -7,13 +7,30 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use lease_core::lifecycle::{AcquireOp, InspectOp, RefreshOp, ReleaseOp};
-use lease_core::{Lease, LeaseError, LeaseKey, LeaseSnapshot, ReleaseOutcome};
+use lease_core::{Lease, LeaseError, LeaseKey, LeaseSnapshot, Operation, ReleaseOutcome};
 use tracing::debug;
 
 use super::LeaseManager;
 use lease_core::Store;
 
 impl<S: Store> LeaseManager<S> {
+    /// [`LeaseError::Guarded`] if a running guard of this manager keeps `lease`: refreshing or
+    /// releasing it past the guard would leave the guard with a deadline the store no longer
+    /// has.
+    pub(crate) fn not_guarded(
+        &self,
+        operation: Operation,
+        lease: &Lease,
+    ) -> Result<(), LeaseError> {
+        if self.shared.guards.is_guarded(lease.token()) {
+            return Err(LeaseError::Guarded {
+                operation,
+                key: lease.key().clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// Counts and logs an acquire's result.
     pub(crate) fn record_acquire(&self, result: &Result<Lease, LeaseError>) {
         self.shared.metrics.record_acquire(result);
@@ -76,9 +93,12 @@ impl<S: Store> LeaseManager<S> {
     ///
     /// # Errors
     /// - [`LeaseError::NotOwned`] if the lease expired, was taken over, released, or is gone.
+    /// - [`LeaseError::Guarded`] before any request if a running [`LeaseGuard`](crate::LeaseGuard)
+    ///   of this manager keeps the lease (renew it through the guard).
     /// - [`LeaseError::InvalidInput`], [`LeaseError::OutcomeUnknown`] and [`LeaseError::Store`]
     ///   as for acquire.
     pub async fn refresh(&self, lease: &Lease, duration: Duration) -> Result<Lease, LeaseError> {
+        self.not_guarded(Operation::Refresh, lease)?;
         let now = self.now();
         let mut op = RefreshOp::new(
             Arc::clone(self.planner()),
@@ -107,8 +127,11 @@ impl<S: Store> LeaseManager<S> {
     ///
     /// # Errors
     /// - [`LeaseError::InvalidInput`] before any request for an empty key or token.
+    /// - [`LeaseError::Guarded`] before any request if a running [`LeaseGuard`](crate::LeaseGuard)
+    ///   of this manager keeps the lease (release it through the guard).
     /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the store failed.
     pub async fn release(&self, lease: &Lease) -> Result<ReleaseOutcome, LeaseError> {
+        self.not_guarded(Operation::Release, lease)?;
         let now = self.now();
         let mut op = ReleaseOp::new(Arc::clone(self.planner()), lease, now, self.retry_policy())?;
         let result = self.drive(&mut op, now).await;
