@@ -158,6 +158,7 @@ impl ReleaseView {
             outcome: match outcome {
                 ReleaseOutcome::Released => "released",
                 ReleaseOutcome::NotHeld => "not_held",
+                _ => "other",
             },
         }
     }

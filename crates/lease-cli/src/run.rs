@@ -154,7 +154,8 @@ async fn finish(
                 eprintln!("lease: released lease {name}");
             }
         }
-        Ok(ReleaseOutcome::NotHeld) => {
+        // NotHeld, and any outcome a later library adds: not a plain release.
+        Ok(_) => {
             return Err(Failure::new(
                 status::LOST,
                 format!(

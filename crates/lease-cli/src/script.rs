@@ -96,7 +96,8 @@ pub(crate) async fn release(
     print(args.output, view.json()?, view.env());
     match outcome {
         ReleaseOutcome::Released => Ok(0),
-        ReleaseOutcome::NotHeld => Err(Failure::new(
+        // NotHeld, and any outcome a later library adds: not a plain release.
+        _ => Err(Failure::new(
             status::LOST,
             format!(
                 "nothing released: lease {} is not held with this token (expired and taken over, released before with another token, or gone)",

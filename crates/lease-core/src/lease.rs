@@ -242,10 +242,8 @@ impl PendingLease {
 /// The outcome of a release that reached the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
-#[expect(
-    clippy::exhaustive_enums,
-    reason = "complete: a release either changed the item or did not"
-)]
+// Not exhaustive: a later release may tell "released, but it had expired" apart.
+#[non_exhaustive]
 pub enum ReleaseOutcome {
     /// The lease item held our token and is now marked released (its expiry set to 0, so anyone
     /// may acquire it at once; the item keeps its fencing token). Releasing again is also

@@ -117,7 +117,8 @@ where
             Ok(value) => ScopedOutcome::WorkSucceeded(value),
             Err(error) => ScopedOutcome::WorkFailed(error),
         },
-        Ok(ReleaseOutcome::NotHeld) => ScopedOutcome::ReleaseFailed {
+        // NotHeld, and any outcome a later version adds: not a plain success.
+        Ok(_) => ScopedOutcome::ReleaseFailed {
             result,
             error: LeaseError::NotOwned { key },
         },

@@ -50,6 +50,7 @@ async fn the_manager_refuses_to_refresh_or_release_a_guarded_lease() {
     // So nobody else gets it while the guard says it is held.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(guard.is_valid());
+    assert!(m.is_valid(&lease));
     assert!(
         m.try_acquire("A", Duration::from_secs(30))
             .await

@@ -12,7 +12,7 @@ mod operations;
 
 use std::sync::Arc;
 
-use lease_core::{LeaseConfig, Now, Planner, RetryPolicy, Store, TokenSource};
+use lease_core::{Lease, LeaseConfig, Now, Planner, RetryPolicy, Store, TokenSource};
 
 use crate::clock::{Clock, SystemClock};
 use crate::guard::GuardRegistry;
@@ -114,6 +114,14 @@ impl<S: Store> LeaseManager<S> {
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// Whether the holder may still work under `lease` now, by this manager's clocks: both of
+    /// its local safe deadlines are ahead ([`Lease::is_valid_at`] with a reading of this
+    /// manager's clock, so a `TestClock` is honoured). `false` for a lease without a deadline.
+    #[must_use]
+    pub fn is_valid(&self, lease: &Lease) -> bool {
+        lease.is_valid_at(self.now())
     }
 
     /// The planner, shared with the machines that keep leases.
