@@ -228,7 +228,7 @@ impl<S> FaultyStore<S> {
 
     /// Starts an outage (`Some(kind)`): from now on every request fails with a [`StoreError`]
     /// of `kind` and is not executed, whatever the rules (which do not see these requests).
-    /// `None` ends the outage. For scenarios such as "the store is unreachable from t=3 to
+    /// `None` ends the outage. For scenarios such as "the store is down from t=3 to
     /// t=30"; [`StoreErrorKind::Unavailable`] or [`StoreErrorKind::Timeout`] are the usual
     /// kinds.
     pub fn set_outage(&self, outage: Option<StoreErrorKind>) {
@@ -260,7 +260,7 @@ impl<S> FaultyStore<S> {
         let mut state = self.lock();
         let state = &mut *state;
         let (outcome, action) = if let Some(kind) = state.outage {
-            let error = StoreError::new(kind, "injected outage: the store is unreachable");
+            let error = StoreError::new(kind, "injected outage: the store fails every request");
             (RequestOutcome::Outage(kind), Action::Fail(error))
         } else {
             let mut chosen = None;

@@ -100,7 +100,8 @@
 //! let faulty = FaultyStore::new(MemoryStore::for_config(&config));
 //! let manager = LeaseManager::new(faulty.clone(), config);
 //!
-//! // The store is unreachable: the acquire fails, and nothing reached the table.
+//! // The store is down (`Unavailable`: a 5xx, so the outcome may be unknown): the acquire
+//! // fails, and nothing reached the table.
 //! faulty.set_outage(Some(StoreErrorKind::Unavailable));
 //! assert!(manager.try_acquire("CACHE#A", Duration::from_secs(30)).await.is_err());
 //! assert!(faulty.log().iter().all(|logged| !logged.outcome().forwards()));
