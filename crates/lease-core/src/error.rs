@@ -266,7 +266,8 @@ impl fmt::Display for Operation {
 ///
 /// `Display` says what failed and never repeats the cause: a variant with a cause
 /// ([`InvalidInput`](Self::InvalidInput), [`MalformedItem`](Self::MalformedItem),
-/// [`Store`](Self::Store), [`OutcomeUnknown`](Self::OutcomeUnknown)) returns it from
+/// [`Store`](Self::Store), [`OutcomeUnknown`](Self::OutcomeUnknown), [`Lost`](Self::Lost))
+/// returns it from
 /// [`source`](std::error::Error::source), so an error-chain printer (`anyhow`'s `{:#}`,
 /// `tracing`'s error fields, the `lease` command) shows each reason once. Printed alone, such
 /// an error names the operation and the key; walk the chain for the reason, or print
@@ -407,11 +408,12 @@ pub enum LeaseError {
     /// it: taken over, past its safe deadline without a confirmed renewal, or ended by the
     /// manager's shutdown. The work done under it was not protected by the lease to its end.
     /// (A lease that may still be ours was released all the same.)
-    #[error("lease {key} was lost before it was released: {reason}")]
+    #[error("lease {key} was lost before it was released")]
     Lost {
         /// The lease's key.
         key: LeaseKey,
-        /// Why it was lost.
+        /// Why it was lost (also the error's source).
+        #[source]
         reason: LossReason,
     },
     /// The store answered in a way that does not fit the request (for example an item for a

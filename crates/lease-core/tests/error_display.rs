@@ -3,8 +3,11 @@
 
 use std::error::Error;
 
+use std::sync::Arc;
+
 use lease_core::{
-    DecodeError, InvalidInput, LeaseError, LeaseKey, Operation, StoreError, StoreErrorKind,
+    DecodeError, InvalidInput, LeaseError, LeaseKey, LossReason, Operation, StoreError,
+    StoreErrorKind,
 };
 
 fn key() -> LeaseKey {
@@ -35,6 +38,16 @@ fn with_causes() -> Vec<LeaseError> {
             operation: Operation::Refresh,
             key: key(),
             source: store(),
+        },
+        LeaseError::Lost {
+            key: key(),
+            reason: LossReason::Unconfirmed {
+                last_error: Some(Arc::new(LeaseError::Store {
+                    operation: Operation::Refresh,
+                    key: key(),
+                    source: StoreError::new(StoreErrorKind::Throttled, "slow down, 7 requests"),
+                })),
+            },
         },
     ]
 }

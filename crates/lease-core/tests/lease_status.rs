@@ -78,9 +78,18 @@ fn statuses_and_reasons_print_what_a_log_reader_needs() {
         [
             "not ours any more (taken over, expired or released)",
             "could not confirm the lease before its safe deadline",
-            &format!("could not confirm the lease before its safe deadline (last error: {error})"),
+            // The last error is the reason's source, not repeated in its Display.
+            "could not confirm the lease before its safe deadline",
             "the lease manager was shut down",
         ]
+    );
+    let unconfirmed = &reasons()[2];
+    let source = std::error::Error::source(unconfirmed).unwrap().to_string();
+    assert!(error.starts_with(&source), "{source} / {error}");
+    // A status, for a log line, says it all.
+    assert_eq!(
+        LeaseStatus::Lost(unconfirmed.clone()).to_string(),
+        format!("lost: could not confirm the lease before its safe deadline (last error: {error})")
     );
     assert_eq!(LeaseStatus::Held.to_string(), "held");
     assert_eq!(LeaseStatus::Released.to_string(), "released");

@@ -81,7 +81,13 @@ impl fmt::Display for LeaseStatus {
         match self {
             Self::Held => f.write_str("held"),
             Self::AtRisk { last_error, .. } => write!(f, "at risk ({})", last_error.report()),
-            Self::Lost(reason) => write!(f, "lost: {reason}"),
+            Self::Lost(reason) => {
+                write!(f, "lost: {reason}")?;
+                match reason.last_error() {
+                    Some(error) => write!(f, " (last error: {})", error.report()),
+                    None => Ok(()),
+                }
+            }
             Self::Released => f.write_str("released"),
         }
     }
@@ -131,20 +137,35 @@ impl LossReason {
     }
 }
 
+impl LossReason {
+    /// The last failed renewal's error, for [`Unconfirmed`](Self::Unconfirmed); `None`
+    /// otherwise.
+    #[must_use]
+    pub fn last_error(&self) -> Option<&LeaseError> {
+        match self {
+            Self::Unconfirmed { last_error } => last_error.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// A reason is an error whose [`source`](std::error::Error::source) is the last failed
+/// renewal's error (`Display` does not repeat it).
+impl std::error::Error for LossReason {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.last_error()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Says why, without the last error: that is the [`source`](std::error::Error::source).
 impl fmt::Display for LossReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotOwned => f.write_str("not ours any more (taken over, expired or released)"),
-            Self::Unconfirmed { last_error: None } => {
+            Self::Unconfirmed { .. } => {
                 f.write_str("could not confirm the lease before its safe deadline")
             }
-            Self::Unconfirmed {
-                last_error: Some(e),
-            } => write!(
-                f,
-                "could not confirm the lease before its safe deadline (last error: {})",
-                e.report()
-            ),
             Self::Shutdown => f.write_str("the lease manager was shut down"),
         }
     }
