@@ -26,10 +26,10 @@ use std::time::{Duration, Instant};
 
 use arbitrary::{Result, Unstructured};
 use lease_core::{
-    AttributeValue, Holder, HolderInfo, InvalidInput, Item, Lease, LeaseConfig, LeaseError,
-    LeaseKey, LeaseSnapshot, LeaseState, LeaseToken, MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES,
-    MAX_SORT_KEY_BYTES, MAX_TOKEN_BYTES, Now, Operation, Planner, ReleaseOutcome, StoreError,
-    StoreResponse, Text,
+    AttributeValue, DecodeError, Holder, HolderInfo, InvalidInput, Item, Lease, LeaseConfig,
+    LeaseError, LeaseKey, LeaseSnapshot, LeaseState, LeaseToken, MAX_LEASE_DURATION,
+    MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, MAX_TOKEN_BYTES, Now, Operation, Planner,
+    ReleaseOutcome, StoreError, StoreResponse, Text,
 };
 use lease_fuzz::{twin_token, without_fingerprints};
 use libfuzzer_sys::fuzz_target;
@@ -272,6 +272,24 @@ fn acquire(
         }
         _ => None,
     };
+    // The fencing token of applied attributes that name no other token, when it is an `N`
+    // that is not a whole number.
+    let applied_fence = match &answer {
+        Ok(StoreResponse::Applied {
+            attributes: Some(item),
+        }) if expected_fence.is_none() => {
+            let ours = match item.get(config.token_attribute()) {
+                None => true,
+                Some(AttributeValue::S(t)) => t.as_str() == token,
+                Some(_) => false,
+            };
+            match item.get(config.fence_attribute()) {
+                Some(AttributeValue::N(n)) if ours => Some(n.to_string()),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
     let old_holder = match &answer {
         Ok(StoreResponse::ConditionFailed {
             old_item: Some(item),
@@ -312,10 +330,20 @@ fn acquire(
                 (LeaseError::MalformedItem { error: e, .. }, "ConditionFailed") => {
                     assert_eq!(old_holder.as_ref().and_then(|h| h.as_ref().err()), Some(e));
                 }
-                (
-                    LeaseError::MalformedItem { .. } | LeaseError::UnexpectedResponse { .. },
-                    "Applied",
-                ) => {}
+                (_, "Applied") => match &applied_fence {
+                    // The write added one to a fencing token that is not a whole number.
+                    Some(raw) => assert!(
+                        matches!(
+                            &error,
+                            LeaseError::MalformedItem {
+                                error: DecodeError::InvalidNumber { attribute, value },
+                                ..
+                            } if attribute == config.fence_attribute() && value == raw
+                        ),
+                        "an applied acquire on a fencing token {raw:?} became {error:?}"
+                    ),
+                    None => unexpected(&error, Operation::Acquire, key),
+                },
                 (_, "Error") => {
                     let source = store_error.unwrap_or_else(|| unreachable!());
                     store_failure(&error, &source, Operation::Acquire, key);
