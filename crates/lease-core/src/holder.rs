@@ -60,8 +60,13 @@ impl HolderInfo {
         let slack = MAX_LEASE_DURATION
             .saturating_add(config.max_clock_skew())
             .saturating_add(std::time::Duration::from_secs(1));
-        let horizon = now.checked_add(slack).and_then(|h| unit.ceil(h));
-        if horizon.is_some_and(|h| value > h) {
+        // A horizon before the unit's range (a reader's clock some 292 million years before
+        // the epoch, in milliseconds) is below every value; one after the range of times, above.
+        let beyond = now.checked_add(slack).is_some_and(|h| match unit.ceil(h) {
+            Some(h) => value > h,
+            None => h < SystemTime::UNIX_EPOCH,
+        });
+        if beyond {
             return Err(DecodeError::ExpiryBeyondHorizon {
                 attribute: exp_name.into(),
                 value,

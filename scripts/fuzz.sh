@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of lease-core (fuzz/; docs/correctness.md, "Fuzzing") for SECONDS
+# each (default 15), starting from its committed corpus (fuzz/corpus/TARGET/). The inputs a
+# run finds go to a temporary copy of the corpus, never into the repository.
+#
+#   scripts/fuzz.sh [SECONDS]
+#
+# A target that panics (a property that does not hold) fails the run: its input is saved
+# under fuzz/artifacts/TARGET/ (ignored by git), and the message says how to replay it.
+# To grow a committed corpus, run a target longer on fuzz/corpus/TARGET itself and minimise
+# it (see docs/correctness.md).
+#
+# Needs the nightly toolchain (libFuzzer's instrumentation is unstable); without it the
+# targets are skipped with a message. cargo-fuzz is pinned and built from crates.io into
+# .tools/ once (about 20 seconds); if it cannot be had, the targets are skipped with a
+# message too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds="${1:-15}"
+if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
+  echo "usage: scripts/fuzz.sh [SECONDS]   (seconds per target, default 15)" >&2
+  exit 64
+fi
+
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+  echo "fuzz.sh: no nightly toolchain: the fuzz targets are skipped" >&2
+  exit 0
+fi
+
+version="0.12.0"
+root=".tools/cargo-fuzz-$version"
+if [ ! -x "$root/bin/cargo-fuzz" ]; then
+  if ! cargo install --locked --quiet "cargo-fuzz@$version" --root "$root"; then
+    echo "fuzz.sh: cargo-fuzz $version could not be installed: the fuzz targets are skipped" >&2
+    exit 0
+  fi
+fi
+export PATH="$PWD/$root/bin:$PATH"
+
+targets=(decode_item interpret_answers render_request lifecycle_machines)
+# Debug assertions (and so overflow checks) on, as in the tests; no sanitizer: lease-core
+# forbids unsafe code, and without AddressSanitizer the targets run about twice as fast.
+flags=(--debug-assertions --sanitizer none)
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# One build for all targets (libFuzzer itself is C++, compiled once).
+started=$SECONDS
+if ! cargo +nightly fuzz build "${flags[@]}" >"$work/build.log" 2>&1; then
+  cat "$work/build.log" >&2
+  echo "fuzz.sh: the fuzz targets did not build" >&2
+  exit 1
+fi
+echo "fuzz.sh: built ${#targets[@]} targets in $((SECONDS - started)) s"
+
+stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -n 1; }
+
+# Runs one target on a temporary copy of its corpus; its log is $work/TARGET.log.
+run() {
+  local target="$1" corpus="$work/corpus-$1"
+  mkdir -p "$corpus"
+  if [ -d "fuzz/corpus/$target" ]; then
+    cp -R "fuzz/corpus/$target/." "$corpus/"
+  fi
+  cargo +nightly fuzz run "${flags[@]}" "$target" "$corpus" -- \
+    -max_total_time="$seconds" -print_final_stats=1 -close_fd_mask=1 >"$work/$target.log" 2>&1
+}
+
+# As many targets at once as there are cores (FUZZ_JOBS to choose), in the order listed.
+jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}"
+declare -A status
+pending=("${targets[@]}")
+while [ "${#pending[@]}" -ne 0 ]; do
+  batch=("${pending[@]:0:$jobs}")
+  pending=("${pending[@]:$jobs}")
+  declare -A pids=()
+  for target in "${batch[@]}"; do
+    run "$target" &
+    pids[$target]=$!
+  done
+  for target in "${batch[@]}"; do
+    if wait "${pids[$target]}"; then status[$target]=0; else status[$target]=1; fi
+  done
+  unset pids
+done
+
+failed=()
+for target in "${targets[@]}"; do
+  log="$work/$target.log"
+  if [ "${status[$target]}" -eq 0 ]; then
+    done_line="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)"
+    cov="$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$done_line")"
+    ft="$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$done_line")"
+    echo "fuzz.sh: $target: ${seconds} s, $(stat number_of_executed_units "$log") runs" \
+      "($(stat average_exec_per_sec "$log")/s), coverage ${cov:-?} edges, ${ft:-?} features," \
+      "corpus $(find "fuzz/corpus/$target" -type f 2>/dev/null | wc -l) + $(stat new_units_added "$log") new: ok"
+  else
+    failed+=("$target")
+    echo "fuzz.sh: $target FAILED:" >&2
+    grep -E "panicked at|^thread '|Test unit written|SUMMARY" -A 2 "$log" | head -n 40 >&2 || tail -n 40 "$log" >&2
+    artifact="$(sed -nE 's/.*Test unit written to (.*)$/\1/p' "$log" | tail -n 1)"
+    echo "fuzz.sh: replay with: cargo +nightly fuzz run ${flags[*]} $target ${artifact:-fuzz/artifacts/$target/<file>}" >&2
+  fi
+done
+
+if [ "${#failed[@]}" -ne 0 ]; then
+  echo "fuzz.sh: failed: ${failed[*]}" >&2
+  exit 1
+fi
+echo "fuzz.sh: ${#targets[@]} targets, ${seconds} s each: no property violated"
