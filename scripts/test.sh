@@ -69,12 +69,12 @@ step "simulator: the fault-class schedules, then 20 000 seeded fault schedules (
 scripts/sim.sh --scripted
 scripts/sim.sh 20000
 
-step "fuzz: each lease-core fuzz target for 15 s from its committed corpus (scripts/fuzz.sh; nightly)"
+step "fuzz: each lease-core fuzz target for 10 s from its committed corpus (scripts/fuzz.sh; nightly)"
 # Builds the four targets (cargo-fuzz pinned into .tools/; libFuzzer needs nightly, and
 # without it the step is skipped with a message) and runs each on a temporary copy of
 # fuzz/corpus/: a property that does not hold fails here, with the input saved under
 # fuzz/artifacts/.
-scripts/fuzz.sh 15
+scripts/fuzz.sh 10
 
 step "main job: ISR regeneration example on memory and on dynalite (0 duplicate regenerations)"
 cargo run --locked -q -p lease-dynamodb-sdk --example isr

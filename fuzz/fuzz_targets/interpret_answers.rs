@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use arbitrary::{Result, Unstructured};
 use lease_core::{
-    AttributeValue, DecodeError, Holder, HolderInfo, InvalidInput, Item, Lease, LeaseConfig,
-    LeaseError, LeaseKey, LeaseSnapshot, LeaseState, LeaseToken, MAX_LEASE_DURATION,
+    AttributeValue, DecodeError, FencingToken, Holder, HolderInfo, InvalidInput, Item, Lease,
+    LeaseConfig, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, LeaseToken, MAX_LEASE_DURATION,
     MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, MAX_TOKEN_BYTES, Now, Operation, Planner,
     ReleaseOutcome, StoreError, StoreResponse, Text,
 };
@@ -246,7 +246,7 @@ fn acquire(
     let planned = plan.lease().clone();
     assert_eq!(planned.key(), key);
     assert_eq!(planned.token().expose_secret(), token);
-    assert_eq!(planned.fence(), None);
+    // A PendingLease has no fencing token by type: only the answer gives one.
     if let Some(asked) = input.now.wall.checked_add(input.duration) {
         assert!(planned.expires_at() >= asked, "a lease shorter than asked");
     }
@@ -306,7 +306,7 @@ fn acquire(
             let Some(fence) = expected_fence else {
                 panic!("an acquire succeeded on a {kind} answer without a whole fencing token");
             };
-            assert_eq!(lease.fence().map(|f| f.get()), Some(fence));
+            assert_eq!(lease.fence().get(), fence);
             assert_eq!(lease.key(), key);
             assert_eq!(lease.token().expose_secret(), token);
             assert_eq!(lease.expires_at(), planned.expires_at());
@@ -367,7 +367,12 @@ fn refresh(
     let config = planner.config();
     // The lease being refreshed: from parts, or acquired `earlier` before `now`.
     let lease = if input.from_parts || input.now.monotonic.is_none() {
-        Lease::new(key.clone(), LeaseToken::new(token), input.now.wall)
+        Lease::new(
+            key.clone(),
+            LeaseToken::new(token),
+            FencingToken::new(1),
+            input.now.wall,
+        )
     } else {
         let (Some(wall), Some(mono)) = (
             input.now.wall.checked_sub(input.earlier),
@@ -448,7 +453,12 @@ fn release(
     token: &str,
     answer: Answer,
 ) -> String {
-    let lease = Lease::new(key.clone(), LeaseToken::new(token), input.now.wall);
+    let lease = Lease::new(
+        key.clone(),
+        LeaseToken::new(token),
+        FencingToken::new(1),
+        input.now.wall,
+    );
     let bad = bad_input(planner.config(), key, token, None);
     let plan = match planner.release(&lease, input.now) {
         Ok(plan) => plan,

@@ -360,7 +360,12 @@ fn fuzz(u: &mut Unstructured<'_>) -> Result<()> {
             }
         });
     let lease = if u.int_in_range(0..=7)? == 0 {
-        Some(Lease::new(key.clone(), token.clone(), now.wall))
+        Some(Lease::new(
+            key.clone(),
+            token.clone(),
+            FencingToken::new(u.int_in_range(0..=u64::MAX)?),
+            now.wall,
+        ))
     } else {
         acquired
     };
@@ -420,7 +425,7 @@ fn fuzz(u: &mut Unstructured<'_>) -> Result<()> {
             let expect = Expect::Lease {
                 key,
                 token: Some(token),
-                fenced: lease.fence().is_some(),
+                fenced: true,
             };
             drive_op(u, &mut run, op, expect)
         }
@@ -546,11 +551,12 @@ impl OpState<'_> {
             if let Some(fence) = fence {
                 assert_eq!(
                     lease.fence(),
-                    Some(FencingToken::new(fence)),
+                    FencingToken::new(fence),
                     "the answer's fencing token"
                 );
             }
-            assert_eq!(lease.fence().is_some(), *fenced, "a lease's fencing token");
+            // Every lease has a fencing token, by type.
+            assert!(*fenced, "a lease's fencing token");
         }
     }
 }
@@ -688,7 +694,7 @@ fn stale_id(u: &mut Unstructured<'_>, run: &Run) -> Result<Option<RequestId>> {
 struct KeeperState {
     key: LeaseKey,
     token: LeaseToken,
-    fence: Option<FencingToken>,
+    fence: FencingToken,
     expires_at: SystemTime,
     ended: bool,
     finished: usize,
