@@ -60,6 +60,7 @@
 
 pub mod clock;
 mod guard;
+mod handover;
 mod manager;
 pub mod metrics;
 mod scoped;

@@ -1,4 +1,5 @@
-//! Waiting for a held lease: lease-core's [`WaitOp`], driven by the manager.
+//! Waiting for a held lease: lease-core's [`WaitOp`], driven by the manager, in line behind
+//! the manager's other waiters for the key ([`crate::handover`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,9 +25,10 @@ pub(crate) async fn acquire_waiting<S: Store>(
     // The machine prefers the policy's own seed, if it has one.
     let seed = rand::make_rng::<Xoshiro256PlusPlus>().random();
     let now = manager.clock_reading();
+    let key = manager.planner().resolve(key);
     let mut wait = WaitOp::new(
         Arc::clone(manager.planner()),
-        key,
+        key.clone(),
         duration,
         policy.clone(),
         manager.retry_policy(),
@@ -34,7 +36,18 @@ pub(crate) async fn acquire_waiting<S: Store>(
         seed,
         now,
     )?;
-    let result = manager.drive(&mut wait, now).instrument(span).await;
+    // In line behind the manager's other waiters for the key (bad input was refused above,
+    // before joining): only the first talks to the table.
+    let (place, turns, turn) = manager.shared.handover.join(&key);
+    wait.take_turn(turn, now);
+    let result = manager
+        .drive_with(&mut wait, now, &*turns)
+        .instrument(span)
+        .await;
     manager.record_acquire(&result);
+    match &result {
+        Ok(lease) => place.acquired(lease),
+        Err(_) => drop(place),
+    }
     result
 }

@@ -24,7 +24,8 @@ use crate::response::{StoreError, StoreResponse};
 /// 3. drain [`poll_event`](Self::poll_event) for logs.
 ///
 /// A machine always has a next step: a request to send, an instant to wake at, or its result
-/// (while no answer is awaited). It sends one request at a time, reads no clock, and plans every
+/// (while no answer is awaited); the one exception is a [`WaitOp`](super::WaitOp) in line
+/// without a timeout, which waits for its [`Turn`](super::Turn). It sends one request at a time, reads no clock, and plans every
 /// request at the `now` it is given.
 pub trait Machine {
     /// The operation's result.

@@ -28,6 +28,9 @@
 //!   [`ReleaseOp`], [`InspectOp`], [`CommitOp`], and [`WaitOp`] (a waiting acquire: attempts,
 //!   the holder's known expiry, jittered backoff, a timeout, as the [`WaitPolicy`] says).
 //!   Which failures are sent again, how often and after what backoff is the [`RetryPolicy`]'s.
+//! - [`WaitQueue`]: the waiters of one process in line per key, so that only the first talks
+//!   to the table and a release in the process hands the lease to the next at once (a
+//!   [`Turn`] for a [`WaitOp`]).
 //!
 //! Randomness comes in from the caller: tokens from a [`TokenSource`](crate::TokenSource), the
 //! wait's jitter from a seed.
@@ -45,6 +48,7 @@ mod retry;
 mod status;
 mod wait_op;
 mod wait_policy;
+mod wait_queue;
 
 pub use acquire_op::AcquireOp;
 pub use keeper::{Ending, Finished, Keeper, KeeperEvent};
@@ -55,6 +59,7 @@ pub use retry::RetryPolicy;
 pub use status::{LeaseStatus, LossReason};
 pub use wait_op::WaitOp;
 pub use wait_policy::{MIN_POLL_DELAY, WaitPolicy};
+pub use wait_queue::{Turn, WaitQueue, WaiterId};
 
 use crate::request::Request;
 

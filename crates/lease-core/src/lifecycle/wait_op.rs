@@ -12,6 +12,7 @@ use super::jitter::Jitter;
 use super::machine::{Machine, OpEvent};
 use super::retry::RetryPolicy;
 use super::wait_policy::WaitPolicy;
+use super::wait_queue::Turn;
 use super::{RequestId, Transmit};
 use crate::error::LeaseError;
 use crate::holder::Holder;
@@ -33,10 +34,14 @@ enum Blocked {
 /// Where the wait stands.
 #[derive(Debug)]
 enum State {
-    /// An attempt in progress: a single try ([`AcquireOp::reading_holder`]).
-    Attempting(Box<AcquireOp>),
+    /// An attempt in progress: a single try ([`AcquireOp::reading_holder`]); `sent` once
+    /// its first request went out.
+    Attempting { op: Box<AcquireOp>, sent: bool },
     /// Waiting until `until` for the next attempt.
     Sleeping { until: Instant },
+    /// In line behind another waiter of the process ([`Turn::Queued`]): no attempt until
+    /// told, or until the deadline (if any) for the last one.
+    Parked,
     /// The result, until taken.
     Done(Option<Result<Lease, LeaseError>>),
 }
@@ -68,6 +73,9 @@ pub struct WaitOp {
     /// The id the next attempt's first request gets: attempts continue one numbering, so that
     /// a late answer to an earlier attempt is never taken for the answer to a later one.
     next_id: u64,
+    /// Told to attempt while an attempt was in flight: if that one finds the lease held, the
+    /// next goes at once (the release came after it was sent).
+    woken: bool,
     events: VecDeque<OpEvent>,
     state: State,
 }
@@ -115,11 +123,61 @@ impl WaitOp {
             jitter,
             polls: 0,
             next_id: 0,
+            woken: false,
             events: VecDeque::new(),
             state: State::Done(None),
         };
-        wait.state = State::Attempting(Box::new(wait.attempt(now)?));
+        wait.state = wait.attempting(now)?;
         Ok(wait)
+    }
+
+    /// Takes a turn given by the process's [`WaitQueue`](super::WaitQueue), at `now`:
+    /// - [`Turn::Attempt`]: attempt now, unless an attempt is under way (if its request is
+    ///   already out and it finds the lease held, the next attempt goes at once instead of
+    ///   after a sleep: the release may have come after it was sent);
+    /// - [`Turn::Behind`]: the lease's holder is known locally: sleep as for a holder an
+    ///   attempt found (until its expiry, at most `max_delay`), instead of an attempt not yet
+    ///   sent; an attempt already out decides for itself;
+    /// - [`Turn::Queued`]: send nothing until told, or until the deadline for the last
+    ///   attempt (an attempt not yet sent is dropped; one already out decides for itself).
+    ///
+    /// A finished wait ignores every turn. Give the first turn right after
+    /// [`new`](Self::new), before the first [`poll_transmit`](Machine::poll_transmit), so that a
+    /// waiter in line sends nothing.
+    pub fn take_turn(&mut self, turn: Turn, now: Now) {
+        let unsent = matches!(self.state, State::Attempting { sent: false, .. });
+        match turn {
+            Turn::Attempt => match &self.state {
+                State::Attempting { sent: true, .. } => self.woken = true,
+                State::Sleeping { .. } | State::Parked => self.state = self.attempt_or_finish(now),
+                State::Attempting { sent: false, .. } | State::Done(_) => {}
+            },
+            Turn::Behind(holder) => {
+                if unsent || matches!(self.state, State::Sleeping { .. } | State::Parked) {
+                    self.blocked(Blocked::Held(holder), now);
+                }
+            }
+            Turn::Queued => {
+                if unsent || matches!(self.state, State::Sleeping { .. }) {
+                    self.state = State::Parked;
+                }
+            }
+        }
+    }
+
+    /// A new attempt at `now`, not yet sent.
+    fn attempting(&mut self, now: Now) -> Result<State, LeaseError> {
+        self.woken = false;
+        Ok(State::Attempting {
+            op: Box::new(self.attempt(now)?),
+            sent: false,
+        })
+    }
+
+    /// A new attempt at `now`, or the end of the wait if it cannot be made.
+    fn attempt_or_finish(&mut self, now: Now) -> State {
+        self.attempting(now)
+            .unwrap_or_else(|error| State::Done(Some(Err(error))))
     }
 
     /// A single try at `now` with a fresh token.
@@ -144,7 +202,14 @@ impl WaitOp {
             Err(error) if may_pass(&error) => Blocked::Failed(error),
             Err(error) => return self.finish(Err(error)),
         };
+        self.blocked(blocked, now);
+    }
+
+    /// The lease could not be had at `now`: sleeps until the next attempt (at once if told to
+    /// attempt meanwhile), or ends the wait at its deadline.
+    fn blocked(&mut self, blocked: Blocked, now: Now) {
         let delay = match &blocked {
+            _ if std::mem::take(&mut self.woken) => Duration::ZERO,
             Blocked::Held(holder) => match until_expiry(holder, now.wall) {
                 Some(until) if until <= self.policy.max_delay => until.max(super::MIN_POLL_DELAY),
                 Some(_) => self
@@ -190,7 +255,7 @@ impl WaitOp {
 
     /// Moves an attempt's events up, and takes its result if it has one.
     fn drain(&mut self, now: Now) {
-        let State::Attempting(op) = &mut self.state else {
+        let State::Attempting { op, .. } = &mut self.state else {
             return;
         };
         while let Some(event) = op.poll_event() {
@@ -209,13 +274,17 @@ impl Machine for WaitOp {
     fn poll_transmit(&mut self, now: Now) -> Option<Transmit<'_>> {
         self.handle_timeout(now);
         match &mut self.state {
-            State::Attempting(op) => op.poll_transmit(now),
-            State::Sleeping { .. } | State::Done(_) => None,
+            State::Attempting { op, sent } => {
+                let transmit = op.poll_transmit(now);
+                *sent |= transmit.is_some();
+                transmit
+            }
+            State::Sleeping { .. } | State::Parked | State::Done(_) => None,
         }
     }
 
     fn handle_response(&mut self, id: RequestId, answer: Answer, now: Now) {
-        if let State::Attempting(op) = &mut self.state {
+        if let State::Attempting { op, .. } = &mut self.state {
             op.handle_response(id, answer, now);
         }
         self.drain(now);
@@ -223,16 +292,24 @@ impl Machine for WaitOp {
 
     fn handle_timeout(&mut self, now: Now) {
         match &mut self.state {
-            State::Attempting(op) => {
+            State::Attempting { op, .. } => {
                 op.handle_timeout(now);
                 self.drain(now);
             }
             State::Sleeping { until, .. } => {
                 if now.monotonic.is_none_or(|at| at >= *until) {
-                    match self.attempt(now) {
-                        Ok(op) => self.state = State::Attempting(Box::new(op)),
-                        Err(error) => self.finish(Err(error)),
-                    }
+                    self.state = self.attempt_or_finish(now);
+                }
+            }
+            State::Parked => {
+                // The last attempt, at the deadline.
+                let due = match (now.monotonic, self.deadline) {
+                    (None, _) => true,
+                    (Some(at), Some(deadline)) => at >= deadline,
+                    (Some(_), None) => false,
+                };
+                if due {
+                    self.state = self.attempt_or_finish(now);
                 }
             }
             State::Done(_) => {}
@@ -241,8 +318,9 @@ impl Machine for WaitOp {
 
     fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
-            State::Attempting(op) => op.poll_timeout(),
+            State::Attempting { op, .. } => op.poll_timeout(),
             State::Sleeping { until, .. } => Some(*until),
+            State::Parked => self.deadline,
             State::Done(_) => None,
         }
     }
@@ -254,7 +332,7 @@ impl Machine for WaitOp {
     fn poll_output(&mut self) -> Option<Self::Output> {
         match &mut self.state {
             State::Done(result) => result.take(),
-            State::Attempting(_) | State::Sleeping { .. } => None,
+            State::Attempting { .. } | State::Sleeping { .. } | State::Parked => None,
         }
     }
 }

@@ -281,13 +281,20 @@ fn start<S: Store + 'static>(
         Arc::clone(&manager.shared.metrics),
     ));
     info!(parent: &span, key = %key, renew_every = ?renew_every, status = %shared.status(), "lease guard started");
+    let driver = driver::run(
+        driver::Alive::new(&shared),
+        manager.clone(),
+        manager.shared.guards.shutdown_signal(),
+    );
+    let ended = manager.clone();
+    let released = token.clone();
     manager.shared.guards.spawn(
         token,
-        driver::run(
-            driver::Alive::new(&shared),
-            manager.clone(),
-            manager.shared.guards.shutdown_signal(),
-        )
+        async move {
+            driver.await;
+            // Released, or lost: either way the next waiter of this manager may try now.
+            ended.shared.handover.released(&key, &released);
+        }
         .instrument(span),
     );
     Ok(LeaseGuard {

@@ -83,7 +83,11 @@ impl<S: Store> LeaseManager<S> {
         writes: Vec<TransactItem>,
     ) -> Result<(), LeaseError> {
         self.not_guarded(Operation::Commit, lease)?;
-        self.send_commit(lease, writes, true).await
+        let result = self.send_commit(lease, writes, true).await;
+        if result.is_ok() {
+            self.shared.handover.released(lease.key(), lease.token());
+        }
+        result
     }
 
     /// Sends the transaction of `writes` under `lease` (releasing it too, with `releases`):

@@ -8,6 +8,7 @@ use lease_core::{FencingToken, Holder, Now};
 use tracing::{debug, warn};
 
 use super::LeaseManager;
+use crate::handover::{Interrupts, Uninterrupted};
 use lease_core::Store;
 
 impl<S: Store> LeaseManager<S> {
@@ -21,9 +22,23 @@ impl<S: Store> LeaseManager<S> {
     /// as reached even if the clock did not move (a frozen test clock): a retry's backoff
     /// cannot wait for ever.
     pub(crate) async fn drive<M: Machine>(&self, machine: &mut M, first: Now) -> M::Output {
+        self.drive_with(machine, first, &Uninterrupted).await
+    }
+
+    /// [`drive`](Self::drive), handing the machine what `interrupts` brings between its steps
+    /// (a waiting acquire's [turns](lease_core::lifecycle::Turn)): at once while it sleeps,
+    /// and after the answer while a request is out. A machine with nothing to send and no timer
+    /// (a waiter in line without a timeout) waits for an interruption.
+    pub(crate) async fn drive_with<M: Machine, I: Interrupts<M>>(
+        &self,
+        machine: &mut M,
+        first: Now,
+        interrupts: &I,
+    ) -> M::Output {
         let mut floor = first.monotonic;
         let mut now = first;
         loop {
+            interrupts.apply(machine, now);
             while let Some(event) = machine.poll_event() {
                 self.observe(event);
             }
@@ -39,13 +54,20 @@ impl<S: Store> LeaseManager<S> {
                 machine.handle_response(id, answer, now);
                 continue;
             }
-            // Nothing to send and no result: a retry's backoff is due at `poll_timeout`.
+            // Nothing to send and no result: a retry's backoff or a wait is due at
+            // `poll_timeout`, unless an interruption comes first.
             if let Some(at) = machine.poll_timeout() {
                 // The time left, by the same (floored) clock the machine reads.
                 let read = self.reading_after(&mut floor).monotonic;
                 let wait = read.map_or(Duration::ZERO, |read| at.saturating_duration_since(read));
-                tokio::time::sleep(wait).await;
-                floor = Some(floor.map_or(at, |floor| floor.max(at)));
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {
+                        floor = Some(floor.map_or(at, |floor| floor.max(at)));
+                    }
+                    () = interrupts.arrived() => {}
+                }
+            } else {
+                interrupts.arrived().await;
             }
             now = self.reading_after(&mut floor);
             machine.handle_timeout(now);

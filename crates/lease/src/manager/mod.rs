@@ -16,6 +16,7 @@ use lease_core::{Lease, LeaseConfig, Now, Planner, RetryPolicy, Store, TokenSour
 
 use crate::clock::{Clock, SystemClock};
 use crate::guard::GuardRegistry;
+use crate::handover::Handover;
 use crate::metrics::Metrics;
 use crate::tokens::UuidTokens;
 
@@ -45,6 +46,8 @@ pub(crate) struct Shared<S> {
     pub(crate) metrics: Arc<Metrics>,
     /// The driver tasks of the guards ([`LeaseManager::shutdown`]).
     pub(crate) guards: GuardRegistry,
+    /// The waiters in line per key (in-process handover).
+    pub(crate) handover: Handover,
 }
 
 impl<S> Clone for LeaseManager<S> {
@@ -72,6 +75,7 @@ impl<S: Store> LeaseManager<S> {
                 planner: Arc::new(Planner::new(config)),
                 metrics: Arc::default(),
                 guards: GuardRegistry::default(),
+                handover: Handover::default(),
             }),
             clock: Arc::new(SystemClock),
             tokens,

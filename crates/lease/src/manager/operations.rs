@@ -84,6 +84,9 @@ impl<S: Store> LeaseManager<S> {
         .reading_holder();
         let result = self.drive(&mut op, now).await;
         self.record_acquire(&result);
+        if let Ok(lease) = &result {
+            self.shared.handover.acquired(lease);
+        }
         result
     }
 
@@ -136,6 +139,9 @@ impl<S: Store> LeaseManager<S> {
         let mut op = ReleaseOp::new(Arc::clone(self.planner()), lease, now, self.retry_policy())?;
         let result = self.drive(&mut op, now).await;
         self.shared.metrics.record_release(&result);
+        if result.is_ok() {
+            self.shared.handover.released(lease.key(), lease.token());
+        }
         match &result {
             Ok(outcome) => {
                 debug!(key = %lease.key(), token = %lease.token(), ?outcome, "lease released")
