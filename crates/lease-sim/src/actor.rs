@@ -9,23 +9,25 @@
 //! its own clocks, woken at the machine's `poll_timeout`. Nothing here decides whether a lease
 //! is held: that is the machines' job, and the checker's to judge.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lease_core::lifecycle::{
     AcquireOp, Keeper, KeeperEvent, Machine, OpEvent, RefreshOp, ReleaseOp, RequestId, Transmit,
-    WaitOp,
+    Turn as LineTurn, WaitOp, WaitQueue, WaiterId,
 };
 use lease_core::{
-    Lease, LeaseError, LeaseKey, LeaseToken, Now, Planner, Request, StoreError, StoreResponse,
-    TokenSource,
+    Lease, LeaseError, LeaseKey, LeaseToken, Now, Planner, ReleaseOutcome, Request, StoreError,
+    StoreResponse, TokenSource,
 };
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
 use crate::clock::ActorClock;
-use crate::history::{Deadlines, EndReason, History, Interval, Who, Write};
+use crate::history::{Deadlines, EndReason, History, Interval, LocalRelease, Wait, Who, Write};
 use crate::options::{ActorOptions, Mode, Turn};
 use crate::store::Register;
 
@@ -85,7 +87,12 @@ pub struct Ctx<'a> {
     pub sends: Vec<Send>,
     /// The faulty phase is over: finish what is held, take no new lease.
     pub finishing: bool,
+    /// Turns the actor's line gave to other waiters of its process, to deliver.
+    pub told: Vec<(usize, LineTurn)>,
 }
+
+/// The line of waiters of a process, shared by its actors (single-threaded).
+pub type Line = Rc<RefCell<WaitQueue<usize>>>;
 
 /// The acquire machine in use.
 #[derive(Debug)]
@@ -119,6 +126,8 @@ enum State {
     PlainReleasing {
         op: Box<ReleaseOp>,
         token: String,
+        lease: Box<Lease>,
+        key: usize,
     },
     Done,
 }
@@ -165,6 +174,13 @@ pub struct Actor {
     /// A scripted actor's turns still to come, and the one under way.
     script: Option<std::collections::VecDeque<Turn>>,
     turn: Option<Turn>,
+    /// Its process's line of waiters, if it shares one ([`ActorOptions::process`]).
+    line: Option<Line>,
+    /// Its place in that line while it waits, and the index of its wait's record.
+    place: Option<(LeaseKey, WaiterId, usize)>,
+    /// The latest turn the line gave it, not yet taken (taken at its next step, as a task
+    /// takes it when it next runs).
+    pending_turn: Option<LineTurn>,
 }
 
 impl Actor {
@@ -219,6 +235,60 @@ impl Actor {
             name,
             script,
             turn,
+            line: None,
+            place: None,
+            pending_turn: None,
+        }
+    }
+
+    /// Makes the actor one of a process's, sharing its line of waiters.
+    pub fn share_line(&mut self, line: Line) {
+        self.line = Some(line);
+    }
+
+    /// The line gave the actor `turn`: it takes it at its next step.
+    pub fn give_turn(&mut self, turn: LineTurn) {
+        self.pending_turn = Some(turn);
+    }
+
+    /// `lease` (on key `key`) was let go: tells the line, and records it if the store
+    /// confirmed the release (`released`).
+    fn released_locally(
+        &mut self,
+        key: usize,
+        lease: &Lease,
+        released: bool,
+        t: Duration,
+        ctx: &mut Ctx<'_>,
+    ) {
+        if let Some(process) = self.options.process
+            && released
+        {
+            ctx.history.local_releases.push(LocalRelease {
+                process,
+                key,
+                at: t,
+            });
+        }
+        self.tell_line(t, ctx, |line| line.released(lease.key(), lease.token()));
+    }
+
+    /// Tells the line `change`, and queues the turn it gives for delivery.
+    fn tell_line(
+        &mut self,
+        t: Duration,
+        ctx: &mut Ctx<'_>,
+        change: impl FnOnce(&mut WaitQueue<usize>) -> Option<(usize, LineTurn)>,
+    ) {
+        let Some(line) = &self.line else {
+            return;
+        };
+        let told = change(&mut line.borrow_mut());
+        if let Some((to, turn)) = told {
+            ctx.history.tally.turns += 1;
+            ctx.history
+                .note(t, || format!("{}'s line tells a{to}: {turn:?}", self.name));
+            ctx.told.push((to, turn));
         }
     }
 
@@ -345,6 +415,14 @@ impl Actor {
 
     /// Moves the actor on at `t` as far as it can without an answer.
     fn step(&mut self, t: Duration, ctx: &mut Ctx<'_>) {
+        if let Some(turn) = self.pending_turn.take()
+            && let State::Acquiring {
+                machine: Acquiring::Waiting(m),
+                ..
+            } = &mut self.state
+        {
+            m.take_turn(turn, self.clock.now(t));
+        }
         // Each transition may enable the next (an acquire's lease starts a keeper, a release
         // ends in rest): loop until nothing changes.
         for _ in 0..64 {
@@ -363,7 +441,7 @@ impl Actor {
                 if ctx.finishing {
                     (State::Done, true)
                 } else if t >= until {
-                    (self.start_acquire(now), true)
+                    (self.start_acquire(now, t, ctx), true)
                 } else {
                     (State::Resting { until }, false)
                 }
@@ -409,24 +487,39 @@ impl Actor {
                 }
             }
             State::Plain(hold) => self.plain(hold, now, t, ctx),
-            State::PlainReleasing { mut op, token } => {
-                match self.pump_machine(&mut *op, now, Kind::Release, t, ctx) {
-                    None => (State::PlainReleasing { op, token }, false),
-                    Some(result) => {
-                        ctx.history.released.insert(token, t);
-                        ctx.history
-                            .note(t, || format!("{} released by hand: {result:?}", self.name));
-                        (self.rest(t, ctx), true)
+            State::PlainReleasing {
+                mut op,
+                token,
+                lease,
+                key,
+            } => match self.pump_machine(&mut *op, now, Kind::Release, t, ctx) {
+                None => (
+                    State::PlainReleasing {
+                        op,
+                        token,
+                        lease,
+                        key,
+                    },
+                    false,
+                ),
+                Some(result) => {
+                    if result.is_ok() {
+                        let released = matches!(result, Ok(ReleaseOutcome::Released));
+                        self.released_locally(key, &lease, released, t, ctx);
                     }
+                    ctx.history.released.insert(token, t);
+                    ctx.history
+                        .note(t, || format!("{} released by hand: {result:?}", self.name));
+                    (self.rest(t, ctx), true)
                 }
-            }
+            },
             State::Done => (State::Done, false),
         };
         self.state = next;
         changed
     }
 
-    fn start_acquire(&mut self, now: Now) -> State {
+    fn start_acquire(&mut self, now: Now, t: Duration, ctx: &mut Ctx<'_>) -> State {
         let key = match self.turn {
             Some(turn) => turn.key,
             None => self.rng.random_range(0..self.keys),
@@ -440,7 +533,7 @@ impl Actor {
             Mode::GuardWaiting => {
                 let wait = WaitOp::new(
                     planner,
-                    lease_key,
+                    lease_key.clone(),
                     options.duration,
                     options.wait.clone(),
                     options.retry,
@@ -448,7 +541,22 @@ impl Actor {
                     self.rng.random(),
                     now,
                 );
-                wait.map(|w| Acquiring::Waiting(Box::new(w)))
+                wait.map(|mut w| {
+                    if let (Some(line), Some(process)) = (&self.line, self.options.process) {
+                        let (id, turn) = line.borrow_mut().join(&lease_key, self.index);
+                        w.take_turn(turn, now);
+                        let record = ctx.history.waits.len();
+                        ctx.history.waits.push(Wait {
+                            who: Who::Actor(self.index),
+                            process,
+                            key,
+                            start: t,
+                            end: None,
+                        });
+                        self.place = Some((lease_key, id, record));
+                    }
+                    Acquiring::Waiting(Box::new(w))
+                })
             }
             Mode::GuardOnce | Mode::Plain => AcquireOp::new(
                 planner,
@@ -476,6 +584,18 @@ impl Actor {
         t: Duration,
         ctx: &mut Ctx<'_>,
     ) -> State {
+        let place = self.place.take();
+        if let Some((_, _, record)) = &place {
+            ctx.history.waits[*record].end = Some(t);
+        }
+        match (&result, place) {
+            (Ok(lease), place) => {
+                let by = place.map(|(_, id, _)| id);
+                self.tell_line(t, ctx, |line| line.acquired(lease, by));
+            }
+            (Err(_), Some((key, id, _))) => self.tell_line(t, ctx, |line| line.leave(&key, id)),
+            (Err(_), None) => {}
+        }
         let lease = match result {
             Ok(lease) => lease,
             Err(error) => {
@@ -712,6 +832,8 @@ impl Actor {
                         State::PlainReleasing {
                             op: Box::new(op),
                             token,
+                            lease: Box::new(hold.lease),
+                            key: hold.key,
                         },
                         true,
                     )
@@ -876,8 +998,13 @@ impl Actor {
                         EndReason::Lost(reason.to_string()),
                     );
                 }
-                KeeperEvent::Finished(_) => {
+                KeeperEvent::Finished(end) => {
                     finished = true;
+                    // Released, or lost: the next waiter of the process may try now (as the
+                    // `lease` crate's guard driver tells the line when it ends).
+                    let key = ctx.history.intervals[interval].key;
+                    let released = matches!(end.release, Some(Ok(ReleaseOutcome::Released)));
+                    self.released_locally(key, keeper.lease(), released, t, ctx);
                     ctx.history
                         .released
                         .insert(keeper.lease().token().expose_secret().to_owned(), t);

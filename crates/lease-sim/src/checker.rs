@@ -104,6 +104,21 @@ pub enum Violation {
         /// How it ended.
         reason: String,
     },
+    /// L3: in a run without faults, a lease let go in a process while a waiter of that
+    /// process was in line for it was not handed on within the bound (nobody acquired it):
+    /// in-process handover failed.
+    SlowHandover {
+        /// The process.
+        process: usize,
+        /// The key.
+        key: usize,
+        /// When the process's line was told of the release.
+        released: Duration,
+        /// A waiter of the process that was in line all along.
+        waiter: Who,
+        /// The bound.
+        bound: Duration,
+    },
     /// A machine (or the simulator) asked to run at one instant again and again, and the
     /// run was cut there: typically a machine that acted on an answer it did not await, and
     /// now wants a step its driver cannot take.
@@ -134,6 +149,7 @@ impl Violation {
             Self::LateLoss { .. } => "S4 late loss",
             Self::Liveness { .. } => "L1 liveness",
             Self::SpuriousLoss { .. } => "L2 spurious loss",
+            Self::SlowHandover { .. } => "L3 slow in-process handover",
             Self::Spin { .. } => "event loop spun",
             Self::Stuck { .. } => "machine never finished",
         }
@@ -180,6 +196,7 @@ pub fn check(
     late_losses(history, clocks, &mut violations);
     liveness(history, &mut violations);
     spurious_losses(history, &spans, plan, config, &mut violations);
+    handovers(history, plan, &mut violations);
     if let Some((at, event)) = &history.spun {
         violations.push(Violation::Spin {
             at: *at,
@@ -409,6 +426,60 @@ fn liveness(history: &History, out: &mut Vec<Violation>) {
                 start: probe.start,
                 acquired: probe.acquired,
                 bound: probe.bound,
+            });
+        }
+    }
+}
+
+/// L3: in a run without faults (no store, clock or process faults, no throttling), each lease
+/// released in a process while a waiter of that process was in line for its key is acquired
+/// again (by anyone) within a bound of a few round trips: the release's answer, the first
+/// waiter's attempt (and the holder read, when the store returns no old item), once more if
+/// that attempt was already out when the release landed. A waiter that kept to its polls
+/// instead would take up to its `max_delay` (50 ms to 2 s here).
+fn handovers(history: &History, plan: &Plan, out: &mut Vec<Violation>) {
+    let options = &plan.options;
+    let rates = &options.faults;
+    let clean = rates.drop == 0.0
+        && rates.apply_then_error == 0.0
+        && rates.answer_lost == 0.0
+        && rates.slow == 0.0
+        && rates.duplicate == 0.0
+        && rates.throttle_per_key.is_none()
+        && plan.clock_faults.is_empty()
+        && plan.aimed.is_empty();
+    if !clean {
+        return;
+    }
+    let bound = options.latency.1 * 10 + Duration::from_millis(20);
+    for release in &history.local_releases {
+        let until = release.at + bound;
+        let waiter = history.waits.iter().find(|wait| {
+            wait.process == release.process
+                && wait.key == release.key
+                && wait.start <= release.at
+                && wait.end.is_none_or(|end| end > until)
+        });
+        let Some(waiter) = waiter else {
+            continue;
+        };
+        let handed_on = history
+            .intervals
+            .iter()
+            // From when the release may have landed (its answer takes up to one latency to
+            // come back: an acquire that landed right after it may return first).
+            .any(|i| {
+                i.key == release.key
+                    && i.start + options.latency.1 >= release.at
+                    && i.start <= until
+            });
+        if !handed_on {
+            out.push(Violation::SlowHandover {
+                process: release.process,
+                key: release.key,
+                released: release.at,
+                waiter: waiter.who,
+                bound,
             });
         }
     }

@@ -96,6 +96,34 @@ pub struct Applied {
     pub token: String,
 }
 
+/// A waiting acquire of an actor in a shared process (in line with the process's other
+/// waiters).
+#[derive(Clone, Debug)]
+pub struct Wait {
+    /// The waiter.
+    pub who: Who,
+    /// Its process.
+    pub process: usize,
+    /// The key's index.
+    pub key: usize,
+    /// When it began (it joined the line then).
+    pub start: Duration,
+    /// When it returned (with the lease or not); none if it never did.
+    pub end: Option<Duration>,
+}
+
+/// A lease let go in a shared process (its release answered, or its keeper finished): the
+/// process's line was told then.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalRelease {
+    /// The process.
+    pub process: usize,
+    /// The key's index.
+    pub key: usize,
+    /// When the line was told.
+    pub at: Duration,
+}
+
 /// A liveness probe's result.
 #[derive(Clone, Debug)]
 pub struct Probe {
@@ -133,6 +161,8 @@ pub struct Tally {
     pub writes: u64,
     /// Writes the fenced resources rejected (a stale fence: fencing at work).
     pub rejected_writes: u64,
+    /// Turns a process's line of waiters gave (in-process handover).
+    pub turns: u64,
 }
 
 impl std::ops::AddAssign for Tally {
@@ -147,6 +177,7 @@ impl std::ops::AddAssign for Tally {
         self.losses += other.losses;
         self.writes += other.writes;
         self.rejected_writes += other.rejected_writes;
+        self.turns += other.turns;
     }
 }
 
@@ -156,7 +187,8 @@ impl std::fmt::Display for Tally {
             f,
             "{} requests ({} store faults, {} throttled), {} clock/process faults, {} stale \
              answers handed to machines, {} items deleted under holders, {} leases held ({} \
-             reported lost), {} fenced writes ({} rejected by their fence)",
+             reported lost), {} fenced writes ({} rejected by their fence), {} turns given \
+             to waiters in line",
             self.requests,
             self.store_faults,
             self.throttled,
@@ -166,7 +198,8 @@ impl std::fmt::Display for Tally {
             self.intervals,
             self.losses,
             self.writes,
-            self.rejected_writes
+            self.rejected_writes,
+            self.turns
         )
     }
 }
@@ -193,6 +226,10 @@ pub struct History {
     pub key_disturbed: BTreeMap<usize, Vec<Duration>>,
     /// Liveness probes.
     pub probes: Vec<Probe>,
+    /// The waiting acquires of actors in shared processes.
+    pub waits: Vec<Wait>,
+    /// The leases let go in shared processes.
+    pub local_releases: Vec<LocalRelease>,
     /// When the event loop was cut because one event kept coming back at the same instant,
     /// and that event.
     pub spun: Option<(Duration, String)>,

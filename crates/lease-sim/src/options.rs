@@ -62,6 +62,10 @@ pub struct ActorOptions {
     /// A fixed script (scripted schedules): these leases, in order, then nothing. `None`:
     /// random rests, keys and work.
     pub turns: Option<Vec<Turn>>,
+    /// The process (one `LeaseManager` and its clones) it runs in: actors of one process share
+    /// its line of waiters (lease-core's `WaitQueue`, the `lease` crate's in-process handover)
+    /// and crash together. `None`: a process of its own, without a line.
+    pub process: Option<usize>,
 }
 
 impl ActorOptions {
@@ -88,6 +92,7 @@ impl ActorOptions {
             drop_share: 0.0,
             skew_nanos: 0,
             turns: Some(turns),
+            process: None,
         }
     }
 }
@@ -238,6 +243,14 @@ impl Options {
         // Drawn last, so that the draws above keep their values.
         options.stale_answers = rng.random_bool(0.5);
         options.faults.duplicate = rng.random_range(0.0..=0.03) * intensity;
+        // Half the runs put actors in shared processes (in-process handover): 1 to half as
+        // many processes as actors, each actor in one of them.
+        if rng.random_bool(0.5) {
+            let processes = rng.random_range(1..=options.actors.len().div_ceil(2));
+            for actor in &mut options.actors {
+                actor.process = Some(rng.random_range(0..processes));
+            }
+        }
         options
     }
 
@@ -294,5 +307,6 @@ fn actor_options(rng: &mut Xoshiro256PlusPlus, skew: Duration) -> ActorOptions {
         drop_share: rng.random_range(0.0..=0.2),
         skew_nanos: rng.random_range(-half_bound..=half_bound),
         turns: None,
+        process: None,
     }
 }

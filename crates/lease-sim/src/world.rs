@@ -2,6 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use lease_core::{
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
-use crate::actor::{Actor, Ctx, Kind, Send};
+use crate::actor::{Actor, Ctx, Kind, Line, Send};
 use crate::checker::{self, Report};
 use crate::clock::ActorClock;
 use crate::foreign::Foreign;
@@ -153,6 +154,14 @@ pub fn run(plan: &Plan, trace: bool) -> Outcome {
             )
         })
         .collect();
+    // The actors of one process share its line of waiters.
+    let mut actors = actors;
+    let mut lines: BTreeMap<usize, Line> = BTreeMap::new();
+    for (actor, options) in actors.iter_mut().zip(&options.actors) {
+        if let Some(process) = options.process {
+            actor.share_line(Rc::clone(lines.entry(process).or_default()));
+        }
+    }
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream(options.seed, "world"));
     let foreign = (options.foreign_writer
         && options.expiry_unit == lease_core::ExpiryUnit::Seconds)
@@ -360,10 +369,18 @@ impl World<'_> {
                 });
             }
             Event::Crash { actor } => {
-                self.actors[actor].crashed = true;
-                self.history.disturb(Who::Actor(actor), self.now);
-                let at = self.now;
-                self.history.note(at, || format!("a{actor} CRASHES"));
+                // A crash ends the actor's process: every actor in it.
+                let process = self.plan.options.actors[actor].process;
+                for i in 0..self.actors.len() {
+                    let same = i == actor
+                        || (process.is_some() && self.plan.options.actors[i].process == process);
+                    if same && !self.actors[i].crashed {
+                        self.actors[i].crashed = true;
+                        self.history.disturb(Who::Actor(i), self.now);
+                        let at = self.now;
+                        self.history.note(at, || format!("a{i} CRASHES"));
+                    }
+                }
             }
             Event::Sweep => self.sweep(),
             Event::Horizon => self.horizon(),
@@ -380,13 +397,27 @@ impl World<'_> {
             registers: &mut self.store.registers,
             sends: Vec::new(),
             finishing: self.finishing,
+            told: Vec::new(),
         };
         f(&mut self.actors[i], t, &mut ctx);
         let sends = std::mem::take(&mut ctx.sends);
+        let told = std::mem::take(&mut ctx.told);
         for send in sends {
             self.send(Who::Actor(i), send);
         }
         self.reschedule(Who::Actor(i));
+        // The turns the process's line gave: each waiter takes its own when it next runs,
+        // which is now unless it is paused.
+        for (to, turn) in told {
+            let actor = &mut self.actors[to];
+            if actor.crashed {
+                continue;
+            }
+            actor.give_turn(turn);
+            let generation = actor.wake_gen;
+            let who = Who::Actor(to);
+            self.schedule(self.now, Event::Wake { who, generation });
+        }
     }
 
     /// Puts a request on the network.

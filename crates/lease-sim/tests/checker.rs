@@ -11,7 +11,9 @@ use lease_core::LeaseConfig;
 use lease_sim::Plan;
 use lease_sim::checker::{Violation, check};
 use lease_sim::clock::{ActorClock, T0};
-use lease_sim::history::{Applied, Deadlines, EndReason, History, Interval, Probe, Who, Write};
+use lease_sim::history::{
+    Applied, Deadlines, EndReason, History, Interval, LocalRelease, Probe, Wait, Who, Write,
+};
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -313,4 +315,53 @@ fn a_run_cut_by_a_spinning_event_is_reported() {
         ..History::default()
     };
     assert_eq!(w.check(&history), ["event loop spun"]);
+}
+
+#[test]
+fn a_release_not_handed_to_a_waiter_in_line_breaks_l3_in_a_run_without_faults() {
+    let mut w = setup();
+    w.plan.options.faults = lease_sim::options::FaultRates {
+        drop: 0.0,
+        apply_then_error: 0.0,
+        answer_lost: 0.0,
+        slow: 0.0,
+        duplicate: 0.0,
+        throttle_per_key: None,
+    };
+    w.plan.clock_faults.clear();
+    w.plan.options.latency = (Duration::from_millis(1), Duration::from_millis(5));
+    // Actor 0 lets go at 5 s; actor 1 of the same process waits in line from 2 s to 9 s.
+    let mut history = History {
+        intervals: vec![w.interval(0, s(0), s(9), Some(s(5)), 1)],
+        waits: vec![Wait {
+            who: Who::Actor(1),
+            process: 0,
+            key: 0,
+            start: s(2),
+            end: Some(s(9)),
+        }],
+        local_releases: vec![LocalRelease {
+            process: 0,
+            key: 0,
+            at: s(5),
+        }],
+        ..History::default()
+    };
+    assert_eq!(w.check(&history), ["L3 slow in-process handover"]);
+    // Handed on within the bound (ten latencies and 20 ms): no violation.
+    history
+        .intervals
+        .push(w.interval(1, s(5) + Duration::from_millis(60), s(14), Some(s(9)), 2));
+    assert_eq!(w.check(&history), Vec::<&str>::new());
+    // A waiter of another process, or one that joined after the release, is not owed it.
+    history.intervals.pop();
+    history.waits[0].process = 1;
+    assert_eq!(w.check(&history), Vec::<&str>::new());
+    history.waits[0].process = 0;
+    history.waits[0].start = s(6);
+    assert_eq!(w.check(&history), Vec::<&str>::new());
+    // With faults in the run the property does not apply.
+    history.waits[0].start = s(2);
+    w.plan.options.faults.drop = 0.01;
+    assert_eq!(w.check(&history), Vec::<&str>::new());
 }
