@@ -149,6 +149,22 @@ plant $Q "an acquire does not recognise its own token" \
             ));" \
 "            ;"
 
+L=crates/lease-core/src/lifecycle/wait_queue.rs
+
+plant $L "a release in the process tells no waiter (no in-process handover)" \
+"            .map(|(_, waiter)| (waiter.clone(), Turn::Attempt))" \
+"            .filter(|_| false)
+            .map(|(_, waiter)| (waiter.clone(), Turn::Attempt))"
+
+plant $W "a waiter told to attempt while asleep waits for its poll" \
+"                State::Sleeping { .. } | State::Parked => self.state = self.attempt_or_finish(now)," \
+"                State::Parked => self.state = self.attempt_or_finish(now),
+                State::Sleeping { .. } => {}"
+
+plant $W "a release that lands while the first waiter's attempt is out is forgotten" \
+"                State::Attempting { sent: true, .. } => self.woken = true," \
+"                State::Attempting { sent: true, .. } => {}"
+
 echo
 for line in "${summary[@]}"; do
   echo "$line"

@@ -364,3 +364,49 @@ fn delays_near_the_maximum_neither_panic_nor_poll_at_once() {
     );
     assert!(w.poll_transmit(c.at(Duration::from_secs(3600))).is_none());
 }
+
+/// B37: throttled attempts back off beyond `max_delay` (doubling up to 8 times it), and the
+/// first attempt that is not throttled resets the growth.
+#[test]
+fn throttled_attempts_back_off_beyond_max_delay() {
+    let c = Clocks(Instant::now());
+    let mut w = wait(
+        &c,
+        WaitPolicy::with_timeout(Duration::from_secs(600))
+            .initial_delay(ms(10))
+            .max_delay(ms(500))
+            .jitter(0.0),
+    );
+    let throttled = || Err(StoreError::new(StoreErrorKind::Throttled, "slow down"));
+    let mut t = Duration::ZERO;
+    let mut delays = Vec::new();
+    for _ in 0..6 {
+        answer(&mut w, &c, t, throttled());
+        let next = w.poll_timeout().unwrap() - c.0;
+        delays.push(next - t);
+        t = next;
+    }
+    assert_eq!(
+        delays,
+        [
+            ms(500),
+            ms(1_000),
+            ms(2_000),
+            ms(4_000),
+            ms(4_000),
+            ms(4_000)
+        ]
+    );
+    // A transient failure that is not throttling: the usual backoff, and the growth resets.
+    answer(
+        &mut w,
+        &c,
+        t,
+        Err(StoreError::new(StoreErrorKind::Unreachable, "refused")),
+    );
+    let next = w.poll_timeout().unwrap() - c.0;
+    assert!(next - t <= ms(500), "{:?}", next - t);
+    t = next;
+    answer(&mut w, &c, t, throttled());
+    assert_eq!(w.poll_timeout().unwrap() - c.0 - t, ms(500));
+}

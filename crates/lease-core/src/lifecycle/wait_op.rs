@@ -20,7 +20,11 @@ use crate::key::LeaseKey;
 use crate::lease::Lease;
 use crate::now::Now;
 use crate::planner::Planner;
+use crate::response::StoreErrorKind;
 use crate::token::TokenSource;
+
+/// The most a throttled waiter's delay grows to, in multiples of the policy's `max_delay`.
+const MAX_THROTTLED_FACTOR: u32 = 8;
 
 /// Why the last attempt did not acquire the lease.
 #[derive(Debug)]
@@ -73,6 +77,8 @@ pub struct WaitOp {
     /// The id the next attempt's first request gets: attempts continue one numbering, so that
     /// a late answer to an earlier attempt is never taken for the answer to a later one.
     next_id: u64,
+    /// Throttled attempts in a row.
+    throttled: u32,
     /// Told to attempt while an attempt was in flight: if that one finds the lease held, the
     /// next goes at once (the release came after it was sent).
     woken: bool,
@@ -124,6 +130,7 @@ impl WaitOp {
             polls: 0,
             next_id: 0,
             woken: false,
+            throttled: 0,
             events: VecDeque::new(),
             state: State::Done(None),
         };
@@ -208,7 +215,18 @@ impl WaitOp {
     /// The lease could not be had at `now`: sleeps until the next attempt (at once if told to
     /// attempt meanwhile), or ends the wait at its deadline.
     fn blocked(&mut self, blocked: Blocked, now: Now) {
+        let throttled = matches!(
+            &blocked,
+            Blocked::Failed(LeaseError::Store { source, .. })
+                if source.kind() == StoreErrorKind::Throttled
+        );
+        self.throttled = if throttled {
+            self.throttled.saturating_add(1)
+        } else {
+            0
+        };
         let delay = match &blocked {
+            _ if throttled => self.throttled_delay(),
             _ if std::mem::take(&mut self.woken) => Duration::ZERO,
             Blocked::Held(holder) => match until_expiry(holder, now.wall) {
                 Some(until) if until <= self.policy.max_delay => until.max(super::MIN_POLL_DELAY),
@@ -240,6 +258,18 @@ impl WaitOp {
         let wake = saturating_add(at, delay);
         let until = earliest(Some(wake), self.deadline).unwrap_or(wake);
         self.state = State::Sleeping { until };
+    }
+
+    /// The delay after the `throttled`-th throttled attempt in a row: `max_delay`, doubled
+    /// after each further one up to [`MAX_THROTTLED_FACTOR`] times it, with jitter (B37: a
+    /// crowd of waiters must not keep the key's partition throttled).
+    fn throttled_delay(&mut self) -> Duration {
+        let doublings = self
+            .throttled
+            .saturating_sub(1)
+            .min(MAX_THROTTLED_FACTOR.ilog2());
+        let delay = self.policy.max_delay.saturating_mul(1 << doublings);
+        self.policy.jittered(delay, &mut self.jitter)
     }
 
     /// The next backoff without a known expiry.

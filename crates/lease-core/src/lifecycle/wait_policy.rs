@@ -19,8 +19,12 @@ pub const MIN_POLL_DELAY: Duration = Duration::from_millis(10);
 ///   away, to notice an early release: `max_delay` bounds how late a release is noticed;
 /// - after a delay that starts at the [initial delay](Self::initial_delay) and doubles up to
 ///   `max_delay` (with jitter), when the holder's expiry is not known or an attempt failed
-///   with a transient store error (throttling, a timeout, an unavailable store, after the
-///   retry policy's own retries) or was answered too late.
+///   with a transient store error (a timeout, an unavailable store, after the retry policy's
+///   own retries) or was answered too late;
+/// - after `max_delay`, doubled after each further throttled attempt in a row up to 8 ·
+///   `max_delay` (with jitter), when an attempt was throttled (`ProvisionedThroughputExceeded`,
+///   `ThrottlingException`, after the retry policy's own retries): a crowd of waiters backs
+///   off from a throttled key instead of starving the holder's renewals (B37).
 ///
 /// Polls are never closer than [`MIN_POLL_DELAY`].
 ///
