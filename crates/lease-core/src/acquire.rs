@@ -95,6 +95,25 @@ impl<'p> AcquirePlan<'p> {
         }
     }
 
+    /// The same acquire, also writing `value` to the item's value attribute (default
+    /// `lease_value`): what a campaign for leadership proclaims (its name or address). Renewals
+    /// keep it; the next acquire with a value replaces it.
+    ///
+    /// # Errors
+    /// [`LeaseError::InvalidInput`] ([`InvalidInput::EmptyValue`](error::InvalidInput::EmptyValue),
+    /// [`ValueTooLong`](error::InvalidInput::ValueTooLong)) before anything is sent.
+    pub fn proclaiming(mut self, value: &str) -> Result<Self, LeaseError> {
+        if let Err(reason) = crate::validate::value(value) {
+            return Err(LeaseError::InvalidInput {
+                operation: Operation::Acquire,
+                key: self.lease.key().clone(),
+                reason,
+            });
+        }
+        write_value(self.planner, &mut self.request, value);
+        Ok(self)
+    }
+
     /// The request to send (again, if a try timed out).
     #[must_use]
     pub fn request(&self) -> &Request {
@@ -139,6 +158,16 @@ impl<'p> AcquirePlan<'p> {
     /// that keeps them apart ([`interpret`]).
     pub(crate) fn into_parts(self) -> (Request, PendingLease) {
         (self.request, self.lease)
+    }
+}
+
+/// Adds `SET #val = :val` to an acquire's `request` (a checked value).
+pub(crate) fn write_value(planner: &Planner, request: &mut Request, value: &str) {
+    if let Request::Update(update) = request {
+        update.update.push(UpdateAction::set(
+            planner.value_attr(),
+            Value::new("val", AttributeValue::string(value)),
+        ));
     }
 }
 

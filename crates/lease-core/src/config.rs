@@ -27,6 +27,10 @@ pub mod defaults {
     /// Fencing token attribute name: `lease_fence` (DynamoDB `N`). Not part of TableTheory's
     /// format; its code ignores the attribute.
     pub const FENCE_ATTRIBUTE: &str = "lease_fence";
+    /// Attribute name of the value a lease's holder proclaims (leader election: the leader's
+    /// name or address): `lease_value` (DynamoDB `S`). Written only by campaigns; not part of
+    /// TableTheory's format, whose code ignores it.
+    pub const VALUE_ATTRIBUTE: &str = "lease_value";
     /// The largest clock difference assumed between any two hosts using a table: one second.
     ///
     /// Hosts synchronised by NTP or chrony (or the Amazon Time Sync Service) agree within
@@ -73,6 +77,7 @@ pub struct LeaseConfig {
     expires_at_attribute: String,
     ttl_attribute: String,
     fence_attribute: String,
+    value_attribute: String,
     lock_sort_key: String,
     ttl_buffer: Duration,
     include_ttl: bool,
@@ -93,6 +98,7 @@ impl LeaseConfig {
                 expires_at_attribute: defaults::EXPIRES_AT_ATTRIBUTE.into(),
                 ttl_attribute: defaults::TTL_ATTRIBUTE.into(),
                 fence_attribute: defaults::FENCE_ATTRIBUTE.into(),
+                value_attribute: defaults::VALUE_ATTRIBUTE.into(),
                 lock_sort_key: defaults::LOCK_SORT_KEY.into(),
                 ttl_buffer: defaults::TTL_BUFFER,
                 include_ttl: true,
@@ -143,6 +149,13 @@ impl LeaseConfig {
     #[must_use]
     pub fn fence_attribute(&self) -> &str {
         &self.fence_attribute
+    }
+
+    /// The attribute name of the value a holder proclaims (default `lease_value`; leader
+    /// election).
+    #[must_use]
+    pub fn value_attribute(&self) -> &str {
+        &self.value_attribute
     }
 
     /// The unit of the stored expiry (default whole epoch seconds, TableTheory's).
@@ -227,6 +240,13 @@ impl LeaseConfigBuilder {
         self
     }
 
+    /// Renames the attribute of the value a holder proclaims (default `lease_value`: a
+    /// leader's name or address, written by campaigns).
+    pub fn value_attribute_name(mut self, name: impl Into<String>) -> Self {
+        self.config.value_attribute = name.into();
+        self
+    }
+
     /// The unit of the stored expiry (default [`ExpiryUnit::Seconds`], TableTheory's).
     /// [`ExpiryUnit::Milliseconds`] allows sub-second leases but is not readable by
     /// TableTheory's code.
@@ -292,6 +312,7 @@ impl LeaseConfigBuilder {
             ("expires-at", &c.expires_at_attribute),
             ("ttl", &c.ttl_attribute),
             ("fence", &c.fence_attribute),
+            ("value", &c.value_attribute),
         ];
         for (i, (role, name)) in attributes.iter().enumerate() {
             if name.is_empty() {

@@ -143,6 +143,16 @@ pub enum InvalidInput {
         /// Its length in UTF-8 bytes.
         len: usize,
     },
+    /// The value a campaign proclaims is empty.
+    #[error("the proclaimed value is empty")]
+    EmptyValue,
+    /// The value a campaign proclaims is longer than
+    /// [`MAX_VALUE_BYTES`](crate::MAX_VALUE_BYTES) (2048 UTF-8 bytes).
+    #[error("the proclaimed value is {len} bytes long, over the 2048-byte limit")]
+    ValueTooLong {
+        /// Its length in UTF-8 bytes.
+        len: usize,
+    },
     /// A lease guard's renew period is not well below the lease duration: it must be above
     /// zero, below half the duration (so a failed renewal can be retried before the lease
     /// ends), and below the duration minus the clock skew bound (so the first renewal is sent

@@ -102,6 +102,7 @@ impl HolderInfo {
             config.expires_at_attribute(),
             config.ttl_attribute(),
             config.fence_attribute(),
+            config.value_attribute(),
         ];
         if let Some(foreign) = item.keys().find(|name| !known.contains(&name.as_str())) {
             return Err(DecodeError::ForeignAttribute {

@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use crate::attribute::Item;
+use crate::attribute::{AttributeValue, Item};
 use crate::config::LeaseConfig;
 use crate::error::{self, DecodeError, LeaseError, Operation};
 use crate::holder::HolderInfo;
@@ -10,19 +10,21 @@ use crate::key::LeaseKey;
 use crate::planner::Planner;
 use crate::request::{GetRequest, Request};
 use crate::response::{StoreError, StoreResponse};
+use crate::text::Text;
 
 /// What a lease's item says at one moment. A snapshot carries no bearer token, so it cannot be
 /// used to refresh or release anything (fault class B05).
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[expect(
-    clippy::exhaustive_structs,
-    reason = "complete: a key and the state of its lease"
-)]
+#[non_exhaustive]
 pub struct LeaseSnapshot {
     /// The lease's key.
     pub key: LeaseKey,
     /// Its state, judged by the reader's clock.
     pub state: LeaseState,
+    /// The value the holder's acquire proclaimed (leader election: the leader's name or
+    /// address; the item's value attribute, default `lease_value`), if the item has one. It
+    /// belongs to the last acquire that wrote one: judge it with [`state`](Self::state).
+    pub value: Option<Text>,
 }
 
 impl LeaseSnapshot {
@@ -44,7 +46,21 @@ impl LeaseSnapshot {
         Ok(Self {
             key,
             state: state_of(item, config, now)?,
+            value: value_of(item, config)?,
         })
+    }
+}
+
+/// The proclaimed value of `item`, if it has one.
+fn value_of(item: &Item, config: &LeaseConfig) -> Result<Option<Text>, DecodeError> {
+    match item.get(config.value_attribute()) {
+        None => Ok(None),
+        Some(AttributeValue::S(value)) => Ok(Some(value.clone())),
+        Some(other) => Err(DecodeError::WrongType {
+            attribute: config.value_attribute().into(),
+            expected: "S",
+            found: other.type_name(),
+        }),
     }
 }
 
@@ -165,10 +181,12 @@ pub(crate) fn interpret(
         return Ok(LeaseSnapshot {
             key,
             state: LeaseState::Absent,
+            value: None,
         });
     };
-    match state_of(&item, planner.config(), now) {
-        Ok(state) => Ok(LeaseSnapshot { key, state }),
+    let config = planner.config();
+    match LeaseSnapshot::decode(key.clone(), &item, config, now) {
+        Ok(snapshot) => Ok(snapshot),
         Err(error) => Err(LeaseError::MalformedItem { key, error }),
     }
 }

@@ -64,6 +64,7 @@ mod acquire;
 mod attribute;
 mod commit;
 mod config;
+mod election;
 mod error;
 pub mod expr;
 mod fence;
@@ -95,6 +96,7 @@ pub use config::{
     LeaseConfig, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES, MAX_CLOCK_SKEW_BOUND,
     MAX_TTL_BUFFER, TTL_BUFFER_SKEW_FACTOR, defaults,
 };
+pub use election::{ELECTION_SORT_KEY, Leader, election_key};
 pub use error::{ConfigError, DecodeError, InvalidInput, LeaseError, Operation, Report};
 pub use fence::FencingToken;
 pub use guard::LeaseCheck;
@@ -126,5 +128,6 @@ pub use transact::{
 };
 pub use validate::{
     MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, MAX_TOKEN_BYTES,
+    MAX_VALUE_BYTES,
 };
 pub use wire_time::ExpiryUnit;

@@ -63,6 +63,7 @@ struct Attrs {
     exp: Attr,
     fence: Attr,
     ttl: Attr,
+    value: Attr,
 }
 
 impl Planner {
@@ -75,6 +76,7 @@ impl Planner {
             exp: Attr::new("exp", config.expires_at_attribute()),
             fence: Attr::new("fence", config.fence_attribute()),
             ttl: Attr::new("ttl", config.ttl_attribute()),
+            value: Attr::new("val", config.value_attribute()),
         };
         let lock_sort_key = Text::new(config.lock_sort_key());
         let sort_key_name = Text::new(config.sort_key_attribute());
@@ -340,6 +342,11 @@ impl Planner {
     /// `#fence`: the fencing token attribute.
     pub(crate) fn fence_attr(&self) -> Attr {
         self.attrs.fence.clone()
+    }
+
+    /// `#val`: the attribute of the value a holder proclaims.
+    pub(crate) fn value_attr(&self) -> Attr {
+        self.attrs.value.clone()
     }
 
     /// `SET #ttl = :ttl` when TTL is written, else `REMOVE #ttl` (a TTL left by another writer

@@ -14,6 +14,9 @@ pub const MAX_SORT_KEY_BYTES: usize = 1024;
 /// caller's own short strings; anything near DynamoDB's 400 KB item limit is a mistake that
 /// DynamoDB would reject only after the fact (a `ValidationException`).
 pub const MAX_TOKEN_BYTES: usize = 1024;
+/// The longest value a campaign may proclaim, in UTF-8 bytes: 2048 (a host name, an address,
+/// a small identifier; not a payload).
+pub const MAX_VALUE_BYTES: usize = 2048;
 /// The longest lease duration accepted: 10 years (anything longer is taken for a unit mistake).
 pub const MAX_LEASE_DURATION: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
@@ -45,6 +48,17 @@ pub(crate) fn duration(duration: Duration, strict: bool) -> Result<(), InvalidIn
     }
     if duration > MAX_LEASE_DURATION {
         return Err(InvalidInput::DurationTooLong { duration });
+    }
+    Ok(())
+}
+
+/// Checks a proclaimed value (always: it has no TableTheory counterpart to stay lenient for).
+pub(crate) fn value(value: &str) -> Result<(), InvalidInput> {
+    if value.is_empty() {
+        return Err(InvalidInput::EmptyValue);
+    }
+    if value.len() > MAX_VALUE_BYTES {
+        return Err(InvalidInput::ValueTooLong { len: value.len() });
     }
     Ok(())
 }

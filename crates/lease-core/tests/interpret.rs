@@ -240,13 +240,13 @@ fn inspect_reads_every_response() {
     for response in responses() {
         let result = inspect(Ok(response.clone()));
         match response {
-            StoreResponse::Item(None) => assert_eq!(
-                result.unwrap(),
-                LeaseSnapshot {
-                    key: key(),
-                    state: LeaseState::Absent
-                }
-            ),
+            StoreResponse::Item(None) => {
+                let snapshot = result.unwrap();
+                assert_eq!(
+                    (snapshot.key, snapshot.state, snapshot.value),
+                    (key(), LeaseState::Absent, None)
+                );
+            }
             // Expiry 1050 is after now (1000).
             StoreResponse::Item(Some(_)) => {
                 let snapshot = result.unwrap();

@@ -153,5 +153,5 @@ pub use lease::{
 // The `lease` crate's modules, with the same paths.
 #[cfg(feature = "manager")]
 pub use lease::{
-    clock, config, error, metrics, snapshot, status, store, table, token, transaction,
+    clock, config, election, error, metrics, snapshot, status, store, table, token, transaction,
 };

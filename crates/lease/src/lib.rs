@@ -19,6 +19,8 @@
 //! - [`config`]: the configuration builder, retry and renewal policies, defaults and limits.
 //! - [`error`]: the details of a [`LeaseError`]. [`snapshot`]: who holds a lease.
 //!   [`status`]: watching a guard. [`token`]: bearer tokens and their sources.
+//! - [`election`]: leader election ([`LeaseManager::campaign`], [`LeaseManager::leader`],
+//!   [`LeaseManager::observe`]).
 //! - [`transaction`]: your own writes guarded by the lease. [`table`]: the table check.
 //! - [`clock`]: injected time, and the test clock. [`metrics`]: the counters.
 //! - [`store`]: for store implementors (requests, answers, the expression AST, the planner).
@@ -61,6 +63,7 @@
 pub mod clock;
 mod guard;
 mod handover;
+mod leadership;
 mod manager;
 pub mod metrics;
 mod scoped;
@@ -85,8 +88,8 @@ pub mod config {
     pub use lease_core::{
         ConfigError, ExpiryUnit, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES,
         MAX_CLOCK_SKEW_BOUND, MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES,
-        MAX_TOKEN_BYTES, MAX_TTL_BUFFER, RenewPolicy, RetryPolicy, TTL_BUFFER_SKEW_FACTOR,
-        defaults,
+        MAX_TOKEN_BYTES, MAX_TTL_BUFFER, MAX_VALUE_BYTES, RenewPolicy, RetryPolicy,
+        TTL_BUFFER_SKEW_FACTOR, defaults,
     };
 }
 
@@ -101,6 +104,17 @@ pub mod error {
 /// token: its fingerprint).
 pub mod snapshot {
     pub use lease_core::{Holder, HolderInfo, LeaseState, RELEASED_EXPIRY, TokenFingerprint};
+}
+
+/// Leader election on a lease: [`LeaseManager::campaign`] wins a [`Leadership`](election::Leadership)
+/// (a guard whose acquire proclaimed the candidate's value), [`LeaseManager::leader`] reads the
+/// [`Leader`](election::Leader), [`LeaseManager::observe`] follows it
+/// ([`LeaderWatch`](election::LeaderWatch)). An election named `N` is the lease at
+/// [`election_key`](election::election_key)`(N)`: sort key
+/// [`ELECTION_SORT_KEY`](election::ELECTION_SORT_KEY) (`LEADER`).
+pub mod election {
+    pub use crate::leadership::{LeaderWatch, Leadership, ObserverStopped};
+    pub use lease_core::{ELECTION_SORT_KEY, Leader, election_key};
 }
 
 /// Watching a guarded lease: a [`LeaseStatus`] watch and the stop signal work should obey.

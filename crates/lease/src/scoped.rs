@@ -88,7 +88,7 @@ where
     F: FnOnce(LeaseContext) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let guard = guard::acquire_guard(manager, key, duration, options).await?;
+    let guard = guard::acquire_guard(manager, key, duration, options, None).await?;
     if let Some(reason) = guard.status().loss_reason().cloned() {
         // Past its safe deadline already: the work must not start. Dropping the guard
         // releases what may still be ours.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lease_core::lifecycle::WaitOp;
-use lease_core::{Lease, LeaseError, LeaseKey, WaitPolicy};
+use lease_core::{Lease, LeaseError, LeaseKey, Text, WaitPolicy};
 use rand::RngExt;
 use rand::rngs::Xoshiro256PlusPlus;
 use tracing::{Instrument, debug_span};
@@ -20,6 +20,7 @@ pub(crate) async fn acquire_waiting<S: Store>(
     key: LeaseKey,
     duration: Duration,
     policy: &WaitPolicy,
+    value: Option<&Text>,
 ) -> Result<Lease, LeaseError> {
     let span = debug_span!("lease_wait", key = %key, timeout = ?policy.timeout());
     // The machine prefers the policy's own seed, if it has one.
@@ -36,6 +37,9 @@ pub(crate) async fn acquire_waiting<S: Store>(
         seed,
         now,
     )?;
+    if let Some(value) = value {
+        wait = wait.proclaiming(value.clone())?;
+    }
     // In line behind the manager's other waiters for the key (bad input was refused above,
     // before joining): only the first talks to the table.
     let (place, turns, turn) = manager.shared.handover.join(&key);

@@ -228,8 +228,8 @@ async fn unknown_holder_is_polled_with_capped_backoff() {
     let w = World::new();
     let a_store = w.faulty();
     let a = w.manager("a", &a_store);
-    // The store throttles every request: each attempt fails (after the manager's 3 tries).
-    a_store.set_outage(Some(lease_memory::store::StoreErrorKind::Throttled));
+    // The store cannot be reached: each attempt fails (after the manager's 3 tries).
+    a_store.set_outage(Some(lease_memory::store::StoreErrorKind::Unreachable));
     let policy = WaitPolicy::with_timeout(secs(2))
         .initial_delay(ms(100))
         .max_delay(ms(400))
@@ -242,5 +242,29 @@ async fn unknown_holder_is_polled_with_capped_backoff() {
     // Attempts (3 requests each, over 75 ms of the manager's backoff) start at 0, 0.175,
     // 0.45, 0.925, 1.4, 1.875 and, the last one, at the deadline: 2.0.
     assert_eq!(a_store.requests_seen(), 7 * 3);
+    assert_eq!(w.at(), ms(2_075));
+}
+
+/// B37: a throttled store makes the waiter back off beyond max_delay.
+#[tokio::test(start_paused = true)]
+async fn throttled_attempts_back_off_beyond_max_delay() {
+    let w = World::new();
+    let a_store = w.faulty();
+    let a = w.manager("a", &a_store);
+    // The store throttles every request: each attempt fails (after the manager's 3 tries).
+    a_store.set_outage(Some(lease_memory::store::StoreErrorKind::Throttled));
+    let policy = WaitPolicy::with_timeout(secs(2))
+        .initial_delay(ms(100))
+        .max_delay(ms(400))
+        .jitter(0.0);
+    let err = a.acquire(w.key(), secs(10), &policy).await.unwrap_err();
+    assert!(
+        matches!(&err, LeaseError::Store { .. }),
+        "the last store error: {err:?}"
+    );
+    // B37: after a throttled attempt the wait is max_delay, doubled per throttled attempt in
+    // a row. Attempts (3 requests each, over 75 ms of the manager's backoff) start at 0,
+    // 0.475, 1.35 and, the last one, at the deadline: 2.0 (not 1.35 + 1.6).
+    assert_eq!(a_store.requests_seen(), 4 * 3);
     assert_eq!(w.at(), ms(2_075));
 }

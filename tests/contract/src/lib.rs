@@ -70,6 +70,8 @@ macro_rules! contract_tests {
             guarded_commit_lands_only_while_held,
             invalid_input_sends_no_request,
             concurrent_acquire_has_one_winner,
+            election_value_is_stored_and_read_back,
+            election_value_attribute_can_be_renamed,
         );
     };
     (@cases $backend:expr; $($case:ident),+ $(,)?) => {

@@ -19,6 +19,7 @@ use crate::lease::{Lease, PendingLease};
 use crate::now::Now;
 use crate::planner::Planner;
 use crate::response::StoreResponse;
+use crate::text::Text;
 use crate::token::LeaseToken;
 use crate::{acquire, inspect, release};
 
@@ -61,6 +62,8 @@ pub struct AcquireOp {
     retry: RetryPolicy,
     duration: Duration,
     read_holder: bool,
+    /// The value the acquire proclaims (a campaign's), written with every send.
+    value: Option<Text>,
     ids: Ids,
     events: VecDeque<OpEvent>,
     state: State,
@@ -101,6 +104,7 @@ impl AcquireOp {
             retry,
             duration,
             read_holder: false,
+            value: None,
             ids,
             events: VecDeque::new(),
             state: State::Acquiring {
@@ -117,6 +121,39 @@ impl AcquireOp {
     pub fn reading_holder(mut self) -> Self {
         self.read_holder = true;
         self
+    }
+
+    /// The same acquire, also writing `value` to the item's value attribute with every send
+    /// (leader election: the candidate's name or address; see
+    /// [`AcquirePlan::proclaiming`](crate::AcquirePlan::proclaiming)). Call it before the first
+    /// [`poll_transmit`](Machine::poll_transmit).
+    ///
+    /// # Errors
+    /// [`LeaseError::InvalidInput`] for an empty value or one over
+    /// [`MAX_VALUE_BYTES`](crate::MAX_VALUE_BYTES), before anything is sent.
+    pub fn proclaiming(mut self, value: impl Into<Text>) -> Result<Self, LeaseError> {
+        let value = value.into();
+        let key = match &self.state {
+            State::Acquiring {
+                pending: Some(lease),
+                ..
+            } => lease.key().clone(),
+            _ => return Ok(self),
+        };
+        if let Err(reason) = crate::validate::value(&value) {
+            return Err(LeaseError::InvalidInput {
+                operation: Operation::Acquire,
+                key,
+                reason,
+            });
+        }
+        if let State::Acquiring { exchange, .. } = &mut self.state {
+            let mut request = exchange.request().clone();
+            acquire::write_value(&self.planner, &mut request, &value);
+            exchange.set_request(request);
+        }
+        self.value = Some(value);
+        Ok(self)
     }
 
     /// The number the next request id would have (a waiting acquire's next attempt starts
@@ -146,12 +183,19 @@ impl AcquireOp {
         let Some(lease) = pending.as_ref() else {
             return;
         };
-        if let Ok(plan) = self.planner.acquire(
-            lease.key().clone(),
-            self.duration,
-            now,
-            lease.token().clone(),
-        ) {
+        let plan = self
+            .planner
+            .acquire(
+                lease.key().clone(),
+                self.duration,
+                now,
+                lease.token().clone(),
+            )
+            .and_then(|plan| match &self.value {
+                Some(value) => plan.proclaiming(value),
+                None => Ok(plan),
+            });
+        if let Ok(plan) = plan {
             let (request, replanned) = plan.into_parts();
             exchange.set_request(request);
             *pending = Some(replanned);

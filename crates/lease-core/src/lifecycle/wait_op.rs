@@ -21,6 +21,7 @@ use crate::lease::Lease;
 use crate::now::Now;
 use crate::planner::Planner;
 use crate::response::StoreErrorKind;
+use crate::text::Text;
 use crate::token::TokenSource;
 
 /// The most a throttled waiter's delay grows to, in multiples of the policy's `max_delay`.
@@ -79,6 +80,8 @@ pub struct WaitOp {
     next_id: u64,
     /// Throttled attempts in a row.
     throttled: u32,
+    /// The value each attempt proclaims (a campaign's).
+    value: Option<Text>,
     /// Told to attempt while an attempt was in flight: if that one finds the lease held, the
     /// next goes at once (the release came after it was sent).
     woken: bool,
@@ -131,11 +134,32 @@ impl WaitOp {
             next_id: 0,
             woken: false,
             throttled: 0,
+            value: None,
             events: VecDeque::new(),
             state: State::Done(None),
         };
         wait.state = wait.attempting(now)?;
         Ok(wait)
+    }
+
+    /// The same wait, each attempt also writing `value` to the item's value attribute (leader
+    /// election: a campaign; see [`AcquirePlan::proclaiming`](crate::AcquirePlan::proclaiming)).
+    /// Call it right after [`new`](Self::new).
+    ///
+    /// # Errors
+    /// [`LeaseError::InvalidInput`] for an empty value or one over
+    /// [`MAX_VALUE_BYTES`](crate::MAX_VALUE_BYTES), before anything is sent.
+    pub fn proclaiming(mut self, value: impl Into<Text>) -> Result<Self, LeaseError> {
+        let value = value.into();
+        self.state = match std::mem::replace(&mut self.state, State::Done(None)) {
+            State::Attempting { op, sent } => State::Attempting {
+                op: Box::new(op.proclaiming(value.clone())?),
+                sent,
+            },
+            other => other,
+        };
+        self.value = Some(value);
+        Ok(self)
     }
 
     /// Takes a turn given by the process's [`WaitQueue`](super::WaitQueue), at `now`:
@@ -189,6 +213,15 @@ impl WaitOp {
 
     /// A single try at `now` with a fresh token.
     fn attempt(&self, now: Now) -> Result<AcquireOp, LeaseError> {
+        let op = self.unproclaimed_attempt(now)?;
+        match &self.value {
+            Some(value) => op.proclaiming(value.clone()),
+            None => Ok(op),
+        }
+    }
+
+    /// [`attempt`](Self::attempt) without the value.
+    fn unproclaimed_attempt(&self, now: Now) -> Result<AcquireOp, LeaseError> {
         Ok(AcquireOp::numbered_from(
             Arc::clone(&self.planner),
             self.key.clone(),

@@ -1,29 +1,4 @@
 //! [`WaitQueue`]: the waiters of one process for the leases it wants, in line per key.
-//!
-//! Waiters for the same key in one process do not each poll the table: they stand in line,
-//! first come first served, and only the first talks to the table (its [`WaitOp`] attempts and
-//! polls as its policy says). When a lease is acquired or released in the process, the queue
-//! says who must be told, and what:
-//! - a release in the process (a plain release, a guard's, a transaction's) tells the first
-//!   waiter to attempt at once ([`Turn::Attempt`]): the handover costs one acquire request and
-//!   no poll delay;
-//! - an acquire by the first waiter makes the next one first, behind a holder it knows
-//!   ([`Turn::Behind`]): it sleeps as its policy says for a known holder (until the expiry,
-//!   polling at most every `max_delay`) instead of sending an attempt bound to fail;
-//! - a waiter that leaves the line (it timed out, failed, or its future was dropped) passes
-//!   the turn to the next.
-//!
-//! The queue is only an optimisation in front of the conditional write, never a substitute for
-//! it: every lease is still taken by the store's conditional acquire, so a wrong or late
-//! signal costs a request or a poll delay, never safety. It holds a line only while waiters
-//! stand in it (the holder is remembered only for them), so a process that holds many leases
-//! and waits for none keeps nothing here.
-//!
-//! Pure, like the machines: the driver keeps the queue behind a lock, and delivers each
-//! [`Turn`] it returns to the waiter's handle `W` (the `lease` crate: a channel to the waiting
-//! task; the simulator: an actor's index).
-//!
-//! [`WaitOp`]: super::WaitOp
 
 use std::collections::{HashMap, VecDeque};
 
@@ -75,8 +50,33 @@ impl<W> Line<W> {
     }
 }
 
-/// The waiters of one process (one `LeaseManager` and its clones) for leases, in line per key;
-/// see the [module](self) for the protocol. `W` is the driver's handle to reach a waiter.
+/// The waiters of one process (one `LeaseManager` and its clones) for leases, in line per key.
+/// `W` is the driver's handle to reach a waiter.
+///
+/// Waiters for the same key in one process do not each poll the table: they stand in line,
+/// first come first served, and only the first talks to the table (its [`WaitOp`] attempts and
+/// polls as its policy says). When a lease is acquired or released in the process, the queue
+/// says who must be told, and what:
+/// - a release in the process (a plain release, a guard's, a transaction's) tells the first
+///   waiter to attempt at once ([`Turn::Attempt`]): the handover costs one acquire request and
+///   no poll delay;
+/// - an acquire by the first waiter makes the next one first, behind a holder it knows
+///   ([`Turn::Behind`]): it sleeps as its policy says for a known holder (until the expiry,
+///   polling at most every `max_delay`) instead of sending an attempt bound to fail;
+/// - a waiter that leaves the line (it timed out, failed, or its future was dropped) passes
+///   the turn to the next.
+///
+/// The queue is only an optimisation in front of the conditional write, never a substitute for
+/// it: every lease is still taken by the store's conditional acquire, so a wrong or late
+/// signal costs a request or a poll delay, never safety. It holds a line only while waiters
+/// stand in it (the holder is remembered only for them), so a process that holds many leases
+/// and waits for none keeps nothing here.
+///
+/// Pure, like the machines: the driver keeps the queue behind a lock, and delivers each
+/// [`Turn`] it returns to the waiter's handle `W` (the `lease` crate: a channel to the waiting
+/// task; the simulator: an actor's index).
+///
+/// [`WaitOp`]: super::WaitOp
 ///
 /// Every method that changes who is first returns the waiter to tell and its [`Turn`]; the
 /// driver must deliver it (a waiter that is never told waits until its deadline).

@@ -32,7 +32,7 @@ pub use stop::StopSignal;
 pub use watch::StatusWatch;
 
 use crate::manager::LeaseManager;
-use lease_core::Store;
+use lease_core::{Store, Text};
 use shared::Shared;
 
 /// A held lease that a background task renews until the guard is released or dropped.
@@ -230,6 +230,7 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
     key: LeaseKey,
     duration: Duration,
     options: GuardOptions,
+    value: Option<&Text>,
 ) -> Result<LeaseGuard<S>, LeaseError> {
     let skew = manager.config().max_clock_skew();
     if let Err(reason) = options.renew_policy().renew_period(duration, skew) {
@@ -243,8 +244,14 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
         return Err(LeaseError::ManagerShutDown { key });
     }
     let lease = match &options.wait {
-        Some(policy) => manager.acquire(key.clone(), duration, policy).await?,
-        None => manager.try_acquire(key.clone(), duration).await?,
+        Some(policy) => {
+            crate::wait::acquire_waiting(manager, key.clone(), duration, policy, value).await?
+        }
+        None => {
+            manager
+                .try_acquire_proclaiming(key.clone(), duration, value)
+                .await?
+        }
     };
     if manager.shared.guards.is_shut_down() {
         if let Err(e) = manager.release(&lease).await {

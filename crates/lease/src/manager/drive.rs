@@ -40,7 +40,7 @@ impl<S: Store> LeaseManager<S> {
         loop {
             interrupts.apply(machine, now);
             while let Some(event) = machine.poll_event() {
-                self.observe(event);
+                self.record_event(event);
             }
             if let Some(output) = machine.poll_output() {
                 return output;
@@ -87,7 +87,7 @@ impl<S: Store> LeaseManager<S> {
 
 impl<S> LeaseManager<S> {
     /// Counts and logs an operation's event.
-    fn observe(&self, event: OpEvent) {
+    fn record_event(&self, event: OpEvent) {
         match event {
             OpEvent::Retrying {
                 error,

@@ -38,7 +38,7 @@ impl<S: Store> LeaseManager<S> {
         duration: Duration,
         policy: &WaitPolicy,
     ) -> Result<Lease, LeaseError> {
-        wait::acquire_waiting(self, key.into(), duration, policy).await
+        wait::acquire_waiting(self, key.into(), duration, policy, None).await
     }
 
     /// Acquires the lease at `key` for `duration` (once, or waiting as
@@ -64,7 +64,7 @@ impl<S: Store> LeaseManager<S> {
     where
         S: 'static,
     {
-        guard::acquire_guard(self, self.planner().resolve(key), duration, options).await
+        guard::acquire_guard(self, self.planner().resolve(key), duration, options, None).await
     }
 
     /// Runs `work` while holding the lease at `key`: acquires a guard (as

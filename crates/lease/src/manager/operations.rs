@@ -7,7 +7,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use lease_core::lifecycle::{AcquireOp, InspectOp, RefreshOp, ReleaseOp};
-use lease_core::{Lease, LeaseError, LeaseKey, LeaseSnapshot, Operation, ReleaseOutcome};
+use lease_core::{Lease, LeaseError, LeaseKey, LeaseSnapshot, Operation, ReleaseOutcome, Text};
 use tracing::debug;
 
 use super::LeaseManager;
@@ -72,16 +72,31 @@ impl<S: Store> LeaseManager<S> {
         key: impl Into<LeaseKey>,
         duration: Duration,
     ) -> Result<Lease, LeaseError> {
+        self.try_acquire_proclaiming(key.into(), duration, None)
+            .await
+    }
+
+    /// [`try_acquire`](Self::try_acquire), writing `value` to the item's value attribute if
+    /// given (a campaign).
+    pub(crate) async fn try_acquire_proclaiming(
+        &self,
+        key: LeaseKey,
+        duration: Duration,
+        value: Option<&Text>,
+    ) -> Result<Lease, LeaseError> {
         let now = self.now();
         let mut op = AcquireOp::new(
             Arc::clone(self.planner()),
-            key.into(),
+            key,
             duration,
             now,
             self.tokens.next_token(),
             self.retry_policy(),
         )?
         .reading_holder();
+        if let Some(value) = value {
+            op = op.proclaiming(value.clone())?;
+        }
         let result = self.drive(&mut op, now).await;
         self.record_acquire(&result);
         if let Ok(lease) = &result {

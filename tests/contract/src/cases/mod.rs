@@ -3,6 +3,7 @@
 
 mod acquire;
 mod concurrency;
+mod election;
 mod format;
 mod refresh;
 mod release;
@@ -13,6 +14,7 @@ mod validation;
 
 pub use acquire::*;
 pub use concurrency::*;
+pub use election::*;
 pub use format::*;
 pub use refresh::*;
 pub use release::*;

@@ -1,0 +1,253 @@
+//! Leader election: campaigning (a guard whose acquire proclaims a value), the leadership
+//! handle, and observers (one strongly consistent read at a time, judged by the observer's
+//! clock). The judgment is lease-core's ([`Leader`]); docs/lifecycle.md, "Leader election".
+
+use std::fmt;
+use std::time::Duration;
+
+use lease_core::{
+    FencingToken, Leader, LeaseError, LeaseKey, LeaseStatus, LossReason, MIN_POLL_DELAY,
+    ReleaseOutcome, Store, Text, election_key,
+};
+use tokio::sync::watch;
+use tracing::warn;
+
+use crate::guard::{self, GuardOptions, LeaseContext, LeaseGuard, StatusWatch};
+use crate::manager::LeaseManager;
+
+/// Leadership of an election, won by [`LeaseManager::campaign`]: a [`LeaseGuard`] on the
+/// election's lease whose acquire proclaimed the candidate's value. It renews in the
+/// background, carries the term's fencing token, and reports at-risk and lost exactly as a
+/// guard does. [`resign`](Self::resign) releases it; dropping it releases it too (a waiting
+/// candidate of the same manager takes over at once: in-process handover).
+#[must_use = "dropping a leadership resigns it at once"]
+pub struct Leadership<S: Store + 'static> {
+    guard: LeaseGuard<S>,
+    value: Text,
+}
+
+impl<S: Store + 'static> Leadership<S> {
+    /// The election's key.
+    #[must_use]
+    pub fn key(&self) -> &LeaseKey {
+        self.guard.key()
+    }
+
+    /// The value this leader proclaimed.
+    #[must_use]
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// The fencing token of this term: send it with every write the leader makes.
+    #[must_use]
+    pub fn fence(&self) -> FencingToken {
+        self.guard.fence()
+    }
+
+    /// The status now (held, at risk, lost, released), as [`LeaseGuard::status`].
+    #[must_use]
+    pub fn status(&self) -> LeaseStatus {
+        self.guard.status()
+    }
+
+    /// Whether this candidate may act as the leader now, as [`LeaseGuard::is_valid`].
+    #[must_use]
+    pub fn is_leading(&self) -> bool {
+        self.guard.is_valid()
+    }
+
+    /// Resolves when the leadership is lost, with the reason, as [`LeaseGuard::lost`].
+    pub async fn lost(&self) -> LossReason {
+        self.guard.lost().await
+    }
+
+    /// A follower of the status's changes, as [`LeaseGuard::subscribe`].
+    #[must_use]
+    pub fn subscribe(&self) -> StatusWatch {
+        self.guard.subscribe()
+    }
+
+    /// A read-only view to hand to work done as the leader, as [`LeaseGuard::context`].
+    #[must_use]
+    pub fn context(&self) -> LeaseContext {
+        self.guard.context()
+    }
+
+    /// The guard underneath.
+    pub fn guard(&self) -> &LeaseGuard<S> {
+        &self.guard
+    }
+
+    /// Steps down: releases the election's lease, as [`LeaseGuard::release`] (the next
+    /// candidate may win at once).
+    ///
+    /// # Errors
+    /// As [`LeaseGuard::release`]: [`LeaseError::Lost`] if the leadership was lost first.
+    pub async fn resign(self) -> Result<ReleaseOutcome, LeaseError> {
+        self.guard.release().await
+    }
+}
+
+impl<S: Store + 'static> fmt::Debug for Leadership<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Leadership")
+            .field("key", self.key())
+            .field("value", &self.value)
+            .field("fence", &self.fence())
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The task behind a [`LeaderWatch`] has ended (its tokio runtime shut down): the watch will
+/// not change any more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the leader observer stopped (its runtime shut down)")]
+#[non_exhaustive]
+pub struct ObserverStopped;
+
+/// A follower of an election's leader ([`LeaseManager::observe`]): the leader as last read,
+/// re-judged by the observer's clock, so that it turns to `None` when the leader's lease
+/// expires even if no read succeeds meanwhile.
+///
+/// Cloning it is cheap; the reads stop when the last clone is dropped.
+#[derive(Clone, Debug)]
+pub struct LeaderWatch {
+    rx: watch::Receiver<Option<Leader>>,
+}
+
+impl LeaderWatch {
+    /// The leader now, as last observed: `None` when there is none (never elected, resigned,
+    /// expired), or before the first read answered.
+    #[must_use]
+    pub fn leader(&self) -> Option<Leader> {
+        self.rx.borrow().clone()
+    }
+
+    /// Waits until the observed leader changes (another leader, a new term of the same one,
+    /// or no leader: `Ok(None)`), and returns it.
+    ///
+    /// # Errors
+    /// [`ObserverStopped`] once the observer task has ended (its runtime shut down): nothing
+    /// will change any more.
+    pub async fn changed(&mut self) -> Result<Option<Leader>, ObserverStopped> {
+        self.rx.changed().await.map_err(|_| ObserverStopped)?;
+        Ok(self.rx.borrow_and_update().clone())
+    }
+
+    /// Whether the observer task still reads the election.
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        self.rx.has_changed().is_ok()
+    }
+}
+
+/// Drops `known` if its lease has expired at `now` (the observer's wall clock), and shows it
+/// to the watchers if it changed; returns `now`.
+fn show(
+    tx: &watch::Sender<Option<Leader>>,
+    known: &mut Option<Leader>,
+    now: std::time::SystemTime,
+) -> std::time::SystemTime {
+    if known
+        .as_ref()
+        .is_some_and(|leader| !leader.is_current_at(now))
+    {
+        *known = None;
+    }
+    tx.send_if_modified(|shown| {
+        let changed = shown != known;
+        if changed {
+            shown.clone_from(known);
+        }
+        changed
+    });
+    now
+}
+
+impl<S: Store + 'static> LeaseManager<S> {
+    /// Campaigns for leadership of the election `name`, proclaiming `value` (the candidate's
+    /// name or address, which observers read): acquires the election's lease ([`election_key`])
+    /// for `duration`, once or waiting as [`GuardOptions::wait`] says, and returns the
+    /// [`Leadership`], renewed in the background like a [`LeaseGuard`].
+    ///
+    /// To stay a candidate after losing a term, campaign again in a loop: a campaign returns
+    /// once per term won, and a lost or resigned leadership never comes back by itself.
+    ///
+    /// # Errors
+    /// - [`LeaseError::InvalidInput`] before any request for an empty value or one over
+    ///   [`MAX_VALUE_BYTES`](crate::config::MAX_VALUE_BYTES), and as
+    ///   [`acquire_guard`](Self::acquire_guard).
+    /// - [`LeaseError::Held`] (no wait) or [`LeaseError::WaitTimedOut`] when another candidate
+    ///   leads; otherwise as [`acquire_guard`](Self::acquire_guard).
+    ///
+    /// # Panics
+    /// Outside a tokio runtime (the guard's driver task is spawned on the current one).
+    pub async fn campaign(
+        &self,
+        name: impl Into<Text>,
+        value: impl Into<Text>,
+        duration: Duration,
+        options: GuardOptions,
+    ) -> Result<Leadership<S>, LeaseError> {
+        let value = value.into();
+        let guard =
+            guard::acquire_guard(self, election_key(name), duration, options, Some(&value)).await?;
+        Ok(Leadership { guard, value })
+    }
+
+    /// The leader of the election `name` now: one strongly consistent read of its item, judged
+    /// by this manager's clock. `None` when there is no leader (never elected, resigned, or its
+    /// lease expired).
+    ///
+    /// # Errors
+    /// As [`inspect`](Self::inspect).
+    pub async fn leader(&self, name: impl Into<Text>) -> Result<Option<Leader>, LeaseError> {
+        let snapshot = self.inspect(election_key(name)).await?;
+        Ok(Leader::of(&snapshot).filter(|leader| leader.is_current_at(self.clock().now())))
+    }
+
+    /// Follows the leader of the election `name`: a task on the current tokio runtime reads it
+    /// (as [`leader`](Self::leader)) every `every` (at least [`MIN_POLL_DELAY`], 10 ms), and
+    /// also at the observed leader's expiry, judging it by this manager's clock: a leader whose
+    /// lease has expired is reported as `None` at its expiry, whatever the reads say, so an
+    /// observer never reports a leader later than its lease's end plus the clock skew bound.
+    /// The store sees one `GetItem` per `every` per observer (plus one per leader expiry).
+    /// A failed read keeps the leader last read until its expiry (logged as a warning).
+    ///
+    /// The task stops when the last [`LeaderWatch`] clone is dropped.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn observe(&self, name: impl Into<Text>, every: Duration) -> LeaderWatch {
+        let name: Text = name.into();
+        let every = every.max(MIN_POLL_DELAY);
+        let (tx, rx) = watch::channel(None);
+        let manager = self.clone();
+        drop(tokio::spawn(async move {
+            let mut known: Option<Leader> = None;
+            loop {
+                match manager.leader(name.clone()).await {
+                    Ok(leader) => known = leader,
+                    Err(error) => {
+                        warn!(election = %name, error = %error.report(), "could not read the leader; keeping the last one until its expiry")
+                    }
+                }
+                let now = show(&tx, &mut known, manager.clock().now());
+                // The next read, or the known leader's expiry if it comes first.
+                let until_expiry = known
+                    .as_ref()
+                    .and_then(|leader| leader.expires_at.duration_since(now).ok());
+                let wait = until_expiry.map_or(every, |until| until.min(every));
+                tokio::select! {
+                    () = tx.closed() => return,
+                    () = tokio::time::sleep(wait) => {}
+                }
+                // Judged at once, before the next read (which may take its retries).
+                show(&tx, &mut known, manager.clock().now());
+            }
+        }));
+        LeaderWatch { rx }
+    }
+}
