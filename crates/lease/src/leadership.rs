@@ -1,10 +1,12 @@
 //! Leader election: campaigning (a guard whose acquire proclaims a value), the leadership
-//! handle, and observers (one strongly consistent read at a time, judged by the observer's
-//! clock). The judgment is lease-core's ([`Leader`]); docs/lifecycle.md, "Leader election".
+//! handle, and observers (lease-core's [`Observer`], driven by a task). docs/lifecycle.md,
+//! "Leader election".
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use lease_core::lifecycle::Observer;
 use lease_core::{
     FencingToken, Leader, LeaseError, LeaseKey, LeaseStatus, LossReason, MIN_POLL_DELAY,
     ReleaseOutcome, Store, Text, election_key,
@@ -143,29 +145,6 @@ impl LeaderWatch {
     }
 }
 
-/// Drops `known` if its lease has expired at `now` (the observer's wall clock), and shows it
-/// to the watchers if it changed; returns `now`.
-fn show(
-    tx: &watch::Sender<Option<Leader>>,
-    known: &mut Option<Leader>,
-    now: std::time::SystemTime,
-) -> std::time::SystemTime {
-    if known
-        .as_ref()
-        .is_some_and(|leader| !leader.is_current_at(now))
-    {
-        *known = None;
-    }
-    tx.send_if_modified(|shown| {
-        let changed = shown != known;
-        if changed {
-            shown.clone_from(known);
-        }
-        changed
-    });
-    now
-}
-
 impl<S: Store + 'static> LeaseManager<S> {
     /// Campaigns for leadership of the election `name`, proclaiming `value` (the candidate's
     /// name or address, which observers read): acquires the election's lease ([`election_key`])
@@ -208,46 +187,64 @@ impl<S: Store + 'static> LeaseManager<S> {
         Ok(Leader::of(&snapshot).filter(|leader| leader.is_current_at(self.clock().now())))
     }
 
-    /// Follows the leader of the election `name`: a task on the current tokio runtime reads it
-    /// (as [`leader`](Self::leader)) every `every` (at least [`MIN_POLL_DELAY`], 10 ms), and
-    /// also at the observed leader's expiry, judging it by this manager's clock: a leader whose
-    /// lease has expired is reported as `None` at its expiry, whatever the reads say, so an
-    /// observer never reports a leader later than its lease's end plus the clock skew bound.
-    /// The store sees one `GetItem` per `every` per observer (plus one per leader expiry).
-    /// A failed read keeps the leader last read until its expiry (logged as a warning).
+    /// Follows the leader of the election `name`: a task on the current tokio runtime drives
+    /// lease-core's [`Observer`]: it reads the leader (as [`leader`](Self::leader)) every
+    /// `every` (at least [`MIN_POLL_DELAY`], 10 ms) and is woken at the shown leader's expiry,
+    /// judging it by this manager's clock: a leader whose lease has expired is shown as `None`
+    /// at its expiry, whatever the reads say, so an observer never reports a leader later than
+    /// its lease's end plus the clock skew bound. The store sees one `GetItem` per `every` per
+    /// observer (and its retries, as the manager's [`RetryPolicy`](crate::config::RetryPolicy)
+    /// says). A failed read keeps the leader last read until its expiry (logged as a warning).
+    /// A release is seen at the next read.
     ///
-    /// The task stops when the last [`LeaderWatch`] clone is dropped.
+    /// The task stops when the last [`LeaderWatch`] clone is dropped. The manager's clock must
+    /// follow tokio's timer, as for guards.
+    ///
+    /// # Errors
+    /// [`LeaseError::InvalidInput`] for an empty or oversized name, before any request.
     ///
     /// # Panics
     /// Outside a tokio runtime.
-    pub fn observe(&self, name: impl Into<Text>, every: Duration) -> LeaderWatch {
-        let name: Text = name.into();
-        let every = every.max(MIN_POLL_DELAY);
+    pub fn observe(
+        &self,
+        name: impl Into<Text>,
+        every: Duration,
+    ) -> Result<LeaderWatch, LeaseError> {
+        let mut observer =
+            Observer::new(Arc::clone(self.planner()), name, every, self.retry_policy())?;
         let (tx, rx) = watch::channel(None);
         let manager = self.clone();
         drop(tokio::spawn(async move {
-            let mut known: Option<Leader> = None;
             loop {
-                match manager.leader(name.clone()).await {
-                    Ok(leader) => known = leader,
-                    Err(error) => {
-                        warn!(election = %name, error = %error.report(), "could not read the leader; keeping the last one until its expiry")
+                let now = manager.clock_reading();
+                if let Some(transmit) = observer.poll_transmit(now) {
+                    let (id, request) = (transmit.id, transmit.request.clone());
+                    let answer = tokio::select! {
+                        answer = manager.store().execute(&request) => answer,
+                        () = tx.closed() => return,
+                    };
+                    observer.handle_response(id, answer, manager.clock_reading());
+                    if let Some(error) = observer.last_error() {
+                        warn!(key = %error.key(), error = %error.report(), "could not read the leader; showing the last one until its expiry");
                     }
+                } else {
+                    // Never closer than 1 ms: a timer that stays due cannot spin the task.
+                    let wait = match (observer.poll_timeout(), now.monotonic) {
+                        (Some(at), Some(read)) => at.saturating_duration_since(read),
+                        _ => MIN_POLL_DELAY,
+                    }
+                    .max(Duration::from_millis(1));
+                    tokio::select! {
+                        () = tx.closed() => return,
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                    observer.handle_timeout(manager.clock_reading());
                 }
-                let now = show(&tx, &mut known, manager.clock().now());
-                // The next read, or the known leader's expiry if it comes first.
-                let until_expiry = known
-                    .as_ref()
-                    .and_then(|leader| leader.expires_at.duration_since(now).ok());
-                let wait = until_expiry.map_or(every, |until| until.min(every));
-                tokio::select! {
-                    () = tx.closed() => return,
-                    () = tokio::time::sleep(wait) => {}
+                while let Some(change) = observer.poll_change() {
+                    tx.send_replace(change);
                 }
-                // Judged at once, before the next read (which may take its retries).
-                show(&tx, &mut known, manager.clock().now());
             }
         }));
-        LeaderWatch { rx }
+        Ok(LeaderWatch { rx })
     }
 }

@@ -60,7 +60,7 @@ async fn the_next_candidate_takes_over_at_once_and_observers_follow() {
     let w = World::new();
     let m = w.manager("m", &w.faulty());
     let observer = w.manager("observer", &w.faulty());
-    let mut watch = observer.observe("jobs", secs(1));
+    let mut watch = observer.observe("jobs", secs(1)).unwrap();
     let first = m
         .campaign("jobs", "a", secs(10), GuardOptions::default())
         .await
@@ -108,7 +108,7 @@ async fn observers_stop_reporting_a_leader_at_its_expiry_even_without_reads() {
         .campaign("jobs", "a", secs(10), GuardOptions::default())
         .await
         .unwrap();
-    let mut watch = observer.observe("jobs", ms(500));
+    let mut watch = observer.observe("jobs", ms(500)).unwrap();
     let seen = watch.changed().await.unwrap().unwrap();
     let expires_at = seen.expires_at;
 

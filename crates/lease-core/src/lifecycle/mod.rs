@@ -28,6 +28,8 @@
 //!   [`ReleaseOp`], [`InspectOp`], [`CommitOp`], and [`WaitOp`] (a waiting acquire: attempts,
 //!   the holder's known expiry, jittered backoff, a timeout, as the [`WaitPolicy`] says).
 //!   Which failures are sent again, how often and after what backoff is the [`RetryPolicy`]'s.
+//! - [`Observer`]: the leader of an election, read by read and judged by the observer's clock
+//!   (never shown past its lease);
 //! - [`WaitQueue`]: the waiters of one process in line per key, so that only the first talks
 //!   to the table and a release in the process hands the lease to the next at once (a
 //!   [`Turn`] for a [`WaitOp`]).
@@ -42,6 +44,7 @@ mod exchange;
 mod jitter;
 mod keeper;
 mod machine;
+mod observer;
 mod ops;
 mod renew_policy;
 mod retry;
@@ -53,6 +56,7 @@ mod wait_queue;
 pub use acquire_op::AcquireOp;
 pub use keeper::{Ending, Finished, Keeper, KeeperEvent};
 pub use machine::{Machine, OpEvent};
+pub use observer::Observer;
 pub use ops::{CommitOp, InspectOp, RefreshOp, ReleaseOp};
 pub use renew_policy::{MIN_RETRY_DELAY, RenewPolicy};
 pub use retry::RetryPolicy;
