@@ -30,7 +30,7 @@
 //!   Which failures are sent again, how often and after what backoff is the [`RetryPolicy`]'s.
 //!
 //! Randomness comes in from the caller: tokens from a [`TokenSource`](crate::TokenSource), the
-//! wait's jitter from a seed.
+//! wait's jitter and the keeper's renewal jitter from a seed.
 //!
 //! Each sends at most one request at a time.
 
@@ -50,7 +50,7 @@ pub use acquire_op::AcquireOp;
 pub use keeper::{Ending, Finished, Keeper, KeeperEvent};
 pub use machine::{Machine, OpEvent};
 pub use ops::{CommitOp, InspectOp, RefreshOp, ReleaseOp};
-pub use renew_policy::{MIN_RETRY_DELAY, RenewPolicy};
+pub use renew_policy::{DEFAULT_RENEW_JITTER, MAX_RENEW_JITTER, MIN_RETRY_DELAY, RenewPolicy};
 pub use retry::RetryPolicy;
 pub use status::{LeaseStatus, LossReason};
 pub use wait_op::WaitOp;
