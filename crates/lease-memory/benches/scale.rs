@@ -1,10 +1,13 @@
 //! Many leases held by one process (issue 14): N lease guards on one [`LeaseManager`] over a
-//! [`MemoryStore`], on tokio's paused clock, for N = 1 000, 10 000 and 100 000.
+//! [`MemoryStore`], on tokio's paused clock, for N = 1 000, 10 000 and 100 000, each with the
+//! renewal jitter off and with the default jitter (0.2), side by side.
 //!
 //! Run with `cargo bench -p lease-memory --bench scale` (about a minute on 2 cores); see
 //! `docs/performance.md`, "Many leases per process". `LEASE_SCALE_SIZES` (default
-//! `1000,10000,100000`) and `LEASE_SCALE_HOLD_SECS` (default 300, virtual seconds) change the
-//! sizes and how long the leases are held.
+//! `1000,10000,100000`), `LEASE_SCALE_HOLD_SECS` (default 300, virtual seconds) and
+//! `LEASE_SCALE_VARIANTS` (default `no-jitter,default`; the controls `spread-no-jitter` and
+//! `same-seed` on request) change the sizes, how long the leases are held and the renewal
+//! schedules compared.
 //!
 //! Each case runs in a fresh child process (this binary again, with `LEASE_SCALE_CASE` set), so
 //! that its resident memory is not made smaller by memory an earlier case freed. A case:
@@ -15,7 +18,7 @@
 //!    memory this adds is the in-memory table's share of a lease (a service on DynamoDB does
 //!    not have it);
 //! 3. acquires N guards of 30 s (renewed every 10 s by default) on distinct keys, all at the
-//!    same virtual instant, keeps them in a `Vec`, and lets every driver task run once: the
+//!    same virtual instant (the control `spread-no-jitter`: spread over 10 s), keeps them in a `Vec`, and lets every driver task run once: the
 //!    resident memory added (`VmRSS` from `/proc/self/status`, read before and after) divided
 //!    by N is the **resident memory per held lease**: guard, driver task, timer, keeper and the
 //!    lease's item in the table. Resident memory, not an allocation count: it is what the
@@ -40,7 +43,7 @@
 use std::error::Error;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use cpu_time::ProcessTime;
@@ -60,14 +63,32 @@ const DURATION: Duration = Duration::from_secs(30);
 const BIN_MS: u64 = 10;
 const BINS_PER_SECOND: usize = 100;
 
-/// The renewal schedules compared.
-const VARIANTS: &[&str] = &["default"];
+/// The renewal schedules compared by default (`LEASE_SCALE_VARIANTS`): the jitter off (every
+/// renewal exactly one period after the last, as before issue 14), and the default options
+/// (jitter 0.2). Two controls on request: `spread-no-jitter` (the jitter off, the guards
+/// acquired spread evenly over one renew period instead of at once, in the order they are
+/// allocated) and `same-seed` (jitter 0.2, every guard with the same seed: the jitter is
+/// computed, but the guards stay in step).
+const VARIANTS: &str = "no-jitter,default";
 
 /// The guard options of a variant.
 fn options(variant: &str) -> Res<GuardOptions> {
     match variant {
+        "no-jitter" | "spread-no-jitter" => Ok(GuardOptions::default().renew_jitter(0.0)),
         "default" => Ok(GuardOptions::default()),
+        "same-seed" => Ok(GuardOptions::default().renew_jitter_seed(1)),
         other => Err(format!("unknown variant {other:?}").into()),
+    }
+}
+
+/// How a variant shows in the table.
+fn label(variant: &str) -> &str {
+    match variant {
+        "no-jitter" => "jitter 0 (off)",
+        "default" => "default (jitter 0.2)",
+        "spread-no-jitter" => "jitter 0, acquired spread over a period",
+        "same-seed" => "jitter 0.2, one seed for all (in step)",
+        other => other,
     }
 }
 
@@ -83,12 +104,13 @@ fn main() -> Res<()> {
         .split(',')
         .map(str::parse)
         .collect::<Result<_, _>>()?;
+    let variants = env_or("LEASE_SCALE_VARIANTS", VARIANTS)?;
     println!(
         "scale: N guards of {DURATION:?} on one manager over a MemoryStore, paused clock, held {hold:?} (virtual); one child process per case"
     );
     let mut results = Vec::new();
     for &n in &sizes {
-        for variant in VARIANTS {
+        for variant in variants.split(',') {
             let output = Command::new(std::env::current_exe()?)
                 .env(CASE_ENV, format!("{n}:{variant}"))
                 .output()?;
@@ -217,7 +239,7 @@ fn print_table(results: &[CaseResult]) {
         println!(
             "| {} | {} | {:.2} / {:.2} KiB ({:.2} KiB) | {:.2} µs | {:.2} µs | {} | {} / {} / {} ({:.0}) | {:.1} ms ({:.1} ms) |",
             r.n,
-            r.variant,
+            label(&r.variant),
             r.rss_per_lease / 1024.0,
             r.rss_per_lease_after / 1024.0,
             r.table_per_lease / 1024.0,
@@ -254,11 +276,18 @@ fn per(total: f64, n: u64) -> f64 {
     total / n as f64
 }
 
-/// A store that counts every request by the instant (virtual time, since `start`) it arrives.
+#[expect(clippy::cast_precision_loss, reason = "figures for a report")]
+fn as_f64(n: usize) -> f64 {
+    n as f64
+}
+
+/// A store that counts every request by the instant (virtual time, since `start`) it arrives,
+/// while `active`.
 #[derive(Clone)]
 struct Counting {
     inner: MemoryStore,
     start: tokio::time::Instant,
+    active: Arc<AtomicBool>,
     bins: Arc<[AtomicU32]>,
 }
 
@@ -267,10 +296,12 @@ impl Store for Counting {
         &self,
         request: &Request,
     ) -> impl Future<Output = Result<StoreResponse, StoreError>> + Send {
-        let ms = self.start.elapsed().as_millis();
-        let bin = usize::try_from(ms / u128::from(BIN_MS)).unwrap_or(usize::MAX);
-        if let Some(count) = self.bins.get(bin) {
-            count.fetch_add(1, Ordering::Relaxed);
+        if self.active.load(Ordering::Relaxed) {
+            let ms = self.start.elapsed().as_millis();
+            let bin = usize::try_from(ms / u128::from(BIN_MS)).unwrap_or(usize::MAX);
+            if let Some(count) = self.bins.get(bin) {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
         }
         self.inner.execute(request)
     }
@@ -305,9 +336,11 @@ fn run_case(n: usize, variant: &str, hold: Duration) -> Res<CaseResult> {
         let start = tokio::time::Instant::now();
         let bin_count = usize::try_from(hold.as_millis() / u128::from(BIN_MS))? + 2 * 60 * 100;
         let bins: Arc<[AtomicU32]> = (0..bin_count).map(|_| AtomicU32::new(0)).collect();
+        let active = Arc::new(AtomicBool::new(false));
         let store = Counting {
             inner: MemoryStore::for_config(&config),
             start,
+            active: Arc::clone(&active),
             bins: Arc::clone(&bins),
         };
         let clock = Arc::new(TestClock::at_epoch_seconds(1_800_000_000));
@@ -328,7 +361,14 @@ fn run_case(n: usize, variant: &str, hold: Duration) -> Res<CaseResult> {
         // N guards, acquired at the same virtual instant.
         let mut guards = Vec::with_capacity(n);
         let cpu0 = cpu()?;
+        let spread = variant.starts_with("spread");
         for i in 0..n {
+            if spread {
+                // Guard i at i/N of the renew period (10 s): apart from the start, in the order
+                // they were allocated.
+                let at = Duration::from_secs(10).mul_f64(per(as_f64(i), n64));
+                tokio::time::sleep_until(start + at).await;
+            }
             guards.push(
                 manager
                     .acquire_guard(format!("CACHE#/page/{i}"), DURATION, options.clone())
@@ -340,8 +380,10 @@ fn run_case(n: usize, variant: &str, hold: Duration) -> Res<CaseResult> {
         tokio::time::sleep(Duration::from_millis(1)).await;
         let held = rss()?;
 
-        // The hold.
+        // The hold: from here on, every request is a renewal, counted.
         let hold_start = tokio::time::Instant::now();
+        let renewed_before = manager.metrics().renewed;
+        active.store(true, Ordering::Relaxed);
         let (cpu1, wall1) = (cpu()?, Instant::now());
         tokio::time::sleep_until(hold_start + hold).await;
         let (hold_cpu, hold_wall) = (cpu1.try_elapsed()?, wall1.elapsed());
@@ -353,17 +395,18 @@ fn run_case(n: usize, variant: &str, hold: Duration) -> Res<CaseResult> {
         if guards.iter().any(|g| !g.is_valid()) {
             return Err("a guard is not held after the hold".into());
         }
-        let first = usize::try_from((hold_start - start).as_millis() / u128::from(BIN_MS))? + 1;
+        active.store(false, Ordering::Relaxed);
+        let first = usize::try_from((hold_start - start).as_millis() / u128::from(BIN_MS))?;
         let last = usize::try_from((hold_start + hold - start).as_millis() / u128::from(BIN_MS))?;
         let counts: Vec<u32> = bins[first..=last]
             .iter()
             .map(|c| c.load(Ordering::Relaxed))
             .collect();
         let renewals: u64 = counts.iter().map(|c| u64::from(*c)).sum();
-        if renewals != metrics.renewed {
+        if renewals != metrics.renewed - renewed_before {
             return Err(format!(
                 "{renewals} requests during the hold, {} renewals counted by the manager",
-                metrics.renewed
+                metrics.renewed - renewed_before
             )
             .into());
         }
