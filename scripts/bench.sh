@@ -3,7 +3,9 @@
 # (dynalite is the one measured against), then runs, in release mode:
 #   1. lease-core: planning + rendering + interpretation per operation (criterion);
 #   2. lease-memory: acquire+release pairs/s through LeaseManager on a MemoryStore (criterion),
-#      and the heap allocations per operation of steps 1 and 2 (counted with dhat);
+#      and the heap allocations per operation of steps 1 and 2 (counted with dhat); then many
+#      leases per process: 1 000 to 100 000 guards on paused time (resident memory per lease,
+#      CPU per renewal, shutdown, the busiest second of renewals; about a minute);
 #   3. lease-dynamodb-sdk: the SDK store against a raw aws-sdk-dynamodb loop on dynalite.
 # Stops the servers on exit. Exits non-zero only if a benchmark fails to build or run (missed
 # targets are reported in the output, not failed). Extra environment for step 3:
@@ -23,6 +25,9 @@ cargo bench --locked -p lease-memory --bench memory
 step "heap allocations per operation of steps 1 and 2 (counted, not timed)"
 cargo bench --locked -p lease-core --bench allocations
 cargo bench --locked -p lease-memory --bench allocations
+
+step "lease-memory: many leases per process, renewal jitter off and on (issue 14)"
+cargo bench --locked -p lease-memory --bench scale
 
 step "lease-dynamodb-sdk: SDK store vs raw aws-sdk-dynamodb loop on dynalite (targets: >= 0.95x pairs/s, <= 1.10x CPU/pair)"
 cargo bench --locked -p lease-dynamodb-sdk --bench sdk_vs_raw

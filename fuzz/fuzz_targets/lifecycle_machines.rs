@@ -388,8 +388,20 @@ fn fuzz(u: &mut Unstructured<'_>) -> Result<()> {
                     Duration::from_millis(u.int_in_range(0..=20_000)?),
                 );
             }
-            let Ok(keeper) = Keeper::new(Arc::clone(&planner), lease, duration, policy, retry, now)
-            else {
+            if u.arbitrary()? {
+                // Any f64, NaN and out-of-range values included: the keeper must refuse those.
+                policy = policy.jitter(u.arbitrary()?);
+            }
+            let seed: u64 = u.arbitrary()?;
+            let Ok(keeper) = Keeper::new(
+                Arc::clone(&planner),
+                lease,
+                duration,
+                policy,
+                retry,
+                seed,
+                now,
+            ) else {
                 return Ok(());
             };
             drive_keeper(u, &mut run, keeper)

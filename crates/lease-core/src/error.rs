@@ -170,6 +170,11 @@ pub enum InvalidInput {
         /// The configured clock skew bound.
         max_clock_skew: Duration,
     },
+    /// A lease guard's renew jitter ([`RenewPolicy::jitter`](crate::RenewPolicy::jitter)) is
+    /// not a fraction from 0 to [`MAX_RENEW_JITTER`](crate::lifecycle::MAX_RENEW_JITTER) (0.5):
+    /// it is NaN, infinite, negative or larger.
+    #[error("the renew jitter is not a fraction from 0 to 0.5 (NaN, infinite or out of range)")]
+    InvalidRenewJitter,
     /// A guarded commit has more items than DynamoDB takes in one transaction
     /// ([`MAX_TRANSACT_ITEMS`](crate::MAX_TRANSACT_ITEMS), the guard included).
     #[error(

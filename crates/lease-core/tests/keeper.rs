@@ -1,6 +1,7 @@
 //! The `Keeper` machine alone: exact instants in, requests and events out. No runtime, no
 //! store: each answer is made up here. L = 10 s, H = 3 s, skew bound 1 s, so a lease sent at
-//! t has its safe deadline at t + 9 s.
+//! t has its safe deadline at t + 9 s. The renewal jitter is off (renewals exactly every H)
+//! except in the tests of the jitter, at the end.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // Tests need `Instant` values, and only `Instant::now` makes one: it is read once per test, as
@@ -66,7 +67,7 @@ fn acquired(planner: &Planner, clocks: &Clocks) -> Lease {
 
 fn policy() -> RenewPolicy {
     let mut policy = RenewPolicy::default();
-    policy = policy.renew_every(secs(3));
+    policy = policy.renew_every(secs(3)).jitter(0.0);
     policy
 }
 
@@ -78,7 +79,16 @@ fn keeper_at(made: Duration, retry: RetryPolicy) -> (Keeper, Clocks) {
     };
     let planner = planner();
     let lease = acquired(&planner, &clocks);
-    let keeper = Keeper::new(planner, lease, secs(10), policy(), retry, clocks.at(made)).unwrap();
+    let keeper = Keeper::new(
+        planner,
+        lease,
+        secs(10),
+        policy(),
+        retry,
+        0,
+        clocks.at(made),
+    )
+    .unwrap();
     (keeper, clocks)
 }
 
@@ -433,6 +443,7 @@ fn a_renew_period_that_cannot_work_is_rejected() {
         secs(10),
         policy,
         RetryPolicy::never(),
+        0,
         clocks.at(Duration::ZERO),
     )
     .unwrap_err();
@@ -543,4 +554,166 @@ fn a_renew_period_at_either_bound_is_rejected() {
             .renew_period(secs(10), secs(1))
             .is_err()
     );
+}
+
+// The renewal jitter (issue 14): L = 10 s, H = 3 s, jitter 0.2, so each renewal goes out
+// between 2.4 s and 3 s after the last successful write was sent.
+
+/// A keeper of a lease acquired at t=0 with `policy`, its jitter seeded with `seed`.
+fn jittered_keeper(policy: RenewPolicy, seed: u64, clocks: &Clocks) -> Keeper {
+    let planner = planner();
+    let lease = acquired(&planner, clocks);
+    Keeper::new(
+        planner,
+        lease,
+        secs(10),
+        policy,
+        RetryPolicy::never(),
+        seed,
+        clocks.at(Duration::ZERO),
+    )
+    .unwrap()
+}
+
+fn jittered_policy() -> RenewPolicy {
+    RenewPolicy::default().renew_every(secs(3)).jitter(0.2)
+}
+
+/// The send instants (offsets from the origin) of the first `count` renewals, each answered
+/// at once: the keeper is driven exactly at its timers.
+fn renewal_schedule(keeper: &mut Keeper, clocks: &Clocks, count: usize) -> Vec<Duration> {
+    let mut sent_at = Vec::new();
+    while sent_at.len() < count {
+        let due = keeper.poll_timeout().expect("a renewal is due");
+        let t = due - clocks.origin;
+        let transmit = keeper
+            .poll_transmit(clocks.at(t))
+            .expect("the renewal goes out at its timer");
+        let (id, request) = (transmit.id, transmit.request.clone());
+        assert!(is_refresh(&request), "{request:?}");
+        keeper.handle_response(id, applied(), clocks.at(t));
+        assert!(
+            matches!(events(keeper).as_slice(), [KeeperEvent::Renewed { .. }]),
+            "renewed at {t:?}"
+        );
+        sent_at.push(t);
+    }
+    sent_at
+}
+
+/// Never later than the period: every renewal goes out at most H after the previous one was
+/// sent (and no earlier than H × 0.8), over many renewals and many seeds; and never before it
+/// is due (no request before the timer the keeper asked for).
+#[test]
+fn a_jittered_renewal_is_never_later_than_the_period() {
+    let clocks = Clocks {
+        origin: Instant::now(),
+    };
+    for seed in 0..200 {
+        let mut k = jittered_keeper(jittered_policy(), seed, &clocks);
+        let first_due = k.poll_timeout().unwrap() - clocks.origin;
+        assert!(
+            k.poll_transmit(clocks.at(first_due - Duration::from_nanos(1)))
+                .is_none(),
+            "seed {seed}: nothing before the timer"
+        );
+        let schedule = renewal_schedule(&mut k, &clocks, 50);
+        let mut previous = Duration::ZERO;
+        for t in schedule {
+            let gap = t - previous;
+            assert!(
+                gap <= secs(3) && gap > ms(2_400),
+                "seed {seed}: a renewal {gap:?} after the last"
+            );
+            previous = t;
+        }
+        assert!(k.status().is_held());
+    }
+}
+
+/// Leases acquired at the same instant, kept with different seeds, renew at different
+/// instants: their first renewals spread over the whole window (2.4 s to 3 s), and after a
+/// few periods no two of a hundred are in step.
+#[test]
+fn leases_acquired_together_with_different_seeds_renew_apart() {
+    let clocks = Clocks {
+        origin: Instant::now(),
+    };
+    let schedules: Vec<Vec<Duration>> = (0..100)
+        .map(|seed| {
+            let mut k = jittered_keeper(jittered_policy(), seed, &clocks);
+            renewal_schedule(&mut k, &clocks, 10)
+        })
+        .collect();
+    let firsts: Vec<Duration> = schedules.iter().map(|s| s[0]).collect();
+    let earliest = firsts.iter().min().unwrap();
+    let latest = firsts.iter().max().unwrap();
+    assert!(
+        *earliest < ms(2_500) && *latest > ms(2_900),
+        "first renewals from {earliest:?} to {latest:?}"
+    );
+    let mut tenths: Vec<Duration> = schedules.iter().map(|s| s[9]).collect();
+    tenths.sort();
+    tenths.dedup();
+    assert_eq!(tenths.len(), 100, "tenth renewals in step");
+    // Without the jitter, they stay in step forever.
+    let unjittered: Vec<Vec<Duration>> = (0..10)
+        .map(|seed| {
+            let mut k = jittered_keeper(jittered_policy().jitter(0.0), seed, &clocks);
+            renewal_schedule(&mut k, &clocks, 10)
+        })
+        .collect();
+    let every_period: Vec<Duration> = (1..=10).map(|n| secs(3 * n)).collect();
+    assert!(unjittered.iter().all(|s| *s == every_period));
+}
+
+/// A fixed seed reproduces the schedule: the same seed twice gives the same renewal instants;
+/// the policy's own seed wins over the one the keeper is made with.
+#[test]
+fn a_fixed_seed_reproduces_the_schedule() {
+    let clocks = Clocks {
+        origin: Instant::now(),
+    };
+    let schedule = |policy: RenewPolicy, seed: u64| {
+        let mut k = jittered_keeper(policy, seed, &clocks);
+        renewal_schedule(&mut k, &clocks, 20)
+    };
+    let first = schedule(jittered_policy(), 7);
+    assert_eq!(first, schedule(jittered_policy(), 7));
+    assert_ne!(first, schedule(jittered_policy(), 8));
+    let pinned = jittered_policy().jitter_seed(7);
+    assert_eq!(schedule(pinned, 1), first);
+    assert_eq!(schedule(pinned, 2), first);
+}
+
+/// A jitter out of range is refused when the keeper is made, like a bad period.
+#[test]
+fn a_jitter_out_of_range_is_rejected() {
+    let clocks = Clocks {
+        origin: Instant::now(),
+    };
+    for fraction in [f64::NAN, -0.1, 0.6, f64::INFINITY] {
+        let planner = planner();
+        let lease = acquired(&planner, &clocks);
+        let error = Keeper::new(
+            planner,
+            lease,
+            secs(10),
+            jittered_policy().jitter(fraction),
+            RetryPolicy::never(),
+            0,
+            clocks.at(Duration::ZERO),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LeaseError::InvalidInput {
+                    reason: lease_core::InvalidInput::InvalidRenewJitter,
+                    ..
+                }
+            ),
+            "{fraction}: {error:?}"
+        );
+    }
 }

@@ -644,6 +644,7 @@ impl Actor {
                     self.options.duration,
                     self.options.renew,
                     self.options.retry,
+                    self.rng.random(),
                     now,
                 ) {
                     Ok(keeper) => State::Guarded {

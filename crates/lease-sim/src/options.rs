@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use lease_core::lifecycle::MAX_RENEW_JITTER;
 use lease_core::{ExpiryUnit, RenewPolicy, RetryPolicy, WaitPolicy};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -283,6 +284,12 @@ fn actor_options(rng: &mut Xoshiro256PlusPlus, skew: Duration) -> ActorOptions {
     let retry_initial = ms(rng.random_range(0..=200));
     let retry_max = ms(rng.random_range(0..=1_500));
     renew = renew.retry_delays(retry_initial, retry_max);
+    // The renewal jitter: off, the default, or anything up to the largest accepted.
+    renew = match rng.random_range(0..3) {
+        0 => renew.jitter(0.0),
+        1 => renew,
+        _ => renew.jitter(rng.random_range(0.0..=MAX_RENEW_JITTER)),
+    };
     let retry = match rng.random_range(0..3) {
         0 => RetryPolicy::never(),
         1 => RetryPolicy::default(),

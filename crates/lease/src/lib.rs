@@ -84,7 +84,9 @@ pub use scoped::ScopedOutcome;
 /// Configuration beyond [`LeaseConfig`]: its builder, retry and renewal policies, the expiry
 /// unit, defaults and the limits input is checked against.
 pub mod config {
-    pub use lease_core::lifecycle::{MIN_POLL_DELAY, MIN_RETRY_DELAY};
+    pub use lease_core::lifecycle::{
+        DEFAULT_RENEW_JITTER, MAX_RENEW_JITTER, MIN_POLL_DELAY, MIN_RETRY_DELAY,
+    };
     pub use lease_core::{
         ConfigError, ExpiryUnit, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES,
         MAX_CLOCK_SKEW_BOUND, MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES,

@@ -17,8 +17,12 @@ use lease_memory::{
     store::StoreResponse,
 };
 
+/// Renewals exactly every `n` seconds: the jitter is off, so that the scenarios can time
+/// their faults to the renewal instants (the jitter has its own tests in `guard_jitter.rs`).
 fn every(n: u64) -> GuardOptions {
-    GuardOptions::default().renew_every(secs(n))
+    GuardOptions::default()
+        .renew_every(secs(n))
+        .renew_jitter(0.0)
 }
 
 /// B08: L=10, H=3. The renewal at t=3 is slow (0.5 s, applied before or after the delay);
@@ -277,7 +281,8 @@ async fn renewal_that_finds_another_holder_reports_not_owned() {
 
 /// A guard with L=10 s renews for 100 s with no gap: a contender probing every 0.5 s never
 /// gets the lease, the guard never leaves "held", its safe deadline is always at least
-/// L − skew − H ahead, and its fencing token never changes.
+/// L − skew − H ahead, and its fencing token never changes. (Default options: the renewals are
+/// jittered, each 0.8 H to H after the last.)
 #[tokio::test(start_paused = true)]
 async fn renews_for_ten_durations_without_gap() {
     let w = World::new();
@@ -310,15 +315,16 @@ async fn renews_for_ten_durations_without_gap() {
     }
     assert!(history.entries().is_empty(), "{:?}", history.phases());
     let renewals = a_store.requests_seen() - 1;
+    // Every 2.67 s to 3.33 s (L/3, brought forward by up to a fifth), on tokio's ms timer.
     assert!(
-        (29..=30).contains(&renewals),
-        "{renewals} renewals in 100 s at L/3"
+        (29..=37).contains(&renewals),
+        "{renewals} renewals in 100 s at L/3 with jitter"
     );
     assert_eq!(a.metrics().renewed, renewals as u64);
 }
 
 /// A thousand guards on distinct keys, on one manager, renew for 30 s (three durations):
-/// every one is renewed on schedule, none is at risk or lost.
+/// every one is renewed on schedule, none is at risk or lost. (Default options: jittered.)
 #[tokio::test(start_paused = true)]
 async fn thousand_guards_renew_without_starving() {
     let w = World::new();
@@ -346,15 +352,12 @@ async fn thousand_guards_renew_without_starving() {
         *renewals.entry(pk.to_string()).or_default() += 1;
     }
     assert_eq!(renewals.len(), 1000);
-    // Every third of 10 s, on tokio's millisecond timer: 8 or 9 renewals in 30 s, the same
-    // number for every guard.
-    let n = renewals["CACHE#0"];
-    assert!((8..=9).contains(&n), "{n}");
-    assert!(
-        renewals.values().all(|m| *m == n),
-        "{:?}",
-        renewals.values().min()
-    );
+    // Every 2.67 s to 3.33 s (a third of 10 s, brought forward by up to a fifth), on tokio's
+    // millisecond timer: 8 to 11 renewals in 30 s for every guard.
+    for (key, n) in &renewals {
+        assert!((8..=11).contains(n), "{key}: {n}");
+    }
+    let n: usize = renewals.values().sum();
     for guard in &guards {
         assert!(
             matches!(guard.status(), LeaseStatus::Held),
@@ -366,7 +369,7 @@ async fn thousand_guards_renew_without_starving() {
     let metrics = m.metrics();
     assert_eq!(
         (metrics.renewed, metrics.renew_failures, metrics.lost),
-        (1000 * n as u64, 0, 0)
+        (n as u64, 0, 0)
     );
     assert_eq!(metrics.active_guards, 1000);
     drop(guards);

@@ -158,6 +158,7 @@ fn zero_retry_delays_do_not_spin() {
             );
             let options = GuardOptions::default()
                 .renew_every(ms(300))
+                .renew_jitter(0.0)
                 .retry_delays(Duration::ZERO, Duration::ZERO);
             let guard = a.acquire_guard(w.key(), secs(2), options).await.unwrap();
             store.set_outage(Some(StoreErrorKind::Unavailable));
@@ -185,7 +186,9 @@ async fn a_renewal_waiting_for_its_retry_is_not_sent_after_release() {
         .acquire_guard(
             w.key(),
             secs(10),
-            GuardOptions::default().renew_every(secs(3)),
+            GuardOptions::default()
+                .renew_every(secs(3))
+                .renew_jitter(0.0),
         )
         .await
         .unwrap();

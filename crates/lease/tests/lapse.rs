@@ -21,8 +21,12 @@ use lease_memory::{
     store::StoreErrorKind,
 };
 
+/// Renewals exactly every `n` seconds (the jitter off): the scenarios time their faults to
+/// the renewal instants.
 fn every(n: u64) -> GuardOptions {
-    GuardOptions::default().renew_every(secs(n))
+    GuardOptions::default()
+        .renew_every(secs(n))
+        .renew_jitter(0.0)
 }
 
 fn unconfirmed(status: &LeaseStatus) -> bool {

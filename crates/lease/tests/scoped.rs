@@ -125,7 +125,9 @@ async fn b23_lease_lost_during_work_cancels_it() {
         .with_lease(
             w.key(),
             secs(10),
-            GuardOptions::default().renew_every(secs(3)),
+            GuardOptions::default()
+                .renew_every(secs(3))
+                .renew_jitter(0.0),
             |context| {
                 let (dropped, stopped) = (dropped.clone(), stopped.clone());
                 async move {

@@ -21,11 +21,9 @@ async fn shutdown_releases_everything() {
     let mut guards = Vec::new();
     for i in 0..5 {
         let key = w.key_of(&format!("CACHE#{i}"));
-        guards.push(
-            m.acquire_guard(key, secs(10), GuardOptions::default())
-                .await
-                .unwrap(),
-        );
+        // The jitter off: every first renewal at t=3.33 s, after the fault is set up.
+        let options = GuardOptions::default().renew_jitter(0.0);
+        guards.push(m.acquire_guard(key, secs(10), options).await.unwrap());
     }
     // One of them is at risk when the shutdown comes (its renewal is throttled once).
     w.sleep_until(secs(2)).await;

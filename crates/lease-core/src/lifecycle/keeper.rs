@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::exchange::{Answer, Exchange, at_most, earliest};
+use super::jitter::Jitter;
 use super::renew_policy::RenewPolicy;
 use super::retry::{Resend, RetryPolicy};
 use super::status::{LeaseStatus, LossReason};
@@ -135,8 +136,10 @@ enum Phase {
 /// whether or not the driver's timer has fired.
 ///
 /// # Rules
-/// - Renewals are sent every `renew_every`, counted from when the last successful acquire or
-///   renewal was sent; a failed renewal (after the [`RetryPolicy`]'s retries) makes the lease
+/// - A renewal is sent at a random instant between `renew_every × (1 − jitter)` and
+///   `renew_every` (the [`RenewPolicy`]'s period and jitter) after the last successful acquire
+///   or renewal was sent, drawn afresh each time from the seed the keeper was made with: never
+///   later than the period, and leases acquired together do not stay in step. A failed renewal (after the [`RetryPolicy`]'s retries) makes the lease
 ///   [`AtRisk`](LeaseStatus::AtRisk) and is retried after the [`RenewPolicy`]'s delays, never
 ///   later than the safe deadline.
 /// - The lease is [`Lost`](LeaseStatus::Lost) with [`LossReason::NotOwned`] when a renewal is
@@ -153,6 +156,8 @@ pub struct Keeper {
     policy: RenewPolicy,
     duration: Duration,
     renew_every: Duration,
+    /// Draws the point of each renewal within the jitter window.
+    jitter: Jitter,
     lease: Lease,
     status: LeaseStatus,
     epoch: u64,
@@ -173,20 +178,24 @@ pub struct Keeper {
 
 impl Keeper {
     /// A keeper of `lease`, just acquired for `duration`, renewing it as `policy` says and
-    /// sending each request as `retry` says; `now` is a reading of the holder's clocks taken
-    /// after the acquire was answered. If the lease's safe deadline has passed at `now` (the
-    /// answer came late), the keeper starts [`Lost`](LeaseStatus::Lost)
-    /// ([`LossReason::Unconfirmed`]), with the [`KeeperEvent::Lost`] event queued.
+    /// sending each request as `retry` says; `seed` seeds the renewal jitter (the policy's
+    /// [`jitter_seed`](RenewPolicy::jitter_seed), if it has one, wins): give each kept lease
+    /// its own, at random, so that leases acquired together renew apart. `now` is a reading of
+    /// the holder's clocks taken after the acquire was answered. If the lease's safe deadline
+    /// has passed at `now` (the answer came late), the keeper starts
+    /// [`Lost`](LeaseStatus::Lost) ([`LossReason::Unconfirmed`]), with the
+    /// [`KeeperEvent::Lost`] event queued.
     ///
     /// # Errors
-    /// [`LeaseError::InvalidInput`] when the renew period does not fit the duration
-    /// ([`RenewPolicy::renew_period`]).
+    /// [`LeaseError::InvalidInput`] when the renew period does not fit the duration or the
+    /// jitter is out of range ([`RenewPolicy::renew_period`]).
     pub fn new(
         planner: Arc<Planner>,
         lease: Lease,
         duration: Duration,
         policy: RenewPolicy,
         retry: RetryPolicy,
+        seed: u64,
         now: Now,
     ) -> Result<Self, LeaseError> {
         let skew = planner.config().max_clock_skew();
@@ -204,6 +213,7 @@ impl Keeper {
             policy,
             duration,
             renew_every,
+            jitter: Jitter::new(policy.seed_or(seed)),
             lease,
             status: LeaseStatus::Held,
             epoch: 0,
@@ -258,7 +268,8 @@ impl Keeper {
         self.status_changes
     }
 
-    /// The renew period in use.
+    /// The renew period in use: the longest from a successful acquire or renewal to the next
+    /// renewal (the jitter brings renewals forward, never later).
     #[must_use]
     pub fn renew_every(&self) -> Duration {
         self.renew_every
@@ -367,7 +378,14 @@ impl Keeper {
 
     /// The next event, in order.
     pub fn poll_event(&mut self) -> Option<KeeperEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            // A kept lease spends nearly all its life with no event queued: give the queue's
+            // buffer back (room for 4 events, 768 bytes) instead of keeping it per kept lease
+            // between renewals. One allocation per renewal's events, next to the renewal's own.
+            self.events = VecDeque::new();
+        }
+        event
     }
 
     /// The holder lets go (the `lease` crate's `LeaseGuard::release`): work stops now (the
@@ -579,9 +597,11 @@ impl Keeper {
         self.status_changes = self.status_changes.wrapping_add(1);
     }
 
-    /// When the next renewal is due: the lease's last write's send instant plus the period.
-    fn renewal_due(&self) -> Option<Instant> {
+    /// When the next renewal is due: the lease's last write's send instant plus the period,
+    /// brought forward by a fresh draw of the jitter (never later than the period).
+    fn renewal_due(&mut self) -> Option<Instant> {
         let deadline = self.lease.deadline()?;
-        deadline.sent.0.checked_add(self.renew_every)
+        let wait = self.policy.jittered(self.renew_every, &mut self.jitter);
+        deadline.sent.0.checked_add(wait)
     }
 }

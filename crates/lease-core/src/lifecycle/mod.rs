@@ -35,7 +35,7 @@
 //!   [`Turn`] for a [`WaitOp`]).
 //!
 //! Randomness comes in from the caller: tokens from a [`TokenSource`](crate::TokenSource), the
-//! wait's jitter from a seed.
+//! wait's jitter and the keeper's renewal jitter from a seed.
 //!
 //! Each sends at most one request at a time.
 
@@ -58,7 +58,7 @@ pub use keeper::{Ending, Finished, Keeper, KeeperEvent};
 pub use machine::{Machine, OpEvent};
 pub use observer::Observer;
 pub use ops::{CommitOp, InspectOp, RefreshOp, ReleaseOp};
-pub use renew_policy::{MIN_RETRY_DELAY, RenewPolicy};
+pub use renew_policy::{DEFAULT_RENEW_JITTER, MAX_RENEW_JITTER, MIN_RETRY_DELAY, RenewPolicy};
 pub use retry::RetryPolicy;
 pub use status::{LeaseStatus, LossReason};
 pub use wait_op::WaitOp;

@@ -23,6 +23,8 @@ use lease_core::lifecycle::Keeper;
 use lease_core::{
     FencingToken, Lease, LeaseError, LeaseKey, LeaseStatus, LossReason, ReleaseOutcome,
 };
+use rand::RngExt;
+use rand::rngs::Xoshiro256PlusPlus;
 use tracing::{Instrument, info, info_span, warn};
 
 pub use context::LeaseContext;
@@ -39,8 +41,10 @@ use shared::Shared;
 ///
 /// Made by [`LeaseManager::acquire_guard`]. The lease is kept by lease-core's
 /// [`Keeper`](lease_core::lifecycle::Keeper), driven by a task on the caller's tokio runtime:
-/// - it renews every [`GuardOptions::renew_every`] (a third of the duration by default),
-///   counted from when the last renewal was sent;
+/// - it renews every [`GuardOptions::renew_every`] at the latest (a third of the duration by
+///   default), counted from when the last renewal was sent, each renewal brought forward at
+///   random by up to [`GuardOptions::renew_jitter`] of the period (a fifth by default), so that
+///   guards acquired together do not renew together;
 /// - it retries a failed renewal with backoff, reporting the lease
 ///   [`AtRisk`](LeaseStatus::AtRisk), but only until the lease's local safe deadline
 ///   ([`Lease::valid_until`]: expiry minus the clock skew bound);
@@ -263,7 +267,8 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
 }
 
 /// Starts keeping `lease`: the keeper, checked against the clocks now (a lease whose answer
-/// came past its deadline starts lost), and its driver task.
+/// came past its deadline starts lost), and its driver task. The keeper's renewal jitter is
+/// seeded at random for each guard (unless the options fix a seed).
 fn start<S: Store + 'static>(
     manager: &LeaseManager<S>,
     lease: Lease,
@@ -279,6 +284,7 @@ fn start<S: Store + 'static>(
         duration,
         options.renew_policy(),
         manager.retry_policy(),
+        rand::make_rng::<Xoshiro256PlusPlus>().random(),
         manager.clock_reading(),
     )?;
     let renew_every = keeper.renew_every();
