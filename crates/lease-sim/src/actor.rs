@@ -524,7 +524,13 @@ impl Actor {
             Some(turn) => turn.key,
             None => self.rng.random_range(0..self.keys),
         };
-        let lease_key = LeaseKey::new(format!("K{key}"), "LOCK");
+        let lease_key = if self.options.campaigns {
+            lease_core::election_key(format!("K{key}"))
+        } else {
+            LeaseKey::new(format!("K{key}"), "LOCK")
+        };
+        // In an election run every acquire proclaims the actor's name.
+        let value = self.options.campaigns.then(|| self.name.clone());
         let planner = Arc::clone(&self.planner);
         let token = self.tokens.next_token();
         self.machine += 1;
@@ -540,7 +546,11 @@ impl Actor {
                     Arc::clone(&self.tokens),
                     self.rng.random(),
                     now,
-                );
+                )
+                .and_then(|w| match &value {
+                    Some(value) => w.proclaiming(value.clone()),
+                    None => Ok(w),
+                });
                 wait.map(|mut w| {
                     if let (Some(line), Some(process)) = (&self.line, self.options.process) {
                         let (id, turn) = line.borrow_mut().join(&lease_key, self.index);
@@ -566,6 +576,10 @@ impl Actor {
                 token,
                 options.retry,
             )
+            .and_then(|op| match &value {
+                Some(value) => op.proclaiming(value.clone()),
+                None => Ok(op),
+            })
             .map(|op| Acquiring::Once(Box::new(op.reading_holder()))),
         };
         match machine {

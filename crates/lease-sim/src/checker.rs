@@ -119,6 +119,32 @@ pub enum Violation {
         /// The bound.
         bound: Duration,
     },
+    /// E1: an observer showed a leader past the end of its lease plus the clock skew bound.
+    LateLeader {
+        /// The observer.
+        observer: usize,
+        /// The election's key.
+        key: usize,
+        /// The leader's fencing token.
+        fence: Option<u64>,
+        /// When the leader's stored expiry passed (true time).
+        expired: Duration,
+        /// When the observer stopped showing it.
+        hidden: Duration,
+    },
+    /// E2: an observer showed a leader's fencing token with another actor's proclaimed value.
+    WrongLeaderValue {
+        /// The observer.
+        observer: usize,
+        /// The election's key.
+        key: usize,
+        /// The fencing token shown.
+        fence: u64,
+        /// The value shown.
+        value: String,
+        /// Who holds that fencing token's interval.
+        holder: Who,
+    },
     /// A machine (or the simulator) asked to run at one instant again and again, and the
     /// run was cut there: typically a machine that acted on an answer it did not await, and
     /// now wants a step its driver cannot take.
@@ -150,6 +176,8 @@ impl Violation {
             Self::Liveness { .. } => "L1 liveness",
             Self::SpuriousLoss { .. } => "L2 spurious loss",
             Self::SlowHandover { .. } => "L3 slow in-process handover",
+            Self::LateLeader { .. } => "E1 leader shown past its lease",
+            Self::WrongLeaderValue { .. } => "E2 leader shown with another's value",
             Self::Spin { .. } => "event loop spun",
             Self::Stuck { .. } => "machine never finished",
         }
@@ -197,6 +225,7 @@ pub fn check(
     liveness(history, &mut violations);
     spurious_losses(history, &spans, plan, config, &mut violations);
     handovers(history, plan, &mut violations);
+    observers(history, plan, &mut violations);
     if let Some((at, event)) = &history.spun {
         violations.push(Violation::Spin {
             at: *at,
@@ -254,7 +283,7 @@ fn span(interval: &Interval, clocks: &[ActorClock]) -> (Duration, Duration) {
             let own = interval.foreign_end.unwrap_or(interval.start);
             reported.map_or(own, |reported| reported.min(own))
         }
-        Who::Probe(_) => interval.start,
+        Who::Probe(_) | Who::Observer(_) => interval.start,
     };
     (interval.start, end.max(interval.start))
 }
@@ -335,7 +364,7 @@ fn writes(
                 let d = deadlines_at(interval, &clocks[i], write.at);
                 clocks[i].is_valid_at(write.at, d.monotonic, d.wall_nanos)
             }
-            Who::Foreign | Who::Probe(_) => true,
+            Who::Foreign | Who::Probe(_) | Who::Observer(_) => true,
         };
         let inside = start <= write.at && write.at < end && valid;
         if !inside || !write.accepted {
@@ -427,6 +456,57 @@ fn liveness(history: &History, out: &mut Vec<Violation>) {
                 acquired: probe.acquired,
                 bound: probe.bound,
             });
+        }
+    }
+}
+
+/// E1 and E2: what the observers of elections showed. E1: each leader shown is hidden again no
+/// later than the clock skew bound after its stored expiry passed in true time (the observer
+/// judges it by its own clock, within half the bound of true time). E2: a leader shown with a
+/// value and a fencing token that an actor's interval holds was proclaimed by that actor (an
+/// acquire's value travels with its fence).
+fn observers(history: &History, plan: &Plan, out: &mut Vec<Violation>) {
+    let bound = plan.options.skew_bound;
+    let origin = i128::from(crate::clock::T0) * 1_000_000_000;
+    for (index, observed) in history.observed.iter().enumerate() {
+        let Some(shown) = &observed.shown else {
+            continue;
+        };
+        let hidden = history.observed[index + 1..]
+            .iter()
+            .find(|later| later.observer == observed.observer)
+            .map(|later| later.at)
+            .or(history.observers_stopped)
+            .unwrap_or(observed.at);
+        let expired = Duration::from_nanos(
+            u64::try_from((shown.expires_nanos - origin).max(0)).unwrap_or(u64::MAX),
+        );
+        if hidden > expired + bound {
+            out.push(Violation::LateLeader {
+                observer: observed.observer,
+                key: observed.key,
+                fence: shown.fence,
+                expired,
+                hidden,
+            });
+        }
+        if let (Some(fence), Some(value)) = (shown.fence, &shown.value) {
+            let holder = history
+                .intervals
+                .iter()
+                .find(|i| i.key == observed.key && i.fence == Some(fence))
+                .map(|i| i.who);
+            if let Some(holder @ Who::Actor(actor)) = holder
+                && *value != format!("a{actor}")
+            {
+                out.push(Violation::WrongLeaderValue {
+                    observer: observed.observer,
+                    key: observed.key,
+                    fence,
+                    value: value.clone(),
+                    holder,
+                });
+            }
         }
     }
 }

@@ -15,6 +15,8 @@ pub enum Who {
     Foreign,
     /// The liveness probe of one key.
     Probe(usize),
+    /// An observer of an election.
+    Observer(usize),
 }
 
 /// How an interval ended, as the holder saw it.
@@ -124,6 +126,30 @@ pub struct LocalRelease {
     pub at: Duration,
 }
 
+/// A leader an observer showed (a change of what it shows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shown {
+    /// The leader's fencing token.
+    pub fence: Option<u64>,
+    /// The stored expiry, in wall-clock nanoseconds since the epoch.
+    pub expires_nanos: i128,
+    /// The value the leader proclaimed.
+    pub value: Option<String>,
+}
+
+/// An observer's change of what it shows, from `at` on.
+#[derive(Clone, Debug)]
+pub struct Observed {
+    /// The observer.
+    pub observer: usize,
+    /// The key (election) it follows.
+    pub key: usize,
+    /// When the change was shown.
+    pub at: Duration,
+    /// The leader shown from then on, or none.
+    pub shown: Option<Shown>,
+}
+
 /// A liveness probe's result.
 #[derive(Clone, Debug)]
 pub struct Probe {
@@ -163,6 +189,8 @@ pub struct Tally {
     pub rejected_writes: u64,
     /// Turns a process's line of waiters gave (in-process handover).
     pub turns: u64,
+    /// Leaders the observers of elections showed (changes to a leader).
+    pub leaders_shown: u64,
 }
 
 impl std::ops::AddAssign for Tally {
@@ -178,6 +206,7 @@ impl std::ops::AddAssign for Tally {
         self.writes += other.writes;
         self.rejected_writes += other.rejected_writes;
         self.turns += other.turns;
+        self.leaders_shown += other.leaders_shown;
     }
 }
 
@@ -188,7 +217,7 @@ impl std::fmt::Display for Tally {
             "{} requests ({} store faults, {} throttled), {} clock/process faults, {} stale \
              answers handed to machines, {} items deleted under holders, {} leases held ({} \
              reported lost), {} fenced writes ({} rejected by their fence), {} turns given \
-             to waiters in line",
+             to waiters in line, {} leaders shown by observers",
             self.requests,
             self.store_faults,
             self.throttled,
@@ -199,7 +228,8 @@ impl std::fmt::Display for Tally {
             self.losses,
             self.writes,
             self.rejected_writes,
-            self.turns
+            self.turns,
+            self.leaders_shown
         )
     }
 }
@@ -230,6 +260,10 @@ pub struct History {
     pub waits: Vec<Wait>,
     /// The leases let go in shared processes.
     pub local_releases: Vec<LocalRelease>,
+    /// What the observers of elections showed, change by change.
+    pub observed: Vec<Observed>,
+    /// When the observers stopped (the liveness phase began).
+    pub observers_stopped: Option<Duration>,
     /// When the event loop was cut because one event kept coming back at the same instant,
     /// and that event.
     pub spun: Option<(Duration, String)>,

@@ -67,6 +67,21 @@ pub struct ActorOptions {
     /// its line of waiters (lease-core's `WaitQueue`, the `lease` crate's in-process handover)
     /// and crash together. `None`: a process of its own, without a line.
     pub process: Option<usize>,
+    /// An election run ([`Options::elections`]): its leases are elections' (sort key
+    /// `LEADER`), and every acquire proclaims the actor's name (`a{index}`).
+    pub campaigns: bool,
+}
+
+/// An observer of an election (leader election runs): lease-core's `Observer`, on a clock of
+/// its own.
+#[derive(Clone, Copy, Debug)]
+pub struct ObserverOptions {
+    /// The key (election `K{key}`) it follows.
+    pub key: usize,
+    /// How often it reads.
+    pub every: Duration,
+    /// Its wall clock's offset from true time, in nanoseconds (within half the skew bound).
+    pub skew_nanos: i64,
 }
 
 impl ActorOptions {
@@ -94,6 +109,7 @@ impl ActorOptions {
             skew_nanos: 0,
             turns: Some(turns),
             process: None,
+            campaigns: false,
         }
     }
 }
@@ -165,6 +181,11 @@ pub struct Options {
     pub faults: FaultRates,
     /// Clock and process faults.
     pub clock_faults: ClockFaultCounts,
+    /// Leader election runs (30 %): every lease is an election's (`K{n}`/`LEADER`) and every
+    /// acquire proclaims its actor's name; no TableTheory writer (it writes lock items).
+    pub elections: bool,
+    /// The observers of an election run (1 or 2).
+    pub observers: Vec<ObserverOptions>,
 }
 
 fn ms(n: u64) -> Duration {
@@ -240,6 +261,8 @@ impl Options {
             faults,
             clock_faults,
             stale_answers: false,
+            elections: false,
+            observers: Vec::new(),
         };
         // Drawn last, so that the draws above keep their values.
         options.stale_answers = rng.random_bool(0.5);
@@ -251,6 +274,21 @@ impl Options {
             for actor in &mut options.actors {
                 actor.process = Some(rng.random_range(0..processes));
             }
+        }
+        if rng.random_bool(0.3) {
+            options.elections = true;
+            options.foreign_writer = false;
+            for actor in &mut options.actors {
+                actor.campaigns = true;
+            }
+            let half_bound = i64::try_from(skew_bound.as_nanos() / 2).unwrap_or(0);
+            options.observers = (0..rng.random_range(1..=2))
+                .map(|_| ObserverOptions {
+                    key: rng.random_range(0..keys),
+                    every: ms(rng.random_range(50..=2_000)),
+                    skew_nanos: rng.random_range(-half_bound..=half_bound),
+                })
+                .collect();
         }
         options
     }
@@ -315,5 +353,6 @@ fn actor_options(rng: &mut Xoshiro256PlusPlus, skew: Duration) -> ActorOptions {
         skew_nanos: rng.random_range(-half_bound..=half_bound),
         turns: None,
         process: None,
+        campaigns: false,
     }
 }

@@ -52,6 +52,8 @@ fn options(skew: Duration, actors: Vec<ActorOptions>) -> Options {
         foreign_writer: false,
         no_old_item: false,
         stale_answers: true,
+        elections: false,
+        observers: Vec::new(),
         horizon: s(60),
         latency: (ms(1), ms(5)),
         request_timeout: s(2),

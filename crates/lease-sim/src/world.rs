@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lease_core::lifecycle::{Machine, RequestId, WaitOp};
+use lease_core::lifecycle::{Machine, Observer, RequestId, WaitOp};
 use lease_core::{
     LeaseConfig, LeaseKey, LeaseToken, Planner, Request, RetryPolicy, StoreError, StoreErrorKind,
     StoreResponse, TokenSource, WaitPolicy,
@@ -18,7 +18,7 @@ use crate::actor::{Actor, Ctx, Kind, Line, Send};
 use crate::checker::{self, Report};
 use crate::clock::ActorClock;
 use crate::foreign::Foreign;
-use crate::history::{Applied, Deadlines, History, Interval, Probe, Who};
+use crate::history::{Applied, Deadlines, History, Interval, Observed, Probe, Shown, Who};
 use crate::plan::{ClockFaultKind, Plan, StoreFault};
 use crate::store::SimStore;
 use crate::stream;
@@ -77,6 +77,15 @@ struct Flight {
     settled: bool,
 }
 
+/// An observer of an election (leader election runs): lease-core's `Observer`, driven as the
+/// `lease` crate's `LeaseManager::observe` drives it.
+struct ObserverRun {
+    key: usize,
+    machine: Observer,
+    clock: ActorClock,
+    in_flight: Option<RequestId>,
+}
+
 /// A liveness probe: one waiting acquire per key once the faults are over.
 struct ProbeRun {
     key: usize,
@@ -97,6 +106,7 @@ struct World<'p> {
     actors: Vec<Actor>,
     foreign: Option<Foreign>,
     probes: Vec<ProbeRun>,
+    observers: Vec<ObserverRun>,
     flights: BTreeMap<u64, Flight>,
     ordinal: u64,
     history: History,
@@ -197,6 +207,7 @@ pub fn run(plan: &Plan, trace: bool) -> Outcome {
         actors,
         foreign,
         probes: Vec::new(),
+        observers: Vec::new(),
         flights: BTreeMap::new(),
         ordinal: 0,
         history: History {
@@ -241,9 +252,26 @@ impl World<'_> {
         self.events.insert(self.seq, event);
     }
 
-    fn start(&mut self, _planner: &Arc<Planner>, _origin: Instant) {
+    fn start(&mut self, planner: &Arc<Planner>, origin: Instant) {
         for i in 0..self.actors.len() {
             self.reschedule(Who::Actor(i));
+        }
+        for options in self.plan.options.observers.clone() {
+            let Ok(machine) = Observer::new(
+                Arc::clone(planner),
+                format!("K{}", options.key),
+                options.every,
+                RetryPolicy::default(),
+            ) else {
+                continue;
+            };
+            self.observers.push(ObserverRun {
+                key: options.key,
+                machine,
+                clock: ActorClock::new(origin, options.skew_nanos, Vec::new(), Vec::new()),
+                in_flight: None,
+            });
+            self.observer_step(self.observers.len() - 1);
         }
         if self.foreign.is_some() {
             self.reschedule(Who::Foreign);
@@ -333,6 +361,7 @@ impl World<'_> {
                     }
                     Who::Foreign => self.foreign_wake(),
                     Who::Probe(i) => self.probe_step(i),
+                    Who::Observer(i) => self.observer_step(i),
                     Who::Actor(_) => {}
                 }
             }
@@ -573,6 +602,15 @@ impl World<'_> {
                 }
                 self.reschedule(Who::Foreign);
             }
+            (Who::Observer(i), Some(id)) => {
+                let observer = &mut self.observers[i];
+                if observer.in_flight == Some(id) {
+                    observer.in_flight = None;
+                    let now = observer.clock.now(self.now);
+                    observer.machine.handle_response(id, answer, now);
+                }
+                self.observer_step(i);
+            }
             (Who::Probe(i), Some(id)) => {
                 let now = self.probes[i].clock.now(self.now);
                 if self.probes[i].in_flight == Some(id) {
@@ -630,6 +668,14 @@ impl World<'_> {
                     .machine
                     .poll_timeout()
                     .map(|at| (probe.clock.when_monotonic(at), 0))
+            }
+            Who::Observer(i) => {
+                let observer = &self.observers[i];
+                observer
+                    .machine
+                    .poll_timeout()
+                    .filter(|_| self.history.observers_stopped.is_none())
+                    .map(|at| (observer.clock.when_monotonic(at), 0))
             }
         };
         if let Some((at, generation)) = at {
@@ -726,7 +772,55 @@ impl World<'_> {
         self.schedule(start, Event::Probe);
     }
 
+    /// Runs observer `i` at the current time: sends the read that is due, records what it
+    /// shows, and schedules its next wake. Observers stop when the liveness phase begins.
+    fn observer_step(&mut self, i: usize) {
+        if self.history.observers_stopped.is_some() {
+            return;
+        }
+        let observer = &mut self.observers[i];
+        let now = observer.clock.now(self.now);
+        let mut read = None;
+        if observer.in_flight.is_none() {
+            if let Some(transmit) = observer.machine.poll_transmit(now) {
+                observer.in_flight = Some(transmit.id);
+                read = Some((transmit.id, transmit.request.clone()));
+            }
+        } else {
+            observer.machine.handle_timeout(now);
+        }
+        while let Some(shown) = observer.machine.poll_change() {
+            let shown = shown.map(|leader| Shown {
+                fence: leader.fence.map(lease_core::FencingToken::get),
+                expires_nanos: lease_core::wire_time::epoch_nanos(leader.expires_at),
+                value: leader.value.map(|value| value.to_string()),
+            });
+            let (key, at) = (observer.key, self.now);
+            self.history.note(at, || format!("observer {i} shows {shown:?}"));
+            self.history.observed.push(Observed {
+                observer: i,
+                key,
+                at,
+                shown,
+            });
+        }
+        if let Some((id, request)) = read {
+            self.send(
+                Who::Observer(i),
+                Send {
+                    id: Some(id),
+                    machine: 0,
+                    request,
+                    kind: Kind::Read,
+                    token: None,
+                },
+            );
+        }
+        self.reschedule(Who::Observer(i));
+    }
+
     fn start_probes(&mut self) {
+        self.history.observers_stopped = Some(self.now);
         #[allow(
             clippy::disallowed_methods,
             reason = "the origin of the probes' Instants; nothing depends on its value"
@@ -748,9 +842,14 @@ impl World<'_> {
                 ))
             });
             let now = clock.now(self.now);
+            let lease_key = if self.plan.options.elections {
+                lease_core::election_key(format!("K{key}"))
+            } else {
+                LeaseKey::new(format!("K{key}"), "LOCK")
+            };
             let Ok(machine) = WaitOp::new(
                 Arc::clone(&planner),
-                LeaseKey::new(format!("K{key}"), "LOCK"),
+                lease_key,
                 Duration::from_secs(10),
                 policy.clone(),
                 RetryPolicy::default(),
@@ -853,6 +952,7 @@ impl World<'_> {
             .count() as u64;
         tally.writes = history.writes.len() as u64;
         tally.rejected_writes = history.writes.iter().filter(|w| !w.accepted).count() as u64;
+        tally.leaders_shown = history.observed.iter().filter(|o| o.shown.is_some()).count() as u64;
         Outcome {
             report,
             requests: self.ordinal,
