@@ -165,6 +165,23 @@ plant $W "a release that lands while the first waiter's attempt is out is forgot
 "                State::Attempting { sent: true, .. } => self.woken = true," \
 "                State::Attempting { sent: true, .. } => {}"
 
+OB=crates/lease-core/src/lifecycle/observer.rs
+
+plant $OB "an election observer never re-judges the leader's expiry" \
+"        let leader = leader.filter(|leader| leader.is_current_at(now.wall));" \
+"        let leader = leader.filter(|leader| true || leader.is_current_at(now.wall));"
+
+plant $OB "an election observer is not woken at the leader's expiry" \
+"            (Some(leader), Some(at)) => leader" \
+"            (Some(leader), Some(at)) if false => leader"
+
+plant $A "a resent campaign acquire forgets its value" \
+"            .and_then(|plan| match &self.value {
+                Some(value) => plan.proclaiming(value),
+                None => Ok(plan),
+            });" \
+"            ;"
+
 echo
 for line in "${summary[@]}"; do
   echo "$line"
