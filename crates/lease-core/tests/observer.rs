@@ -6,27 +6,18 @@
 // an origin; every instant the machine sees is that origin plus an exact offset.
 #![allow(clippy::disallowed_methods)]
 
+mod common;
+
+use common::{Clocks, T0};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lease_core::lifecycle::Observer;
 use lease_core::{
-    AttributeValue, FencingToken, Item, LeaseConfig, Now, Planner, RetryPolicy, StoreError,
+    AttributeValue, FencingToken, Item, LeaseConfig, Planner, RetryPolicy, StoreError,
     StoreErrorKind, StoreResponse,
 };
-
-const T0: i64 = 1_800_000_000;
-
-struct Clocks(Instant);
-
-impl Clocks {
-    fn at(&self, t: Duration) -> Now {
-        Now::new(
-            lease_core::wire_time::from_epoch_seconds(T0).unwrap() + t,
-            self.0 + t,
-        )
-    }
-}
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)

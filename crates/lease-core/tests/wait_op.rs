@@ -6,70 +6,14 @@
 // an origin; every instant the machine sees is that origin plus an exact offset.
 #![allow(clippy::disallowed_methods)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod common;
+
+use common::{Clocks, T0, contended, granted, held_until, ms, wait};
+
 use std::time::{Duration, Instant};
 
-use lease_core::lifecycle::{Machine, OpEvent, WaitOp};
-use lease_core::{
-    AttributeValue, Holder, Item, LeaseConfig, LeaseError, LeaseKey, LeaseToken, Now, Planner,
-    RetryPolicy, StoreError, StoreErrorKind, StoreResponse, TokenSource, WaitPolicy,
-};
-
-const T0: i64 = 1_800_000_000;
-
-struct Clocks(Instant);
-
-impl Clocks {
-    fn at(&self, t: Duration) -> Now {
-        Now::new(
-            lease_core::wire_time::from_epoch_seconds(T0).unwrap() + t,
-            self.0 + t,
-        )
-    }
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn tokens() -> Arc<dyn TokenSource> {
-    let n = AtomicU64::new(0);
-    Arc::new(move || LeaseToken::new(format!("w-{}", n.fetch_add(1, Ordering::Relaxed) + 1)))
-}
-
-fn wait(c: &Clocks, policy: WaitPolicy) -> WaitOp {
-    WaitOp::new(
-        Arc::new(Planner::new(LeaseConfig::builder("locks").build().unwrap())),
-        LeaseKey::new("CACHE#A", "LOCK"),
-        Duration::from_secs(10),
-        policy,
-        RetryPolicy::never(),
-        tokens(),
-        1,
-        c.at(Duration::ZERO),
-    )
-    .unwrap()
-}
-
-fn held_until(expires: i64) -> Result<StoreResponse, StoreError> {
-    Ok(StoreResponse::ConditionFailed {
-        old_item: Some(Item::from([
-            ("pk".into(), AttributeValue::string("CACHE#A")),
-            ("sk".into(), AttributeValue::string("LOCK")),
-            ("lease_token".into(), AttributeValue::string("holder")),
-            ("lease_expires_at".into(), AttributeValue::number(expires)),
-            ("lease_fence".into(), AttributeValue::number(3)),
-        ])),
-    })
-}
-
-fn granted() -> Result<StoreResponse, StoreError> {
-    let fence = Item::from([("lease_fence".into(), AttributeValue::number(4))]);
-    Ok(StoreResponse::Applied {
-        attributes: Some(fence),
-    })
-}
+use lease_core::lifecycle::{Machine, WaitOp};
+use lease_core::{Holder, LeaseError, StoreError, StoreErrorKind, StoreResponse, WaitPolicy};
 
 /// Answers the request due at `t` with `answer` at once; the token it carried.
 fn answer(
@@ -83,15 +27,6 @@ fn answer(
     let id = transmit.id;
     w.handle_response(id, answer, c.at(t));
     token
-}
-
-fn contended(w: &mut WaitOp) -> Vec<Duration> {
-    std::iter::from_fn(|| w.poll_event())
-        .filter_map(|e| match e {
-            OpEvent::Contended { retry_in, .. } => Some(retry_in),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

@@ -7,36 +7,17 @@
 // an origin; every instant the machine sees is that origin plus an exact offset.
 #![allow(clippy::disallowed_methods)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod common;
+
+use common::{Clocks, T0, contended, granted, held_until, key, ms};
+
 use std::time::{Duration, Instant, SystemTime};
 
-use lease_core::lifecycle::{Machine, OpEvent, Turn, WaitOp, WaitQueue};
-use lease_core::{
-    AttributeValue, FencingToken, Holder, Item, Lease, LeaseConfig, LeaseError, LeaseKey,
-    LeaseToken, Now, Planner, RetryPolicy, StoreError, StoreResponse, TokenSource, WaitPolicy,
-};
-
-const T0: i64 = 1_800_000_000;
-
-struct Clocks(Instant);
-
-impl Clocks {
-    fn at(&self, t: Duration) -> Now {
-        Now::new(wall(t), self.0 + t)
-    }
-}
+use lease_core::lifecycle::{Machine, Turn, WaitOp, WaitQueue};
+use lease_core::{FencingToken, Holder, Lease, LeaseError, LeaseKey, LeaseToken, WaitPolicy};
 
 fn wall(t: Duration) -> SystemTime {
     lease_core::wire_time::from_epoch_seconds(T0).unwrap() + t
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn key() -> LeaseKey {
-    LeaseKey::new("CACHE#A", "LOCK")
 }
 
 fn lease(token: &str, expires_in: Duration) -> Lease {
@@ -48,49 +29,9 @@ fn lease(token: &str, expires_in: Duration) -> Lease {
     )
 }
 
+/// A wait without jitter, so that its delays are exact.
 fn wait(c: &Clocks, policy: WaitPolicy) -> WaitOp {
-    let n = AtomicU64::new(0);
-    let tokens: Arc<dyn TokenSource> =
-        Arc::new(move || LeaseToken::new(format!("w-{}", n.fetch_add(1, Ordering::Relaxed) + 1)));
-    WaitOp::new(
-        Arc::new(Planner::new(LeaseConfig::builder("locks").build().unwrap())),
-        key(),
-        Duration::from_secs(10),
-        policy.jitter(0.0),
-        RetryPolicy::never(),
-        tokens,
-        1,
-        c.at(Duration::ZERO),
-    )
-    .unwrap()
-}
-
-fn held_until(expires: i64) -> Result<StoreResponse, StoreError> {
-    Ok(StoreResponse::ConditionFailed {
-        old_item: Some(Item::from([
-            ("pk".into(), AttributeValue::string("CACHE#A")),
-            ("sk".into(), AttributeValue::string("LOCK")),
-            ("lease_token".into(), AttributeValue::string("holder")),
-            ("lease_expires_at".into(), AttributeValue::number(expires)),
-            ("lease_fence".into(), AttributeValue::number(3)),
-        ])),
-    })
-}
-
-fn granted() -> Result<StoreResponse, StoreError> {
-    let fence = Item::from([("lease_fence".into(), AttributeValue::number(4))]);
-    Ok(StoreResponse::Applied {
-        attributes: Some(fence),
-    })
-}
-
-fn contended(w: &mut WaitOp) -> Vec<Duration> {
-    std::iter::from_fn(|| w.poll_event())
-        .filter_map(|e| match e {
-            OpEvent::Contended { retry_in, .. } => Some(retry_in),
-            _ => None,
-        })
-        .collect()
+    common::wait(c, policy.jitter(0.0))
 }
 
 // The queue alone.

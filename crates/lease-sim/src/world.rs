@@ -796,7 +796,8 @@ impl World<'_> {
                 value: leader.value.map(|value| value.to_string()),
             });
             let (key, at) = (observer.key, self.now);
-            self.history.note(at, || format!("observer {i} shows {shown:?}"));
+            self.history
+                .note(at, || format!("observer {i} shows {shown:?}"));
             self.history.observed.push(Observed {
                 observer: i,
                 key,
@@ -952,7 +953,11 @@ impl World<'_> {
             .count() as u64;
         tally.writes = history.writes.len() as u64;
         tally.rejected_writes = history.writes.iter().filter(|w| !w.accepted).count() as u64;
-        tally.leaders_shown = history.observed.iter().filter(|o| o.shown.is_some()).count() as u64;
+        tally.leaders_shown = history
+            .observed
+            .iter()
+            .filter(|o| o.shown.is_some())
+            .count() as u64;
         Outcome {
             report,
             requests: self.ordinal,
