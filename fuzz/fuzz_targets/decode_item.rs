@@ -132,10 +132,8 @@ fn check_holder(
             } else {
                 LeaseState::Held(info)
             };
-            let snapshot = LeaseSnapshot {
-                key: key.clone(),
-                state,
-            };
+            // A snapshot's Debug is its key's and its state's.
+            let snapshot = (key.clone(), state);
             let held = LeaseError::Held {
                 key: key.clone(),
                 holder: Holder::Known(info),

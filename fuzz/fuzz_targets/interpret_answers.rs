@@ -510,11 +510,8 @@ fn inspect(planner: &Planner, input: &Input, key: &LeaseKey, answer: Answer) -> 
     let result = plan.interpret(answer, input.now.wall);
     match (&result, item) {
         (Ok(snapshot), Some(None)) => assert_eq!(
-            snapshot,
-            &LeaseSnapshot {
-                key: key.clone(),
-                state: LeaseState::Absent
-            }
+            (&snapshot.key, &snapshot.state, &snapshot.value),
+            (key, &LeaseState::Absent, &None)
         ),
         (result, Some(Some(item))) => {
             let decoded =

@@ -96,6 +96,11 @@ Examples:
   lease --table locks inspect nightly-report
   lease --table locks inspect nightly-report --output json";
 
+const LEADER_EXAMPLES: &str = "\
+Examples:
+  lease --table locks leader shard-7
+  lease --table locks leader shard-7 --follow --every 2s --output json";
+
 const LIST_EXAMPLES: &str = "\
 Examples:
   lease --table locks list
@@ -308,6 +313,9 @@ pub(crate) enum Command {
     /// List the leases in the table (a consistent scan).
     #[command(after_help = LIST_EXAMPLES)]
     List(ListArgs),
+    /// Show the leader of an election (its proclaimed value, fencing token, expiry), or follow it.
+    #[command(after_help = LEADER_EXAMPLES)]
+    Leader(LeaderArgs),
     /// Create or check the lock table.
     #[command(subcommand)]
     Table(TableCommand),
@@ -437,6 +445,23 @@ pub(crate) struct InspectArgs {
     /// The lease's key.
     #[arg(value_name = "KEY")]
     pub(crate) key: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ViewOutput::Text)]
+    pub(crate) output: ViewOutput,
+}
+
+/// `lease leader`.
+#[derive(Args, Debug)]
+pub(crate) struct LeaderArgs {
+    /// The election's name (its item is at partition key NAME, sort key LEADER).
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+    /// Keep printing each change of the leader until interrupted (SIGINT, SIGTERM, SIGHUP).
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// With --follow: read the leader this often (and at the leader's expiry); at least 10ms.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    pub(crate) every: Duration,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ViewOutput::Text)]
     pub(crate) output: ViewOutput,

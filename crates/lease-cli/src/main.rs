@@ -27,6 +27,7 @@ mod exit;
 mod generate;
 mod group;
 mod inspect;
+mod leader;
 mod list;
 mod output;
 mod run;
@@ -86,6 +87,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Release(args) => script::release(&store, &format, args).await,
         Command::Inspect(args) => inspect::inspect(&store, &format, args).await,
         Command::List(args) => list::list(&store, &format, args).await,
+        Command::Leader(args) => leader::leader(&store, &format, args).await,
         Command::Table(command) => table::table(&store, &format, command).await,
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),

@@ -10,13 +10,14 @@ use std::process::Command;
 use common::{LEASE, PATIENCE, assert_one_line_error, code, describe, output_within, scratch};
 
 /// The commands of `lease` (without clap's `help`).
-const COMMANDS: [&str; 9] = [
+const COMMANDS: [&str; 10] = [
     "run",
     "acquire",
     "refresh",
     "release",
     "inspect",
     "list",
+    "leader",
     "table",
     "completions",
     "man",

@@ -120,15 +120,17 @@ pub struct LeaderWatch {
 }
 
 impl LeaderWatch {
-    /// The leader now, as last observed: `None` when there is none (never elected, resigned,
-    /// expired), or before the first read answered.
+    /// The leader now, as last observed (with the expiry of its last renewal read): `None`
+    /// when there is none (never elected, resigned, expired), or before the first read
+    /// answered.
     #[must_use]
     pub fn leader(&self) -> Option<Leader> {
         self.rx.borrow().clone()
     }
 
     /// Waits until the observed leader changes (another leader, a new term of the same one,
-    /// or no leader: `Ok(None)`), and returns it.
+    /// or no leader: `Ok(None)`), and returns it. A renewal of the same term is not a change
+    /// (it only moves the expiry [`leader`](Self::leader) shows).
     ///
     /// # Errors
     /// [`ObserverStopped`] once the observer task has ended (its runtime shut down): nothing
@@ -142,6 +144,16 @@ impl LeaderWatch {
     #[must_use]
     pub fn is_running(&self) -> bool {
         self.rx.has_changed().is_ok()
+    }
+}
+
+/// Whether `a` and `b` are the same term of the same leader (or both no leader): only the
+/// expiry (a renewal) may differ.
+fn same_term(a: Option<&Leader>, b: Option<&Leader>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.key == b.key && a.fence == b.fence && a.value == b.value,
+        _ => false,
     }
 }
 
@@ -240,8 +252,14 @@ impl<S: Store + 'static> LeaseManager<S> {
                     }
                     observer.handle_timeout(manager.clock_reading());
                 }
+                // Watchers are woken by a change of term (another leader, a new term, none);
+                // a renewal only updates the expiry shown.
                 while let Some(change) = observer.poll_change() {
-                    tx.send_replace(change);
+                    tx.send_if_modified(|shown| {
+                        let new_term = !same_term(shown.as_ref(), change.as_ref());
+                        *shown = change;
+                        new_term
+                    });
                 }
             }
         }));

@@ -91,7 +91,8 @@ impl Observer {
         self.shown.as_ref()
     }
 
-    /// The next change of the leader shown (a new leader, a new term, or `None`), oldest first.
+    /// The next change of the leader shown, oldest first: a new leader, a new term, `None`, or
+    /// a new expiry of the same term (a renewal read).
     pub fn poll_change(&mut self) -> Option<Option<Leader>> {
         self.changes.pop_front()
     }
