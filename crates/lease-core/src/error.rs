@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::holder::Holder;
+use crate::holder::{Holder, HolderSuffix};
 use crate::key::LeaseKey;
 use crate::lifecycle::LossReason;
 use crate::response::StoreError;
@@ -296,7 +296,7 @@ impl fmt::Display for Operation {
 pub enum LeaseError {
     /// Acquire: the lease is held by someone else and has not expired (TableTheory's
     /// `LeaseHeldError`). `holder` says what the store told about the current holder.
-    #[error("lease {key} is already held{holder}")]
+    #[error("lease {key} is already held{}", HolderSuffix(holder))]
     Held {
         /// The lease's key.
         key: LeaseKey,
@@ -376,7 +376,10 @@ pub enum LeaseError {
     /// time: the lease was still held by another holder (the last one seen is `holder`) when
     /// the wait policy's timeout passed. Losing a race to another contender while waiting is
     /// not this error: the wait goes on until the timeout.
-    #[error("timed out waiting for lease {key}, still held by another holder{holder}")]
+    #[error(
+        "timed out waiting for lease {key}, still held by another holder{}",
+        HolderSuffix(holder)
+    )]
     WaitTimedOut {
         /// The lease's key.
         key: LeaseKey,
