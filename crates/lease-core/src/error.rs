@@ -291,6 +291,25 @@ impl fmt::Display for Operation {
 /// The expected outcomes of contention are their own variants, to match on or test with the
 /// predicates: [`Held`](Self::Held) ([`is_held`](Self::is_held)) and
 /// [`NotOwned`](Self::NotOwned) ([`is_not_owned`](Self::is_not_owned)).
+///
+/// Each variant a caller handles in the normal course has a predicate, so that code can branch
+/// without matching (and without a wildcard arm for this `#[non_exhaustive]` enum):
+/// [`is_held`](Self::is_held), [`is_not_owned`](Self::is_not_owned),
+/// [`is_wait_timed_out`](Self::is_wait_timed_out), [`is_store`](Self::is_store),
+/// [`is_outcome_unknown`](Self::is_outcome_unknown) (and [`store_error`](Self::store_error) for
+/// both), [`is_transaction_canceled`](Self::is_transaction_canceled),
+/// [`is_lapsed`](Self::is_lapsed), [`is_lost`](Self::is_lost),
+/// [`is_malformed_item`](Self::is_malformed_item) and
+/// [`is_invalid_input`](Self::is_invalid_input). The other variants
+/// ([`Guarded`](Self::Guarded), [`ManagerShutDown`](Self::ManagerShutDown),
+/// [`UnexpectedResponse`](Self::UnexpectedResponse)) report a misuse or a bug; match them if
+/// you must tell them apart.
+///
+/// `LeaseError` is not `PartialEq`: [`Store`](Self::Store) and
+/// [`OutcomeUnknown`](Self::OutcomeUnknown) carry the store's error, whose underlying error
+/// (an AWS SDK error, any `dyn Error`) has no equality, and an equality that ignored it would
+/// call two different failures equal. Compare with the predicates, `matches!` and
+/// [`key`](Self::key).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LeaseError {
@@ -469,6 +488,22 @@ impl LeaseError {
         matches!(self, Self::NotOwned { .. })
     }
 
+    /// Whether this is [`LeaseError::Store`]: the store failed and the request was not applied
+    /// (a throttled, refused or invalid request, a missing table). Its
+    /// [kind](StoreError::kind) is in [`store_error`](Self::store_error). A failure that may
+    /// have been applied is [`is_outcome_unknown`](Self::is_outcome_unknown) instead.
+    #[must_use]
+    pub fn is_store(&self) -> bool {
+        matches!(self, Self::Store { .. })
+    }
+
+    /// Whether this is [`LeaseError::MalformedItem`]: the item at the lease's key is not a
+    /// readable lease (the reason is the error's [`source`](std::error::Error::source)).
+    #[must_use]
+    pub fn is_malformed_item(&self) -> bool {
+        matches!(self, Self::MalformedItem { .. })
+    }
+
     /// The store error behind [`LeaseError::Store`] or [`LeaseError::OutcomeUnknown`], for its
     /// [kind](StoreError::kind); `None` for every other variant.
     #[must_use]
@@ -576,6 +611,104 @@ pub(crate) fn store_failure(operation: Operation, key: LeaseKey, source: StoreEr
             operation,
             key,
             source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::StoreErrorKind;
+
+    /// One error of each variant.
+    fn one_of_each() -> Vec<LeaseError> {
+        let key = || LeaseKey::new("CACHE#A", "LOCK");
+        let store = || StoreError::new(StoreErrorKind::Throttled, "slow down");
+        vec![
+            LeaseError::Held {
+                key: key(),
+                holder: Holder::Unknown,
+            },
+            LeaseError::NotOwned { key: key() },
+            LeaseError::InvalidInput {
+                operation: Operation::Acquire,
+                key: key(),
+                reason: InvalidInput::ZeroDuration,
+            },
+            LeaseError::MalformedItem {
+                key: key(),
+                error: DecodeError::MissingAttribute {
+                    attribute: "lease_token".into(),
+                },
+            },
+            LeaseError::OutcomeUnknown {
+                operation: Operation::Refresh,
+                key: key(),
+                source: store(),
+            },
+            LeaseError::Store {
+                operation: Operation::Release,
+                key: key(),
+                source: store(),
+            },
+            LeaseError::TransactionCanceled {
+                key: key(),
+                reasons: Vec::new(),
+            },
+            LeaseError::WaitTimedOut {
+                key: key(),
+                holder: Holder::Unknown,
+            },
+            LeaseError::Guarded {
+                operation: Operation::Release,
+                key: key(),
+            },
+            LeaseError::ManagerShutDown { key: key() },
+            LeaseError::Lapsed {
+                operation: Operation::Acquire,
+                key: key(),
+            },
+            LeaseError::Lost {
+                key: key(),
+                reason: LossReason::NotOwned,
+            },
+            LeaseError::UnexpectedResponse {
+                operation: Operation::Inspect,
+                key: key(),
+                detail: "an item for a write",
+            },
+        ]
+    }
+
+    /// Each predicate holds for its own variant and no other; `store_error` answers for the
+    /// two store failures only; every error names its key.
+    #[test]
+    fn each_predicate_names_one_variant() {
+        type Predicate = fn(&LeaseError) -> bool;
+        let predicates: [(&str, Predicate); 10] = [
+            ("Held", LeaseError::is_held),
+            ("NotOwned", LeaseError::is_not_owned),
+            ("InvalidInput", LeaseError::is_invalid_input),
+            ("MalformedItem", LeaseError::is_malformed_item),
+            ("OutcomeUnknown", LeaseError::is_outcome_unknown),
+            ("Store", LeaseError::is_store),
+            ("TransactionCanceled", LeaseError::is_transaction_canceled),
+            ("WaitTimedOut", LeaseError::is_wait_timed_out),
+            ("Lapsed", LeaseError::is_lapsed),
+            ("Lost", LeaseError::is_lost),
+        ];
+        for error in one_of_each() {
+            let debug = format!("{error:?}");
+            let variant = debug.split([' ', '{']).next().unwrap_or_default();
+            for (name, predicate) in predicates {
+                assert_eq!(predicate(&error), name == variant, "{name} on {debug}");
+            }
+            assert_eq!(
+                error.store_error().is_some(),
+                matches!(variant, "Store" | "OutcomeUnknown"),
+                "{debug}"
+            );
+            assert_eq!(error.key(), &LeaseKey::new("CACHE#A", "LOCK"));
         }
     }
 }
