@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use crate::error::ConfigError;
+use crate::key::LeaseKey;
+use crate::text::Text;
 use crate::wire_time::ExpiryUnit;
 
 /// Defaults, identical to TableTheory's `lease` package so that Go, TypeScript, Python and Rust
@@ -175,6 +177,25 @@ impl LeaseConfig {
     #[must_use]
     pub fn lock_sort_key(&self) -> &str {
         &self.lock_sort_key
+    }
+
+    /// `key` as a lease and every error name it: with this configuration's
+    /// [lock sort key](Self::lock_sort_key) filled in if it has no sort key of its own
+    /// ([`LeaseKey::lock`], or a partition key given as `"CACHE#A"`). Every operation does
+    /// this to the key it is given; call it to compare a key of yours with one the library
+    /// hands back (see [`LeaseKey`], "Equality"), or to name the key as the library will.
+    ///
+    /// ```
+    /// # use lease_core::{LeaseConfig, LeaseKey};
+    /// let config = LeaseConfig::builder("locks").lock_sort_key("MUTEX").build()?;
+    /// assert_eq!(config.resolve_key("job"), LeaseKey::new("job", "MUTEX"));
+    /// assert_eq!(config.resolve_key(LeaseKey::new("job", "S")), LeaseKey::new("job", "S"));
+    /// # Ok::<(), lease_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn resolve_key(&self, key: impl Into<LeaseKey>) -> LeaseKey {
+        key.into()
+            .resolved(&Text::from(self.lock_sort_key.as_str()))
     }
 
     /// Time added to the expiry to get the TTL attribute (default one hour). Stored rounded up to

@@ -301,10 +301,10 @@ impl Planner {
         LeaseKey::new(value(&self.attrs.pk.name), value(&self.sort_key_name))
     }
 
-    /// The key attributes of `key` as an item.
     /// `key` with the configured lock sort key filled in if it has none
     /// ([`LeaseKey::lock`], or a partition key given as `"CACHE#A"`): the key a lease and
-    /// every error name.
+    /// every error name. The same as [`LeaseConfig::resolve_key`](crate::LeaseConfig::resolve_key),
+    /// without a copy of the lock sort key.
     #[must_use]
     pub fn resolve(&self, key: impl Into<LeaseKey>) -> LeaseKey {
         key.into().resolved(&self.lock_sort_key)
