@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use lease_memory::{
     FencingToken, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, MemoryStore,
-    ReleaseOutcome, clock::Clock, clock::TestClock, config::ExpiryUnit, error::DecodeError,
-    error::InvalidInput, snapshot::Holder, snapshot::HolderInfo, snapshot::LeaseState,
-    snapshot::TokenFingerprint, store::AttributeValue, store::Item, store::Planner, store::Store,
-    store::StoreResponse, token::LeaseToken,
+    ReleaseOutcome, WaitPolicy, clock::Clock, clock::TestClock, config::ExpiryUnit,
+    error::DecodeError, error::InvalidInput, snapshot::Holder, snapshot::HolderInfo,
+    snapshot::LeaseState, snapshot::TokenFingerprint, store::AttributeValue, store::Item,
+    store::Planner, store::Store, store::StoreResponse, token::LeaseToken,
 };
 
 const T0: i64 = 1_000;
@@ -721,6 +721,37 @@ async fn with_validation_off_the_store_rejects_an_empty_key() {
     }
     assert_eq!(world.store.requests_executed(), 1);
     assert!(world.store.items("locks").is_empty());
+}
+
+/// A wait with a zero timeout is one attempt: it takes a free lease, and on a held one ends
+/// with `WaitTimedOut` (naming the holder, as `Held` would), where `try_acquire` says `Held`.
+#[tokio::test]
+async fn a_wait_with_a_zero_timeout_is_one_attempt_that_times_out() {
+    let world = World::default();
+    let (a, b) = (world.manager("a"), world.manager("b"));
+    let once = WaitPolicy::with_timeout(Duration::ZERO);
+    let lease = a.acquire("CACHE#A", secs(30), &once).await.unwrap();
+    assert_eq!(world.store.requests_executed(), 1);
+
+    let err = b.acquire("CACHE#A", secs(30), &once).await.unwrap_err();
+    assert!(err.is_wait_timed_out(), "{err:?}");
+    match &err {
+        LeaseError::WaitTimedOut {
+            holder: Holder::Known(info),
+            ..
+        } => assert_eq!(info.token, TokenFingerprint::of("a-1")),
+        other => panic!("expected WaitTimedOut with the holder, got {other:?}"),
+    }
+    assert_eq!(world.store.requests_executed(), 2, "one attempt");
+    assert!(
+        b.try_acquire("CACHE#A", secs(30))
+            .await
+            .unwrap_err()
+            .is_held()
+    );
+
+    a.release(&lease).await.unwrap();
+    b.acquire("CACHE#A", secs(30), &once).await.unwrap();
 }
 
 #[tokio::test]
