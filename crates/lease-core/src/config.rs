@@ -199,17 +199,17 @@ impl LeaseConfig {
     }
 
     /// Time added to the expiry to get the TTL attribute (default one hour). Stored rounded up to
-    /// whole seconds.
+    /// whole seconds. Never zero; unused when the configuration [writes no TTL](Self::writes_ttl).
     #[must_use]
     pub fn ttl_buffer(&self) -> Duration {
         self.ttl_buffer
     }
 
-    /// Whether acquire and refresh write the TTL attribute: the `include_ttl` option is on and
-    /// the buffer is not zero (TableTheory's rule).
+    /// Whether acquire, refresh and release write the TTL attribute (default `true`; off with
+    /// [`LeaseConfigBuilder::include_ttl`]`(false)`, when every write removes it instead).
     #[must_use]
     pub fn writes_ttl(&self) -> bool {
-        self.include_ttl && !self.ttl_buffer.is_zero()
+        self.include_ttl
     }
 
     /// Whether keys, tokens and durations are checked before a request is planned (default on).
@@ -242,7 +242,7 @@ impl LeaseConfigBuilder {
 
     /// Renames the lease attributes (default `lease_token`, `lease_expires_at`, `ttl`).
     /// Compatible with TableTheory's `WithLeaseAttributeNames`, except that an empty name is an
-    /// error instead of being ignored. To stop writing TTL, use [`include_ttl`](Self::include_ttl).
+    /// error instead of being ignored. To stop writing TTL, use [`include_ttl`](Self::include_ttl)`(false)`.
     pub fn lease_attribute_names(
         mut self,
         token: impl Into<String>,
@@ -290,16 +290,21 @@ impl LeaseConfigBuilder {
         self
     }
 
-    /// Time added to the expiry for the TTL attribute (default one hour). Zero turns TTL off, as
-    /// in TableTheory; it is rounded up to whole seconds when written; more than
-    /// [`MAX_TTL_BUFFER`], or less than [`TTL_BUFFER_SKEW_FACTOR`] times the clock skew bound
-    /// (when TTL is written), is an error.
+    /// Time added to the expiry for the TTL attribute (default one hour), rounded up to whole
+    /// seconds when written. Zero is an error ([`ConfigError::ZeroTtlBuffer`]): TTL is turned
+    /// off one way, with [`include_ttl`](Self::include_ttl)`(false)` (TableTheory's
+    /// `WithTTLBuffer(0)` turns it off too). More than [`MAX_TTL_BUFFER`], or less than
+    /// [`TTL_BUFFER_SKEW_FACTOR`] times the clock skew bound (when TTL is written), is an error
+    /// as well.
     pub fn ttl_buffer(mut self, buffer: Duration) -> Self {
         self.config.ttl_buffer = buffer;
         self
     }
 
-    /// Whether to write the TTL attribute at all (default `true`).
+    /// Whether to write the TTL attribute at all (default `true`). Off, acquire, refresh and
+    /// release remove the attribute, so that a TTL another writer left cannot delete a live
+    /// lease; this is the one way to turn TTL off (a zero [`ttl_buffer`](Self::ttl_buffer) is
+    /// refused).
     pub fn include_ttl(mut self, include: bool) -> Self {
         self.config.include_ttl = include;
         self
@@ -320,9 +325,9 @@ impl LeaseConfigBuilder {
     /// [`ConfigError`] if the table name is not a valid DynamoDB table name (3 to 255 characters
     /// of `a-z A-Z 0-9 _ - .`), an attribute name is empty or over 255 bytes, two attributes
     /// share a name, the lock sort key is empty or over 1024 bytes, the clock skew bound
-    /// exceeds [`MAX_CLOCK_SKEW_BOUND`], the TTL buffer exceeds [`MAX_TTL_BUFFER`], or TTL is
-    /// written with a buffer (rounded up to whole seconds) below [`TTL_BUFFER_SKEW_FACTOR`]
-    /// times the clock skew bound.
+    /// exceeds [`MAX_CLOCK_SKEW_BOUND`], the TTL buffer is zero or exceeds [`MAX_TTL_BUFFER`],
+    /// or TTL is written with a buffer (rounded up to whole seconds) below
+    /// [`TTL_BUFFER_SKEW_FACTOR`] times the clock skew bound.
     pub fn build(self) -> Result<LeaseConfig, ConfigError> {
         let c = self.config;
         check_table_name(&c.table_name)?;
@@ -367,6 +372,9 @@ impl LeaseConfigBuilder {
             return Err(ConfigError::ClockSkewTooLarge {
                 skew: c.max_clock_skew,
             });
+        }
+        if c.ttl_buffer.is_zero() {
+            return Err(ConfigError::ZeroTtlBuffer);
         }
         if c.ttl_buffer > MAX_TTL_BUFFER {
             return Err(ConfigError::TtlBufferTooLong {
@@ -546,7 +554,6 @@ mod tests {
         );
         assert!(build(skew(1_000), skew(333)).is_ok());
         assert!(build(skew(1_000), skew(334)).is_err());
-        assert!(build(Duration::ZERO, skew(1_000)).is_ok(), "TTL off");
         assert!(
             LeaseConfig::builder("tbl")
                 .ttl_buffer(skew(1))
@@ -557,15 +564,10 @@ mod tests {
         );
     }
 
+    /// TTL is turned off one way: `include_ttl(false)`. A zero buffer is refused, with a
+    /// message that names the way, with TTL written or not.
     #[test]
-    fn ttl_is_off_with_a_zero_buffer_or_the_flag() {
-        assert!(
-            !LeaseConfig::builder("tbl")
-                .ttl_buffer(Duration::ZERO)
-                .build()
-                .unwrap()
-                .writes_ttl()
-        );
+    fn ttl_is_off_with_the_flag_and_a_zero_buffer_is_refused() {
         assert!(
             !LeaseConfig::builder("tbl")
                 .include_ttl(false)
@@ -573,5 +575,20 @@ mod tests {
                 .unwrap()
                 .writes_ttl()
         );
+        for include in [true, false] {
+            let err = LeaseConfig::builder("tbl")
+                .ttl_buffer(Duration::ZERO)
+                .include_ttl(include)
+                .build()
+                .unwrap_err();
+            assert_eq!(err, ConfigError::ZeroTtlBuffer);
+            assert!(err.to_string().contains("include_ttl(false)"), "{err}");
+        }
+        let smallest = LeaseConfig::builder("tbl")
+            .max_clock_skew(Duration::ZERO)
+            .ttl_buffer(Duration::from_nanos(1))
+            .build()
+            .unwrap();
+        assert!(smallest.writes_ttl());
     }
 }

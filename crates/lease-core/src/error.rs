@@ -64,6 +64,11 @@ pub enum ConfigError {
         /// The bound given.
         skew: Duration,
     },
+    /// The TTL buffer is zero. TTL is turned off with
+    /// [`LeaseConfigBuilder::include_ttl`](crate::LeaseConfigBuilder::include_ttl)`(false)`,
+    /// not with a zero buffer (which turns it off in TableTheory).
+    #[error("the TTL buffer is zero; to write no TTL, use include_ttl(false)")]
+    ZeroTtlBuffer,
     /// The TTL buffer is longer than [`MAX_TTL_BUFFER`](crate::config::MAX_TTL_BUFFER).
     #[error("TTL buffer {buffer:?} is longer than the 10-year maximum (a unit mistake?)")]
     TtlBufferTooLong {

@@ -457,10 +457,11 @@ fn g6_custom_options_rename_attributes_and_drop_ttl() {
     );
 }
 
-/// TTL is also off with a zero buffer (TableTheory's rule): every write then removes `#ttl`.
+/// With TTL off every write removes `#ttl`. (TableTheory also turns TTL off with a zero
+/// buffer; here a zero buffer is a configuration error, and `include_ttl(false)` the one way.)
 #[test]
-fn a_zero_ttl_buffer_removes_ttl_in_every_write() {
-    let planner = planner(LeaseConfig::builder("tbl").ttl_buffer(Duration::ZERO));
+fn with_ttl_off_every_write_removes_ttl() {
+    let planner = planner(LeaseConfig::builder("tbl").include_ttl(false));
     let acquire = planner
         .acquire(
             cache_a(),

@@ -317,13 +317,6 @@ async fn ttl_is_written_only_when_configured() {
                 .unwrap(),
             None,
         ),
-        (
-            LeaseConfig::builder("locks")
-                .ttl_buffer(Duration::ZERO)
-                .build()
-                .unwrap(),
-            None,
-        ),
     ] {
         let world = World::new(config);
         let a = world.manager("a");
