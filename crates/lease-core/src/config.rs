@@ -67,9 +67,11 @@ pub const TTL_BUFFER_SKEW_FACTOR: u32 = 3;
 
 /// A validated lease configuration. Build one with [`LeaseConfig::builder`].
 ///
-/// Every option of TableTheory's Go `lease.NewManager` has a counterpart here; the clock and the
-/// token generator are not part of it (the core takes time and tokens as parameters; the manager
-/// in the `lease` crate injects them).
+/// Every option of TableTheory's Go `lease.NewManager` has a counterpart here but
+/// `WithValidateInput(false)`: input is always checked, so an empty key or token, or a lease
+/// too short to be used, is refused before any request instead of being written. The clock and
+/// the token generator are not part of the configuration (the core takes time and tokens as
+/// parameters; the manager in the `lease` crate injects them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeaseConfig {
     table_name: String,
@@ -83,7 +85,6 @@ pub struct LeaseConfig {
     lock_sort_key: String,
     ttl_buffer: Duration,
     include_ttl: bool,
-    validate_input: bool,
     expiry_unit: ExpiryUnit,
     max_clock_skew: Duration,
 }
@@ -104,7 +105,6 @@ impl LeaseConfig {
                 lock_sort_key: defaults::LOCK_SORT_KEY.into(),
                 ttl_buffer: defaults::TTL_BUFFER,
                 include_ttl: true,
-                validate_input: true,
                 expiry_unit: ExpiryUnit::Seconds,
                 max_clock_skew: defaults::MAX_CLOCK_SKEW,
             },
@@ -211,12 +211,6 @@ impl LeaseConfig {
     pub fn writes_ttl(&self) -> bool {
         self.include_ttl
     }
-
-    /// Whether keys, tokens and durations are checked before a request is planned (default on).
-    #[must_use]
-    pub fn validate_input(&self) -> bool {
-        self.validate_input
-    }
 }
 
 /// Builder for [`LeaseConfig`]. Setters take and return the builder; [`build`](Self::build)
@@ -307,15 +301,6 @@ impl LeaseConfigBuilder {
     /// refused).
     pub fn include_ttl(mut self, include: bool) -> Self {
         self.config.include_ttl = include;
-        self
-    }
-
-    /// Whether to check keys, tokens and durations before planning a request (default `true`).
-    /// Off reproduces TableTheory's `WithValidateInput(false)`: empty keys and tokens and a zero
-    /// duration are sent as given (DynamoDB rejects empty key values itself). Arithmetic that
-    /// would overflow is rejected either way.
-    pub fn validate_input(mut self, validate: bool) -> Self {
-        self.config.validate_input = validate;
         self
     }
 
@@ -419,7 +404,6 @@ mod tests {
         assert_eq!(c.lock_sort_key(), "LOCK");
         assert_eq!(c.ttl_buffer(), Duration::from_secs(3600));
         assert!(c.writes_ttl());
-        assert!(c.validate_input());
         // Not TableTheory's (it has none), but its code ignores the attribute.
         assert_eq!(c.fence_attribute(), "lease_fence");
         assert_eq!(c.expiry_unit(), ExpiryUnit::Seconds);

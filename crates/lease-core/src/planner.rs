@@ -182,7 +182,7 @@ impl Planner {
     /// [`LeaseError::InvalidInput`] for an empty or oversized key.
     pub fn inspect(&self, key: impl Into<LeaseKey>) -> Result<InspectPlan<'_>, LeaseError> {
         let key = self.resolve(key);
-        match validate::key(&key, self.config.validate_input()) {
+        match validate::key(&key) {
             Ok(()) => Ok(InspectPlan::new(self, key)),
             Err(reason) => Err(invalid(Operation::Inspect, key, reason)),
         }
@@ -194,9 +194,8 @@ impl Planner {
         key: &LeaseKey,
         token: &LeaseToken,
     ) -> Result<(), InvalidInput> {
-        let strict = self.config.validate_input();
-        validate::key(key, strict)?;
-        validate::token(token, strict)
+        validate::key(key)?;
+        validate::token(token)
     }
 
     /// The TTL a released item gets, so that DynamoDB may collect it: `now` (whole epoch
@@ -218,12 +217,11 @@ impl Planner {
         duration: Duration,
         now: Now,
     ) -> Result<WriteTimes, InvalidInput> {
-        let strict = self.config.validate_input();
-        validate::key(key, strict)?;
-        validate::token(token, strict)?;
-        validate::duration(duration, strict)?;
+        validate::key(key)?;
+        validate::token(token)?;
+        validate::duration(duration)?;
         let skew = self.config.max_clock_skew();
-        if strict && duration <= skew {
+        if duration <= skew {
             return Err(InvalidInput::DurationNotAboveSkew {
                 duration,
                 max_clock_skew: skew,

@@ -6,8 +6,6 @@
 // Test helpers panic on unexpected input on purpose: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
 use lease_core::{
     KeyAttribute, KeyRole, LeaseConfig, MultiRegionConsistency, Planner, Replication,
     ReplicationCheck, ScalarType, TableCheckError, TableDescription, TtlCheck, TtlStatus,
