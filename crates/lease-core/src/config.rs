@@ -60,7 +60,7 @@ pub const MAX_TTL_BUFFER: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 /// deletion comes more than the clock differences involved after the last acquisition: the
 /// clocks of the last acquirer, of the writer of the TTL attribute (the last refresh or the
 /// release) and of the next acquirer, each within the skew bound of DynamoDB's, plus the time a
-/// request can be in flight (docs/correctness.md, "Fencing restart"). The TTL attribute is the
+/// request can be in flight (docs/correctness.md in the source repository, "Fencing restart"). The TTL attribute is the
 /// expiry (or the release time) plus the buffer, so the buffer must cover three skew bounds; the
 /// flight is the deployment's to add (the default buffer, one hour, covers any).
 pub const TTL_BUFFER_SKEW_FACTOR: u32 = 3;
