@@ -311,7 +311,7 @@ fn empty_token_is_rejected() {
         }
     ));
     let lease = Lease::new(
-        key.clone(),
+        key,
         LeaseToken::new(""),
         lease_core::FencingToken::new(1),
         at(1000),
@@ -478,7 +478,7 @@ fn a_token_over_the_limit_is_rejected() {
     let planner = planner();
     assert!(
         planner
-            .acquire(key.clone(), THIRTY, at(1000), at_limit.clone())
+            .acquire(key.clone(), THIRTY, at(1000), at_limit)
             .is_ok()
     );
     let err = planner
@@ -494,12 +494,7 @@ fn a_token_over_the_limit_is_rejected() {
         ),
         "{err:?}"
     );
-    let lease = Lease::new(
-        key.clone(),
-        over.clone(),
-        lease_core::FencingToken::new(1),
-        at(1000),
-    );
+    let lease = Lease::new(key, over, lease_core::FencingToken::new(1), at(1000));
     for err in [
         planner.refresh(&lease, THIRTY, at(1000)).unwrap_err(),
         planner.release(&lease, at(1000)).unwrap_err(),
