@@ -158,15 +158,17 @@ fn bad_input(
     token: &str,
     duration: Option<Duration>,
 ) -> bool {
-    let strict = config.validate_input();
     let sort = key.sort().unwrap_or_default();
     let mut bad = key.partition().len() > MAX_PARTITION_KEY_BYTES
         || sort.len() > MAX_SORT_KEY_BYTES
         || token.len() > MAX_TOKEN_BYTES
-        || (strict && (key.partition().is_empty() || sort.is_empty() || token.is_empty()));
+        || key.partition().is_empty()
+        || sort.is_empty()
+        || token.is_empty();
     if let Some(duration) = duration {
         bad |= duration > MAX_LEASE_DURATION
-            || (strict && (duration.is_zero() || duration <= config.max_clock_skew()));
+            || duration.is_zero()
+            || duration <= config.max_clock_skew();
     }
     bad
 }

@@ -99,7 +99,6 @@ fn planned(u: &mut Unstructured<'_>) -> Result<()> {
         1 => (*u.choose(&HOSTILE)?).to_owned(),
         _ => d::LOCK_SORT_KEY.to_owned(),
     };
-    let validate = u.arbitrary()?;
     let include_ttl = u.arbitrary()?;
     let unit = if u.arbitrary()? {
         ExpiryUnit::Milliseconds
@@ -111,7 +110,6 @@ fn planned(u: &mut Unstructured<'_>) -> Result<()> {
         .lease_attribute_names(names[2].as_str(), names[3].as_str(), names[4].as_str())
         .fence_attribute_name(names[5].as_str())
         .lock_sort_key(lock.as_str())
-        .validate_input(validate)
         .include_ttl(include_ttl)
         .expiry_unit(unit)
         .build();

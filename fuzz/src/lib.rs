@@ -292,8 +292,8 @@ pub fn answer(
 }
 
 /// A configuration as the targets read items under: the default, milliseconds, renamed
-/// attributes (with a lock sort key and skew bound of their own), or validation off; any of
-/// them with a fuzzed skew bound.
+/// attributes (with a lock sort key and skew bound of their own), or a short TTL buffer; any
+/// of them with a fuzzed skew bound.
 pub fn config(u: &mut Unstructured<'_>) -> Result<LeaseConfig> {
     let mut builder = LeaseConfig::builder("locks");
     match u.int_in_range(0..=3)? {
@@ -307,7 +307,7 @@ pub fn config(u: &mut Unstructured<'_>) -> Result<LeaseConfig> {
                 .lock_sort_key("MUTEX")
                 .max_clock_skew(Duration::from_millis(250));
         }
-        _ => builder = builder.validate_input(false),
+        _ => builder = builder.ttl_buffer(Duration::from_secs(10)),
     }
     if u.arbitrary()? {
         builder = builder.max_clock_skew(Duration::from_millis(u.int_in_range(0..=3_600_000)?));

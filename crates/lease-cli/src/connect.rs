@@ -125,7 +125,18 @@ pub(crate) fn lease_config(store: &StoreArgs, format: &FormatArgs) -> Result<Lea
         .ttl_buffer(format.ttl_buffer)
         .max_clock_skew(format.max_clock_skew)
         .build()
-        .map_err(|e| Failure::usage(format!("invalid table options: {e}{}", config_hint(&e))))
+        .map_err(|e| Failure::usage(config_message(&e)))
+}
+
+/// What is wrong with the table options, in `lease`'s terms.
+fn config_message(error: &ConfigError) -> String {
+    match error {
+        // The library's message names its builder method (include_ttl(false)).
+        ConfigError::ZeroTtlBuffer => {
+            "invalid table options: --ttl-buffer is zero; to write no TTL, pass --no-ttl".to_owned()
+        }
+        other => format!("invalid table options: {other}{}", config_hint(other)),
+    }
 }
 
 /// The option that sets what `error` rejects, as a `; ...` suffix, where the library's message
@@ -238,11 +249,13 @@ mod tests {
                 "--ttl-buffer",
             ),
             (&["--table", "locks", "--ttl-buffer", "2s"], "--ttl-buffer"),
+            (&["--table", "locks", "--ttl-buffer", "0s"], "--no-ttl"),
             (&["--table", "locks", "--sort-key", ""], "--sort-key"),
         ] {
             let failure = config_of(args).unwrap_err();
             assert_eq!(failure.status, crate::exit::status::USAGE, "{args:?}");
             assert!(failure.message.contains(option), "{args:?}: {failure:?}");
+            crate::exit::assert_names_no_library_item(&failure.message);
         }
     }
 

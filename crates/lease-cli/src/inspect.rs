@@ -1,8 +1,6 @@
 //! `lease inspect`: who holds a lease, until when, with which fencing token (a consistent
 //! read; never the token, only its fingerprint).
 
-use lease_dynamodb_sdk::LeaseKey;
-
 use crate::cli::{FormatArgs, InspectArgs, StoreArgs, ViewOutput};
 use crate::connect::Connection;
 use crate::exit::Failure;
@@ -21,7 +19,7 @@ pub(crate) async fn inspect(
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
     let snapshot = manager
-        .inspect(LeaseKey::new(args.key, manager.config().lock_sort_key()))
+        .inspect(manager.config().resolve_key(args.key))
         .await
         .map_err(|e| Failure::lease(&e, manager.config()))?;
     let view = SnapshotView::new(&snapshot, std::time::SystemTime::now());

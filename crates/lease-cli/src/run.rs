@@ -39,7 +39,7 @@ pub(crate) async fn run(
     let mut signals = Signals::install()?;
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
-    let key = LeaseKey::new(args.key.clone(), manager.config().lock_sort_key());
+    let key = manager.config().resolve_key(args.key.clone());
     let mut options = GuardOptions::default();
     if let Some(every) = args.renew_every {
         options = options.renew_every(every);

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use lease_dynamodb_sdk::{FencingToken, Lease, LeaseKey, ReleaseOutcome, token::LeaseToken};
+use lease_dynamodb_sdk::{FencingToken, Lease, ReleaseOutcome, token::LeaseToken};
 
 use crate::cli::{
     AcquireArgs, FormatArgs, HeldLease, RefreshArgs, ReleaseArgs, ScriptOutput, StoreArgs,
@@ -25,7 +25,7 @@ pub(crate) async fn acquire(
 ) -> Result<u8, Failure> {
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
-    let key = LeaseKey::new(args.key, manager.config().lock_sort_key());
+    let key = manager.config().resolve_key(args.key);
     let duration = args.acquire.duration;
     let lease = acquire_waiting(&key, &args.acquire, verbose, |wait| {
         let manager = manager.clone();
@@ -58,7 +58,7 @@ pub(crate) async fn refresh(
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
     let lease = Lease::new(
-        LeaseKey::new(args.lease.key, manager.config().lock_sort_key()),
+        manager.config().resolve_key(args.lease.key),
         token,
         fence,
         std::time::SystemTime::now(),
@@ -86,7 +86,7 @@ pub(crate) async fn release(
     let fence = fence(&args.lease)?;
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
-    let key = LeaseKey::new(args.lease.key, manager.config().lock_sort_key());
+    let key = manager.config().resolve_key(args.lease.key);
     let lease = Lease::new(key.clone(), token, fence, std::time::SystemTime::now());
     let outcome = manager
         .release(&lease)

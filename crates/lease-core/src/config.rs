@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use crate::error::ConfigError;
+use crate::key::LeaseKey;
+use crate::text::Text;
 use crate::wire_time::ExpiryUnit;
 
 /// Defaults, identical to TableTheory's `lease` package so that Go, TypeScript, Python and Rust
@@ -58,16 +60,18 @@ pub const MAX_TTL_BUFFER: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 /// deletion comes more than the clock differences involved after the last acquisition: the
 /// clocks of the last acquirer, of the writer of the TTL attribute (the last refresh or the
 /// release) and of the next acquirer, each within the skew bound of DynamoDB's, plus the time a
-/// request can be in flight (docs/correctness.md, "Fencing restart"). The TTL attribute is the
+/// request can be in flight (docs/correctness.md in the source repository, "Fencing restart"). The TTL attribute is the
 /// expiry (or the release time) plus the buffer, so the buffer must cover three skew bounds; the
 /// flight is the deployment's to add (the default buffer, one hour, covers any).
 pub const TTL_BUFFER_SKEW_FACTOR: u32 = 3;
 
 /// A validated lease configuration. Build one with [`LeaseConfig::builder`].
 ///
-/// Every option of TableTheory's Go `lease.NewManager` has a counterpart here; the clock and the
-/// token generator are not part of it (the core takes time and tokens as parameters; the manager
-/// in the `lease` crate injects them).
+/// Every option of TableTheory's Go `lease.NewManager` has a counterpart here but
+/// `WithValidateInput(false)`: input is always checked, so an empty key or token, or a lease
+/// too short to be used, is refused before any request instead of being written. The clock and
+/// the token generator are not part of the configuration (the core takes time and tokens as
+/// parameters; the manager in the `lease` crate injects them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeaseConfig {
     table_name: String,
@@ -81,7 +85,6 @@ pub struct LeaseConfig {
     lock_sort_key: String,
     ttl_buffer: Duration,
     include_ttl: bool,
-    validate_input: bool,
     expiry_unit: ExpiryUnit,
     max_clock_skew: Duration,
 }
@@ -102,7 +105,6 @@ impl LeaseConfig {
                 lock_sort_key: defaults::LOCK_SORT_KEY.into(),
                 ttl_buffer: defaults::TTL_BUFFER,
                 include_ttl: true,
-                validate_input: true,
                 expiry_unit: ExpiryUnit::Seconds,
                 max_clock_skew: defaults::MAX_CLOCK_SKEW,
             },
@@ -177,24 +179,37 @@ impl LeaseConfig {
         &self.lock_sort_key
     }
 
+    /// `key` as a lease and every error name it: with this configuration's
+    /// [lock sort key](Self::lock_sort_key) filled in if it has no sort key of its own
+    /// ([`LeaseKey::lock`], or a partition key given as `"CACHE#A"`). Every operation does
+    /// this to the key it is given; call it to compare a key of yours with one the library
+    /// hands back (see [`LeaseKey`], "Equality"), or to name the key as the library will.
+    ///
+    /// ```
+    /// # use lease_core::{LeaseConfig, LeaseKey};
+    /// let config = LeaseConfig::builder("locks").lock_sort_key("MUTEX").build()?;
+    /// assert_eq!(config.resolve_key("job"), LeaseKey::new("job", "MUTEX"));
+    /// assert_eq!(config.resolve_key(LeaseKey::new("job", "S")), LeaseKey::new("job", "S"));
+    /// # Ok::<(), lease_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn resolve_key(&self, key: impl Into<LeaseKey>) -> LeaseKey {
+        key.into()
+            .resolved(&Text::from(self.lock_sort_key.as_str()))
+    }
+
     /// Time added to the expiry to get the TTL attribute (default one hour). Stored rounded up to
-    /// whole seconds.
+    /// whole seconds. Never zero; unused when the configuration [writes no TTL](Self::writes_ttl).
     #[must_use]
     pub fn ttl_buffer(&self) -> Duration {
         self.ttl_buffer
     }
 
-    /// Whether acquire and refresh write the TTL attribute: the `include_ttl` option is on and
-    /// the buffer is not zero (TableTheory's rule).
+    /// Whether acquire, refresh and release write the TTL attribute (default `true`; off with
+    /// [`LeaseConfigBuilder::include_ttl`]`(false)`, when every write removes it instead).
     #[must_use]
     pub fn writes_ttl(&self) -> bool {
-        self.include_ttl && !self.ttl_buffer.is_zero()
-    }
-
-    /// Whether keys, tokens and durations are checked before a request is planned (default on).
-    #[must_use]
-    pub fn validate_input(&self) -> bool {
-        self.validate_input
+        self.include_ttl
     }
 }
 
@@ -221,7 +236,7 @@ impl LeaseConfigBuilder {
 
     /// Renames the lease attributes (default `lease_token`, `lease_expires_at`, `ttl`).
     /// Compatible with TableTheory's `WithLeaseAttributeNames`, except that an empty name is an
-    /// error instead of being ignored. To stop writing TTL, use [`include_ttl`](Self::include_ttl).
+    /// error instead of being ignored. To stop writing TTL, use [`include_ttl`](Self::include_ttl)`(false)`.
     pub fn lease_attribute_names(
         mut self,
         token: impl Into<String>,
@@ -269,27 +284,23 @@ impl LeaseConfigBuilder {
         self
     }
 
-    /// Time added to the expiry for the TTL attribute (default one hour). Zero turns TTL off, as
-    /// in TableTheory; it is rounded up to whole seconds when written; more than
-    /// [`MAX_TTL_BUFFER`], or less than [`TTL_BUFFER_SKEW_FACTOR`] times the clock skew bound
-    /// (when TTL is written), is an error.
+    /// Time added to the expiry for the TTL attribute (default one hour), rounded up to whole
+    /// seconds when written. Zero is an error ([`ConfigError::ZeroTtlBuffer`]): TTL is turned
+    /// off one way, with [`include_ttl`](Self::include_ttl)`(false)` (TableTheory's
+    /// `WithTTLBuffer(0)` turns it off too). More than [`MAX_TTL_BUFFER`], or less than
+    /// [`TTL_BUFFER_SKEW_FACTOR`] times the clock skew bound (when TTL is written), is an error
+    /// as well.
     pub fn ttl_buffer(mut self, buffer: Duration) -> Self {
         self.config.ttl_buffer = buffer;
         self
     }
 
-    /// Whether to write the TTL attribute at all (default `true`).
+    /// Whether to write the TTL attribute at all (default `true`). Off, acquire, refresh and
+    /// release remove the attribute, so that a TTL another writer left cannot delete a live
+    /// lease; this is the one way to turn TTL off (a zero [`ttl_buffer`](Self::ttl_buffer) is
+    /// refused).
     pub fn include_ttl(mut self, include: bool) -> Self {
         self.config.include_ttl = include;
-        self
-    }
-
-    /// Whether to check keys, tokens and durations before planning a request (default `true`).
-    /// Off reproduces TableTheory's `WithValidateInput(false)`: empty keys and tokens and a zero
-    /// duration are sent as given (DynamoDB rejects empty key values itself). Arithmetic that
-    /// would overflow is rejected either way.
-    pub fn validate_input(mut self, validate: bool) -> Self {
-        self.config.validate_input = validate;
         self
     }
 
@@ -299,9 +310,9 @@ impl LeaseConfigBuilder {
     /// [`ConfigError`] if the table name is not a valid DynamoDB table name (3 to 255 characters
     /// of `a-z A-Z 0-9 _ - .`), an attribute name is empty or over 255 bytes, two attributes
     /// share a name, the lock sort key is empty or over 1024 bytes, the clock skew bound
-    /// exceeds [`MAX_CLOCK_SKEW_BOUND`], the TTL buffer exceeds [`MAX_TTL_BUFFER`], or TTL is
-    /// written with a buffer (rounded up to whole seconds) below [`TTL_BUFFER_SKEW_FACTOR`]
-    /// times the clock skew bound.
+    /// exceeds [`MAX_CLOCK_SKEW_BOUND`], the TTL buffer is zero or exceeds [`MAX_TTL_BUFFER`],
+    /// or TTL is written with a buffer (rounded up to whole seconds) below
+    /// [`TTL_BUFFER_SKEW_FACTOR`] times the clock skew bound.
     pub fn build(self) -> Result<LeaseConfig, ConfigError> {
         let c = self.config;
         check_table_name(&c.table_name)?;
@@ -347,6 +358,9 @@ impl LeaseConfigBuilder {
                 skew: c.max_clock_skew,
             });
         }
+        if c.ttl_buffer.is_zero() {
+            return Err(ConfigError::ZeroTtlBuffer);
+        }
         if c.ttl_buffer > MAX_TTL_BUFFER {
             return Err(ConfigError::TtlBufferTooLong {
                 buffer: c.ttl_buffer,
@@ -390,7 +404,6 @@ mod tests {
         assert_eq!(c.lock_sort_key(), "LOCK");
         assert_eq!(c.ttl_buffer(), Duration::from_secs(3600));
         assert!(c.writes_ttl());
-        assert!(c.validate_input());
         // Not TableTheory's (it has none), but its code ignores the attribute.
         assert_eq!(c.fence_attribute(), "lease_fence");
         assert_eq!(c.expiry_unit(), ExpiryUnit::Seconds);
@@ -525,7 +538,6 @@ mod tests {
         );
         assert!(build(skew(1_000), skew(333)).is_ok());
         assert!(build(skew(1_000), skew(334)).is_err());
-        assert!(build(Duration::ZERO, skew(1_000)).is_ok(), "TTL off");
         assert!(
             LeaseConfig::builder("tbl")
                 .ttl_buffer(skew(1))
@@ -536,15 +548,10 @@ mod tests {
         );
     }
 
+    /// TTL is turned off one way: `include_ttl(false)`. A zero buffer is refused, with a
+    /// message that names the way, with TTL written or not.
     #[test]
-    fn ttl_is_off_with_a_zero_buffer_or_the_flag() {
-        assert!(
-            !LeaseConfig::builder("tbl")
-                .ttl_buffer(Duration::ZERO)
-                .build()
-                .unwrap()
-                .writes_ttl()
-        );
+    fn ttl_is_off_with_the_flag_and_a_zero_buffer_is_refused() {
         assert!(
             !LeaseConfig::builder("tbl")
                 .include_ttl(false)
@@ -552,5 +559,20 @@ mod tests {
                 .unwrap()
                 .writes_ttl()
         );
+        for include in [true, false] {
+            let err = LeaseConfig::builder("tbl")
+                .ttl_buffer(Duration::ZERO)
+                .include_ttl(include)
+                .build()
+                .unwrap_err();
+            assert_eq!(err, ConfigError::ZeroTtlBuffer);
+            assert!(err.to_string().contains("include_ttl(false)"), "{err}");
+        }
+        let smallest = LeaseConfig::builder("tbl")
+            .max_clock_skew(Duration::ZERO)
+            .ttl_buffer(Duration::from_nanos(1))
+            .build()
+            .unwrap();
+        assert!(smallest.writes_ttl());
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::holder::Holder;
+use crate::holder::{Holder, HolderSuffix};
 use crate::key::LeaseKey;
 use crate::lifecycle::LossReason;
 use crate::response::StoreError;
@@ -64,6 +64,11 @@ pub enum ConfigError {
         /// The bound given.
         skew: Duration,
     },
+    /// The TTL buffer is zero. TTL is turned off with
+    /// [`LeaseConfigBuilder::include_ttl`](crate::LeaseConfigBuilder::include_ttl)`(false)`,
+    /// not with a zero buffer (which turns it off in TableTheory).
+    #[error("the TTL buffer is zero; to write no TTL, use include_ttl(false)")]
+    ZeroTtlBuffer,
     /// The TTL buffer is longer than [`MAX_TTL_BUFFER`](crate::config::MAX_TTL_BUFFER).
     #[error("TTL buffer {buffer:?} is longer than the 10-year maximum (a unit mistake?)")]
     TtlBufferTooLong {
@@ -291,12 +296,31 @@ impl fmt::Display for Operation {
 /// The expected outcomes of contention are their own variants, to match on or test with the
 /// predicates: [`Held`](Self::Held) ([`is_held`](Self::is_held)) and
 /// [`NotOwned`](Self::NotOwned) ([`is_not_owned`](Self::is_not_owned)).
+///
+/// Each variant a caller handles in the normal course has a predicate, so that code can branch
+/// without matching (and without a wildcard arm for this `#[non_exhaustive]` enum):
+/// [`is_held`](Self::is_held), [`is_not_owned`](Self::is_not_owned),
+/// [`is_wait_timed_out`](Self::is_wait_timed_out), [`is_store`](Self::is_store),
+/// [`is_outcome_unknown`](Self::is_outcome_unknown) (and [`store_error`](Self::store_error) for
+/// both), [`is_transaction_canceled`](Self::is_transaction_canceled),
+/// [`is_lapsed`](Self::is_lapsed), [`is_lost`](Self::is_lost),
+/// [`is_malformed_item`](Self::is_malformed_item) and
+/// [`is_invalid_input`](Self::is_invalid_input). The other variants
+/// ([`Guarded`](Self::Guarded), [`ManagerShutDown`](Self::ManagerShutDown),
+/// [`UnexpectedResponse`](Self::UnexpectedResponse)) report a misuse or a bug; match them if
+/// you must tell them apart.
+///
+/// `LeaseError` is not `PartialEq`: [`Store`](Self::Store) and
+/// [`OutcomeUnknown`](Self::OutcomeUnknown) carry the store's error, whose underlying error
+/// (an AWS SDK error, any `dyn Error`) has no equality, and an equality that ignored it would
+/// call two different failures equal. Compare with the predicates, `matches!` and
+/// [`key`](Self::key).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LeaseError {
     /// Acquire: the lease is held by someone else and has not expired (TableTheory's
     /// `LeaseHeldError`). `holder` says what the store told about the current holder.
-    #[error("lease {key} is already held{holder}")]
+    #[error("lease {key} is already held{}", HolderSuffix(holder))]
     Held {
         /// The lease's key.
         key: LeaseKey,
@@ -376,7 +400,10 @@ pub enum LeaseError {
     /// time: the lease was still held by another holder (the last one seen is `holder`) when
     /// the wait policy's timeout passed. Losing a race to another contender while waiting is
     /// not this error: the wait goes on until the timeout.
-    #[error("timed out waiting for lease {key}, still held by another holder{holder}")]
+    #[error(
+        "timed out waiting for lease {key}, still held by another holder{}",
+        HolderSuffix(holder)
+    )]
     WaitTimedOut {
         /// The lease's key.
         key: LeaseKey,
@@ -464,6 +491,22 @@ impl LeaseError {
     #[must_use]
     pub fn is_not_owned(&self) -> bool {
         matches!(self, Self::NotOwned { .. })
+    }
+
+    /// Whether this is [`LeaseError::Store`]: the store failed and the request was not applied
+    /// (a throttled, refused or invalid request, a missing table). Its
+    /// [kind](StoreError::kind) is in [`store_error`](Self::store_error). A failure that may
+    /// have been applied is [`is_outcome_unknown`](Self::is_outcome_unknown) instead.
+    #[must_use]
+    pub fn is_store(&self) -> bool {
+        matches!(self, Self::Store { .. })
+    }
+
+    /// Whether this is [`LeaseError::MalformedItem`]: the item at the lease's key is not a
+    /// readable lease (the reason is the error's [`source`](std::error::Error::source)).
+    #[must_use]
+    pub fn is_malformed_item(&self) -> bool {
+        matches!(self, Self::MalformedItem { .. })
     }
 
     /// The store error behind [`LeaseError::Store`] or [`LeaseError::OutcomeUnknown`], for its
@@ -574,5 +617,125 @@ pub(crate) fn store_failure(operation: Operation, key: LeaseKey, source: StoreEr
             key,
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::StoreErrorKind;
+
+    /// One error of each variant.
+    fn one_of_each() -> Vec<LeaseError> {
+        let key = || LeaseKey::new("CACHE#A", "LOCK");
+        let store = || StoreError::new(StoreErrorKind::Throttled, "slow down");
+        vec![
+            LeaseError::Held {
+                key: key(),
+                holder: Holder::Unknown,
+            },
+            LeaseError::NotOwned { key: key() },
+            LeaseError::InvalidInput {
+                operation: Operation::Acquire,
+                key: key(),
+                reason: InvalidInput::ZeroDuration,
+            },
+            LeaseError::MalformedItem {
+                key: key(),
+                error: DecodeError::MissingAttribute {
+                    attribute: "lease_token".into(),
+                },
+            },
+            LeaseError::OutcomeUnknown {
+                operation: Operation::Refresh,
+                key: key(),
+                source: store(),
+            },
+            LeaseError::Store {
+                operation: Operation::Release,
+                key: key(),
+                source: store(),
+            },
+            LeaseError::TransactionCanceled {
+                key: key(),
+                reasons: Vec::new(),
+            },
+            LeaseError::WaitTimedOut {
+                key: key(),
+                holder: Holder::Unknown,
+            },
+            LeaseError::Guarded {
+                operation: Operation::Release,
+                key: key(),
+            },
+            LeaseError::ManagerShutDown { key: key() },
+            LeaseError::Lapsed {
+                operation: Operation::Acquire,
+                key: key(),
+            },
+            LeaseError::Lost {
+                key: key(),
+                reason: LossReason::NotOwned,
+            },
+            LeaseError::UnexpectedResponse {
+                operation: Operation::Inspect,
+                key: key(),
+                detail: "an item for a write",
+            },
+        ]
+    }
+
+    /// The variant's name. No wildcard: a new variant must be added here, to `one_of_each`,
+    /// and, if callers handle it in the normal course, given a predicate.
+    fn variant(error: &LeaseError) -> &'static str {
+        match error {
+            LeaseError::Held { .. } => "Held",
+            LeaseError::NotOwned { .. } => "NotOwned",
+            LeaseError::InvalidInput { .. } => "InvalidInput",
+            LeaseError::MalformedItem { .. } => "MalformedItem",
+            LeaseError::OutcomeUnknown { .. } => "OutcomeUnknown",
+            LeaseError::Store { .. } => "Store",
+            LeaseError::TransactionCanceled { .. } => "TransactionCanceled",
+            LeaseError::WaitTimedOut { .. } => "WaitTimedOut",
+            LeaseError::Guarded { .. } => "Guarded",
+            LeaseError::ManagerShutDown { .. } => "ManagerShutDown",
+            LeaseError::Lapsed { .. } => "Lapsed",
+            LeaseError::Lost { .. } => "Lost",
+            LeaseError::UnexpectedResponse { .. } => "UnexpectedResponse",
+        }
+    }
+
+    /// Each predicate holds for its own variant and no other; `store_error` answers for the
+    /// two store failures only; every error names its key.
+    #[test]
+    fn each_predicate_names_one_variant() {
+        type Predicate = fn(&LeaseError) -> bool;
+        let predicates: [(&str, Predicate); 10] = [
+            ("Held", LeaseError::is_held),
+            ("NotOwned", LeaseError::is_not_owned),
+            ("InvalidInput", LeaseError::is_invalid_input),
+            ("MalformedItem", LeaseError::is_malformed_item),
+            ("OutcomeUnknown", LeaseError::is_outcome_unknown),
+            ("Store", LeaseError::is_store),
+            ("TransactionCanceled", LeaseError::is_transaction_canceled),
+            ("WaitTimedOut", LeaseError::is_wait_timed_out),
+            ("Lapsed", LeaseError::is_lapsed),
+            ("Lost", LeaseError::is_lost),
+        ];
+        for error in one_of_each() {
+            let debug = format!("{error:?}");
+            let variant = variant(&error);
+            for (name, predicate) in predicates {
+                assert_eq!(predicate(&error), name == variant, "{name} on {debug}");
+            }
+            assert_eq!(
+                error.store_error().is_some(),
+                matches!(variant, "Store" | "OutcomeUnknown"),
+                "{debug}"
+            );
+            assert_eq!(error.key(), &LeaseKey::new("CACHE#A", "LOCK"));
+        }
+        let variants: std::collections::BTreeSet<_> = one_of_each().iter().map(variant).collect();
+        assert_eq!(variants.len(), 13, "one error of each variant");
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A fencing token: a number that is strictly greater for every later acquisition of the same
 /// lease key, across expiry takeovers, releases and deletions of the item (under the assumptions
-/// in `docs/correctness.md`).
+/// in docs/correctness.md, in the source repository).
 ///
 /// Pass it along with every write the lease protects; a resource that remembers the largest
 /// token it has seen can then reject writes from a holder whose lease has ended (a "zombie"

@@ -50,7 +50,7 @@ impl LeaseCheck {
         &self.key
     }
 
-    /// The condition check, as data (`lease_dynamodb_sdk::lease_check_transact_item` turns it into
+    /// The condition check, as data (`lease_dynamodb_sdk::dynamodb::lease_check_transact_item` turns it into
     /// an SDK `TransactWriteItem`).
     #[must_use]
     pub fn condition_check(&self) -> &ConditionCheckRequest {

@@ -164,24 +164,36 @@ pub enum Holder {
     Known(HolderInfo),
 }
 
-/// Renders as a suffix of [`LeaseError::Held`](crate::LeaseError::Held)'s message: empty, or
-/// ` (holder tok:…, expires at epoch second …, fencing token …)`.
+/// Shows what is known of the holder: `holder unknown`, or `holder tok:…, expires at epoch
+/// second …, fencing token …` (the fencing token only when the item has one).
 impl fmt::Display for Holder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Unknown => Ok(()),
+            Self::Unknown => f.write_str("holder unknown"),
             Self::Known(info) => {
                 write!(
                     f,
-                    " (holder {}, expires at epoch second {}",
+                    "holder {}, expires at epoch second {}",
                     info.token,
                     crate::wire_time::epoch_seconds_floor(info.expires_at)
                 )?;
                 if let Some(fence) = info.fence {
                     write!(f, ", fencing token {fence}")?;
                 }
-                f.write_str(")")
+                Ok(())
             }
+        }
+    }
+}
+
+/// [`Holder`] as the end of an error message: nothing when unknown, otherwise ` (holder …)`.
+pub(crate) struct HolderSuffix<'a>(pub(crate) &'a Holder);
+
+impl fmt::Display for HolderSuffix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Holder::Unknown => Ok(()),
+            known @ Holder::Known(_) => write!(f, " ({known})"),
         }
     }
 }

@@ -22,8 +22,29 @@ use crate::text::Text;
 /// Both values are [`Text`]: text of up to 24 bytes (such as `LOCK`) is stored inline, so
 /// cloning it, or putting it into a request, allocates nothing.
 ///
-/// Two keys are equal when both parts are: a key made with [`lock`](Self::lock) equals no key
-/// with a sort key, even the one it is filled in to.
+/// # Equality
+/// Two keys are equal when both parts are. A key made with [`lock`](Self::lock) (or from
+/// `"CACHE#A"`) has no sort key until it is used, so it equals no key with a sort key, not
+/// even the one it is filled in to: `LeaseKey::lock("A") != LeaseKey::new("A", "LOCK")`. The
+/// keys the library hands back (a [`Lease`](crate::Lease)'s, an error's, a snapshot's) always
+/// have their sort key; to compare one with a key of your own, fill yours in first with
+/// [`LeaseConfig::resolve_key`](crate::LeaseConfig::resolve_key):
+///
+/// ```
+/// # use lease_core::{LeaseConfig, LeaseKey};
+/// let config = LeaseConfig::builder("locks").build()?;
+/// let key = LeaseKey::new("CACHE#A", "LOCK"); // as a lease or an error names it
+/// assert_ne!(key, LeaseKey::lock("CACHE#A"));
+/// assert_eq!(key, config.resolve_key("CACHE#A"));
+/// # Ok::<(), lease_core::ConfigError>(())
+/// ```
+///
+/// # Display
+/// `CACHE#A/LOCK`: the two parts joined by `/`, each quoted like a Rust string (`"a/b"`,
+/// `""`) when it could be misread: when it is empty, contains `/`, `"`, `\`, whitespace or a
+/// control character, or is longer than 200 bytes (then cut, and followed by its length). So
+/// the text names one key whatever the parts: `"a/b"/c` and `a/"b/c"` are two keys. A key
+/// without its sort key yet shows its partition key alone.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LeaseKey {
     partition: Text,
@@ -138,9 +159,11 @@ impl fmt::Debug for LeaseKey {
     }
 }
 
-/// Shows `partition/sort` (`partition` alone for a key made with [`LeaseKey::lock`]); an empty
-/// part as `""`, and a part longer than 200 bytes cut at a character boundary and marked with
-/// its length, so that an error about an empty or oversized key stays readable.
+/// Shows `partition/sort` (`partition` alone for a key made with [`LeaseKey::lock`]). A part
+/// that could be misread is quoted as a Rust string literal: an empty one (`""`), one with
+/// `/`, `"`, `\`, whitespace or a control character, and one longer than 200 bytes, which is
+/// cut at a character boundary and followed by its length (`"ab…"…(3000 bytes)`), so that an
+/// error about an empty or oversized key stays readable and no two keys look alike.
 impl fmt::Display for LeaseKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_part(f, &self.partition)?;
@@ -155,11 +178,21 @@ impl fmt::Display for LeaseKey {
 }
 
 fn write_part(f: &mut fmt::Formatter<'_>, part: &str) -> fmt::Result {
-    if part.is_empty() {
-        return f.write_str("\"\"");
-    }
     let (shown, cut) = shown(part);
-    write!(f, "{shown}{cut}")
+    if cut.is_empty() && is_plain(part) {
+        f.write_str(part)
+    } else {
+        write!(f, "{shown:?}{cut}")
+    }
+}
+
+/// Whether `part` reads as itself between `/`s: not empty, and without `/`, `"`, `\`,
+/// whitespace or control characters.
+fn is_plain(part: &str) -> bool {
+    !part.is_empty()
+        && !part
+            .chars()
+            .any(|c| matches!(c, '/' | '"' | '\\') || c.is_whitespace() || c.is_control())
 }
 
 /// At most the first 200 bytes of `part` (cut at a character boundary), and `…(N bytes)` if
@@ -193,10 +226,60 @@ mod tests {
         );
         let long = "é".repeat(150); // 300 bytes; byte 200 is a character boundary
         let shown = LeaseKey::new(long.as_str(), "LOCK").to_string();
-        assert_eq!(shown, format!("{}…(300 bytes)/LOCK", "é".repeat(100)));
+        assert_eq!(shown, format!("\"{}\"…(300 bytes)/LOCK", "é".repeat(100)));
         let odd = format!("x{long}"); // 301 bytes; byte 200 is inside a character
         let shown = LeaseKey::new(odd.as_str(), "LOCK").to_string();
-        assert_eq!(shown, format!("x{}…(301 bytes)/LOCK", "é".repeat(99)));
+        assert_eq!(shown, format!("\"x{}\"…(301 bytes)/LOCK", "é".repeat(99)));
+    }
+
+    /// A part with a `/` (or anything else that could be misread) is quoted, so that no two
+    /// keys show alike.
+    #[test]
+    fn display_is_unambiguous() {
+        let shown = |p: &str, s: &str| LeaseKey::new(p, s).to_string();
+        assert_eq!(shown("a/b", "c"), r#""a/b"/c"#);
+        assert_eq!(shown("a", "b/c"), r#"a/"b/c""#);
+        assert_ne!(shown("a/b", "c"), shown("a", "b/c"));
+        assert_eq!(LeaseKey::lock("a/b").to_string(), r#""a/b""#);
+        assert_ne!(LeaseKey::lock("a/b").to_string(), shown("a", "b"));
+        assert_eq!(shown("say \"hi\"", "LOCK"), r#""say \"hi\""/LOCK"#);
+        assert_eq!(shown("back\\slash", "LOCK"), r#""back\\slash"/LOCK"#);
+        assert_eq!(shown("two words", "LOCK"), r#""two words"/LOCK"#);
+        assert_eq!(shown("line\nbreak", "LOCK"), r#""line\nbreak"/LOCK"#);
+        assert_eq!(shown("trailing ", "LOCK"), r#""trailing "/LOCK"#);
+        // Anything else reads as itself, non-ASCII letters included.
+        assert_eq!(
+            shown("CACHE#A:ünïcode-1.2_x", "LOCK"),
+            "CACHE#A:ünïcode-1.2_x/LOCK"
+        );
+        // A cut part is quoted, its length after the quote: no part shows like that.
+        assert_eq!(shown("x…(300 bytes)", "LOCK"), r#""x…(300 bytes)"/LOCK"#);
+        // Distinct keys, distinct texts (for parts of at most 200 bytes).
+        let parts = [
+            "",
+            "a",
+            "a/b",
+            "b",
+            "a/",
+            "/b",
+            "\"",
+            "\"a\"/\"b\"",
+            "a b",
+            "\\",
+        ];
+        let mut seen = std::collections::HashMap::new();
+        for p in parts {
+            for s in parts {
+                let key = LeaseKey::new(p, s);
+                if let Some(other) = seen.insert(key.to_string(), key.clone()) {
+                    panic!("{key:?} and {other:?} both show as {key}");
+                }
+            }
+            let key = LeaseKey::lock(p);
+            if let Some(other) = seen.insert(key.to_string(), key.clone()) {
+                panic!("{key:?} and {other:?} both show as {key}");
+            }
+        }
     }
 
     #[test]

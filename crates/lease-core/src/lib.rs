@@ -40,7 +40,8 @@
 //! Compatible with TableTheory's `lease` package (Go, TypeScript, Python): one item per lease with
 //! `pk` (S), `sk` (S, `LOCK` by default), `lease_token` (S), `lease_expires_at` (N, whole epoch
 //! seconds) and `ttl` (N, whole epoch seconds, expiry plus a buffer), plus our fencing token
-//! `lease_fence` (N), which TableTheory's code ignores. See `docs/wire-format.md`. Where
+//! `lease_fence` (N), which TableTheory's code ignores (docs/wire-format.md in the source
+//! repository has every expression). Where
 //! TableTheory is unsafe this crate deviates, and says so: the stored expiry is rounded up (never
 //! a lease shorter than asked), release keeps the item (so the fencing token survives) and
 //! reports whether it released anything, and a malformed item is an error, not "held".
@@ -50,7 +51,7 @@
 //! `:now` and the stored expiry) and, optionally, its monotonic clock (for
 //! [`Lease::valid_until`]: send time + duration − the configured clock-skew bound). A lease is
 //! held while `lease_expires_at > now` on the clock of whoever checks; see [`wire_time`] and
-//! `docs/correctness.md`.
+//! docs/correctness.md in the source repository.
 //!
 //! ## Panics
 //! Nothing here panics on input from a caller or a store.

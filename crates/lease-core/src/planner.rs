@@ -182,7 +182,7 @@ impl Planner {
     /// [`LeaseError::InvalidInput`] for an empty or oversized key.
     pub fn inspect(&self, key: impl Into<LeaseKey>) -> Result<InspectPlan<'_>, LeaseError> {
         let key = self.resolve(key);
-        match validate::key(&key, self.config.validate_input()) {
+        match validate::key(&key) {
             Ok(()) => Ok(InspectPlan::new(self, key)),
             Err(reason) => Err(invalid(Operation::Inspect, key, reason)),
         }
@@ -194,9 +194,8 @@ impl Planner {
         key: &LeaseKey,
         token: &LeaseToken,
     ) -> Result<(), InvalidInput> {
-        let strict = self.config.validate_input();
-        validate::key(key, strict)?;
-        validate::token(token, strict)
+        validate::key(key)?;
+        validate::token(token)
     }
 
     /// The TTL a released item gets, so that DynamoDB may collect it: `now` (whole epoch
@@ -218,12 +217,11 @@ impl Planner {
         duration: Duration,
         now: Now,
     ) -> Result<WriteTimes, InvalidInput> {
-        let strict = self.config.validate_input();
-        validate::key(key, strict)?;
-        validate::token(token, strict)?;
-        validate::duration(duration, strict)?;
+        validate::key(key)?;
+        validate::token(token)?;
+        validate::duration(duration)?;
         let skew = self.config.max_clock_skew();
-        if strict && duration <= skew {
+        if duration <= skew {
             return Err(InvalidInput::DurationNotAboveSkew {
                 duration,
                 max_clock_skew: skew,
@@ -301,10 +299,10 @@ impl Planner {
         LeaseKey::new(value(&self.attrs.pk.name), value(&self.sort_key_name))
     }
 
-    /// The key attributes of `key` as an item.
     /// `key` with the configured lock sort key filled in if it has none
     /// ([`LeaseKey::lock`], or a partition key given as `"CACHE#A"`): the key a lease and
-    /// every error name.
+    /// every error name. The same as [`LeaseConfig::resolve_key`](crate::LeaseConfig::resolve_key),
+    /// without a copy of the lock sort key.
     #[must_use]
     pub fn resolve(&self, key: impl Into<LeaseKey>) -> LeaseKey {
         key.into().resolved(&self.lock_sort_key)

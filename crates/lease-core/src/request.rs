@@ -108,6 +108,23 @@ pub enum ReturnValues {
 }
 
 /// A conditional `PutItem`: writes the whole item (replacing any item with the same key).
+///
+/// Build one with [`PutRequest::new`] and the builder methods; the fields are public for the
+/// stores that execute it.
+///
+/// ```
+/// # use lease_core::{AttributeValue, Item, PutRequest, TransactItem};
+/// # use lease_core::expr::{Attr, Condition};
+/// let item: Item = [
+///     ("pk".into(), AttributeValue::string("CACHE#A")),
+///     ("sk".into(), AttributeValue::string("META")),
+/// ]
+/// .into();
+/// let put = PutRequest::new("locks", item)
+///     .condition(Condition::not_exists(Attr::new("#sk", "sk")));
+/// let write: TransactItem = put.into(); // for LeaseManager::commit
+/// # let _ = write;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[expect(
     clippy::exhaustive_structs,
@@ -124,7 +141,39 @@ pub struct PutRequest {
     pub on_condition_failure: OnConditionFailure,
 }
 
+impl PutRequest {
+    /// A `PutItem` of `item` (the complete item, key attributes included) into `table_name`,
+    /// without a condition, returning nothing when a condition fails.
+    #[must_use]
+    pub fn new(table_name: impl Into<Arc<str>>, item: Item) -> Self {
+        Self {
+            table_name: table_name.into(),
+            item,
+            condition: None,
+            on_condition_failure: OnConditionFailure::ReturnNothing,
+        }
+    }
+
+    /// Writes only if the current item meets `condition`.
+    #[must_use]
+    pub fn condition(mut self, condition: Condition) -> Self {
+        self.condition = Some(condition);
+        self
+    }
+
+    /// What to return when the condition fails (default
+    /// [`ReturnNothing`](OnConditionFailure::ReturnNothing)).
+    #[must_use]
+    pub fn on_condition_failure(mut self, on_failure: OnConditionFailure) -> Self {
+        self.on_condition_failure = on_failure;
+        self
+    }
+}
+
 /// A conditional `UpdateItem` (an upsert if the item does not exist and the condition allows).
+///
+/// Build one with [`UpdateRequest::new`] and the builder methods; the fields are public for
+/// the stores that execute it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[expect(
     clippy::exhaustive_structs,
@@ -145,7 +194,49 @@ pub struct UpdateRequest {
     pub on_condition_failure: OnConditionFailure,
 }
 
+impl UpdateRequest {
+    /// An `UpdateItem` of the item at `key` (its key attributes) in `table_name`, applying
+    /// `update` in order, without a condition, returning nothing.
+    #[must_use]
+    pub fn new(table_name: impl Into<Arc<str>>, key: Item, update: Vec<UpdateAction>) -> Self {
+        Self {
+            table_name: table_name.into(),
+            key,
+            update,
+            condition: None,
+            return_values: ReturnValues::None,
+            on_condition_failure: OnConditionFailure::ReturnNothing,
+        }
+    }
+
+    /// Updates only if the current item meets `condition`.
+    #[must_use]
+    pub fn condition(mut self, condition: Condition) -> Self {
+        self.condition = Some(condition);
+        self
+    }
+
+    /// What a successful update returns (default [`ReturnValues::None`]). Ignored inside a
+    /// transaction, which returns no item.
+    #[must_use]
+    pub fn return_values(mut self, return_values: ReturnValues) -> Self {
+        self.return_values = return_values;
+        self
+    }
+
+    /// What to return when the condition fails (default
+    /// [`ReturnNothing`](OnConditionFailure::ReturnNothing)).
+    #[must_use]
+    pub fn on_condition_failure(mut self, on_failure: OnConditionFailure) -> Self {
+        self.on_condition_failure = on_failure;
+        self
+    }
+}
+
 /// A conditional `DeleteItem`.
+///
+/// Build one with [`DeleteRequest::new`] and the builder methods; the fields are public for
+/// the stores that execute it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[expect(
     clippy::exhaustive_structs,
@@ -160,6 +251,35 @@ pub struct DeleteRequest {
     pub condition: Option<Condition>,
     /// What to return when the condition fails.
     pub on_condition_failure: OnConditionFailure,
+}
+
+impl DeleteRequest {
+    /// A `DeleteItem` of the item at `key` (its key attributes) in `table_name`, without a
+    /// condition, returning nothing when a condition fails.
+    #[must_use]
+    pub fn new(table_name: impl Into<Arc<str>>, key: Item) -> Self {
+        Self {
+            table_name: table_name.into(),
+            key,
+            condition: None,
+            on_condition_failure: OnConditionFailure::ReturnNothing,
+        }
+    }
+
+    /// Deletes only if the current item meets `condition`.
+    #[must_use]
+    pub fn condition(mut self, condition: Condition) -> Self {
+        self.condition = Some(condition);
+        self
+    }
+
+    /// What to return when the condition fails (default
+    /// [`ReturnNothing`](OnConditionFailure::ReturnNothing)).
+    #[must_use]
+    pub fn on_condition_failure(mut self, on_failure: OnConditionFailure) -> Self {
+        self.on_condition_failure = on_failure;
+        self
+    }
 }
 
 /// A `GetItem`.

@@ -261,7 +261,7 @@ pub enum TableCheckError {
     /// The configuration writes a TTL, but the table's TTL is disabled: released and expired
     /// lease items would never be deleted.
     #[error(
-        "TTL is not enabled on the table, but leases write their TTL to {attribute:?}: enable TTL on {attribute:?} (UpdateTimeToLive; lease_dynamodb_sdk::enable_ttl), or stop writing TTL (LeaseConfigBuilder::include_ttl(false))"
+        "TTL is not enabled on the table, but leases write their TTL to {attribute:?}: enable TTL on {attribute:?} (UpdateTimeToLive; lease_dynamodb_sdk::dynamodb::enable_ttl), or stop writing TTL (LeaseConfigBuilder::include_ttl(false))"
     )]
     TtlNotEnabled {
         /// The configured TTL attribute.

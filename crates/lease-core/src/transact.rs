@@ -137,6 +137,9 @@ impl From<DeleteRequest> for TransactItem {
 
 /// A `ConditionCheck`: a condition on one item, checked inside a transaction, that writes
 /// nothing. If the condition fails the whole transaction is cancelled.
+///
+/// Build one with [`ConditionCheckRequest::new`]; the fields are public for the stores that
+/// execute it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[expect(
     clippy::exhaustive_structs,
@@ -151,6 +154,28 @@ pub struct ConditionCheckRequest {
     pub condition: Condition,
     /// What to return when the condition fails.
     pub on_condition_failure: OnConditionFailure,
+}
+
+impl ConditionCheckRequest {
+    /// A check that the item at `key` (its key attributes) in `table_name` meets `condition`,
+    /// returning nothing when it does not.
+    #[must_use]
+    pub fn new(table_name: impl Into<Arc<str>>, key: Item, condition: Condition) -> Self {
+        Self {
+            table_name: table_name.into(),
+            key,
+            condition,
+            on_condition_failure: OnConditionFailure::ReturnNothing,
+        }
+    }
+
+    /// What to return when the condition fails (default
+    /// [`ReturnNothing`](OnConditionFailure::ReturnNothing)).
+    #[must_use]
+    pub fn on_condition_failure(mut self, on_failure: OnConditionFailure) -> Self {
+        self.on_condition_failure = on_failure;
+        self
+    }
 }
 
 /// Why one item of a cancelled transaction did not go through: one entry of DynamoDB's

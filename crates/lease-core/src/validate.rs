@@ -20,14 +20,14 @@ pub const MAX_VALUE_BYTES: usize = 2048;
 /// The longest lease duration accepted: 10 years (anything longer is taken for a unit mistake).
 pub const MAX_LEASE_DURATION: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
-/// Checks a key. With validation off only the DynamoDB size limits are checked.
-pub(crate) fn key(key: &LeaseKey, strict: bool) -> Result<(), InvalidInput> {
-    if strict && key.partition().is_empty() {
+/// Checks a key: non-empty parts within DynamoDB's size limits.
+pub(crate) fn key(key: &LeaseKey) -> Result<(), InvalidInput> {
+    if key.partition().is_empty() {
         return Err(InvalidInput::EmptyPartitionKey);
     }
     // A key without a sort key gets the lock sort key, which the configuration checked.
     let sort = key.sort().unwrap_or_default();
-    if strict && key.sort().is_some_and(str::is_empty) {
+    if key.sort().is_some_and(str::is_empty) {
         return Err(InvalidInput::EmptySortKey);
     }
     if key.partition().len() > MAX_PARTITION_KEY_BYTES {
@@ -41,9 +41,9 @@ pub(crate) fn key(key: &LeaseKey, strict: bool) -> Result<(), InvalidInput> {
     Ok(())
 }
 
-/// Checks a lease duration. The maximum is enforced with validation off too.
-pub(crate) fn duration(duration: Duration, strict: bool) -> Result<(), InvalidInput> {
-    if strict && duration.is_zero() {
+/// Checks a lease duration: above zero, at most the maximum.
+pub(crate) fn duration(duration: Duration) -> Result<(), InvalidInput> {
+    if duration.is_zero() {
         return Err(InvalidInput::ZeroDuration);
     }
     if duration > MAX_LEASE_DURATION {
@@ -52,7 +52,7 @@ pub(crate) fn duration(duration: Duration, strict: bool) -> Result<(), InvalidIn
     Ok(())
 }
 
-/// Checks a proclaimed value (always: it has no TableTheory counterpart to stay lenient for).
+/// Checks a proclaimed value: not empty, within the size limit.
 pub(crate) fn value(value: &str) -> Result<(), InvalidInput> {
     if value.is_empty() {
         return Err(InvalidInput::EmptyValue);
@@ -63,10 +63,10 @@ pub(crate) fn value(value: &str) -> Result<(), InvalidInput> {
     Ok(())
 }
 
-/// Checks a token. The size limit is enforced with validation off too.
-pub(crate) fn token(token: &LeaseToken, strict: bool) -> Result<(), InvalidInput> {
+/// Checks a token: not empty, within the size limit.
+pub(crate) fn token(token: &LeaseToken) -> Result<(), InvalidInput> {
     let len = token.expose_secret().len();
-    if strict && len == 0 {
+    if len == 0 {
         return Err(InvalidInput::EmptyToken);
     }
     if len > MAX_TOKEN_BYTES {

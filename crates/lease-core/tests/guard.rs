@@ -69,12 +69,11 @@ fn lock_key() -> Item {
 
 /// A put of the cache entry's META item, next to the lock.
 fn put_meta() -> TransactItem {
-    TransactItem::Put(PutRequest {
-        table_name: "locks".into(),
-        item: item(&[("pk", s("CACHE#A")), ("sk", s("META")), ("gen", n(7))]),
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    })
+    PutRequest::new(
+        "locks",
+        item(&[("pk", s("CACHE#A")), ("sk", s("META")), ("gen", n(7))]),
+    )
+    .into()
 }
 
 fn items(request: &Request) -> &[TransactItem] {
@@ -219,13 +218,8 @@ fn release_in_transaction_without_ttl_removes_it() {
 #[test]
 fn a_commit_puts_the_guard_first_and_the_writes_after_in_order() {
     let planner = planner();
-    let delete_other = TransactItem::Delete(DeleteRequest {
-        table_name: "other-table".into(),
-        // The lease's key values, but in another table: not the lease item.
-        key: lock_key(),
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    });
+    // The lease's key values, but in another table: not the lease item.
+    let delete_other: TransactItem = DeleteRequest::new("other-table", lock_key()).into();
     let plan = planner
         .commit(&lease(), at(1000), vec![put_meta(), delete_other.clone()])
         .unwrap();
@@ -258,18 +252,12 @@ fn a_commit_puts_the_guard_first_and_the_writes_after_in_order() {
 fn a_commit_may_not_touch_the_lease_item() {
     let planner = planner();
     let on_lock = [
-        TransactItem::Put(PutRequest {
-            table_name: "locks".into(),
-            item: item(&[("pk", s("CACHE#A")), ("sk", s("LOCK")), ("x", n(1))]),
-            condition: None,
-            on_condition_failure: OnConditionFailure::ReturnNothing,
-        }),
-        TransactItem::Delete(DeleteRequest {
-            table_name: "locks".into(),
-            key: lock_key(),
-            condition: None,
-            on_condition_failure: OnConditionFailure::ReturnNothing,
-        }),
+        PutRequest::new(
+            "locks",
+            item(&[("pk", s("CACHE#A")), ("sk", s("LOCK")), ("x", n(1))]),
+        )
+        .into(),
+        DeleteRequest::new("locks", lock_key()).into(),
         planner
             .lease_check(&lease(), at(1000))
             .unwrap()
@@ -306,12 +294,11 @@ fn a_commit_holds_at_most_one_hundred_items_with_the_guard() {
     let writes = |count: usize| -> Vec<TransactItem> {
         (0..count)
             .map(|i| {
-                TransactItem::Put(PutRequest {
-                    table_name: "locks".into(),
-                    item: item(&[("pk", s(&format!("ITEM#{i}"))), ("sk", s("DATA"))]),
-                    condition: None,
-                    on_condition_failure: OnConditionFailure::ReturnNothing,
-                })
+                PutRequest::new(
+                    "locks",
+                    item(&[("pk", s(&format!("ITEM#{i}"))), ("sk", s("DATA"))]),
+                )
+                .into()
             })
             .collect()
     };
@@ -458,21 +445,22 @@ fn guard_failure_is_read_at_the_guards_position() {
 
 #[test]
 fn each_transaction_item_renders_its_own_expressions() {
-    let update = TransactItem::Update(UpdateRequest {
-        table_name: "data".into(),
-        key: item(&[("id", s("x"))]),
-        update: vec![UpdateAction::set(
+    let update: TransactItem = UpdateRequest::new(
+        "data",
+        item(&[("id", s("x"))]),
+        vec![UpdateAction::set(
             Attr::new("v", "value"),
             Value::new("v", n(2)),
         )],
-        condition: Some(Condition::compare(
-            Attr::new("v", "value"),
-            Comparator::Lt,
-            Value::new("v", n(2)),
-        )),
-        return_values: ReturnValues::AllNew,
-        on_condition_failure: OnConditionFailure::ReturnOldItem,
-    });
+    )
+    .condition(Condition::compare(
+        Attr::new("v", "value"),
+        Comparator::Lt,
+        Value::new("v", n(2)),
+    ))
+    .return_values(ReturnValues::AllNew)
+    .on_condition_failure(OnConditionFailure::ReturnOldItem)
+    .into();
     let rendered = update.render();
     assert_eq!(rendered.update.as_deref(), Some("SET #v = :v"));
     assert_eq!(rendered.condition.as_deref(), Some("#v < :v"));
@@ -482,12 +470,9 @@ fn each_transaction_item_renders_its_own_expressions() {
         OnConditionFailure::ReturnOldItem
     );
 
-    let delete = TransactItem::Delete(DeleteRequest {
-        table_name: "data".into(),
-        key: item(&[("id", s("y"))]),
-        condition: Some(Condition::exists(Attr::new("id", "id"))),
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    });
+    let delete: TransactItem = DeleteRequest::new("data", item(&[("id", s("y"))]))
+        .condition(Condition::exists(Attr::new("id", "id")))
+        .into();
     let rendered = delete.render();
     assert_eq!(rendered.condition.as_deref(), Some("attribute_exists(#id)"));
     assert_eq!(rendered.update, None);
@@ -510,14 +495,101 @@ fn each_transaction_item_renders_its_own_expressions() {
     );
 }
 
+/// The constructors fill in what a caller's own write usually wants: no condition, nothing
+/// returned; the builder methods set the rest. (The literals here are what they build.)
+#[test]
+fn request_constructors_fill_in_the_defaults() {
+    let cond = || Condition::exists(Attr::new("pk", "pk"));
+    let set = || {
+        vec![UpdateAction::set(
+            Attr::new("v", "value"),
+            Value::new("v", n(2)),
+        )]
+    };
+    assert_eq!(
+        PutRequest::new("locks", lock_key()),
+        PutRequest {
+            table_name: "locks".into(),
+            item: lock_key(),
+            condition: None,
+            on_condition_failure: OnConditionFailure::ReturnNothing,
+        }
+    );
+    assert_eq!(
+        PutRequest::new(String::from("locks"), lock_key())
+            .condition(cond())
+            .on_condition_failure(OnConditionFailure::ReturnOldItem),
+        PutRequest {
+            table_name: "locks".into(),
+            item: lock_key(),
+            condition: Some(cond()),
+            on_condition_failure: OnConditionFailure::ReturnOldItem,
+        }
+    );
+    assert_eq!(
+        UpdateRequest::new("locks", lock_key(), set()),
+        UpdateRequest {
+            table_name: "locks".into(),
+            key: lock_key(),
+            update: set(),
+            condition: None,
+            return_values: ReturnValues::None,
+            on_condition_failure: OnConditionFailure::ReturnNothing,
+        }
+    );
+    assert_eq!(
+        UpdateRequest::new("locks", lock_key(), set())
+            .condition(cond())
+            .return_values(ReturnValues::UpdatedNew)
+            .on_condition_failure(OnConditionFailure::ReturnOldItem),
+        UpdateRequest {
+            table_name: "locks".into(),
+            key: lock_key(),
+            update: set(),
+            condition: Some(cond()),
+            return_values: ReturnValues::UpdatedNew,
+            on_condition_failure: OnConditionFailure::ReturnOldItem,
+        }
+    );
+    assert_eq!(
+        DeleteRequest::new("locks", lock_key()),
+        DeleteRequest {
+            table_name: "locks".into(),
+            key: lock_key(),
+            condition: None,
+            on_condition_failure: OnConditionFailure::ReturnNothing,
+        }
+    );
+    assert_eq!(
+        DeleteRequest::new("locks", lock_key())
+            .condition(cond())
+            .on_condition_failure(OnConditionFailure::ReturnOldItem),
+        DeleteRequest {
+            table_name: "locks".into(),
+            key: lock_key(),
+            condition: Some(cond()),
+            on_condition_failure: OnConditionFailure::ReturnOldItem,
+        }
+    );
+    assert_eq!(
+        ConditionCheckRequest::new("locks", lock_key(), cond()),
+        ConditionCheckRequest {
+            table_name: "locks".into(),
+            key: lock_key(),
+            condition: cond(),
+            on_condition_failure: OnConditionFailure::ReturnNothing,
+        }
+    );
+}
+
 #[test]
 fn items_convert_from_requests() {
-    let check = ConditionCheckRequest {
-        table_name: "locks".into(),
-        key: lock_key(),
-        condition: Condition::exists(Attr::new("pk", "pk")),
-        on_condition_failure: OnConditionFailure::ReturnOldItem,
-    };
+    let check = ConditionCheckRequest::new(
+        "locks",
+        lock_key(),
+        Condition::exists(Attr::new("pk", "pk")),
+    )
+    .on_condition_failure(OnConditionFailure::ReturnOldItem);
     let item: TransactItem = check.clone().into();
     assert_eq!(item, TransactItem::ConditionCheck(check));
     assert_eq!(item.table_name(), "locks");

@@ -217,6 +217,54 @@ fn no_old_item_is_unknown() {
     assert_eq!(err.to_string(), "lease CACHE#A/LOCK is already held");
 }
 
+/// `Holder`'s `Display` stands alone (no leading space or parenthesis); the errors that carry
+/// one put it in parentheses, or say nothing of an unknown holder.
+#[test]
+fn a_holder_displays_on_its_own_and_in_the_errors() {
+    assert_eq!(Holder::Unknown.to_string(), "holder unknown");
+    let token = TokenFingerprint::of("their-secret-token");
+    let known = |fence| {
+        Holder::Known(HolderInfo {
+            token,
+            expires_at: at(1050),
+            fence,
+            released: false,
+        })
+    };
+    let without_fence = format!("holder {token}, expires at epoch second 1050");
+    assert_eq!(known(None).to_string(), without_fence);
+    let with_fence = format!("{without_fence}, fencing token 7");
+    assert_eq!(known(Some(FencingToken::new(7))).to_string(), with_fence);
+    assert!(!with_fence.contains("secret"), "{with_fence}");
+
+    let held = LeaseError::Held {
+        key: cache_a(),
+        holder: known(Some(FencingToken::new(7))),
+    };
+    assert_eq!(
+        held.to_string(),
+        format!("lease CACHE#A/LOCK is already held ({with_fence})")
+    );
+    let timed_out = LeaseError::WaitTimedOut {
+        key: cache_a(),
+        holder: known(None),
+    };
+    assert_eq!(
+        timed_out.to_string(),
+        format!(
+            "timed out waiting for lease CACHE#A/LOCK, still held by another holder ({without_fence})"
+        )
+    );
+    let timed_out = LeaseError::WaitTimedOut {
+        key: cache_a(),
+        holder: Holder::Unknown,
+    };
+    assert_eq!(
+        timed_out.to_string(),
+        "timed out waiting for lease CACHE#A/LOCK, still held by another holder"
+    );
+}
+
 #[test]
 fn a_missing_token_is_undecodable() {
     let err = undecodable(lease_item(None, Some(AttributeValue::number(1050))));

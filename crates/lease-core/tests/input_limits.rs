@@ -1,6 +1,6 @@
 //! Input checks at their boundaries: key sizes in UTF-8 bytes, the duration cap, and times near
 //! the end of the representable range. Each check must hold for acquire, refresh and release
-//! (where it applies), with validation on, and, for the hard limits, with it off.
+//! (where it applies).
 
 // Test helpers panic on unexpected input on purpose: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,20 +13,25 @@ use lease_core::{
 };
 use std::time::SystemTime;
 
-fn planner(validate: bool) -> Planner {
+fn planner() -> Planner {
+    Planner::new(LeaseConfig::builder("tbl").build().unwrap())
+}
+
+/// A planner whose clock skew bound (100 ms) admits sub-second leases.
+fn planner_sub_second() -> Planner {
     Planner::new(
         LeaseConfig::builder("tbl")
-            .validate_input(validate)
+            .max_clock_skew(Duration::from_millis(100))
             .build()
             .unwrap(),
     )
 }
 
-/// A strict planner whose clock skew bound (100 ms) admits sub-second leases.
-fn planner_sub_second() -> Planner {
+/// A planner without a clock skew bound: any lease above zero can be used.
+fn planner_without_skew() -> Planner {
     Planner::new(
         LeaseConfig::builder("tbl")
-            .max_clock_skew(Duration::from_millis(100))
+            .max_clock_skew(Duration::ZERO)
             .build()
             .unwrap(),
     )
@@ -98,35 +103,31 @@ fn limits_are_dynamodbs() {
 
 #[test]
 fn partition_key_limit_is_exactly_2048_bytes() {
-    for validate in [true, false] {
-        let p = planner(validate);
-        let at_limit = LeaseKey::new("p".repeat(2048), "LOCK");
-        assert_eq!(reasons(&p, &at_limit), all(None));
-        let over = LeaseKey::new("p".repeat(2049), "LOCK");
-        assert_eq!(
-            reasons(&p, &over),
-            all(Some(InvalidInput::PartitionKeyTooLong { len: 2049 }))
-        );
-    }
+    let p = planner();
+    let at_limit = LeaseKey::new("p".repeat(2048), "LOCK");
+    assert_eq!(reasons(&p, &at_limit), all(None));
+    let over = LeaseKey::new("p".repeat(2049), "LOCK");
+    assert_eq!(
+        reasons(&p, &over),
+        all(Some(InvalidInput::PartitionKeyTooLong { len: 2049 }))
+    );
 }
 
 #[test]
 fn sort_key_limit_is_exactly_1024_bytes() {
-    for validate in [true, false] {
-        let p = planner(validate);
-        let at_limit = LeaseKey::new("CACHE#A", "s".repeat(1024));
-        assert_eq!(reasons(&p, &at_limit), all(None));
-        let over = LeaseKey::new("CACHE#A", "s".repeat(1025));
-        assert_eq!(
-            reasons(&p, &over),
-            all(Some(InvalidInput::SortKeyTooLong { len: 1025 }))
-        );
-    }
+    let p = planner();
+    let at_limit = LeaseKey::new("CACHE#A", "s".repeat(1024));
+    assert_eq!(reasons(&p, &at_limit), all(None));
+    let over = LeaseKey::new("CACHE#A", "s".repeat(1025));
+    assert_eq!(
+        reasons(&p, &over),
+        all(Some(InvalidInput::SortKeyTooLong { len: 1025 }))
+    );
 }
 
 #[test]
 fn key_limits_count_utf8_bytes_not_chars() {
-    let p = planner(true);
+    let p = planner();
     // 'é' is 2 bytes: 1024 of them are exactly 2048 bytes (but only 1024 chars).
     assert_eq!(
         reasons(&p, &LeaseKey::new("é".repeat(1024), "LOCK")),
@@ -155,8 +156,8 @@ fn key_limits_count_utf8_bytes_not_chars() {
 }
 
 #[test]
-fn empty_keys_are_rejected_only_with_validation_on() {
-    let strict = planner(true);
+fn empty_keys_are_rejected() {
+    let strict = planner();
     assert_eq!(
         reasons(&strict, &LeaseKey::new("", "LOCK")),
         all(Some(InvalidInput::EmptyPartitionKey))
@@ -167,9 +168,6 @@ fn empty_keys_are_rejected_only_with_validation_on() {
     );
     // TableTheory checks zero length only: whitespace passes.
     assert_eq!(reasons(&strict, &LeaseKey::new(" ", " ")), all(None));
-
-    let lax = planner(false);
-    assert_eq!(reasons(&lax, &LeaseKey::new("", "")), all(None));
 }
 
 fn duration_reason(p: &Planner, duration: Duration) -> [Option<InvalidInput>; 2] {
@@ -177,23 +175,21 @@ fn duration_reason(p: &Planner, duration: Duration) -> [Option<InvalidInput>; 2]
 }
 
 #[test]
-fn duration_cap_is_enforced_with_and_without_validation() {
+fn duration_cap_is_enforced() {
     let over = MAX_LEASE_DURATION + Duration::from_nanos(1);
-    for validate in [true, false] {
-        let p = planner(validate);
-        assert_eq!(duration_reason(&p, MAX_LEASE_DURATION), [None, None]);
-        let too_long = Some(InvalidInput::DurationTooLong { duration: over });
-        assert_eq!(duration_reason(&p, over), [too_long.clone(), too_long]);
-        let huge = Some(InvalidInput::DurationTooLong {
-            duration: Duration::MAX,
-        });
-        assert_eq!(duration_reason(&p, Duration::MAX), [huge.clone(), huge]);
-    }
+    let p = planner();
+    assert_eq!(duration_reason(&p, MAX_LEASE_DURATION), [None, None]);
+    let too_long = Some(InvalidInput::DurationTooLong { duration: over });
+    assert_eq!(duration_reason(&p, over), [too_long.clone(), too_long]);
+    let huge = Some(InvalidInput::DurationTooLong {
+        duration: Duration::MAX,
+    });
+    assert_eq!(duration_reason(&p, Duration::MAX), [huge.clone(), huge]);
 }
 
 #[test]
 fn the_longest_lease_is_planned_with_exact_arithmetic() {
-    let p = planner(true);
+    let p = planner();
     let plan = p
         .acquire(
             LeaseKey::new("CACHE#A", "LOCK"),
@@ -233,7 +229,7 @@ fn end_of_time() -> SystemTime {
 
 #[test]
 fn expiry_past_the_end_of_time_is_time_out_of_range() {
-    let p = planner(true);
+    let p = planner();
     let key = LeaseKey::new("CACHE#A", "LOCK");
     let last = last_second();
 
@@ -263,11 +259,10 @@ fn expiry_past_the_end_of_time_is_time_out_of_range() {
         ]
     );
 
-    // The very last instant with validation off and a zero duration: rounding up overflows too.
-    let lax = planner(false);
-    let end = end_of_time();
+    // A 1 ns lease ending at the very last instant (no skew bound): rounding up overflows too.
+    let end = end_of_time() - Duration::from_nanos(1);
     assert_eq!(
-        duration_reason_at(&lax, Duration::ZERO, end),
+        duration_reason_at(&planner_without_skew(), Duration::from_nanos(1), end),
         [
             Some(InvalidInput::TimeOutOfRange),
             Some(InvalidInput::TimeOutOfRange)
@@ -302,9 +297,9 @@ fn duration_reason_at(
 }
 
 #[test]
-fn empty_token_is_rejected_only_with_validation_on() {
+fn empty_token_is_rejected() {
     let key = LeaseKey::new("CACHE#A", "LOCK");
-    let strict = planner(true);
+    let strict = planner();
     let err = strict
         .acquire(key.clone(), THIRTY, at(1000), LeaseToken::new(""))
         .unwrap_err();
@@ -316,7 +311,7 @@ fn empty_token_is_rejected_only_with_validation_on() {
         }
     ));
     let lease = Lease::new(
-        key.clone(),
+        key,
         LeaseToken::new(""),
         lease_core::FencingToken::new(1),
         at(1000),
@@ -329,17 +324,11 @@ fn empty_token_is_rejected_only_with_validation_on() {
             ..
         }
     ));
-    let lax = planner(false);
-    assert!(
-        lax.acquire(key, THIRTY, at(1000), LeaseToken::new(""))
-            .is_ok()
-    );
-    assert!(lax.refresh(&lease, THIRTY, at(1000)).is_ok());
 }
 
 #[test]
 fn invalid_input_messages_name_the_key_and_the_reason() {
-    let p = planner(true);
+    let p = planner();
     let err = p
         .acquire(
             LeaseKey::new("CACHE#A", "s".repeat(1025)),
@@ -357,13 +346,13 @@ fn invalid_input_messages_name_the_key_and_the_reason() {
 
 #[test]
 fn times_before_the_epoch_round_the_same_way() {
-    // now = -0.5 s (1969-12-31T23:59:59.5Z): `:now` floors to -1, a zero lease rounds up to 0.
+    // now = -0.5 s (1969-12-31T23:59:59.5Z): `:now` floors to -1, a 1 ns lease rounds up to 0.
     let now = lease_core::wire_time::from_epoch_nanos(-500_000_000).unwrap();
-    let lax = planner(false);
-    let plan = lax
+    let planner = planner_without_skew();
+    let plan = planner
         .acquire(
             LeaseKey::new("CACHE#A", "LOCK"),
-            Duration::ZERO,
+            Duration::from_nanos(1),
             now,
             LeaseToken::new("tok"),
         )
@@ -479,24 +468,37 @@ fn bad_table_options_are_config_errors_at_the_limits() {
     );
 }
 
-/// A token over 1024 UTF-8 bytes is refused before planning, with validation on or off (it is
-/// a mistake DynamoDB would reject only after the fact, near its 400 KB item limit); 1024
-/// bytes is accepted.
+/// A token over 1024 UTF-8 bytes is refused before planning (it is a mistake DynamoDB would
+/// reject only after the fact, near its 400 KB item limit); 1024 bytes is accepted.
 #[test]
-fn a_token_over_the_limit_is_rejected_with_and_without_validation() {
+fn a_token_over_the_limit_is_rejected() {
     let key = LeaseKey::new("CACHE#A", "LOCK");
     let at_limit = LeaseToken::new("t".repeat(lease_core::MAX_TOKEN_BYTES));
     let over = LeaseToken::new(format!("{}é", "t".repeat(lease_core::MAX_TOKEN_BYTES - 1)));
-    for strict in [true, false] {
-        let planner = planner(strict);
-        assert!(
-            planner
-                .acquire(key.clone(), THIRTY, at(1000), at_limit.clone())
-                .is_ok()
-        );
-        let err = planner
-            .acquire(key.clone(), THIRTY, at(1000), over.clone())
-            .unwrap_err();
+    let planner = planner();
+    assert!(
+        planner
+            .acquire(key.clone(), THIRTY, at(1000), at_limit)
+            .is_ok()
+    );
+    let err = planner
+        .acquire(key.clone(), THIRTY, at(1000), over.clone())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LeaseError::InvalidInput {
+                reason: InvalidInput::TokenTooLong { len: 1025 },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let lease = Lease::new(key, over, lease_core::FencingToken::new(1), at(1000));
+    for err in [
+        planner.refresh(&lease, THIRTY, at(1000)).unwrap_err(),
+        planner.release(&lease, at(1000)).unwrap_err(),
+    ] {
         assert!(
             matches!(
                 err,
@@ -507,30 +509,9 @@ fn a_token_over_the_limit_is_rejected_with_and_without_validation() {
             ),
             "{err:?}"
         );
-        let lease = Lease::new(
-            key.clone(),
-            over.clone(),
-            lease_core::FencingToken::new(1),
-            at(1000),
+        assert!(
+            !err.to_string().contains("ttt"),
+            "the token is not shown: {err}"
         );
-        for err in [
-            planner.refresh(&lease, THIRTY, at(1000)).unwrap_err(),
-            planner.release(&lease, at(1000)).unwrap_err(),
-        ] {
-            assert!(
-                matches!(
-                    err,
-                    LeaseError::InvalidInput {
-                        reason: InvalidInput::TokenTooLong { len: 1025 },
-                        ..
-                    }
-                ),
-                "{err:?}"
-            );
-            assert!(
-                !err.to_string().contains("ttt"),
-                "the token is not shown: {err}"
-            );
-        }
     }
 }

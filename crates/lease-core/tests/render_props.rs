@@ -185,12 +185,7 @@ fn exists(label: &'static str, name: &str) -> Condition {
 }
 
 fn delete_with(condition: &Condition) -> Request {
-    Request::Delete(lease_core::DeleteRequest {
-        table_name: "tbl".into(),
-        key: Item::new(),
-        condition: Some(condition.clone()),
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    })
+    Request::Delete(lease_core::DeleteRequest::new("tbl", Item::new()).condition(condition.clone()))
 }
 
 #[test]
@@ -273,12 +268,7 @@ proptest! {
 
     #[test]
     fn any_condition_renders_to_text_that_means_it(condition in condition()) {
-        let request = Request::Delete(lease_core::DeleteRequest {
-            table_name: "tbl".into(),
-            key: Item::new(),
-            condition: Some(condition.clone()),
-            on_condition_failure: OnConditionFailure::ReturnNothing,
-        });
+        let request = Request::Delete(lease_core::DeleteRequest::new("tbl", Item::new()).condition(condition.clone()));
         check_round_trip(&request, Some(&condition), None)?;
     }
 

@@ -6,8 +6,6 @@
 // Test helpers panic on unexpected input on purpose: a panic is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
 use lease_core::{
     KeyAttribute, KeyRole, LeaseConfig, MultiRegionConsistency, Planner, Replication,
     ReplicationCheck, ScalarType, TableCheckError, TableDescription, TtlCheck, TtlStatus,
@@ -76,22 +74,20 @@ fn a_fitting_table_passes_and_says_how_far_ttl_was_verified() {
 
 #[test]
 fn ttl_is_not_checked_when_the_configuration_writes_none() {
-    for config in [
-        LeaseConfig::builder("locks").include_ttl(false).build(),
+    let planner = Planner::new(
         LeaseConfig::builder("locks")
-            .ttl_buffer(Duration::ZERO)
-            .build(),
+            .include_ttl(false)
+            .build()
+            .unwrap(),
+    );
+    for ttl in [
+        TtlStatus::Disabled,
+        ttl_on("elsewhere"),
+        TtlStatus::Unsupported,
     ] {
-        let planner = Planner::new(config.unwrap());
-        for ttl in [
-            TtlStatus::Disabled,
-            ttl_on("elsewhere"),
-            TtlStatus::Unsupported,
-        ] {
-            let check = planner.check_table(&table(lock_keys(), ttl)).unwrap();
-            assert_eq!(check.ttl, TtlCheck::NotNeeded);
-            assert!(check.is_fully_verified());
-        }
+        let check = planner.check_table(&table(lock_keys(), ttl)).unwrap();
+        assert_eq!(check.ttl, TtlCheck::NotNeeded);
+        assert!(check.is_fully_verified());
     }
 }
 

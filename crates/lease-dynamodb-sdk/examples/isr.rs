@@ -39,9 +39,7 @@ use lease_dynamodb_sdk::{
     metrics::MetricsSnapshot, store::AttributeValue, store::Item, store::Store,
     store::StoreResponse,
 };
-use lease_dynamodb_sdk::{
-    store::GetRequest, store::OnConditionFailure, store::PutRequest, store::Request,
-};
+use lease_dynamodb_sdk::{store::GetRequest, store::PutRequest, store::Request};
 
 /// What a request does when another request holds the page's lease.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,12 +159,7 @@ impl<S: Store + 'static> Run<S> {
             "generation".into(),
             AttributeValue::N(generation.to_string().into()),
         );
-        let request = Request::Put(PutRequest {
-            table_name: self.args.table.as_str().into(),
-            item,
-            condition: None,
-            on_condition_failure: OnConditionFailure::ReturnNothing,
-        });
+        let request = Request::Put(PutRequest::new(self.args.table.as_str(), item));
         match self.manager.store().execute(&request).await {
             Ok(StoreResponse::Applied { .. }) => Ok(()),
             Ok(other) => Err(format!("unexpected answer to PutItem: {other:?}")),

@@ -386,12 +386,7 @@ mod tests {
 
     #[test]
     fn unconditional_put_sets_no_expression_and_no_return_on_failure() {
-        let request = Request::Put(PutRequest {
-            table_name: "locks".into(),
-            item: every_variant(),
-            condition: None,
-            on_condition_failure: OnConditionFailure::ReturnNothing,
-        });
+        let request = Request::Put(PutRequest::new("locks", every_variant()));
         let Input::Put(input) = request_to_input(&request).unwrap() else {
             panic!("not a PutItem input");
         };

@@ -19,7 +19,7 @@ use crate::convert::{Input, SdkItem, optional_item_from_sdk, request_to_input};
 /// The store converts and classifies only; what a lease means lives in `lease-core`. A failed
 /// condition is [`StoreResponse::ConditionFailed`] (with the old item when DynamoDB returns it);
 /// every other failure is a [`StoreError`] classified by
-/// [`StoreErrorKind`](lease::store::StoreErrorKind).
+/// [`StoreErrorKind`](crate::store::StoreErrorKind).
 ///
 /// Retries, region and credentials are the client's: configure them on the client. Every
 /// request is also bounded by the store's own [request timeout](Self::with_request_timeout)

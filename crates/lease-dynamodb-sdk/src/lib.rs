@@ -68,8 +68,8 @@
 //! in one transaction, only if the lock is still ours.
 //! ```no_run
 //! use std::time::Duration;
-//! use lease_dynamodb_sdk::{store::OnConditionFailure, store::PutRequest};
-//! use lease_dynamodb_sdk::{store::AttributeValue, DynamoDbLeaseManager, store::Item};
+//! use lease_dynamodb_sdk::DynamoDbLeaseManager;
+//! use lease_dynamodb_sdk::store::{AttributeValue, Item, PutRequest};
 //!
 //! async fn regenerate(
 //!     manager: &DynamoDbLeaseManager,
@@ -86,12 +86,8 @@
 //!     .into_iter()
 //!     .map(|(name, value)| (name.into(), value))
 //!     .collect();
-//!     let put_meta = PutRequest {
-//!         table_name: manager.config().table_name().into(),
-//!         item: meta,
-//!         condition: None,
-//!         on_condition_failure: OnConditionFailure::ReturnNothing,
-//!     };
+//!     // A condition of its own would be `.condition(...)` (an `expr::Condition`).
+//!     let put_meta = PutRequest::new(manager.config().table_name(), meta);
 //!     // One TransactWriteItems: [Update LOCK (release, if still ours), Put META].
 //!     match manager.commit_and_release(&lease, vec![put_meta.into()]).await {
 //!         Ok(()) => Ok(()),

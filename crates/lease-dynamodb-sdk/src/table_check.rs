@@ -55,7 +55,7 @@ pub enum TableCheckFailure {
 
 /// Checks that `config`'s table exists and fits the configuration
 /// ([`Planner::check_table`]): it is not a global table with multi-Region eventual
-/// consistency (where two Regions can grant the same lease: [`lease::table::Replication`]), its
+/// consistency (where two Regions can grant the same lease: [`Replication`](crate::table::Replication)), its
 /// partition and sort keys are the configured key attributes, both strings (`S`), and, where
 /// the configuration writes a TTL, TTL is enabled on the configured TTL attribute.
 ///
@@ -65,7 +65,7 @@ pub enum TableCheckFailure {
 /// A legacy (2017.11.29) global table does not show in `DescribeTable`; AWS has replaced that
 /// version, and `aws dynamodb describe-global-table` tells whether a table is one.
 /// A server without TTL (dynalite answers `UnknownOperationException`) gives
-/// [`TtlCheck::Unverified`](lease::table::TtlCheck::Unverified): a warning, not a failure.
+/// [`TtlCheck::Unverified`](crate::table::TtlCheck::Unverified): a warning, not a failure.
 ///
 /// ```no_run
 /// # async fn run(client: aws_sdk_dynamodb::Client) -> Result<(), Box<dyn std::error::Error>> {

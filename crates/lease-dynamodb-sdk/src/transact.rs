@@ -17,12 +17,12 @@ use crate::convert::{self, expression_maps, map_to_sdk, not_built, on_failure};
 /// The SDK transaction item for a lease guard: a `ConditionCheck` on the lease item with its
 /// own condition expression (`#tok = :tok AND #exp > :now`) and placeholder maps. Add it to
 /// your own `TransactWriteItems` so that it commits only while the lease is held; get the
-/// check from [`LeaseManager::lease_check`](lease::LeaseManager::lease_check) or
-/// [`Planner::lease_check`](lease::store::Planner::lease_check).
+/// check from [`LeaseManager::lease_check`](crate::LeaseManager::lease_check) or
+/// [`Planner::lease_check`](crate::store::Planner::lease_check).
 ///
 /// If DynamoDB cancels the transaction with `ConditionalCheckFailed` in the cancellation
 /// reason at this item's position, the lease was not held: treat it as
-/// [`LeaseError::NotOwned`](lease::LeaseError::NotOwned).
+/// [`LeaseError::NotOwned`](crate::LeaseError::NotOwned).
 ///
 /// # Errors
 /// [`StoreErrorKind::Validation`] if the check holds a value the SDK cannot express, or the

@@ -57,16 +57,14 @@ fn item(pairs: &[(&str, AttributeValue)]) -> Item {
 }
 
 fn put_meta() -> TransactItem {
-    TransactItem::Put(PutRequest {
-        table_name: "locks".into(),
-        item: item(&[
+    TransactItem::Put(PutRequest::new(
+        "locks",
+        item(&[
             ("pk", AttributeValue::string("CACHE#A")),
             ("sk", AttributeValue::string("META")),
             ("generated_at", AttributeValue::number(1000)),
         ]),
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    })
+    ))
 }
 
 const CANCELED_BY_GUARD: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]","CancellationReasons":[{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"},{"Code":"None"}]}"#;
@@ -238,17 +236,19 @@ fn transact_item_converts_every_kind_of_write() {
         ("pk", AttributeValue::string("A")),
         ("sk", AttributeValue::string("B")),
     ]);
-    let update = transact_item(&TransactItem::Update(UpdateRequest {
-        table_name: "data".into(),
-        key: key.clone(),
-        update: vec![UpdateAction::set(
-            Attr::new("v", "value"),
-            Value::new("v", AttributeValue::number(2)),
-        )],
-        condition: Some(Condition::exists(Attr::new("pk", "pk"))),
-        return_values: ReturnValues::AllNew,
-        on_condition_failure: OnConditionFailure::ReturnOldItem,
-    }))
+    let update = transact_item(&TransactItem::Update(
+        UpdateRequest::new(
+            "data",
+            key.clone(),
+            vec![UpdateAction::set(
+                Attr::new("v", "value"),
+                Value::new("v", AttributeValue::number(2)),
+            )],
+        )
+        .condition(Condition::exists(Attr::new("pk", "pk")))
+        .return_values(ReturnValues::AllNew)
+        .on_condition_failure(OnConditionFailure::ReturnOldItem),
+    ))
     .unwrap();
     let update = update.update().unwrap();
     assert_eq!(update.table_name(), "data");
@@ -259,13 +259,7 @@ fn transact_item_converts_every_kind_of_write() {
         Some(&ReturnValuesOnConditionCheckFailure::AllOld)
     );
 
-    let delete = transact_item(&TransactItem::Delete(DeleteRequest {
-        table_name: "data".into(),
-        key,
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    }))
-    .unwrap();
+    let delete = transact_item(&TransactItem::Delete(DeleteRequest::new("data", key))).unwrap();
     let delete = delete.delete().unwrap();
     assert_eq!(delete.condition_expression(), None);
     // No empty placeholder maps: DynamoDB rejects them.

@@ -140,7 +140,7 @@ impl Action {
 ///
 /// Clones share the rules, the outage, the generator and the log (the state is behind an
 /// [`Arc`]), so a test keeps one clone to steer the faults while a
-/// [`LeaseManager`](lease::LeaseManager) uses another. The state is behind one lock, never held
+/// [`LeaseManager`](crate::LeaseManager) uses another. The state is behind one lock, never held
 /// across an `.await`.
 ///
 /// `Debug` shows the number of rules, the outage and the number of requests seen, never a

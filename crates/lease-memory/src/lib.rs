@@ -155,3 +155,8 @@ pub use lease::{
 pub use lease::{
     clock, config, election, error, metrics, snapshot, status, store, table, token, transaction,
 };
+
+/// The README's Rust example, compiled as a doctest so that it cannot rot.
+#[cfg(all(doctest, feature = "manager"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

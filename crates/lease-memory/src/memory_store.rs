@@ -400,7 +400,8 @@ impl Store for MemoryStore {
     /// from the operating system) instead of a `getrandom` system call per token: a
     /// `MemoryStore`'s tables never leave this process, so a `fork` or a restored VM snapshot
     /// copies them together with the generator, and the copies' tokens never meet. Tables
-    /// shared between processes (DynamoDB) keep `UuidTokens`. See `docs/performance.md`.
+    /// shared between processes (DynamoDB) keep `UuidTokens` (docs/performance.md, in the
+    /// source repository, measures both).
     ///
     /// Without the `manager` feature (no entropy in the build), `None`: a manager then uses its
     /// own default.

@@ -4,7 +4,7 @@ use lease::{token::LeaseToken, token::TokenSource};
 use rand::RngExt;
 
 /// The default token source of a [`MemoryStore`](crate::MemoryStore)
-/// ([`Store::default_token_source`](lease::store::Store::default_token_source)): UUIDv4 strings in
+/// ([`Store::default_token_source`](crate::store::Store::default_token_source)): UUIDv4 strings in
 /// the format of `UuidTokens` (lower-case, hyphenated, 122 random bits), drawn from `rand`'s
 /// thread-local CSPRNG (ChaCha12, seeded from the operating system and reseeded from it every
 /// 64 KiB of output) instead of a `getrandom` system call per token.

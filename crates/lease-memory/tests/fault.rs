@@ -17,8 +17,7 @@ use lease_memory::{
     store::StoreErrorKind, store::StoreResponse, token::LeaseToken,
 };
 use lease_memory::{
-    store::DeleteRequest, store::GetRequest, store::OnConditionFailure, store::PutRequest,
-    store::ReturnValues, store::UpdateRequest,
+    store::DeleteRequest, store::GetRequest, store::PutRequest, store::UpdateRequest,
 };
 use tokio::time::Instant;
 
@@ -39,35 +38,22 @@ fn with_token(pk: &str, token: &str) -> Item {
 }
 
 fn put(pk: &str, token: &str) -> Request {
-    Request::Put(PutRequest {
-        table_name: TABLE.into(),
-        item: with_token(pk, token),
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    })
+    Request::Put(PutRequest::new(TABLE, with_token(pk, token)))
 }
 
 fn update(pk: &str, token: &str) -> Request {
-    Request::Update(UpdateRequest {
-        table_name: TABLE.into(),
-        key: key(pk),
-        update: vec![UpdateAction::set(
+    Request::Update(UpdateRequest::new(
+        TABLE,
+        key(pk),
+        vec![UpdateAction::set(
             Attr::new("tok", "tok"),
             Value::new("tok", s(token)),
         )],
-        condition: None,
-        return_values: ReturnValues::None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    })
+    ))
 }
 
 fn delete(pk: &str) -> Request {
-    Request::Delete(DeleteRequest {
-        table_name: TABLE.into(),
-        key: key(pk),
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    })
+    Request::Delete(DeleteRequest::new(TABLE, key(pk)))
 }
 
 fn get(pk: &str) -> Request {

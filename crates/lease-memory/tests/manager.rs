@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use lease_memory::{
     FencingToken, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, MemoryStore,
-    ReleaseOutcome, clock::Clock, clock::TestClock, config::ExpiryUnit, error::DecodeError,
-    error::InvalidInput, snapshot::Holder, snapshot::HolderInfo, snapshot::LeaseState,
-    snapshot::TokenFingerprint, store::AttributeValue, store::Item, store::Planner, store::Store,
-    store::StoreResponse, token::LeaseToken,
+    ReleaseOutcome, WaitPolicy, clock::Clock, clock::TestClock, config::ExpiryUnit,
+    error::DecodeError, error::InvalidInput, snapshot::Holder, snapshot::HolderInfo,
+    snapshot::LeaseState, snapshot::TokenFingerprint, store::AttributeValue, store::Item,
+    store::Planner, store::Store, store::StoreResponse, token::LeaseToken,
 };
 
 const T0: i64 = 1_000;
@@ -317,13 +317,6 @@ async fn ttl_is_written_only_when_configured() {
                 .unwrap(),
             None,
         ),
-        (
-            LeaseConfig::builder("locks")
-                .ttl_buffer(Duration::ZERO)
-                .build()
-                .unwrap(),
-            None,
-        ),
     ] {
         let world = World::new(config);
         let a = world.manager("a");
@@ -567,7 +560,7 @@ async fn an_empty_token_from_the_token_source_sends_nothing() {
             .with_token_source(|| LeaseToken::new("")),
     );
     let key = LeaseKey::new("CACHE#A", "LOCK");
-    let wait = lease_memory::WaitPolicy::with_timeout(secs(5));
+    let wait = WaitPolicy::with_timeout(secs(5));
     for result in [
         manager.try_acquire("CACHE#A", secs(30)).await.map(drop),
         manager.try_acquire(key.clone(), secs(30)).await.map(drop),
@@ -703,24 +696,35 @@ async fn invalid_input_sends_no_request() {
     assert_eq!(world.store.requests_executed(), 1);
 }
 
+/// A wait with a zero timeout is one attempt: it takes a free lease, and on a held one ends
+/// with `WaitTimedOut` (naming the holder, as `Held` would), where `try_acquire` says `Held`.
 #[tokio::test]
-async fn with_validation_off_the_store_rejects_an_empty_key() {
-    let config = LeaseConfig::builder("locks")
-        .validate_input(false)
-        .build()
-        .unwrap();
-    let world = World::new(config);
-    match world.manager("a").try_acquire("", secs(30)).await {
-        Err(LeaseError::Store { source, .. }) => {
-            assert_eq!(
-                source.kind(),
-                lease_memory::store::StoreErrorKind::Validation
-            );
-        }
-        other => panic!("expected a store validation error, got {other:?}"),
-    }
+async fn a_wait_with_a_zero_timeout_is_one_attempt_that_times_out() {
+    let world = World::default();
+    let (a, b) = (world.manager("a"), world.manager("b"));
+    let once = WaitPolicy::with_timeout(Duration::ZERO);
+    let lease = a.acquire("CACHE#A", secs(30), &once).await.unwrap();
     assert_eq!(world.store.requests_executed(), 1);
-    assert!(world.store.items("locks").is_empty());
+
+    let err = b.acquire("CACHE#A", secs(30), &once).await.unwrap_err();
+    assert!(err.is_wait_timed_out(), "{err:?}");
+    match &err {
+        LeaseError::WaitTimedOut {
+            holder: Holder::Known(info),
+            ..
+        } => assert_eq!(info.token, TokenFingerprint::of("a-1")),
+        other => panic!("expected WaitTimedOut with the holder, got {other:?}"),
+    }
+    assert_eq!(world.store.requests_executed(), 2, "one attempt");
+    assert!(
+        b.try_acquire("CACHE#A", secs(30))
+            .await
+            .unwrap_err()
+            .is_held()
+    );
+
+    assert_eq!(a.release(&lease).await.unwrap(), ReleaseOutcome::Released);
+    b.acquire("CACHE#A", secs(30), &once).await.unwrap();
 }
 
 #[tokio::test]

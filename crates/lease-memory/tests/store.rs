@@ -533,12 +533,10 @@ fn invalid_updates_are_rejected_and_write_nothing() {
 fn tables_without_a_sort_key() {
     let store = MemoryStore::new();
     store.create_table("flat", "id", None).unwrap();
-    let request = Request::Put(PutRequest {
-        table_name: "flat".into(),
-        item: item(&[("id", s("1")), ("sk", s("just an attribute"))]),
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    });
+    let request = Request::Put(PutRequest::new(
+        "flat",
+        item(&[("id", s("1")), ("sk", s("just an attribute"))]),
+    ));
     applied(&store, &request);
     assert_eq!(
         store

@@ -21,9 +21,9 @@ use lease_memory::{
 };
 use lease_memory::{
     error::CancellationReason, store::DeleteRequest, store::OnConditionFailure, store::PutRequest,
-    store::ReturnValues, store::UpdateRequest, table::KeyAttribute, table::KeyRole,
-    table::Replication, table::ReplicationCheck, table::ScalarType, table::TableCheckError,
-    table::TableDescription, table::TtlCheck, table::TtlStatus, transaction::ConditionCheckRequest,
+    store::UpdateRequest, table::KeyAttribute, table::KeyRole, table::Replication,
+    table::ReplicationCheck, table::ScalarType, table::TableCheckError, table::TableDescription,
+    table::TtlCheck, table::TtlStatus, transaction::ConditionCheckRequest,
     transaction::TransactItem, transaction::TransactRequest,
 };
 
@@ -87,16 +87,14 @@ impl World {
 }
 
 fn put_meta(generation: i64) -> TransactItem {
-    TransactItem::Put(PutRequest {
-        table_name: TABLE.into(),
-        item: item(&[
+    TransactItem::Put(PutRequest::new(
+        TABLE,
+        item(&[
             ("pk", s("CACHE#A")),
             ("sk", s("META")),
             ("generation", n(generation)),
         ]),
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    })
+    ))
 }
 
 #[tokio::test]
@@ -195,20 +193,22 @@ async fn a_cancelled_commit_writes_nothing_anywhere() {
         .store
         .put_item_unconditionally(TABLE, item(&[("pk", s("CACHE#A")), ("sk", s("META"))]))
         .unwrap();
-    let create_meta = TransactItem::Put(PutRequest {
-        table_name: TABLE.into(),
-        item: item(&[
-            ("pk", s("CACHE#A")),
-            ("sk", s("META")),
-            ("generation", n(1)),
-        ]),
-        condition: Some(Condition::not_exists(Attr::new("pk", "pk"))),
-        on_condition_failure: OnConditionFailure::ReturnOldItem,
-    });
-    let bump_data = TransactItem::Update(UpdateRequest {
-        table_name: "data".into(),
-        key: item(&[("id", s("x"))]),
-        update: vec![UpdateAction::Set(
+    let create_meta = TransactItem::Put(
+        PutRequest::new(
+            TABLE,
+            item(&[
+                ("pk", s("CACHE#A")),
+                ("sk", s("META")),
+                ("generation", n(1)),
+            ]),
+        )
+        .condition(Condition::not_exists(Attr::new("pk", "pk")))
+        .on_condition_failure(OnConditionFailure::ReturnOldItem),
+    );
+    let bump_data = TransactItem::Update(UpdateRequest::new(
+        "data",
+        item(&[("id", s("x"))]),
+        vec![UpdateAction::Set(
             Attr::new("v", "v"),
             UpdateValue::Plus(
                 Box::new(UpdateValue::Operand(Operand::Attr(Attr::new("v", "v")))),
@@ -218,16 +218,8 @@ async fn a_cancelled_commit_writes_nothing_anywhere() {
                 )))),
             ),
         )],
-        condition: None,
-        return_values: ReturnValues::None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    });
-    let delete_other = TransactItem::Delete(DeleteRequest {
-        table_name: TABLE.into(),
-        key: key("CACHE#B", "META"),
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    });
+    ));
+    let delete_other = TransactItem::Delete(DeleteRequest::new(TABLE, key("CACHE#B", "META")));
     world
         .store
         .put_item_unconditionally(TABLE, key("CACHE#B", "META"))
@@ -302,12 +294,14 @@ async fn a_failed_guard_and_failed_writes_each_get_their_reason() {
     let lease = manager.try_acquire("CACHE#A", LEASE).await.unwrap();
     world.clock.advance(LEASE);
     let guard = manager.lease_check(&lease).unwrap();
-    let must_be_absent = TransactItem::ConditionCheck(ConditionCheckRequest {
-        table_name: TABLE.into(),
-        key: key("CACHE#A", "LOCK2"),
-        condition: Condition::exists(Attr::new("pk", "pk")),
-        on_condition_failure: OnConditionFailure::ReturnOldItem,
-    });
+    let must_be_absent = TransactItem::ConditionCheck(
+        ConditionCheckRequest::new(
+            TABLE,
+            key("CACHE#A", "LOCK2"),
+            Condition::exists(Attr::new("pk", "pk")),
+        )
+        .on_condition_failure(OnConditionFailure::ReturnOldItem),
+    );
     let request = Request::Transact(TransactRequest {
         items: vec![
             put_meta(1),
@@ -348,10 +342,10 @@ async fn an_update_that_cannot_be_computed_cancels_with_a_validation_reason() {
     let request = Request::Transact(TransactRequest {
         items: vec![
             put_meta(1),
-            TransactItem::Update(UpdateRequest {
-                table_name: TABLE.into(),
-                key: key("X", "Y"),
-                update: vec![UpdateAction::Set(
+            TransactItem::Update(UpdateRequest::new(
+                TABLE,
+                key("X", "Y"),
+                vec![UpdateAction::Set(
                     Attr::new("v", "v"),
                     UpdateValue::Plus(
                         Box::new(UpdateValue::Operand(Operand::Attr(Attr::new("v", "v")))),
@@ -361,10 +355,7 @@ async fn an_update_that_cannot_be_computed_cancels_with_a_validation_reason() {
                         )))),
                     ),
                 )],
-                condition: None,
-                return_values: ReturnValues::None,
-                on_condition_failure: OnConditionFailure::ReturnNothing,
-            }),
+            )),
         ],
     });
     let StoreResponse::TransactionCanceled { reasons } =
@@ -378,23 +369,20 @@ async fn an_update_that_cannot_be_computed_cancels_with_a_validation_reason() {
 }
 
 fn check_on(pk: &str, sk: &str) -> TransactItem {
-    TransactItem::ConditionCheck(ConditionCheckRequest {
-        table_name: TABLE.into(),
-        key: key(pk, sk),
-        condition: Condition::not_exists(Attr::new("pk", "pk")),
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    })
+    TransactItem::ConditionCheck(ConditionCheckRequest::new(
+        TABLE,
+        key(pk, sk),
+        Condition::not_exists(Attr::new("pk", "pk")),
+    ))
 }
 
 #[tokio::test]
 async fn requests_dynamodb_rejects_as_a_whole_write_nothing() {
     let world = World::new();
-    let put_lock = TransactItem::Put(PutRequest {
-        table_name: TABLE.into(),
-        item: item(&[("pk", s("CACHE#A")), ("sk", s("LOCK")), ("x", n(1))]),
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    });
+    let put_lock = TransactItem::Put(PutRequest::new(
+        TABLE,
+        item(&[("pk", s("CACHE#A")), ("sk", s("LOCK")), ("x", n(1))]),
+    ));
     let cases: Vec<(Vec<TransactItem>, StoreErrorKind, &str)> = vec![
         (
             vec![put_meta(1), check_on("CACHE#A", "LOCK"), put_lock.clone()],
@@ -417,12 +405,7 @@ async fn requests_dynamodb_rejects_as_a_whole_write_nothing() {
         (
             vec![
                 put_meta(1),
-                TransactItem::Delete(DeleteRequest {
-                    table_name: "missing".into(),
-                    key: key("A", "B"),
-                    condition: None,
-                    on_condition_failure: OnConditionFailure::ReturnNothing,
-                }),
+                TransactItem::Delete(DeleteRequest::new("missing", key("A", "B"))),
             ],
             StoreErrorKind::ResourceNotFound,
             "missing",
@@ -430,12 +413,7 @@ async fn requests_dynamodb_rejects_as_a_whole_write_nothing() {
         (
             vec![
                 put_meta(1),
-                TransactItem::Delete(DeleteRequest {
-                    table_name: TABLE.into(),
-                    key: item(&[("pk", s("A"))]),
-                    condition: None,
-                    on_condition_failure: OnConditionFailure::ReturnNothing,
-                }),
+                TransactItem::Delete(DeleteRequest::new(TABLE, item(&[("pk", s("A"))]))),
             ],
             StoreErrorKind::Validation,
             "does not match the schema",
@@ -443,17 +421,14 @@ async fn requests_dynamodb_rejects_as_a_whole_write_nothing() {
         (
             vec![
                 put_meta(1),
-                TransactItem::Update(UpdateRequest {
-                    table_name: TABLE.into(),
-                    key: key("A", "B"),
-                    update: vec![UpdateAction::set(
+                TransactItem::Update(UpdateRequest::new(
+                    TABLE,
+                    key("A", "B"),
+                    vec![UpdateAction::set(
                         Attr::new("sk", "sk"),
                         Value::new("v", s("C")),
                     )],
-                    condition: None,
-                    return_values: ReturnValues::None,
-                    on_condition_failure: OnConditionFailure::ReturnNothing,
-                }),
+                )),
             ],
             StoreErrorKind::Validation,
             "part of the key",
@@ -487,17 +462,14 @@ async fn the_manager_refuses_a_write_on_the_lease_item_before_sending() {
     let manager = world.manager("tok-a");
     let lease = manager.try_acquire("CACHE#A", LEASE).await.unwrap();
     let sent = world.store.requests_executed();
-    let on_lock = TransactItem::Update(UpdateRequest {
-        table_name: TABLE.into(),
-        key: key("CACHE#A", "LOCK"),
-        update: vec![UpdateAction::set(
+    let on_lock = TransactItem::Update(UpdateRequest::new(
+        TABLE,
+        key("CACHE#A", "LOCK"),
+        vec![UpdateAction::set(
             Attr::new("x", "x"),
             Value::new("x", n(1)),
         )],
-        condition: None,
-        return_values: ReturnValues::None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    });
+    ));
     let err = manager
         .commit(&lease, vec![put_meta(1), on_lock])
         .await
@@ -537,12 +509,7 @@ async fn the_manager_refuses_a_transaction_dynamodb_would_reject_before_sending(
         ),
         "{err:?}"
     );
-    let on_lock = TransactItem::Delete(DeleteRequest {
-        table_name: TABLE.into(),
-        key: key("CACHE#A", "LOCK"),
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    });
+    let on_lock = TransactItem::Delete(DeleteRequest::new(TABLE, key("CACHE#A", "LOCK")));
     let err = manager
         .commit_and_release(&lease, vec![on_lock])
         .await

@@ -12,6 +12,35 @@ pub use crate::test_clock::TestClock;
 /// A source of time. The manager reads it once per operation: wall-clock time for the `:now`
 /// of conditions and the stored expiry, monotonic time for the lease's local safe deadline
 /// ([`Lease::valid_until`](crate::Lease::valid_until)).
+///
+/// [`SystemClock`] is the manager's default; `TestClock` (cargo feature `test-util`) is for
+/// tests. A clock of your own implements `now`, and `monotonic` too unless the system's
+/// monotonic clock ([`Instant::now`], the default) is the one that runs with your wall clock:
+///
+/// ```
+/// use std::time::SystemTime;
+/// use lease::clock::Clock;
+///
+/// /// Wall-clock time from the host's synchronised clock, read through our own service.
+/// struct FleetClock;
+///
+/// impl Clock for FleetClock {
+///     fn now(&self) -> SystemTime {
+///         SystemTime::now() // ... or the fleet's time service
+///     }
+///     // `monotonic`: the system's `Instant::now`, by default.
+/// }
+/// # let _ = FleetClock.now();
+/// ```
+///
+/// An `Arc` of a clock is a clock. A closure is not, so that a clock that takes its monotonic
+/// time from the system says so in an `impl` of its own:
+///
+/// ```compile_fail,E0277
+/// # use lease::clock::Clock;
+/// fn takes(_: impl Clock) {}
+/// takes(std::time::SystemTime::now);
+/// ```
 pub trait Clock: Send + Sync {
     /// The current wall-clock time (UTC).
     fn now(&self) -> SystemTime;
@@ -33,16 +62,6 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
         SystemTime::now()
-    }
-}
-
-/// Any `Fn() -> SystemTime` is a clock (wall-clock time; monotonic time from the system).
-impl<F> Clock for F
-where
-    F: Fn() -> SystemTime + Send + Sync,
-{
-    fn now(&self) -> SystemTime {
-        self()
     }
 }
 

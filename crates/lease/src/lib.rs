@@ -36,7 +36,8 @@
 //! in one process).
 //!
 //! ## Lifecycle
-//! Beyond single operations, the manager keeps leases for you (see `docs/lifecycle.md`):
+//! Beyond single operations, the manager keeps leases for you (docs/lifecycle.md, in the
+//! source repository, has the details):
 //! - [`LeaseManager::acquire`] waits for a held lease as a [`WaitPolicy`] says (until
 //!   the holder's known expiry, with jittered, capped backoff, within a timeout); dropping the
 //!   future cancels the wait.
@@ -151,7 +152,8 @@ pub mod table {
 /// For store implementors and tests of stores: the [`Store`](store::Store) trait, the requests
 /// a store executes and its answers, the attribute values and the expression AST
 /// ([`expr`](store::expr)), the planner, and the wire-time conversions. (The lifecycle
-/// machines, for other drivers than this crate's manager, are in `lease_core::lifecycle`.) A service does not need
+/// machines, for other drivers than this crate's manager, are in the `lifecycle` module of
+/// the `lease-core` crate.) A service does not need
 /// this module; its errors' details ([`StoreError`](store::StoreError),
 /// [`StoreErrorKind`](store::StoreErrorKind)) are here.
 pub mod store {

@@ -11,7 +11,8 @@ use lease_core::{LeaseToken, TokenSource};
 /// Every token is read from the kernel (one `getrandom` call), never from a user-space
 /// generator: a generator's state is copied by `fork` and by a VM snapshot restored more than
 /// once, and two processes handing out the same token would both pass the `#tok = :tok`
-/// conditions, that is, both hold the lease. See `docs/performance.md` for what this costs.
+/// conditions, that is, both hold the lease. docs/performance.md, in the source repository,
+/// measures what this costs.
 #[derive(Clone, Copy, Debug, Default)]
 #[expect(
     clippy::exhaustive_structs,

@@ -9,10 +9,7 @@ use lease::{
     config::LeaseConfigBuilder, store::Item, store::Store, store::StoreError, store::StoreResponse,
     token::LeaseToken, token::TokenSource,
 };
-use lease::{
-    store::DeleteRequest, store::GetRequest, store::OnConditionFailure, store::PutRequest,
-    store::Request,
-};
+use lease::{store::DeleteRequest, store::GetRequest, store::PutRequest, store::Request};
 
 use crate::backend::Backend;
 
@@ -88,12 +85,10 @@ impl<S: Store + Clone + 'static> Env<S> {
     /// Deletes the item at `key` unconditionally, as DynamoDB TTL or TableTheory's release
     /// would.
     pub async fn delete_raw(&self, key: &LeaseKey) {
-        let request = Request::Delete(DeleteRequest {
-            table_name: self.config.table_name().into(),
-            key: self.key_item(key),
-            condition: None,
-            on_condition_failure: OnConditionFailure::ReturnNothing,
-        });
+        let request = Request::Delete(DeleteRequest::new(
+            self.config.table_name(),
+            self.key_item(key),
+        ));
         match self.store.inner.execute(&request).await {
             Ok(StoreResponse::Applied { .. }) => {}
             other => panic!("DeleteItem {key}: unexpected answer {other:?}"),
@@ -120,12 +115,7 @@ impl<S: Store + Clone + 'static> Env<S> {
 
     /// Writes `item` unconditionally, as another writer (another language's service) would.
     pub async fn put_raw(&self, item: Item) {
-        let request = Request::Put(PutRequest {
-            table_name: self.config.table_name().into(),
-            item,
-            condition: None,
-            on_condition_failure: OnConditionFailure::ReturnNothing,
-        });
+        let request = Request::Put(PutRequest::new(self.config.table_name(), item));
         match self.store.inner.execute(&request).await {
             Ok(StoreResponse::Applied { .. }) => {}
             other => panic!("PutItem: unexpected answer {other:?}"),

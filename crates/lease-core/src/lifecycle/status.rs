@@ -17,7 +17,8 @@ use crate::error::LeaseError;
 ///
 /// `Lost` and `Released` are final. A status is only ever reported as of a reading of the
 /// holder's clocks: a lease whose safe deadline has passed at that reading is `Lost`, whether
-/// or not a timer has fired yet. See `docs/lifecycle.md` for the triggers.
+/// or not a timer has fired yet. docs/lifecycle.md, in the source repository, lists the
+/// triggers.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum LeaseStatus {

@@ -34,7 +34,15 @@ pub const MIN_POLL_DELAY: Duration = Duration::from_millis(10);
 /// which the store bounds), or at once with any other error.
 ///
 /// Start from [`with_timeout`](Self::with_timeout) or
-/// [`without_timeout`](Self::without_timeout) and change the delays with the setters.
+/// [`without_timeout`](Self::without_timeout) and change the delays with the setters, as for
+/// the other policies (`RetryPolicy`, `RenewPolicy`). A setter takes the name of what it sets,
+/// so the delays are not read back by name: a policy shows them with `Debug` and compares
+/// with `==`; [`timeout`](Self::timeout), which has no setter, reads the one figure a caller
+/// budgets with.
+///
+/// A policy is a value to keep and reuse: `LeaseManager::acquire` borrows it (one policy for
+/// every wait of a service), while `GuardOptions::wait` takes it by value, as every setter of
+/// an options builder does (clone the policy to use it again).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct WaitPolicy {
@@ -56,6 +64,12 @@ pub struct WaitPolicy {
 
 impl WaitPolicy {
     /// Waits at most `timeout`, with the default delays.
+    ///
+    /// `with_timeout(Duration::ZERO)` makes one attempt: a free lease is acquired, and a lease
+    /// held by another holder ends the wait at once with
+    /// [`LeaseError::WaitTimedOut`](crate::LeaseError::WaitTimedOut) (naming the holder), not
+    /// with the [`LeaseError::Held`](crate::LeaseError::Held) of `LeaseManager::try_acquire`,
+    /// the one attempt without a wait.
     #[must_use]
     pub fn with_timeout(timeout: Duration) -> Self {
         Self {

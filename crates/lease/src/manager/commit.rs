@@ -14,7 +14,7 @@ impl<S: Store> LeaseManager<S> {
     /// A guard for writes made while holding `lease`, at this manager's clock: a condition
     /// check on the lease item (`#tok = :tok AND #exp > :now`) to add to your own
     /// `TransactWriteItems`, so that it commits only while the lease is held
-    /// ([`lease_core::Planner::lease_check`]). `lease_dynamodb_sdk::dynamodb::lease_check_transact_item` turns it into an SDK
+    /// ([`Planner::lease_check`](crate::store::Planner::lease_check)). `lease_dynamodb_sdk::dynamodb::lease_check_transact_item` turns it into an SDK
     /// `TransactWriteItem`. Plan it just before sending the transaction.
     ///
     /// If the transaction is cancelled with `ConditionalCheckFailed` at the guard's position,
@@ -30,7 +30,7 @@ impl<S: Store> LeaseManager<S> {
     }
 
     /// The release of `lease` as a transaction item, at this manager's clock
-    /// ([`lease_core::Planner::release_in_transaction`]): an update that marks the lease item released,
+    /// ([`Planner::release_in_transaction`](crate::store::Planner::release_in_transaction)): an update that marks the lease item released,
     /// conditioned on the lease being held (`#tok = :tok AND #exp > :now`). Put it in your own
     /// transaction in place of a [`lease_check`](Self::lease_check) to commit and release together
     /// (DynamoDB rejects two operations on the lease item in one transaction);
@@ -45,7 +45,7 @@ impl<S: Store> LeaseManager<S> {
     }
 
     /// Commits `writes` in one transaction with a guard on `lease` (first item, see
-    /// [`lease_core::Planner::commit`]): the writes are applied, all together, only if the lease is still
+    /// [`Planner::commit`](crate::store::Planner::commit)): the writes are applied, all together, only if the lease is still
     /// held; the lease stays held. The writes may not touch the lease item itself (use
     /// [`commit_and_release`](Self::commit_and_release) to release it in the same
     /// transaction).
@@ -70,7 +70,7 @@ impl<S: Store> LeaseManager<S> {
 
     /// Commits `writes` and releases `lease` in one transaction (FaceTheory's "commit the
     /// metadata and drop the lock"): the lease item is marked released under the condition
-    /// that the lease is still held ([`lease_core::Planner::commit_and_release`]), so the writes are
+    /// that the lease is still held ([`Planner::commit_and_release`](crate::store::Planner::commit_and_release)), so the writes are
     /// applied only while it is, and the lease is released when they are.
     ///
     /// # Errors

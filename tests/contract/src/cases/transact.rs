@@ -1,8 +1,8 @@
 //! Writes guarded by the lease, in one transaction with a check of the lease item.
 
 use lease::{
-    LeaseError, LeaseKey, error::Operation, snapshot::LeaseState, store::OnConditionFailure,
-    store::PutRequest, store::StoreErrorKind, transaction::TransactItem,
+    LeaseError, LeaseKey, error::Operation, snapshot::LeaseState, store::PutRequest,
+    store::StoreErrorKind, transaction::TransactItem,
 };
 
 use super::format::{item, n, s};
@@ -11,16 +11,14 @@ use crate::backend::Backend;
 use crate::harness::Env;
 
 fn meta(env_table: &str, generation: i64) -> TransactItem {
-    TransactItem::Put(PutRequest {
-        table_name: env_table.into(),
-        item: item(&[
+    TransactItem::Put(PutRequest::new(
+        env_table,
+        item(&[
             ("pk", s("CACHE#A")),
             ("sk", s("META")),
             ("generation", n(generation)),
         ]),
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    })
+    ))
 }
 
 /// A write committed with the lease lands while the lease is held, and is rejected as

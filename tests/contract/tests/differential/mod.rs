@@ -176,12 +176,7 @@ pub(crate) fn key() -> Item {
 pub(crate) fn put_unconditionally(attributes: &Item) -> Request {
     let mut item = attributes.clone();
     item.extend(key());
-    Request::Put(PutRequest {
-        table_name: TABLE.into(),
-        item,
-        condition: None,
-        on_condition_failure: OnConditionFailure::ReturnNothing,
-    })
+    Request::Put(PutRequest::new(TABLE, item))
 }
 
 /// A consistent `GetItem` at [`KEY`]: how a case reads the item back.
