@@ -14,11 +14,11 @@
 //!
 //! Before measuring, [`same_requests::check`] runs one pair of each at the same time and with
 //! the same token and fails the run unless both hand identical inputs to the SDK. Then, per mode,
-//! the loops run in alternating blocks (raw, lease, lease, raw, raw, ...), so drift of the
-//! machine or the server affects both alike. A block is `LEASE_BENCH_PAIRS` pairs in all, shared
+//! the loops run in rounds of one block each, in an order that rotates every round (raw, lease |
+//! lease, raw | raw, lease ...), so drift of the machine or the server affects all alike. A block is `LEASE_BENCH_PAIRS` pairs in all, shared
 //! evenly by the mode's tasks. Per block it measures wall-clock pairs/s and the process's CPU
 //! time per pair (client side only: dynalite is another process), and prints the medians, the
-//! ratios lease/raw, and the range of the ratios within each round (a measure of noise).
+//! ratios to raw, and the range of the ratios within each round (a measure of noise).
 //! Targets: throughput ≥ 0.95× raw, CPU per pair ≤ 1.05× raw (issue 14). Missed targets are
 //! reported, not failed: the exit status is non-zero only on errors.
 //!
@@ -27,23 +27,35 @@
 //! cargo bench -p lease-dynamodb-sdk --bench sdk_vs_raw
 //! ```
 //! `LEASE_BENCH_BLOCKS` (default 5) and `LEASE_BENCH_PAIRS` (pairs per block, default 2000)
-//! change the run's size. The runtime is tokio's current-thread runtime (all tasks on one
-//! thread); `LEASE_BENCH_RUNTIME=multi` uses the multi-threaded one (one worker per core)
-//! instead. `scripts/bench.sh` runs every benchmark; see docs/performance.md.
+//! change the run's size. `LEASE_BENCH_DECOMPOSE=1` adds two loops to the alternation, to tell
+//! apart where the lease loop's extra CPU goes (docs/performance.md):
+//! - **store**: the lease path without the manager: lease-core's `Planner` plans each request,
+//!   `DynamoDbStore::execute` sends it, the plan interprets the answer (no operation machines,
+//!   retries, clock readings after the answer, metrics or logging);
+//! - **raw+core**: the raw loop, plus lease-core planning and rendering the same two requests
+//!   (`Planner::acquire` / `release`, `Request::render`) and dropping them: lease-core's request
+//!   building, in the cache conditions of the real loop.
+//!
+//! The runtime is tokio's current-thread runtime (all tasks on one thread);
+//! `LEASE_BENCH_RUNTIME=multi` uses the multi-threaded one (one worker per core) instead.
+//! `scripts/bench.sh` runs every benchmark; see docs/performance.md.
 
 mod raw;
 mod same_requests;
 
 use std::error::Error;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Intercept, Region};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use cpu_time::ProcessTime;
+use lease_dynamodb_sdk::token::LeaseToken;
 use lease_dynamodb_sdk::{
-    DynamoDbStore, LeaseConfig, LeaseManager, ReleaseOutcome, create_lock_table, store::Store,
+    DynamoDbStore, FencingToken, Lease, LeaseConfig, LeaseManager, ReleaseOutcome,
+    create_lock_table, store::Planner, store::Store,
 };
 use tokio::task::JoinSet;
 
@@ -78,6 +90,37 @@ async fn lease_pair<S: Store>(manager: &LeaseManager<S>, pk: &str) -> Result<(),
     }
 }
 
+/// One acquire + release planned by lease-core and sent by the store, without the manager.
+async fn store_pair<S: Store>(planner: &Planner, store: &S, pk: &str) -> Result<(), BoxError> {
+    let token = LeaseToken::new(uuid::Uuid::new_v4().to_string());
+    let plan = planner.acquire(pk, DURATION, SystemTime::now(), token)?;
+    let answer = store.execute(plan.request()).await;
+    let lease = plan.interpret(answer)?;
+    let plan = planner.release(&lease, SystemTime::now())?;
+    let answer = store.execute(plan.request()).await;
+    match plan.interpret(answer)? {
+        ReleaseOutcome::Released => Ok(()),
+        other => Err(format!("release did not release: {other:?}").into()),
+    }
+}
+
+/// lease-core's planning and rendering of an acquire and a release of `pk` with `token`, whose
+/// results are dropped.
+fn plan_and_render(planner: &Planner, pk: &str, token: &str) -> Result<(), BoxError> {
+    let now = SystemTime::now();
+    let plan = planner.acquire(pk, DURATION, now, LeaseToken::new(token))?;
+    std::hint::black_box(plan.request().render());
+    let lease = Lease::new(
+        planner.resolve(pk),
+        LeaseToken::new(token),
+        FencingToken::new(1),
+        now + DURATION,
+    );
+    let plan = planner.release(&lease, SystemTime::now())?;
+    std::hint::black_box(plan.request().render());
+    Ok(())
+}
+
 fn since_epoch() -> Result<Duration, BoxError> {
     Ok(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?)
 }
@@ -86,6 +129,8 @@ fn since_epoch() -> Result<Duration, BoxError> {
 enum Loop {
     Raw,
     Lease,
+    Store,
+    RawCore,
 }
 
 impl Loop {
@@ -93,6 +138,17 @@ impl Loop {
         match self {
             Self::Raw => "raw",
             Self::Lease => "lease",
+            Self::Store => "store",
+            Self::RawCore => "raw+core",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Raw => "raw aws-sdk-dynamodb loop",
+            Self::Lease => "LeaseManager<DynamoDbStore>",
+            Self::Store => "Planner + DynamoDbStore",
+            Self::RawCore => "raw + lease-core plan/render",
         }
     }
 }
@@ -109,6 +165,7 @@ struct Bench {
     client: Client,
     table: String,
     manager: LeaseManager<DynamoDbStore>,
+    planner: Arc<Planner>,
 }
 
 impl Bench {
@@ -121,6 +178,12 @@ impl Bench {
                     raw::pair(&self.client, &self.table, pk, &token, since_epoch).await?;
                 }
                 Loop::Lease => lease_pair(&self.manager, pk).await?,
+                Loop::Store => store_pair(&self.planner, self.manager.store(), pk).await?,
+                Loop::RawCore => {
+                    let token = uuid::Uuid::new_v4().to_string();
+                    plan_and_render(&self.planner, pk, &token)?;
+                    raw::pair(&self.client, &self.table, pk, &token, since_epoch).await?;
+                }
             }
         }
         Ok(())
@@ -148,36 +211,37 @@ impl Bench {
         })
     }
 
-    /// One mode: warm-up, then `blocks` rounds of alternating blocks; prints each block.
-    async fn mode(&self, tasks: u32, blocks: u32, pairs: u32) -> Result<Summary, BoxError> {
+    /// One mode: a warm-up block of each loop, then `blocks` rounds with one block of each
+    /// loop, in an order that rotates by one every round (raw, lease | lease, raw | ...), so
+    /// that a linear drift cancels out; prints each block. `loops[0]` must be the raw loop.
+    async fn mode(
+        &self,
+        tasks: u32,
+        loops: &[Loop],
+        blocks: u32,
+        pairs: u32,
+    ) -> Result<Summary, BoxError> {
         println!();
         println!("{tasks} task(s):");
-        self.block(Loop::Raw, tasks, WARM_UP_PAIRS).await?;
-        self.block(Loop::Lease, tasks, WARM_UP_PAIRS).await?;
-        let (mut raw, mut lease) = (Vec::new(), Vec::new());
-        for i in 0..blocks {
-            // raw, lease | lease, raw | raw, lease ...: a linear drift cancels out.
-            let order = if i % 2 == 0 {
-                [Loop::Raw, Loop::Lease]
-            } else {
-                [Loop::Lease, Loop::Raw]
-            };
-            for which in order {
-                let block = self.block(which, tasks, pairs).await?;
+        for &which in loops {
+            self.block(which, tasks, WARM_UP_PAIRS).await?;
+        }
+        let mut results: Vec<Vec<Block>> = vec![Vec::new(); loops.len()];
+        for round in 0..blocks as usize {
+            for k in 0..loops.len() {
+                let index = (round + k) % loops.len();
+                let block = self.block(loops[index], tasks, pairs).await?;
                 println!(
-                    "  block {} {:<5} {:>8.1} pairs/s {:>8.1} µs CPU/pair",
-                    i + 1,
-                    which.name(),
+                    "  block {} {:<8} {:>8.1} pairs/s {:>8.1} µs CPU/pair",
+                    round + 1,
+                    loops[index].name(),
                     block.pairs_per_second,
                     block.cpu_us_per_pair
                 );
-                match which {
-                    Loop::Raw => raw.push(block),
-                    Loop::Lease => lease.push(block),
-                }
+                results[index].push(block);
             }
         }
-        Ok(Summary::of(tasks, &raw, &lease))
+        Ok(Summary::of(tasks, loops, &results))
     }
 }
 
@@ -229,6 +293,11 @@ async fn run(runtime: &str) -> Result<(), BoxError> {
     let blocks = env_u32("LEASE_BENCH_BLOCKS", 5)?;
     let pairs = env_u32("LEASE_BENCH_PAIRS", 2000)?;
     let modes = task_counts()?;
+    let loops: &[Loop] = if std::env::var("LEASE_BENCH_DECOMPOSE").is_ok_and(|v| v == "1") {
+        &[Loop::Raw, Loop::Lease, Loop::Store, Loop::RawCore]
+    } else {
+        &[Loop::Raw, Loop::Lease]
+    };
     let client = client(&endpoint, None::<same_requests::Recorder>);
     let table = format!(
         "lease-bench-{}-{}",
@@ -240,18 +309,21 @@ async fn run(runtime: &str) -> Result<(), BoxError> {
     same_requests::check(&endpoint, &config, "BENCH#check").await?;
 
     let bench = Bench {
+        planner: Arc::new(Planner::new(config.clone())),
         manager: LeaseManager::new(DynamoDbStore::new(client.clone()), config),
         client: client.clone(),
         table: table.clone(),
     };
+    let names: Vec<_> = loops.iter().map(|l| l.name()).collect();
     println!(
-        "sdk_vs_raw: {blocks} blocks × {pairs} acquire+release pairs per loop and mode, tasks \
-         {modes:?} (each its own key), one shared client, {runtime} runtime, dynalite at \
-         {endpoint}; both loops checked to send identical requests"
+        "sdk_vs_raw: {blocks} blocks × {pairs} acquire+release pairs per loop ({}) and mode, \
+         tasks {modes:?} (each its own key), one shared client, {runtime} runtime, dynalite at \
+         {endpoint}; raw and lease checked to send identical requests",
+        names.join(", ")
     );
     let mut summaries = Vec::new();
     for &tasks in &modes {
-        summaries.push(bench.mode(tasks, blocks, pairs).await?);
+        summaries.push(bench.mode(tasks, loops, blocks, pairs).await?);
     }
     report(&summaries);
 
@@ -264,79 +336,98 @@ async fn run(runtime: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// The medians of one mode's blocks, and the range of the ratios lease/raw within each round
-/// (raw and lease blocks run back to back), a measure of noise.
+/// One loop's medians over a mode's blocks, and the range of its ratios to the raw loop
+/// within each round (a measure of noise).
 #[derive(Debug)]
-struct Summary {
-    tasks: u32,
-    raw_rate: f64,
-    lease_rate: f64,
-    raw_cpu: f64,
-    lease_cpu: f64,
+struct Row {
+    which: Loop,
+    rate: f64,
+    cpu: f64,
     rate_range: (f64, f64),
     cpu_range: (f64, f64),
 }
 
+/// A mode's rows, the raw loop's first.
+#[derive(Debug)]
+struct Summary {
+    tasks: u32,
+    rows: Vec<Row>,
+}
+
 impl Summary {
-    fn of(tasks: u32, raw: &[Block], lease: &[Block]) -> Self {
-        let rate = |b: &[Block]| median(b.iter().map(|b| b.pairs_per_second));
-        let cpu = |b: &[Block]| median(b.iter().map(|b| b.cpu_us_per_pair));
-        let range = |ratio: fn(&Block, &Block) -> f64| {
-            raw.iter()
-                .zip(lease)
-                .map(|(r, l)| ratio(l, r))
+    fn of(tasks: u32, loops: &[Loop], results: &[Vec<Block>]) -> Self {
+        let raw = &results[0];
+        let range = |blocks: &[Block], ratio: fn(&Block, &Block) -> f64| {
+            blocks
+                .iter()
+                .zip(raw)
+                .map(|(b, r)| ratio(b, r))
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
                     (lo.min(x), hi.max(x))
                 })
         };
-        Self {
-            tasks,
-            raw_rate: rate(raw),
-            lease_rate: rate(lease),
-            raw_cpu: cpu(raw),
-            lease_cpu: cpu(lease),
-            rate_range: range(|l, r| l.pairs_per_second / r.pairs_per_second),
-            cpu_range: range(|l, r| l.cpu_us_per_pair / r.cpu_us_per_pair),
-        }
+        let rows = loops
+            .iter()
+            .zip(results)
+            .map(|(&which, blocks)| Row {
+                which,
+                rate: median(blocks.iter().map(|b| b.pairs_per_second)),
+                cpu: median(blocks.iter().map(|b| b.cpu_us_per_pair)),
+                rate_range: range(blocks, |b, r| b.pairs_per_second / r.pairs_per_second),
+                cpu_range: range(blocks, |b, r| b.cpu_us_per_pair / r.cpu_us_per_pair),
+            })
+            .collect();
+        Self { tasks, rows }
     }
 }
 
-/// Prints each mode's medians and the ratios lease/raw against the targets.
+/// Prints each mode's medians, the ratios to the raw loop, and the lease loop's against the
+/// targets.
 fn report(summaries: &[Summary]) {
     let verdict = |met: bool| if met { "met" } else { "MISSED" };
     let range = |(lo, hi): (f64, f64)| format!("{lo:.2}..{hi:.2}");
     println!();
     println!(
-        "{:<7} {:<30} {:>14} {:>14}",
-        "tasks", "median of blocks", "pairs/s", "µs CPU/pair"
+        "{:<5} {:<30} {:>9} {:>11} {:>14} {:>14}",
+        "tasks", "median of blocks", "pairs/s", "µs CPU/pair", "×raw pairs/s", "×raw CPU/pair"
     );
     for s in summaries {
-        let (rate_ratio, cpu_ratio) = (s.lease_rate / s.raw_rate, s.lease_cpu / s.raw_cpu);
-        let tasks = s.tasks;
-        println!(
-            "{tasks:<7} {:<30} {:>14.1} {:>14.1}",
-            "raw aws-sdk-dynamodb loop", s.raw_rate, s.raw_cpu
-        );
-        println!(
-            "{tasks:<7} {:<30} {:>14.1} {:>14.1}",
-            "LeaseManager<DynamoDbStore>", s.lease_rate, s.lease_cpu
-        );
-        println!(
-            "{tasks:<7} {:<30} {rate_ratio:>14.3} {cpu_ratio:>14.3}",
-            "lease / raw"
-        );
-        println!(
-            "{tasks:<7} {:<30} {:>14} {:>14}",
-            "target",
-            format!("≥ 0.950 {}", verdict(rate_ratio >= 0.95)),
-            format!("≤ 1.050 {}", verdict(cpu_ratio <= 1.05))
-        );
-        println!(
-            "{tasks:<7} {:<30} {:>14} {:>14}",
-            "lease / raw within each round",
-            range(s.rate_range),
-            range(s.cpu_range)
-        );
+        let Some(raw) = s.rows.first() else { continue };
+        for row in &s.rows {
+            let (rate_ratio, cpu_ratio) = (row.rate / raw.rate, row.cpu / raw.cpu);
+            print!(
+                "{:<5} {:<30} {:>9.1} {:>11.1}",
+                s.tasks,
+                row.which.describe(),
+                row.rate,
+                row.cpu
+            );
+            if row.which == Loop::Raw {
+                println!();
+                continue;
+            }
+            println!(" {rate_ratio:>14.3} {cpu_ratio:>14.3}");
+            println!(
+                "{:<5} {:<30} {:>9} {:>11} {:>14} {:>14}",
+                "",
+                "  within each round",
+                "",
+                "",
+                range(row.rate_range),
+                range(row.cpu_range)
+            );
+            if row.which == Loop::Lease {
+                println!(
+                    "{:<5} {:<30} {:>9} {:>11} {:>14} {:>14}",
+                    "",
+                    "  target",
+                    "",
+                    "",
+                    format!("≥ 0.95 {}", verdict(rate_ratio >= 0.95)),
+                    format!("≤ 1.05 {}", verdict(cpu_ratio <= 1.05))
+                );
+            }
+        }
     }
 }
 
