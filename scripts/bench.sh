@@ -6,10 +6,15 @@
 #      and the heap allocations per operation of steps 1 and 2 (counted with dhat); then many
 #      leases per process: 1 000 to 100 000 guards on paused time (resident memory per lease,
 #      CPU per renewal, shutdown, the busiest second of renewals; about a minute);
-#   3. lease-dynamodb-sdk: the SDK store against a raw aws-sdk-dynamodb loop on dynalite.
+#   3. lease-dynamodb-sdk: the SDK store against a raw aws-sdk-dynamodb loop on dynalite, with 1
+#      and 8 concurrent tasks;
+#   4. lease-dynamodb-sdk: handover under contention on dynalite (W tasks, one key, the waiting
+#      acquire; about 2.5 minutes).
 # Stops the servers on exit. Exits non-zero only if a benchmark fails to build or run (missed
 # targets are reported in the output, not failed). Extra environment for step 3:
-# LEASE_BENCH_BLOCKS (default 5), LEASE_BENCH_PAIRS (pairs per block, default 2000).
+# LEASE_BENCH_BLOCKS (default 5), LEASE_BENCH_PAIRS (pairs per block, default 2000),
+# LEASE_BENCH_TASKS (default 1,8); for step 4: LEASE_CONTENTION_SECS (measured seconds per
+# variant, default 18), LEASE_CONTENTION_WARMUP_SECS (default 2), LEASE_CONTENTION_VARIANTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,5 +34,8 @@ cargo bench --locked -p lease-memory --bench allocations
 step "lease-memory: many leases per process, renewal jitter off and on (issue 14)"
 cargo bench --locked -p lease-memory --bench scale
 
-step "lease-dynamodb-sdk: SDK store vs raw aws-sdk-dynamodb loop on dynalite (targets: >= 0.95x pairs/s, <= 1.10x CPU/pair)"
+step "lease-dynamodb-sdk: SDK store vs raw aws-sdk-dynamodb loop on dynalite, 1 and 8 tasks (targets: >= 0.95x pairs/s, <= 1.05x CPU/pair)"
 cargo bench --locked -p lease-dynamodb-sdk --bench sdk_vs_raw
+
+step "lease-dynamodb-sdk: handover under contention on dynalite (targets, one shared manager, W = 16: >= 16 handovers/s, <= 2.2 requests per handover, p50 <= 10 ms, p99 <= 50 ms)"
+cargo bench --locked -p lease-dynamodb-sdk --bench contention
