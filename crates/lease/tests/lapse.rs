@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use common::{Ahead, History, World, ms, secs, settle};
 use lease_memory::{
     GuardOptions, LeaseError, LeaseStatus, LossReason, ReleaseOutcome, ScopedOutcome, WaitPolicy,
-    error::Operation, fault::Fault, fault::FaultRule, fault::RequestKind, snapshot::LeaseState,
-    store::StoreErrorKind,
+    config::MIN_POLL_DELAY, error::Operation, fault::Fault, fault::FaultRule, fault::RequestKind,
+    snapshot::LeaseState, store::StoreErrorKind,
 };
 
 /// Renewals exactly every `n` seconds (the jitter off): the scenarios time their faults to
@@ -334,7 +334,7 @@ async fn waiting_acquire_answered_late_keeps_waiting() {
     );
     let pending = tokio::spawn({
         let (a, key) = (a.clone(), w.key());
-        let options = every(3).wait(WaitPolicy::with_timeout(secs(60)));
+        let options = every(3).wait(WaitPolicy::with_timeout(secs(60)).jitter_seed(3));
         async move { a.acquire_guard(key, secs(10), options).await }
     });
     w.sleep_until(secs(9)).await;
@@ -342,7 +342,13 @@ async fn waiting_acquire_answered_late_keeps_waiting() {
     let lc = c.try_acquire(w.key(), secs(5)).await.unwrap();
 
     let guard = pending.await.unwrap().unwrap();
-    assert!(w.at() >= secs(13) && w.at() <= secs(15), "{:?}", w.at());
+    // The contender's lease ends at 15 (its clock is 1 s ahead); a poll that lands less than
+    // MIN_POLL_DELAY (10 ms) before that waits the 10 ms.
+    assert!(
+        w.at() >= secs(13) && w.at() <= secs(15) + MIN_POLL_DELAY,
+        "{:?}",
+        w.at()
+    );
     assert!(guard.is_valid());
     assert!(guard.fence() > lc.fence());
     assert_eq!(guard.release().await.unwrap(), ReleaseOutcome::Released);
