@@ -266,6 +266,9 @@ pub(crate) struct FormatArgs {
     /// The fencing token attribute.
     #[arg(long, global = true, default_value = defaults::FENCE_ATTRIBUTE, value_name = "NAME")]
     pub(crate) fence_attribute: String,
+    /// The attribute of the value an election's leader proclaims (`lease leader`).
+    #[arg(long, global = true, default_value = defaults::VALUE_ATTRIBUTE, value_name = "NAME")]
+    pub(crate) value_attribute: String,
     /// Time added to a lease's expiry for its TTL attribute (above zero; --no-ttl writes none).
     #[arg(long, global = true, default_value = "1h", value_parser = parse_duration, value_name = "DURATION", conflicts_with = "no_ttl")]
     pub(crate) ttl_buffer: Duration,

@@ -116,6 +116,7 @@ pub(crate) fn lease_config(store: &StoreArgs, format: &FormatArgs) -> Result<Lea
             format.ttl_attribute.clone(),
         )
         .fence_attribute_name(format.fence_attribute.clone())
+        .value_attribute_name(format.value_attribute.clone())
         .lock_sort_key(format.sort_key.clone())
         .include_ttl(!format.no_ttl)
         .expiry_unit(match format.expiry_unit {
@@ -148,9 +149,9 @@ fn config_hint(error: &ConfigError) -> &'static str {
         ConfigError::TtlBufferTooLong { .. } | ConfigError::TtlBufferTooShort { .. } => {
             "; check --ttl-buffer (and --max-clock-skew)"
         }
-        ConfigError::EmptyLockSortKey | ConfigError::LockSortKeyTooLong { .. } => {
-            "; check --sort-key"
-        }
+        ConfigError::EmptyLockSortKey
+        | ConfigError::LockSortKeyTooLong { .. }
+        | ConfigError::ReservedLockSortKey => "; check --sort-key",
         _ => "",
     }
 }

@@ -109,8 +109,10 @@ pub(crate) async fn leader(
                 let Ok(change) = change else {
                     return Err(Failure::internal("the leader observer stopped"));
                 };
-                // The observer's first read repeats what was printed: print changes only.
-                if change != shown {
+                // The observer's first read repeats what was printed: print a change of term
+                // only (a renewal moves the expiry, nothing else).
+                let term = |l: &Option<Leader>| l.as_ref().map(|l| (l.fence, l.value.clone()));
+                if term(&change) != term(&shown) {
                     LeaderView::new(&args.name, change.as_ref(), SystemTime::now())
                         .print(args.output)?;
                     shown = change;

@@ -85,6 +85,32 @@ async fn leader_shows_and_follows_the_leader_of_an_election() {
     let status = wait_within(&mut child, Duration::from_secs(20));
     assert_eq!(status.code(), Some(0));
 
+    // An election whose value attribute is renamed is read with --value-attribute.
+    let renamed = LeaseConfig::builder(server.table.as_str())
+        .value_attribute_name("who")
+        .build()
+        .unwrap();
+    let other = LeaseManager::new(DynamoDbStore::new(server.client()), renamed);
+    let leadership = other
+        .campaign(
+            "shard-8",
+            "host-b",
+            Duration::from_secs(30),
+            GuardOptions::default(),
+        )
+        .await
+        .unwrap();
+    let shown = json(&server.run(&[
+        "--value-attribute",
+        "who",
+        "leader",
+        "shard-8",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(shown["value"], "host-b", "{shown}");
+    drop(leadership);
+
     // A bad name is refused before any request, with the usage status.
     let refused = server.run(&["leader", ""]);
     assert_eq!(code(&refused), 64, "{}", describe(&refused));

@@ -348,6 +348,9 @@ impl LeaseConfigBuilder {
         if c.lock_sort_key.is_empty() {
             return Err(ConfigError::EmptyLockSortKey);
         }
+        if c.lock_sort_key == crate::election::ELECTION_SORT_KEY {
+            return Err(ConfigError::ReservedLockSortKey);
+        }
         if c.lock_sort_key.len() > crate::validate::MAX_SORT_KEY_BYTES {
             return Err(ConfigError::LockSortKeyTooLong {
                 len: c.lock_sort_key.len(),

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::election::ELECTION_SORT_KEY;
 use crate::holder::{Holder, HolderSuffix};
 use crate::key::LeaseKey;
 use crate::lifecycle::LossReason;
@@ -51,6 +52,12 @@ pub enum ConfigError {
     /// The lock sort key value is empty.
     #[error("the lock sort key is empty")]
     EmptyLockSortKey,
+    /// The lock sort key is the elections' sort key (`LEADER`): a lock and an election of the
+    /// same name would share one item.
+    #[error(
+        "the lock sort key {ELECTION_SORT_KEY:?} is reserved for elections: a lock and an election of the same name would share one item"
+    )]
+    ReservedLockSortKey,
     /// The lock sort key value is longer than DynamoDB's 1024 bytes for a sort key.
     #[error("the lock sort key is {len} bytes long; DynamoDB allows at most 1024")]
     LockSortKeyTooLong {
@@ -605,7 +612,8 @@ fn reason_codes(reasons: &[CancellationReason]) -> String {
 /// A store error as the operation's error: [`LeaseError::OutcomeUnknown`] if the request may
 /// have been applied, [`LeaseError::Store`] if it certainly was not.
 pub(crate) fn store_failure(operation: Operation, key: LeaseKey, source: StoreError) -> LeaseError {
-    if source.kind().outcome_may_be_applied() {
+    // A read changes nothing: there is no outcome to be unsure of.
+    if source.kind().outcome_may_be_applied() && operation != Operation::Inspect {
         LeaseError::OutcomeUnknown {
             operation,
             key,

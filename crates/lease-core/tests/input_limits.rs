@@ -462,6 +462,11 @@ fn bad_table_options_are_config_errors_at_the_limits() {
         build(builder().lock_sort_key("")),
         Err(ConfigError::EmptyLockSortKey)
     );
+    // A lock and an election of the same name must never share an item.
+    assert_eq!(
+        build(builder().lock_sort_key(lease_core::ELECTION_SORT_KEY)),
+        Err(ConfigError::ReservedLockSortKey)
+    );
     assert_eq!(
         build(builder().lock_sort_key("€".repeat(342))),
         Err(ConfigError::LockSortKeyTooLong { len: 1026 })

@@ -3,13 +3,15 @@
 //! "Leader election".
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lease_core::lifecycle::Observer;
+use lease_core::lifecycle::{Observer, RequestId};
 use lease_core::{
     FencingToken, Leader, LeaseError, LeaseKey, LeaseStatus, LossReason, MIN_POLL_DELAY,
-    ReleaseOutcome, Store, Text, election_key,
+    ReleaseOutcome, Store, StoreError, StoreResponse, Text, election_key,
 };
 use tokio::sync::watch;
 use tracing::warn;
@@ -147,6 +149,34 @@ impl LeaderWatch {
     }
 }
 
+/// A read in flight: its id and the store's answer to come.
+type InFlight = (
+    RequestId,
+    Pin<Box<dyn Future<Output = Result<StoreResponse, StoreError>> + Send>>,
+);
+
+/// The answer of the read in flight, if any (never resolves without one).
+async fn answer(
+    in_flight: &mut Option<InFlight>,
+) -> (RequestId, Result<StoreResponse, StoreError>) {
+    match in_flight {
+        Some((id, read)) => (*id, read.as_mut().await),
+        None => std::future::pending().await,
+    }
+}
+
+/// Passes the observer's changes to the watchers: woken by a change of term (another leader, a
+/// new term, none); a renewal only updates the expiry shown.
+fn publish(tx: &watch::Sender<Option<Leader>>, observer: &mut Observer) {
+    while let Some(change) = observer.poll_change() {
+        tx.send_if_modified(|shown| {
+            let new_term = !same_term(shown.as_ref(), change.as_ref());
+            *shown = change;
+            new_term
+        });
+    }
+}
+
 /// Whether `a` and `b` are the same term of the same leader (or both no leader): only the
 /// expiry (a renewal) may differ.
 fn same_term(a: Option<&Leader>, b: Option<&Leader>) -> bool {
@@ -227,39 +257,40 @@ impl<S: Store + 'static> LeaseManager<S> {
         let (tx, rx) = watch::channel(None);
         let manager = self.clone();
         drop(tokio::spawn(async move {
+            // The read in flight, raced against the observer's timers (above all the shown
+            // leader's expiry): a slow read never keeps a leader shown past its lease.
+            let mut in_flight: Option<InFlight> = None;
             loop {
                 let now = manager.clock_reading();
-                if let Some(transmit) = observer.poll_transmit(now) {
+                observer.handle_timeout(now);
+                if in_flight.is_none()
+                    && let Some(transmit) = observer.poll_transmit(now)
+                {
                     let (id, request) = (transmit.id, transmit.request.clone());
-                    let answer = tokio::select! {
-                        answer = manager.store().execute(&request) => answer,
-                        () = tx.closed() => return,
-                    };
-                    observer.handle_response(id, answer, manager.clock_reading());
-                    if let Some(error) = observer.last_error() {
-                        warn!(key = %error.key(), error = %error.report(), "could not read the leader; showing the last one until its expiry");
-                    }
-                } else {
-                    // Never closer than 1 ms: a timer that stays due cannot spin the task.
-                    let wait = match (observer.poll_timeout(), now.monotonic) {
-                        (Some(at), Some(read)) => at.saturating_duration_since(read),
-                        _ => MIN_POLL_DELAY,
-                    }
-                    .max(Duration::from_millis(1));
-                    tokio::select! {
-                        () = tx.closed() => return,
-                        () = tokio::time::sleep(wait) => {}
-                    }
-                    observer.handle_timeout(manager.clock_reading());
+                    let reader = manager.clone();
+                    in_flight = Some((
+                        id,
+                        Box::pin(async move { reader.store().execute(&request).await }),
+                    ));
                 }
-                // Watchers are woken by a change of term (another leader, a new term, none);
-                // a renewal only updates the expiry shown.
-                while let Some(change) = observer.poll_change() {
-                    tx.send_if_modified(|shown| {
-                        let new_term = !same_term(shown.as_ref(), change.as_ref());
-                        *shown = change;
-                        new_term
-                    });
+                publish(&tx, &mut observer);
+                // Never closer than 1 ms: a timer that stays due cannot spin the task.
+                let wait = match (observer.poll_timeout(), now.monotonic) {
+                    (Some(at), Some(read)) => at.saturating_duration_since(read),
+                    _ => MIN_POLL_DELAY,
+                }
+                .max(Duration::from_millis(1));
+                tokio::select! {
+                    () = tx.closed() => return,
+                    (id, answer) = answer(&mut in_flight) => {
+                        in_flight = None;
+                        observer.handle_response(id, answer, manager.clock_reading());
+                        if let Some(error) = observer.last_error() {
+                            warn!(key = %error.key(), error = %error.report(), "could not read the leader; showing the last one until its expiry");
+                        }
+                        publish(&tx, &mut observer);
+                    }
+                    () = tokio::time::sleep(wait) => {}
                 }
             }
         }));

@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{World, ms, secs};
 use lease_memory::election::{ELECTION_SORT_KEY, election_key};
 use lease_memory::error::InvalidInput;
@@ -154,4 +156,55 @@ async fn an_empty_or_oversized_value_is_refused_before_any_request() {
         }
     }
     assert_eq!(store.requests_seen(), 0);
+}
+
+/// A read that hangs (a slow store) does not keep a leader shown past its lease: the observer
+/// races its read against the leader's expiry.
+#[tokio::test(start_paused = true)]
+async fn a_hanging_read_does_not_keep_an_expired_leader_shown() {
+    use lease_memory::fault::{Fault, FaultRule, RequestKind};
+    let w = World::new();
+    let (leader_store, observer_store) = (w.faulty(), w.faulty());
+    let m = w.manager("leader", &leader_store);
+    let observer = w.manager("observer", &observer_store);
+    let leadership = m
+        .campaign("jobs", "a", secs(10), GuardOptions::default())
+        .await
+        .unwrap();
+    let mut watch = observer.observe("jobs", secs(1)).unwrap();
+    let expires_at = watch.changed().await.unwrap().unwrap().expires_at;
+    leader_store.set_outage(Some(lease_memory::store::StoreErrorKind::Unavailable));
+    observer_store.push_rule(
+        FaultRule::new(Fault::Delay(secs(60)))
+            .matching(RequestKind::Get)
+            .always(),
+    );
+    let change = tokio::time::timeout(secs(30), watch.changed()).await;
+    assert_eq!(change, Ok(Ok(None)), "gone at the expiry, read or no read");
+    let gone = lease_memory::clock::Clock::now(&*w.clock);
+    assert!(gone >= expires_at && gone <= expires_at + ms(1), "{gone:?}");
+    drop(leadership);
+}
+
+/// An interval too long for the clock means "not for a very long time", not "at once".
+#[tokio::test(start_paused = true)]
+async fn a_huge_read_interval_reads_once() {
+    let w = World::new();
+    let store = w.faulty();
+    let observer = w.manager("observer", &store);
+    let watch = observer.observe("jobs", Duration::MAX).unwrap();
+    w.sleep_until(secs(3_600)).await;
+    assert_eq!(store.requests_seen(), 1);
+    drop(watch);
+}
+
+/// A read that fails is a store failure, not an unknown outcome: a read changes nothing.
+#[tokio::test(start_paused = true)]
+async fn a_failed_read_is_a_store_error() {
+    let w = World::new();
+    let store = w.faulty();
+    let m = w.manager("m", &store);
+    store.set_outage(Some(lease_memory::store::StoreErrorKind::Unavailable));
+    let error = m.leader("jobs").await.unwrap_err();
+    assert!(error.is_store(), "{error:?}");
 }

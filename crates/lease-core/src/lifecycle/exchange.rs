@@ -217,3 +217,15 @@ pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant
 pub(crate) fn at_most(now: Instant, delay: Duration, cap: Instant) -> Instant {
     now.checked_add(delay).map_or(cap, |at| at.min(cap))
 }
+
+/// `at + delay`, or the latest instant within reach when that overflows (halving the delay
+/// until it fits): a delay too long for the clock means "not for a very long time", never
+/// "now".
+pub(crate) fn saturating_add(at: Instant, mut delay: Duration) -> Instant {
+    loop {
+        if let Some(later) = at.checked_add(delay) {
+            return later;
+        }
+        delay /= 2;
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::exchange::{Answer, earliest};
+use super::exchange::{Answer, earliest, saturating_add};
 use super::machine::Machine;
 use super::ops::InspectOp;
 use super::retry::RetryPolicy;
@@ -138,7 +138,8 @@ impl Observer {
                 InspectOp::new(Arc::clone(&self.planner), self.key.clone(), self.retry)
             {
                 self.read = Some(read);
-                self.next_read = now.monotonic.and_then(|at| at.checked_add(self.every));
+                // An interval too long for the clock means "not for a very long time".
+                self.next_read = now.monotonic.map(|at| saturating_add(at, self.every));
             }
         }
     }
@@ -190,7 +191,7 @@ impl Observer {
                 .expires_at
                 .duration_since(now.wall)
                 .ok()
-                .and_then(|left| at.checked_add(left)),
+                .map(|left| saturating_add(at, left)),
             _ => None,
         };
         if leader != self.shown {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use std::time::SystemTime;
 
 use super::acquire_op::AcquireOp;
-use super::exchange::{Answer, earliest};
+use super::exchange::{Answer, earliest, saturating_add};
 use super::jitter::Jitter;
 use super::machine::{Machine, OpEvent};
 use super::retry::RetryPolicy;
@@ -430,16 +430,4 @@ fn until_expiry(holder: &Holder, now: SystemTime) -> Option<Duration> {
     }
     let until = info.expires_at.duration_since(now).ok()?;
     (!until.is_zero()).then_some(until)
-}
-
-/// `at + delay`, or the latest instant within reach when that overflows (halving the delay
-/// until it fits): a delay too long for the clock means "not for a very long time", never
-/// "now".
-fn saturating_add(at: Instant, mut delay: Duration) -> Instant {
-    loop {
-        if let Some(later) = at.checked_add(delay) {
-            return later;
-        }
-        delay /= 2;
-    }
 }

@@ -174,7 +174,8 @@ impl<S: Store> LeaseManager<S> {
     /// - [`LeaseError::MalformedItem`] if the item is not a readable lease (strict decoding:
     ///   a missing, wrong-typed, wrong-unit or foreign attribute).
     /// - [`LeaseError::InvalidInput`] for an empty or oversized key.
-    /// - [`LeaseError::OutcomeUnknown`] / [`LeaseError::Store`] if the read failed.
+    /// - [`LeaseError::Store`] if the read failed (a read changes nothing, so its failure is
+    ///   never [`LeaseError::OutcomeUnknown`]).
     pub async fn inspect(&self, key: impl Into<LeaseKey>) -> Result<LeaseSnapshot, LeaseError> {
         let mut op = InspectOp::new(Arc::clone(self.planner()), key.into(), self.retry_policy())?;
         self.drive(&mut op, self.now()).await
