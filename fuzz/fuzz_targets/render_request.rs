@@ -93,6 +93,7 @@ fn planned(u: &mut Unstructured<'_>) -> Result<()> {
         name(u, d::EXPIRES_AT_ATTRIBUTE)?,
         name(u, d::TTL_ATTRIBUTE)?,
         name(u, d::FENCE_ATTRIBUTE)?,
+        name(u, d::VALUE_ATTRIBUTE)?,
     ];
     let lock = match u.int_in_range(0..=3)? {
         0 => lease_fuzz::long_string(u, MAX_SORT_KEY_BYTES + 2)?,
@@ -109,6 +110,7 @@ fn planned(u: &mut Unstructured<'_>) -> Result<()> {
         .key_attribute_names(names[0].as_str(), names[1].as_str())
         .lease_attribute_names(names[2].as_str(), names[3].as_str(), names[4].as_str())
         .fence_attribute_name(names[5].as_str())
+        .value_attribute_name(names[6].as_str())
         .lock_sort_key(lock.as_str())
         .include_ttl(include_ttl)
         .expiry_unit(unit)
@@ -123,6 +125,7 @@ fn planned(u: &mut Unstructured<'_>) -> Result<()> {
             .all(|n| !n.is_empty() && n.len() <= MAX_ATTRIBUTE_NAME_BYTES)
         && distinct
         && !lock.is_empty()
+        && lock != lease_core::ELECTION_SORT_KEY
         && lock.len() <= MAX_SORT_KEY_BYTES;
     let config = match built {
         Ok(config) => {

@@ -109,6 +109,15 @@ impl HolderInfo {
                 attribute: foreign.to_string(),
             });
         }
+        // The proclaimed value (leader election), when present, is a string.
+        let value = config.value_attribute();
+        if let Some(other) = item.get(value).filter(|v| v.as_s().is_none()) {
+            return Err(DecodeError::WrongType {
+                attribute: value.into(),
+                expected: "S",
+                found: other.type_name(),
+            });
+        }
         Ok(info)
     }
 }

@@ -36,3 +36,34 @@ fn an_expiry_is_beyond_the_horizon_of_a_clock_before_the_range_of_milliseconds()
         Err(DecodeError::ExpiryBeyondHorizon { .. })
     ));
 }
+
+/// `decode_item`: a value attribute (leader election) that is not a string was refused by the
+/// snapshot but accepted by strict decoding; both refuse it now, alike.
+#[test]
+fn a_value_attribute_that_is_not_a_string_is_refused_alike() {
+    let config = LeaseConfig::builder("tbl").build().unwrap();
+    let now = from_epoch_seconds(1_800_000_000).unwrap();
+    let item = Item::from([
+        ("pk".into(), AttributeValue::string("e")),
+        ("sk".into(), AttributeValue::string("LEADER")),
+        ("lease_token".into(), AttributeValue::string("t")),
+        (
+            "lease_expires_at".into(),
+            AttributeValue::number(1_800_000_010),
+        ),
+        ("lease_value".into(), AttributeValue::number(7)),
+    ]);
+    let wrong = DecodeError::WrongType {
+        attribute: "lease_value".into(),
+        expected: "S",
+        found: "N",
+    };
+    assert_eq!(
+        HolderInfo::decode_strict(&item, &config, now),
+        Err(wrong.clone())
+    );
+    assert_eq!(
+        lease_core::LeaseSnapshot::decode(lease_core::election_key("e"), &item, &config, now),
+        Err(wrong)
+    );
+}
