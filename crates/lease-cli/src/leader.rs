@@ -111,8 +111,7 @@ pub(crate) async fn leader(
                 };
                 // The observer's first read repeats what was printed: print a change of term
                 // only (a renewal moves the expiry, nothing else).
-                let term = |l: &Option<Leader>| l.as_ref().map(|l| (l.fence, l.value.clone()));
-                if term(&change) != term(&shown) {
+                if !Leader::same_term(change.as_ref(), shown.as_ref()) {
                     LeaderView::new(&args.name, change.as_ref(), SystemTime::now())
                         .print(args.output)?;
                     shown = change;

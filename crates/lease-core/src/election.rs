@@ -57,6 +57,18 @@ impl Leader {
         })
     }
 
+    /// Whether `a` and `b` show the same term of the same leader (or both no leader): they may
+    /// differ only in the expiry, which a renewal moves. A change of term is another leader,
+    /// a new term (fencing token) of the same one, or a leader appearing or going.
+    #[must_use]
+    pub fn same_term(a: Option<&Self>, b: Option<&Self>) -> bool {
+        match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.key == b.key && a.fence == b.fence && a.value == b.value,
+            _ => false,
+        }
+    }
+
     /// Whether the leader's lease is still unexpired at the observer's wall-clock time `now`.
     /// An observer that re-judges a leader with this at every reading reports it for no longer
     /// than its lease lasts, give or take the clock difference between the leader's and the

@@ -3,15 +3,14 @@
 //! "Leader election".
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lease_core::lifecycle::{Observer, RequestId};
+use crate::in_flight::{InFlight, answer};
+use lease_core::lifecycle::Observer;
 use lease_core::{
     FencingToken, Leader, LeaseError, LeaseKey, LeaseStatus, LossReason, MIN_POLL_DELAY,
-    ReleaseOutcome, Store, StoreError, StoreResponse, Text, election_key,
+    ReleaseOutcome, Store, Text, election_key,
 };
 use tokio::sync::watch;
 use tracing::warn;
@@ -149,41 +148,15 @@ impl LeaderWatch {
     }
 }
 
-/// A read in flight: its id and the store's answer to come.
-type InFlight = (
-    RequestId,
-    Pin<Box<dyn Future<Output = Result<StoreResponse, StoreError>> + Send>>,
-);
-
-/// The answer of the read in flight, if any (never resolves without one).
-async fn answer(
-    in_flight: &mut Option<InFlight>,
-) -> (RequestId, Result<StoreResponse, StoreError>) {
-    match in_flight {
-        Some((id, read)) => (*id, read.as_mut().await),
-        None => std::future::pending().await,
-    }
-}
-
 /// Passes the observer's changes to the watchers: woken by a change of term (another leader, a
 /// new term, none); a renewal only updates the expiry shown.
 fn publish(tx: &watch::Sender<Option<Leader>>, observer: &mut Observer) {
     while let Some(change) = observer.poll_change() {
         tx.send_if_modified(|shown| {
-            let new_term = !same_term(shown.as_ref(), change.as_ref());
+            let new_term = !Leader::same_term(shown.as_ref(), change.as_ref());
             *shown = change;
             new_term
         });
-    }
-}
-
-/// Whether `a` and `b` are the same term of the same leader (or both no leader): only the
-/// expiry (a renewal) may differ.
-fn same_term(a: Option<&Leader>, b: Option<&Leader>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => a.key == b.key && a.fence == b.fence && a.value == b.value,
-        _ => false,
     }
 }
 

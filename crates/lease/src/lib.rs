@@ -64,6 +64,7 @@
 pub mod clock;
 mod guard;
 mod handover;
+mod in_flight;
 mod leadership;
 mod manager;
 pub mod metrics;

@@ -1,20 +1,17 @@
 //! The guard's driver: the task that pumps its [`Keeper`](lease_core::lifecycle::Keeper) with
 //! the store and tokio's timers. It decides nothing: every decision is the keeper's.
 
-use std::future::{Future, pending};
-use std::pin::Pin;
+use std::future::pending;
 use std::sync::Arc;
 
 use lease_core::lifecycle::RequestId;
-use lease_core::{StoreError, StoreErrorKind, StoreResponse};
+use lease_core::{StoreError, StoreErrorKind};
 use tokio_util::sync::CancellationToken;
 
 use super::shared::Shared;
+use crate::in_flight::{Answer, InFlight, answer};
 use crate::manager::LeaseManager;
 use lease_core::Store;
-
-type Answer = Result<StoreResponse, StoreError>;
-type InFlight = (RequestId, Pin<Box<dyn Future<Output = Answer> + Send>>);
 
 /// What woke the driver.
 enum Wake {
@@ -130,13 +127,6 @@ pub(super) async fn drive_orphan<S: Store + 'static>(
         }
     });
     drive(shared, manager, None).await;
-}
-
-async fn answer(in_flight: &mut Option<InFlight>) -> (RequestId, Answer) {
-    match in_flight {
-        Some((id, future)) => (*id, future.as_mut().await),
-        None => pending().await,
-    }
 }
 
 async fn cancelled(token: Option<&CancellationToken>) {
