@@ -62,6 +62,16 @@ step "cargo package: the five published crates build from their .crate files"
 # checkout: a changed crate of the same version would be verified against its old sources.
 # None of these crates is on crates.io, so their extractions are ours to remove.
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/lease-{core,manager,memory,dynamodb-sdk,cli}-[0-9]*
+# Nor does cargo rebuild a registry crate of a version it has built before (registry sources
+# count as immutable): a rerun would verify lease-manager against the lease-core built by an
+# earlier run. Remove the builds made from those extractions (their dep-info names the registry).
+target_dir="${CARGO_TARGET_DIR:-target}"
+for info in "$target_dir"/debug/deps/lease_*.d; do
+  grep -q "/registry/src/" "$info" 2>/dev/null || continue
+  stem="$(basename "$info" .d)"   # lease_core-<hash>
+  rm -rf "$target_dir/debug/deps/$stem".* "$target_dir/debug/deps/lib$stem".* \
+    "$target_dir/debug/.fingerprint/$(echo "${stem%-*}" | tr _ -)-${stem##*-}"
+done
 cargo package --workspace --locked --allow-dirty --exclude lease-sim --exclude lease-contract-tests
 
 step "cargo test (contract suite on memory, dynalite, moto)"
