@@ -205,6 +205,25 @@ pub enum InvalidInput {
         /// The write's position among the caller's writes (0-based).
         index: usize,
     },
+    /// An acquire of a set was given no key.
+    #[error("no keys were given: a set holds 1 to 100 keys")]
+    NoKeys,
+    /// An acquire of a set was given more keys than one transaction takes
+    /// ([`MAX_SET_KEYS`](crate::MAX_SET_KEYS), 100).
+    #[error("{count} keys were given; one set holds at most 100 (DynamoDB's transaction limit)")]
+    TooManyKeys {
+        /// The number of keys given.
+        count: usize,
+    },
+    /// An acquire of a set was given the same key twice (after a partition key alone was
+    /// resolved to the lock sort key).
+    #[error(
+        "key {index} of the set is given twice (DynamoDB rejects two writes of one item in a transaction)"
+    )]
+    DuplicateKey {
+        /// The position of the second occurrence (0-based).
+        index: usize,
+    },
 }
 
 /// A stored item that cannot be read as a lease.
@@ -333,6 +352,16 @@ pub enum LeaseError {
         key: LeaseKey,
         /// What is known of the current holder.
         holder: Holder,
+    },
+    /// An acquire of a set (several keys at once): some of the keys are held by others and have
+    /// not expired, so no key was acquired (all or nothing). `held` names each held key with
+    /// what the store told about its holder (who, until when); `key` is the first of them.
+    #[error("{} of the keys asked for together are already held, lease {key} among them; none was acquired", held.len())]
+    HeldKeys {
+        /// The first held key.
+        key: LeaseKey,
+        /// Every held key, in the order asked for, with what is known of its holder.
+        held: Vec<(LeaseKey, Holder)>,
     },
     /// Refresh or a guarded commit: the lease is no longer this token's: it expired, was taken
     /// over, or is gone (TableTheory's `LeaseNotOwnedError`). For a guarded commit, nothing
@@ -488,10 +517,11 @@ impl LeaseError {
         Report(self)
     }
 
-    /// Whether this is [`LeaseError::Held`]: someone else holds the lease.
+    /// Whether this is [`LeaseError::Held`] or [`LeaseError::HeldKeys`]: someone else holds
+    /// the lease (or, for a set, some of its keys).
     #[must_use]
     pub fn is_held(&self) -> bool {
-        matches!(self, Self::Held { .. })
+        matches!(self, Self::Held { .. } | Self::HeldKeys { .. })
     }
 
     /// Whether this is [`LeaseError::NotOwned`]: the lease is no longer ours.
@@ -570,6 +600,7 @@ impl LeaseError {
     pub fn key(&self) -> &LeaseKey {
         match self {
             Self::Held { key, .. }
+            | Self::HeldKeys { key, .. }
             | Self::NotOwned { key }
             | Self::InvalidInput { key, .. }
             | Self::Store { key, .. }
@@ -642,6 +673,10 @@ mod tests {
                 key: key(),
                 holder: Holder::Unknown,
             },
+            LeaseError::HeldKeys {
+                key: key(),
+                held: vec![(key(), Holder::Unknown)],
+            },
             LeaseError::NotOwned { key: key() },
             LeaseError::InvalidInput {
                 operation: Operation::Acquire,
@@ -698,6 +733,7 @@ mod tests {
     fn variant(error: &LeaseError) -> &'static str {
         match error {
             LeaseError::Held { .. } => "Held",
+            LeaseError::HeldKeys { .. } => "HeldKeys",
             LeaseError::NotOwned { .. } => "NotOwned",
             LeaseError::InvalidInput { .. } => "InvalidInput",
             LeaseError::MalformedItem { .. } => "MalformedItem",
@@ -734,7 +770,8 @@ mod tests {
             let debug = format!("{error:?}");
             let variant = variant(&error);
             for (name, predicate) in predicates {
-                assert_eq!(predicate(&error), name == variant, "{name} on {debug}");
+                let its_own = name == variant || (name, variant) == ("Held", "HeldKeys");
+                assert_eq!(predicate(&error), its_own, "{name} on {debug}");
             }
             assert_eq!(
                 error.store_error().is_some(),
@@ -744,6 +781,6 @@ mod tests {
             assert_eq!(error.key(), &LeaseKey::new("CACHE#A", "LOCK"));
         }
         let variants: std::collections::BTreeSet<_> = one_of_each().iter().map(variant).collect();
-        assert_eq!(variants.len(), 13, "one error of each variant");
+        assert_eq!(variants.len(), 14, "one error of each variant");
     }
 }

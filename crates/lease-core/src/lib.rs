@@ -74,6 +74,7 @@ mod holder;
 mod inspect;
 mod key;
 mod lease;
+mod lease_set;
 pub mod lifecycle;
 mod now;
 mod planner;
@@ -105,6 +106,7 @@ pub use holder::{Holder, HolderInfo, RELEASED_EXPIRY};
 pub use inspect::{InspectPlan, LeaseSnapshot, LeaseState};
 pub use key::LeaseKey;
 pub use lease::{Lease, PendingLease, ReleaseOutcome};
+pub use lease_set::{LeaseSet, MAX_SET_KEYS};
 pub use lifecycle::{
     LeaseStatus, LossReason, MIN_POLL_DELAY, RenewPolicy, RetryPolicy, WaitPolicy,
 };

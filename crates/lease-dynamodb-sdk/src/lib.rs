@@ -192,7 +192,7 @@ pub use create_table::create_lock_table;
 pub use dynamodb_store::DynamoDbStore;
 pub use lease::{
     FencingToken, GuardOptions, Lease, LeaseConfig, LeaseContext, LeaseError, LeaseGuard, LeaseKey,
-    LeaseManager, LeaseSnapshot, LeaseStatus, LossReason, ReleaseOutcome, ScopedOutcome,
+    LeaseManager, LeaseSet, LeaseSnapshot, LeaseStatus, LossReason, ReleaseOutcome, ScopedOutcome,
     WaitPolicy,
 };
 pub use table_check::check_table;

@@ -146,7 +146,7 @@ pub use memory_store::MemoryStore;
 #[cfg(feature = "manager")]
 pub use lease::{
     FencingToken, GuardOptions, Lease, LeaseConfig, LeaseContext, LeaseError, LeaseGuard, LeaseKey,
-    LeaseManager, LeaseSnapshot, LeaseStatus, LossReason, ReleaseOutcome, ScopedOutcome,
+    LeaseManager, LeaseSet, LeaseSnapshot, LeaseStatus, LossReason, ReleaseOutcome, ScopedOutcome,
     WaitPolicy,
 };
 

@@ -13,7 +13,7 @@
 //!
 //! ## The map
 //! - **The root** is the service path: [`LeaseManager`], [`LeaseConfig`], [`LeaseKey`],
-//!   [`Lease`] and its [`FencingToken`], [`LeaseError`], [`ReleaseOutcome`], the renewing
+//!   [`Lease`] and its [`FencingToken`], [`LeaseSet`] (several keys held together), [`LeaseError`], [`ReleaseOutcome`], the renewing
 //!   [`LeaseGuard`] with its [`GuardOptions`], [`LeaseStatus`] and [`LossReason`], scoped work
 //!   ([`LeaseContext`], [`ScopedOutcome`]), waiting ([`WaitPolicy`]) and [`LeaseSnapshot`].
 //! - [`config`]: the configuration builder, retry and renewal policies, defaults and limits.
@@ -77,8 +77,8 @@ mod wait;
 // The service path: what a service needs to take, keep and give back a lease.
 pub use guard::{GuardOptions, LeaseContext, LeaseGuard};
 pub use lease_core::{
-    FencingToken, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseSnapshot, LeaseStatus, LossReason,
-    ReleaseOutcome, WaitPolicy,
+    FencingToken, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseSet, LeaseSnapshot, LeaseStatus,
+    LossReason, ReleaseOutcome, WaitPolicy,
 };
 pub use manager::LeaseManager;
 pub use scoped::ScopedOutcome;
@@ -91,9 +91,9 @@ pub mod config {
     };
     pub use lease_core::{
         ConfigError, ExpiryUnit, LeaseConfigBuilder, MAX_ATTRIBUTE_NAME_BYTES,
-        MAX_CLOCK_SKEW_BOUND, MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES,
-        MAX_TOKEN_BYTES, MAX_TTL_BUFFER, MAX_VALUE_BYTES, RenewPolicy, RetryPolicy,
-        TTL_BUFFER_SKEW_FACTOR, defaults,
+        MAX_CLOCK_SKEW_BOUND, MAX_LEASE_DURATION, MAX_PARTITION_KEY_BYTES, MAX_SET_KEYS,
+        MAX_SORT_KEY_BYTES, MAX_TOKEN_BYTES, MAX_TTL_BUFFER, MAX_VALUE_BYTES, RenewPolicy,
+        RetryPolicy, TTL_BUFFER_SKEW_FACTOR, defaults,
     };
 }
 

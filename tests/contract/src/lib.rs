@@ -72,6 +72,8 @@ macro_rules! contract_tests {
             concurrent_acquire_has_one_winner,
             election_value_is_stored_and_read_back,
             election_value_attribute_can_be_renamed,
+            lease_sets_are_all_or_nothing,
+            lease_set_input_is_checked_before_any_request,
         );
     };
     (@cases $backend:expr; $($case:ident),+ $(,)?) => {

@@ -27,6 +27,8 @@
 //!   a lease it cannot use and the holder read of a single try), [`RefreshOp`],
 //!   [`ReleaseOp`], [`InspectOp`], [`CommitOp`], and [`WaitOp`] (a waiting acquire: attempts,
 //!   the holder's known expiry, jittered backoff, a timeout, as the [`WaitPolicy`] says).
+//!   [`AcquireSetOp`], [`RefreshSetOp`] and [`ReleaseSetOp`] do the same for a
+//!   [`LeaseSet`](crate::LeaseSet) (several keys held together, one transaction each).
 //!   Which failures are sent again, how often and after what backoff is the [`RetryPolicy`]'s.
 //! - [`Observer`]: the leader of an election, read by read and judged by the observer's clock
 //!   (never shown past its lease);
@@ -48,6 +50,7 @@ mod observer;
 mod ops;
 mod renew_policy;
 mod retry;
+mod set_ops;
 mod status;
 mod wait_op;
 mod wait_policy;
@@ -60,6 +63,7 @@ pub use observer::Observer;
 pub use ops::{CommitOp, InspectOp, RefreshOp, ReleaseOp};
 pub use renew_policy::{DEFAULT_RENEW_JITTER, MAX_RENEW_JITTER, MIN_RETRY_DELAY, RenewPolicy};
 pub use retry::RetryPolicy;
+pub use set_ops::{AcquireSetOp, RefreshSetOp, ReleaseSetOp};
 pub use status::{LeaseStatus, LossReason};
 pub use wait_op::WaitOp;
 pub use wait_policy::{MIN_POLL_DELAY, WaitPolicy};

@@ -9,6 +9,7 @@ mod commit;
 mod drive;
 mod lifecycle;
 mod operations;
+mod sets;
 
 use std::sync::Arc;
 

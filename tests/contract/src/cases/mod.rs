@@ -9,6 +9,7 @@ mod refresh;
 mod release;
 mod return_values;
 mod safety;
+mod sets;
 mod transact;
 mod validation;
 
@@ -20,6 +21,7 @@ pub use refresh::*;
 pub use release::*;
 pub use return_values::*;
 pub use safety::*;
+pub use sets::*;
 pub use transact::*;
 pub use validation::*;
 
