@@ -53,7 +53,8 @@ COMMAND's whole process group, then SIGKILL after --kill-after, and exits with s
 one-line reason. If renewals fail (store unreachable), COMMAND is stopped so that it is gone by
 the lease's safe deadline: SIGTERM once the deadline is less than --kill-after away, SIGKILL at
 the deadline. Processes COMMAND leaves behind in its group are stopped the same way before the
-lease is released. SIGINT, SIGTERM and SIGHUP are forwarded to COMMAND's process group while it
+lease is released. Signals that would end lease (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+SIGUSR2, SIGALRM and the other catchable ones) are forwarded to COMMAND's process group while it
 runs; while still waiting for the lease they end lease at once, without starting COMMAND.
 
 COMMAND runs in its own process group: an interactive command that reads from the terminal is

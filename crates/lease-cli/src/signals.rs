@@ -1,6 +1,13 @@
-//! The signals `lease run` handles itself: SIGINT, SIGTERM and SIGHUP. While waiting for the
-//! lease they end `lease` (the command is not started); while the command runs they are
-//! forwarded to its process group.
+//! The signals `lease run` handles itself: every signal whose default action ends a process and
+//! that another process can send (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
+//! SIGIO, SIGPROF, SIGVTALRM, SIGXCPU, SIGXFSZ, SIGPWR). While waiting for the lease they end
+//! `lease` (the command is not started); while the command runs they are forwarded to its
+//! process group. Left to their default action, they would end `lease` and leave the command
+//! running without renewals and without being stopped at the lease's safe deadline.
+//!
+//! Not handled: SIGKILL and SIGSTOP (cannot be), SIGPIPE (ignored by Rust programs), and the
+//! signals of a fault in `lease` itself (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS),
+//! which must not return to the faulting instruction.
 
 use std::task::{Context, Poll, Waker};
 
@@ -9,11 +16,28 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::exit::Failure;
 
-/// Listeners for SIGINT, SIGTERM and SIGHUP. Once installed, these signals no longer end the
+/// The signals handled, in the order they are looked at when several are pending (and, on
+/// Linux, SIGPWR).
+pub(crate) const HANDLED: [Signal; 12] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGALRM,
+    Signal::SIGIO,
+    Signal::SIGPROF,
+    Signal::SIGVTALRM,
+    Signal::SIGXCPU,
+    Signal::SIGXFSZ,
+];
+
+/// Listeners for the [`HANDLED`] signals. Once installed, these signals no longer end the
 /// process by default: they are delivered here.
 #[derive(Debug)]
 pub(crate) struct Signals {
-    listeners: [(Signal, tokio::signal::unix::Signal); 3],
+    listeners: Vec<(Signal, tokio::signal::unix::Signal)>,
 }
 
 impl Signals {
@@ -27,13 +51,16 @@ impl Signals {
                 .map(|listener| (name, listener))
                 .map_err(|e| Failure::internal(format!("cannot handle {name}: {e}")))
         };
-        Ok(Self {
-            listeners: [
-                listen(SignalKind::interrupt(), Signal::SIGINT)?,
-                listen(SignalKind::terminate(), Signal::SIGTERM)?,
-                listen(SignalKind::hangup(), Signal::SIGHUP)?,
-            ],
-        })
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let extra = [Signal::SIGPWR];
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let extra: [Signal; 0] = [];
+        let listeners = HANDLED
+            .iter()
+            .chain(&extra)
+            .map(|&name| listen(SignalKind::from_raw(name as i32), name))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { listeners })
     }
 
     /// The next signal received.

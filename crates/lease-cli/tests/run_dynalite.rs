@@ -267,6 +267,12 @@ fn signals_are_forwarded_to_the_command_and_its_status_returned() {
         (Signal::SIGTERM, 7),
         (Signal::SIGHUP, 9),
         (Signal::SIGINT, 5),
+        // Signals whose default action would end `lease` and leave the command running
+        // without its lease.
+        (Signal::SIGUSR1, 11),
+        (Signal::SIGUSR2, 12),
+        (Signal::SIGALRM, 13),
+        (Signal::SIGQUIT, 14),
     ] {
         let key = unique("signal");
         let dir = scratch();
