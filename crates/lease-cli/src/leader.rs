@@ -80,7 +80,8 @@ impl LeaderView {
 /// # Errors
 /// As the library's read ([`Failure::lease`]): 64 for a bad name, 65 for an item that is not a
 /// readable lease, 74 for a store failure (with `--follow`, only the first read's failure
-/// ends it; later ones keep the leader shown until its expiry).
+/// ends it; later ones keep the leader shown until its expiry, and each is printed to stderr as
+/// a warning).
 pub(crate) async fn leader(
     store: &StoreArgs,
     format: &FormatArgs,
@@ -101,10 +102,21 @@ pub(crate) async fn leader(
     let mut watch = manager
         .observe(args.name.as_str(), args.every)
         .map_err(|e| Failure::lease(&e, &config))?;
+    let mut failures = watch.clone();
     let mut shown = leader;
     loop {
         tokio::select! {
             _ = signals.recv() => return Ok(0),
+            failed = failures.read_failed() => {
+                let Ok(error) = failed else {
+                    return Err(Failure::internal("the leader observer stopped"));
+                };
+                eprintln!(
+                    "lease: warning: could not read the leader of {}: {}; showing the last one read until its expiry",
+                    args.name,
+                    error.report()
+                );
+            }
             change = watch.changed() => {
                 let Ok(change) = change else {
                     return Err(Failure::internal("the leader observer stopped"));

@@ -118,6 +118,8 @@ pub struct ObserverStopped;
 #[derive(Clone, Debug)]
 pub struct LeaderWatch {
     rx: watch::Receiver<Option<Leader>>,
+    /// The last read's error, `None` after a read succeeded; sent after every read.
+    errors: watch::Receiver<Option<Arc<LeaseError>>>,
 }
 
 impl LeaderWatch {
@@ -139,6 +141,30 @@ impl LeaderWatch {
     pub async fn changed(&mut self) -> Result<Option<Leader>, ObserverStopped> {
         self.rx.changed().await.map_err(|_| ObserverStopped)?;
         Ok(self.rx.borrow_and_update().clone())
+    }
+
+    /// The error of the last read, if it failed: the leader shown is then the one last read,
+    /// until its expiry. `None` before the first read answered and after a read succeeded.
+    #[must_use]
+    pub fn last_error(&self) -> Option<Arc<LeaseError>> {
+        self.errors.borrow().clone()
+    }
+
+    /// Waits until a read fails (the table is missing, access is denied, the store is
+    /// unreachable after the manager's retries, the item is not a readable lease), and returns
+    /// its error. Each failed read after this call is reported once; a failure already seen
+    /// (through this method, or before it was first called) is not reported again. Meanwhile
+    /// the leader shown stays the one last read, until its expiry.
+    ///
+    /// # Errors
+    /// [`ObserverStopped`] once the observer task has ended.
+    pub async fn read_failed(&mut self) -> Result<Arc<LeaseError>, ObserverStopped> {
+        loop {
+            self.errors.changed().await.map_err(|_| ObserverStopped)?;
+            if let Some(error) = self.errors.borrow_and_update().clone() {
+                return Ok(error);
+            }
+        }
     }
 
     /// Whether the observer task still reads the election.
@@ -209,7 +235,8 @@ impl<S: Store + 'static> LeaseManager<S> {
     /// at its expiry, whatever the reads say, so an observer never reports a leader later than
     /// its lease's end plus the clock skew bound. The store sees one `GetItem` per `every` per
     /// observer (and its retries, as the manager's [`RetryPolicy`](crate::config::RetryPolicy)
-    /// says). A failed read keeps the leader last read until its expiry (logged as a warning).
+    /// says). A failed read keeps the leader last read until its expiry; its error is logged as
+    /// a warning and reported by [`LeaderWatch::last_error`] and [`LeaderWatch::read_failed`].
     /// A release is seen at the next read.
     ///
     /// The task stops when the last [`LeaderWatch`] clone is dropped. The manager's clock must
@@ -228,6 +255,7 @@ impl<S: Store + 'static> LeaseManager<S> {
         let mut observer =
             Observer::new(Arc::clone(self.planner()), name, every, self.retry_policy())?;
         let (tx, rx) = watch::channel(None);
+        let (errors_tx, errors) = watch::channel(None);
         let manager = self.clone();
         drop(tokio::spawn(async move {
             // The read in flight, raced against the observer's timers (above all the shown
@@ -258,15 +286,17 @@ impl<S: Store + 'static> LeaseManager<S> {
                     (id, answer) = answer(&mut in_flight) => {
                         in_flight = None;
                         observer.handle_response(id, answer, manager.clock_reading());
-                        if let Some(error) = observer.last_error() {
+                        let error = observer.shared_last_error();
+                        if let Some(error) = &error {
                             warn!(key = %error.key(), error = %error.report(), "could not read the leader; showing the last one until its expiry");
                         }
+                        errors_tx.send_replace(error);
                         publish(&tx, &mut observer);
                     }
                     () = tokio::time::sleep(wait) => {}
                 }
             }
         }));
-        Ok(LeaderWatch { rx })
+        Ok(LeaderWatch { rx, errors })
     }
 }

@@ -208,3 +208,32 @@ async fn a_failed_read_is_a_store_error() {
     let error = m.leader("jobs").await.unwrap_err();
     assert!(error.is_store(), "{error:?}");
 }
+
+/// A failed read is not swallowed: the watch reports it (`read_failed`, `last_error`) while it
+/// keeps showing what it last read, and forgets it once a read succeeds again.
+#[tokio::test(start_paused = true)]
+async fn an_observer_reports_failed_reads() {
+    let w = World::new();
+    let store = w.faulty();
+    let observer = w.manager("observer", &store);
+    let mut watch = observer.observe("jobs", ms(500)).unwrap();
+    w.sleep_until(secs(1)).await;
+    assert!(watch.last_error().is_none(), "the reads succeed");
+
+    store.set_outage(Some(lease_memory::store::StoreErrorKind::AccessDenied));
+    let error = tokio::time::timeout(secs(5), watch.read_failed())
+        .await
+        .expect("a failed read is reported")
+        .unwrap();
+    assert!(error.is_store(), "{error:?}");
+    assert_eq!(
+        error.store_error().map(|e| e.kind()),
+        Some(lease_memory::store::StoreErrorKind::AccessDenied)
+    );
+    assert!(watch.last_error().is_some());
+    assert!(watch.is_running());
+
+    store.set_outage(None);
+    w.sleep_until(secs(10)).await;
+    assert!(watch.last_error().is_none(), "a read succeeded since");
+}

@@ -51,8 +51,9 @@ pub struct Observer {
     shown_until: Option<Instant>,
     /// Changes of the leader shown, not yet polled.
     changes: VecDeque<Option<Leader>>,
-    /// The last read's error, if the last read failed.
-    last_error: Option<LeaseError>,
+    /// The last read's error, if the last read failed (shared, so that a driver can hand it to
+    /// watchers).
+    last_error: Option<Arc<LeaseError>>,
 }
 
 impl Observer {
@@ -101,7 +102,14 @@ impl Observer {
     /// until its expiry).
     #[must_use]
     pub fn last_error(&self) -> Option<&LeaseError> {
-        self.last_error.as_ref()
+        self.last_error.as_deref()
+    }
+
+    /// [`last_error`](Self::last_error), shared: for a driver that passes it on to its
+    /// watchers (the `lease` crate's `LeaderWatch::read_failed`).
+    #[must_use]
+    pub fn shared_last_error(&self) -> Option<Arc<LeaseError>> {
+        self.last_error.clone()
     }
 
     /// The read due at `now`, if one is: the `GetItem` to send. Hand its answer to
@@ -171,7 +179,7 @@ impl Observer {
                 self.show(Leader::of(&snapshot), now);
             }
             Err(error) => {
-                self.last_error = Some(error);
+                self.last_error = Some(Arc::new(error));
                 self.judge(now);
             }
         }
