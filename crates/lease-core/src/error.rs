@@ -205,6 +205,13 @@ pub enum InvalidInput {
         /// The write's position among the caller's writes (0-based).
         index: usize,
     },
+    /// A lock (an acquire that proclaims no value) was asked for at the sort key reserved for
+    /// elections ([`ELECTION_SORT_KEY`](crate::ELECTION_SORT_KEY), `LEADER`): observers of the
+    /// election of the same name would report the lock's holder as a leader without a value.
+    #[error(
+        "the sort key {ELECTION_SORT_KEY:?} is reserved for elections: campaign for leadership instead of acquiring a lock there"
+    )]
+    ReservedSortKey,
     /// An acquire of a set was given no key.
     #[error("no keys were given: a set holds 1 to 100 keys")]
     NoKeys,

@@ -191,6 +191,13 @@ impl Planner {
             ));
         }
         for (index, key) in keys.iter().enumerate() {
+            if key.sort() == Some(crate::election::ELECTION_SORT_KEY) {
+                return Err(invalid(
+                    operation,
+                    key.clone(),
+                    InvalidInput::ReservedSortKey,
+                ));
+            }
             if keys.iter().take(index).any(|earlier| earlier == key) {
                 return Err(invalid(
                     operation,

@@ -27,6 +27,7 @@ pub(crate) async fn acquire_waiting<S: Store>(
     let seed = rand::make_rng::<Xoshiro256PlusPlus>().random();
     let now = manager.clock_reading();
     let key = manager.planner().resolve(key);
+    crate::manager::not_an_election(&key, value)?;
     let mut wait = WaitOp::new(
         Arc::clone(manager.planner()),
         key.clone(),

@@ -237,3 +237,44 @@ async fn an_observer_reports_failed_reads() {
     w.sleep_until(secs(10)).await;
     assert!(watch.last_error().is_none(), "a read succeeded since");
 }
+
+/// A lock at the sort key reserved for elections is refused before any request (an observer
+/// would report its holder as a leader without a value): single, waiting, guarded and set
+/// acquires alike. Campaigns use it.
+#[tokio::test(start_paused = true)]
+async fn a_lock_at_the_election_sort_key_is_refused() {
+    let w = World::new();
+    let store = w.faulty();
+    let m = w.manager("m", &store);
+    let reason = |result: Result<(), LeaseError>| match result.unwrap_err() {
+        LeaseError::InvalidInput { reason, .. } => reason,
+        other => panic!("{other:?}"),
+    };
+    let key = election_key("jobs");
+    let single = m.try_acquire(key.clone(), secs(10)).await.map(drop);
+    assert_eq!(reason(single), InvalidInput::ReservedSortKey);
+    let waiting = m
+        .acquire(key.clone(), secs(10), &WaitPolicy::with_timeout(secs(1)))
+        .await
+        .map(drop);
+    assert_eq!(reason(waiting), InvalidInput::ReservedSortKey);
+    let guarded = m
+        .acquire_guard(key.clone(), secs(10), GuardOptions::default())
+        .await
+        .map(drop);
+    assert_eq!(reason(guarded), InvalidInput::ReservedSortKey);
+    let set = m
+        .try_acquire_set(
+            [lease_memory::LeaseKey::lock("other"), key.clone()],
+            secs(10),
+        )
+        .await
+        .map(drop);
+    assert_eq!(reason(set), InvalidInput::ReservedSortKey);
+    assert_eq!(store.requests_seen(), 0);
+    assert!(
+        m.campaign("jobs", "a", secs(10), GuardOptions::default())
+            .await
+            .is_ok()
+    );
+}

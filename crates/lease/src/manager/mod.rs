@@ -9,6 +9,8 @@ mod commit;
 mod drive;
 mod lifecycle;
 mod operations;
+
+pub(crate) use operations::not_an_election;
 mod sets;
 
 use std::sync::Arc;

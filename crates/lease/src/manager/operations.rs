@@ -11,7 +11,20 @@ use lease_core::{Lease, LeaseError, LeaseKey, LeaseSnapshot, Operation, ReleaseO
 use tracing::debug;
 
 use super::LeaseManager;
-use lease_core::Store;
+use lease_core::{ELECTION_SORT_KEY, InvalidInput, Store};
+
+/// [`InvalidInput::ReservedSortKey`] for a lock (an acquire without a proclaimed `value`) at
+/// the sort key reserved for elections.
+pub(crate) fn not_an_election(key: &LeaseKey, value: Option<&Text>) -> Result<(), LeaseError> {
+    if value.is_none() && key.sort() == Some(ELECTION_SORT_KEY) {
+        return Err(LeaseError::InvalidInput {
+            operation: Operation::Acquire,
+            key: key.clone(),
+            reason: InvalidInput::ReservedSortKey,
+        });
+    }
+    Ok(())
+}
 
 impl<S: Store> LeaseManager<S> {
     /// [`LeaseError::Guarded`] if a running guard of this manager keeps `lease`: refreshing or
@@ -84,6 +97,8 @@ impl<S: Store> LeaseManager<S> {
         duration: Duration,
         value: Option<&Text>,
     ) -> Result<Lease, LeaseError> {
+        let key = self.planner().resolve(key);
+        not_an_election(&key, value)?;
         let now = self.now();
         let mut op = AcquireOp::new(
             Arc::clone(self.planner()),
