@@ -230,7 +230,9 @@ pub(crate) fn interpret(
             }),
             Err(error) => Err(LeaseError::MalformedItem { key, error }),
         },
-        Ok(StoreResponse::Item(_)) => Err(unexpected("an item was returned for an UpdateItem")),
+        Ok(StoreResponse::Item(_) | StoreResponse::Items(_)) => {
+            Err(unexpected("an item was returned for an UpdateItem"))
+        }
         Ok(StoreResponse::TransactionCanceled { .. }) => Err(unexpected(
             "a transaction cancellation was returned for an UpdateItem",
         )),

@@ -97,7 +97,7 @@ pub(crate) fn interpret(
             key,
             "a single-item condition failure was returned for a transaction",
         )),
-        Ok(StoreResponse::Item(_)) => {
+        Ok(StoreResponse::Item(_) | StoreResponse::Items(_)) => {
             Err(unexpected(key, "an item was returned for a transaction"))
         }
         Err(source) => Err(error::store_failure(Operation::Commit, key, source)),

@@ -205,13 +205,23 @@ pub enum InvalidInput {
         /// The write's position among the caller's writes (0-based).
         index: usize,
     },
-    /// A lock (an acquire that proclaims no value) was asked for at the sort key reserved for
-    /// elections ([`ELECTION_SORT_KEY`](crate::ELECTION_SORT_KEY), `LEADER`): observers of the
-    /// election of the same name would report the lock's holder as a leader without a value.
+    /// A lock (an acquire that proclaims no value) was asked for at a sort key reserved for
+    /// elections ([`ELECTION_SORT_KEY`](crate::ELECTION_SORT_KEY), `LEADER`: observers of the
+    /// election would report the lock's holder as a leader without a value) or for semaphores
+    /// (beginning with [`PERMIT_SORT_KEY_PREFIX`](crate::PERMIT_SORT_KEY_PREFIX), `PERMIT#`:
+    /// the lock would take a permit).
     #[error(
-        "the sort key {ELECTION_SORT_KEY:?} is reserved for elections: campaign for leadership instead of acquiring a lock there"
+        "the sort key is reserved: {ELECTION_SORT_KEY:?} for elections (campaign instead), \
+         \"PERMIT#...\" for semaphores (acquire a permit instead)"
     )]
     ReservedSortKey,
+    /// A semaphore was given no permits, or more than [`MAX_PERMITS`](crate::MAX_PERMITS)
+    /// (1 000).
+    #[error("a semaphore has 1 to 1000 permits; {permits} were given")]
+    InvalidPermits {
+        /// The number of permits given.
+        permits: u32,
+    },
     /// An acquire of a set was given no key.
     #[error("no keys were given: a set holds 1 to 100 keys")]
     NoKeys,
@@ -369,6 +379,19 @@ pub enum LeaseError {
         key: LeaseKey,
         /// Every held key, in the order asked for, with what is known of its holder.
         held: Vec<(LeaseKey, Holder)>,
+    },
+    /// An acquire of a semaphore's permit: every permit is held (and, for a waiting acquire,
+    /// still was at the end of the wait). `earliest_expiry` is when the first of them expires
+    /// unless renewed (by its holder's clock, as stored), so a caller knows when to try again;
+    /// `None` when no held permit expires by itself (their items are not readable leases).
+    #[error("no permit of semaphore {key} is free (all {permits} are held)")]
+    NoPermit {
+        /// The semaphore's name, under the permit prefix (`PERMIT#`).
+        key: LeaseKey,
+        /// The number of permits asked for.
+        permits: u32,
+        /// When the earliest held permit expires, if any does.
+        earliest_expiry: Option<std::time::SystemTime>,
     },
     /// Refresh or a guarded commit: the lease is no longer this token's: it expired, was taken
     /// over, or is gone (TableTheory's `LeaseNotOwnedError`). For a guarded commit, nothing
@@ -531,6 +554,12 @@ impl LeaseError {
         matches!(self, Self::Held { .. } | Self::HeldKeys { .. })
     }
 
+    /// Whether this is [`LeaseError::NoPermit`]: every permit of the semaphore is held.
+    #[must_use]
+    pub fn is_no_permit(&self) -> bool {
+        matches!(self, Self::NoPermit { .. })
+    }
+
     /// Whether this is [`LeaseError::NotOwned`]: the lease is no longer ours.
     #[must_use]
     pub fn is_not_owned(&self) -> bool {
@@ -608,6 +637,7 @@ impl LeaseError {
         match self {
             Self::Held { key, .. }
             | Self::HeldKeys { key, .. }
+            | Self::NoPermit { key, .. }
             | Self::NotOwned { key }
             | Self::InvalidInput { key, .. }
             | Self::Store { key, .. }
@@ -684,6 +714,11 @@ mod tests {
                 key: key(),
                 held: vec![(key(), Holder::Unknown)],
             },
+            LeaseError::NoPermit {
+                key: key(),
+                permits: 3,
+                earliest_expiry: None,
+            },
             LeaseError::NotOwned { key: key() },
             LeaseError::InvalidInput {
                 operation: Operation::Acquire,
@@ -741,6 +776,7 @@ mod tests {
         match error {
             LeaseError::Held { .. } => "Held",
             LeaseError::HeldKeys { .. } => "HeldKeys",
+            LeaseError::NoPermit { .. } => "NoPermit",
             LeaseError::NotOwned { .. } => "NotOwned",
             LeaseError::InvalidInput { .. } => "InvalidInput",
             LeaseError::MalformedItem { .. } => "MalformedItem",
@@ -761,8 +797,9 @@ mod tests {
     #[test]
     fn each_predicate_names_one_variant() {
         type Predicate = fn(&LeaseError) -> bool;
-        let predicates: [(&str, Predicate); 10] = [
+        let predicates: [(&str, Predicate); 11] = [
             ("Held", LeaseError::is_held),
+            ("NoPermit", LeaseError::is_no_permit),
             ("NotOwned", LeaseError::is_not_owned),
             ("InvalidInput", LeaseError::is_invalid_input),
             ("MalformedItem", LeaseError::is_malformed_item),
@@ -788,6 +825,6 @@ mod tests {
             assert_eq!(error.key(), &LeaseKey::new("CACHE#A", "LOCK"));
         }
         let variants: std::collections::BTreeSet<_> = one_of_each().iter().map(variant).collect();
-        assert_eq!(variants.len(), 14, "one error of each variant");
+        assert_eq!(variants.len(), 15, "one error of each variant");
     }
 }

@@ -191,7 +191,10 @@ impl Planner {
             ));
         }
         for (index, key) in keys.iter().enumerate() {
-            if key.sort() == Some(crate::election::ELECTION_SORT_KEY) {
+            if key
+                .sort()
+                .is_some_and(crate::semaphore::is_reserved_sort_key)
+            {
                 return Err(invalid(
                     operation,
                     key.clone(),

@@ -83,6 +83,7 @@ mod release;
 mod render;
 mod request;
 mod response;
+mod semaphore;
 mod store;
 mod table_check;
 mod text;
@@ -116,9 +117,13 @@ pub use refresh::RefreshPlan;
 pub use release::ReleasePlan;
 pub use render::Rendered;
 pub use request::{
-    DeleteRequest, GetRequest, OnConditionFailure, PutRequest, Request, ReturnValues, UpdateRequest,
+    DeleteRequest, GetRequest, OnConditionFailure, PutRequest, QueryRequest, Request, ReturnValues,
+    UpdateRequest,
 };
 pub use response::{StoreError, StoreErrorKind, StoreResponse};
+pub use semaphore::{
+    MAX_PERMITS, PERMIT_SORT_KEY_PREFIX, is_reserved_sort_key, permit_index, permit_key,
+};
 pub use store::Store;
 pub use table_check::{
     KeyAttribute, KeyRole, MultiRegionConsistency, Replication, ReplicationCheck, ScalarType,

@@ -290,7 +290,7 @@ impl Planner {
             Request::Put(put) => &put.item,
             Request::Delete(delete) => &delete.key,
             Request::Get(get) => &get.key,
-            Request::Transact(_) => return LeaseKey::new("", ""),
+            Request::Transact(_) | Request::Query(_) => return LeaseKey::new("", ""),
         };
         let value = |name: &str| match item.get(name) {
             Some(AttributeValue::S(value)) => value.clone(),

@@ -98,11 +98,13 @@ pub(crate) fn interpret(
             key: key.clone(),
             detail: "a transaction cancellation was returned for an UpdateItem",
         }),
-        Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
-            operation: Operation::Refresh,
-            key: key.clone(),
-            detail: "an item was returned for an UpdateItem",
-        }),
+        Ok(StoreResponse::Item(_) | StoreResponse::Items(_)) => {
+            Err(LeaseError::UnexpectedResponse {
+                operation: Operation::Refresh,
+                key: key.clone(),
+                detail: "an item was returned for an UpdateItem",
+            })
+        }
         Err(source) => Err(error::store_failure(
             Operation::Refresh,
             key.clone(),

@@ -76,11 +76,13 @@ pub(crate) fn interpret(
             key: key(),
             detail: "a transaction cancellation was returned for an UpdateItem",
         }),
-        Ok(StoreResponse::Item(_)) => Err(LeaseError::UnexpectedResponse {
-            operation: Operation::Release,
-            key: key(),
-            detail: "an item was returned for an UpdateItem",
-        }),
+        Ok(StoreResponse::Item(_) | StoreResponse::Items(_)) => {
+            Err(LeaseError::UnexpectedResponse {
+                operation: Operation::Release,
+                key: key(),
+                detail: "an item was returned for an UpdateItem",
+            })
+        }
         Err(source) => Err(error::store_failure(Operation::Release, key(), source)),
     }
 }

@@ -27,6 +27,9 @@ pub enum Request {
     Get(GetRequest),
     /// `TransactWriteItems`: several checks and writes, all applied or none.
     Transact(TransactRequest),
+    /// `Query`: the items of one partition whose sort key begins with a prefix (a semaphore's
+    /// permit slots).
+    Query(QueryRequest),
 }
 
 impl Request {
@@ -40,6 +43,7 @@ impl Request {
             Self::Update(r) => &r.table_name,
             Self::Delete(r) => &r.table_name,
             Self::Get(r) => &r.table_name,
+            Self::Query(r) => &r.table_name,
             Self::Transact(r) => r.items.first().map_or("", |item| item.table_name()),
         }
     }
@@ -52,7 +56,7 @@ impl Request {
             Self::Put(r) => r.condition.as_ref(),
             Self::Update(r) => r.condition.as_ref(),
             Self::Delete(r) => r.condition.as_ref(),
-            Self::Get(_) | Self::Transact(_) => None,
+            Self::Get(_) | Self::Transact(_) | Self::Query(_) => None,
         }
     }
 
@@ -295,4 +299,56 @@ pub struct GetRequest {
     pub key: Item,
     /// Strongly consistent read (`ConsistentRead = true`).
     pub consistent_read: bool,
+}
+
+/// A `Query` of one partition: the items whose partition key is `partition_value` and, if
+/// `sort_prefix` is given, whose sort key begins with it (`#pk = :pk AND begins_with(#sk,
+/// :prefix)`), in sort key order. A store answers with
+/// [`StoreResponse::Items`](crate::StoreResponse::Items): every item, across DynamoDB's pages
+/// (a store follows `LastEvaluatedKey` itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[expect(
+    clippy::exhaustive_structs,
+    reason = "store protocol: a store reads every field, so a new one is a breaking change on purpose"
+)]
+pub struct QueryRequest {
+    /// Table name (shared: a planner's requests point to one copy).
+    pub table_name: Arc<str>,
+    /// The partition key attribute's name.
+    pub partition_attribute: String,
+    /// The partition key value (`S`).
+    pub partition_value: String,
+    /// The sort key attribute's name and the prefix its value must begin with, if any.
+    pub sort_prefix: Option<(String, String)>,
+    /// Strongly consistent read (`ConsistentRead = true`).
+    pub consistent_read: bool,
+}
+
+impl QueryRequest {
+    /// The query's `KeyConditionExpression` with its placeholder maps (`condition` holds the
+    /// expression): `#pk = :pk`, and `AND begins_with(#sk, :prefix)` with a prefix.
+    #[must_use]
+    pub fn render(&self) -> Rendered {
+        let mut rendered = Rendered {
+            condition: Some("#pk = :pk".to_owned()),
+            update: None,
+            names: std::collections::BTreeMap::from([(
+                "#pk".to_owned(),
+                self.partition_attribute.clone(),
+            )]),
+            values: std::collections::BTreeMap::from([(
+                ":pk".to_owned(),
+                crate::AttributeValue::string(self.partition_value.as_str()),
+            )]),
+        };
+        if let Some((attribute, prefix)) = &self.sort_prefix {
+            rendered.condition = Some("#pk = :pk AND begins_with(#sk, :prefix)".to_owned());
+            rendered.names.insert("#sk".to_owned(), attribute.clone());
+            rendered.values.insert(
+                ":prefix".to_owned(),
+                crate::AttributeValue::string(prefix.as_str()),
+            );
+        }
+        rendered
+    }
 }

@@ -29,6 +29,8 @@ pub enum StoreResponse {
     },
     /// The answer to a `GetItem`: the item, or `None` if there is none.
     Item(Option<Item>),
+    /// The answer to a `Query`: every item it matched, in sort key order.
+    Items(Vec<Item>),
     /// A transaction was cancelled (DynamoDB's `TransactionCanceledException`): nothing was
     /// written. `reasons` has one entry per item of the request, in the request's order.
     /// (A transaction that went through answers [`Applied`](Self::Applied) with no

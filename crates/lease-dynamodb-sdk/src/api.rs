@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::operation::delete_item::{
 };
 use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemInput, GetItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemInput, PutItemOutput};
+use aws_sdk_dynamodb::operation::query::{QueryError, QueryInput, QueryOutput};
 use aws_sdk_dynamodb::operation::scan::{ScanError, ScanInput, ScanOutput};
 use aws_sdk_dynamodb::operation::transact_write_items::{
     TransactWriteItemsError, TransactWriteItemsInput, TransactWriteItemsOutput,
@@ -21,7 +22,7 @@ use aws_sdk_dynamodb::operation::update_item::{
 use lease::{store::StoreError, store::StoreErrorKind};
 
 /// The DynamoDB operations that [`DynamoDbStore`](crate::DynamoDbStore) uses (four item
-/// operations and `TransactWriteItems`), and the `Scan` of
+/// operations, `TransactWriteItems` and `Query`), and the `Scan` of
 /// [`list_leases`](crate::dynamodb::list_leases), in the SDK's own input, output and error
 /// types.
 ///
@@ -77,6 +78,16 @@ pub trait DynamoDbApi: Send + Sync {
     ) -> impl Future<
         Output = Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, HttpResponse>>,
     > + Send;
+
+    /// Sends a `Query` (one page: the store sends one per page of a semaphore's permit slots,
+    /// each from the last page's `LastEvaluatedKey`).
+    ///
+    /// # Errors
+    /// The SDK's error, unchanged.
+    fn query(
+        &self,
+        input: QueryInput,
+    ) -> impl Future<Output = Result<QueryOutput, SdkError<QueryError, HttpResponse>>> + Send;
 
     /// Sends a `Scan` (one page: [`list_leases`](crate::dynamodb::list_leases) sends one per
     /// page, each from the last page's `LastEvaluatedKey`).
@@ -219,6 +230,31 @@ impl DynamoDbApi for Client {
             .set_expression_attribute_names(input.expression_attribute_names)
             .set_expression_attribute_values(input.expression_attribute_values)
             .set_consistent_read(input.consistent_read)
+            .send()
+    }
+
+    fn query(
+        &self,
+        input: QueryInput,
+    ) -> impl Future<Output = Result<QueryOutput, SdkError<QueryError, HttpResponse>>> + Send {
+        Client::query(self)
+            .set_table_name(input.table_name)
+            .set_index_name(input.index_name)
+            .set_select(input.select)
+            .set_attributes_to_get(input.attributes_to_get)
+            .set_limit(input.limit)
+            .set_consistent_read(input.consistent_read)
+            .set_key_conditions(input.key_conditions)
+            .set_query_filter(input.query_filter)
+            .set_conditional_operator(input.conditional_operator)
+            .set_scan_index_forward(input.scan_index_forward)
+            .set_exclusive_start_key(input.exclusive_start_key)
+            .set_return_consumed_capacity(input.return_consumed_capacity)
+            .set_projection_expression(input.projection_expression)
+            .set_filter_expression(input.filter_expression)
+            .set_key_condition_expression(input.key_condition_expression)
+            .set_expression_attribute_names(input.expression_attribute_names)
+            .set_expression_attribute_values(input.expression_attribute_values)
             .send()
     }
 

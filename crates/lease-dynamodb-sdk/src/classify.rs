@@ -23,6 +23,7 @@ use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveError;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::operation::scan::ScanError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -178,6 +179,10 @@ impl OperationError for UpdateTimeToLiveError {
 
 impl OperationError for GetItemError {
     const OPERATION: &'static str = "GetItem";
+}
+
+impl OperationError for QueryError {
+    const OPERATION: &'static str = "Query";
 }
 
 impl OperationError for ScanError {

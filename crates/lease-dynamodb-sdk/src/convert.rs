@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
 use aws_sdk_dynamodb::operation::get_item::GetItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
+use aws_sdk_dynamodb::operation::query::QueryInput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::primitives::Blob;
@@ -39,6 +40,8 @@ pub(crate) enum Input {
     Get(GetItemInput),
     /// `TransactWriteItems`.
     Transact(TransactWriteItemsInput),
+    /// `Query` (its first page).
+    Query(QueryInput),
 }
 
 /// The SDK input for `request`, with its expressions rendered by [`Request::render`].
@@ -57,6 +60,24 @@ pub(crate) enum Input {
 pub(crate) fn request_to_input(request: &Request) -> Result<Input, StoreError> {
     if let Request::Transact(transact) = request {
         return transact_input(transact).map(Input::Transact);
+    }
+    if let Request::Query(query) = request {
+        let Rendered {
+            condition,
+            names,
+            values,
+            ..
+        } = query.render();
+        let (names, values) = expression_maps(names, values)?;
+        return QueryInput::builder()
+            .table_name(&*query.table_name)
+            .set_key_condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .consistent_read(query.consistent_read)
+            .build()
+            .map(Input::Query)
+            .map_err(not_built);
     }
     let Rendered {
         condition,

@@ -4,6 +4,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::QueryInput;
 use lease::{
     store::Request, store::Store, store::StoreError, store::StoreErrorKind, store::StoreResponse,
 };
@@ -136,6 +137,32 @@ impl<C: DynamoDbApi> DynamoDbStore<C> {
                 Ok(_) => Ok(StoreResponse::Applied { attributes: None }),
                 Err(e) => classify(e),
             },
+            Input::Query(input) => self.query(input).await,
+        }
+    }
+
+    /// A `Query`, page by page (each from the last page's `LastEvaluatedKey`), into one answer.
+    async fn query(&self, first: QueryInput) -> Result<StoreResponse, StoreError> {
+        let mut items = Vec::new();
+        let mut input = first;
+        loop {
+            let next = input.clone();
+            let out = match self.api.query(input).await {
+                Ok(out) => out,
+                Err(e) => return classify(e),
+            };
+            for item in out.items.unwrap_or_default() {
+                if let Some(item) = optional_item_from_sdk(Some(item))? {
+                    items.push(item);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(start) if !start.is_empty() => {
+                    input = next;
+                    input.exclusive_start_key = Some(start);
+                }
+                _ => return Ok(StoreResponse::Items(items)),
+            }
         }
     }
 }

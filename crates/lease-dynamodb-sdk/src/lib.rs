@@ -202,7 +202,8 @@ pub type DynamoDbLeaseManager = LeaseManager<DynamoDbStore>;
 
 // The `lease` crate's modules, with the same paths.
 pub use lease::{
-    clock, config, election, error, metrics, snapshot, status, store, table, token, transaction,
+    clock, config, election, error, metrics, semaphore, snapshot, status, store, table, token,
+    transaction,
 };
 
 /// What is particular to DynamoDB through the AWS SDK: the SDK seam a store sends through, the

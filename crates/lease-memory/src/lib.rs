@@ -153,7 +153,8 @@ pub use lease::{
 // The `lease` crate's modules, with the same paths.
 #[cfg(feature = "manager")]
 pub use lease::{
-    clock, config, election, error, metrics, snapshot, status, store, table, token, transaction,
+    clock, config, election, error, metrics, semaphore, snapshot, status, store, table, token,
+    transaction,
 };
 
 /// The README's Rust example, compiled as a doctest so that it cannot rot.

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use lease_core::expr::Condition;
 use lease_core::{
-    DeleteRequest, GetRequest, KeyAttribute, KeyRole, OnConditionFailure, PutRequest, Replication,
-    ReturnValues, ScalarType, TableDescription, TtlStatus, UpdateRequest,
+    DeleteRequest, GetRequest, KeyAttribute, KeyRole, OnConditionFailure, PutRequest, QueryRequest,
+    Replication, ReturnValues, ScalarType, TableDescription, TtlStatus, UpdateRequest,
 };
 use lease_core::{
     Item, LeaseConfig, Request, Store, StoreError, StoreErrorKind, StoreResponse, TokenSource,
@@ -284,6 +284,7 @@ impl MemoryStore {
             Request::Delete(r) => self.delete(r),
             Request::Get(r) => self.get(r),
             Request::Transact(r) => transact::execute(&mut self.lock(), r),
+            Request::Query(r) => self.query(r),
             _ => Err(StoreError::new(
                 StoreErrorKind::Unsupported,
                 "lease-memory does not support this request type",
@@ -374,6 +375,34 @@ impl MemoryStore {
             }
             None => Ok(condition_failed(r.on_condition_failure, None)),
         }
+    }
+
+    /// A `Query` of one partition, by the table's key attributes (a condition on any other
+    /// attribute is a `ValidationException`, as in DynamoDB).
+    fn query(&self, r: &QueryRequest) -> Result<StoreResponse, StoreError> {
+        let mut tables = self.lock();
+        let table = request_table(&mut tables, &r.table_name)?;
+        let schema = table.schema();
+        if r.partition_attribute != schema.partition() {
+            return Err(validation(format!(
+                "Query condition missed key schema element: {}",
+                schema.partition()
+            )));
+        }
+        let prefix = match &r.sort_prefix {
+            Some((attribute, prefix)) if Some(attribute.as_str()) == schema.sort() => {
+                Some(prefix.as_str())
+            }
+            Some((attribute, _)) => {
+                return Err(validation(format!(
+                    "Query key condition not supported: {attribute} is not the table's sort key"
+                )));
+            }
+            None => None,
+        };
+        Ok(StoreResponse::Items(
+            table.query(&r.partition_value, prefix),
+        ))
     }
 
     fn get(&self, r: &GetRequest) -> Result<StoreResponse, StoreError> {

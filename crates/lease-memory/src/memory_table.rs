@@ -227,6 +227,22 @@ impl Table {
         self.items.remove_entry(&key as &dyn AsKey)
     }
 
+    /// The items whose partition key is `partition` and whose sort key (if the table has one)
+    /// begins with `prefix`, ordered by sort key (by bytes): a `Query`.
+    pub(crate) fn query(&self, partition: &str, prefix: Option<&str>) -> Vec<Item> {
+        let mut entries: Vec<(KeyRef<'_>, &Item)> = self
+            .items
+            .iter()
+            .map(|(k, v)| (k.as_key(), v))
+            .filter(|(k, _)| {
+                k.partition == partition
+                    && prefix.is_none_or(|p| k.sort.is_some_and(|s| s.starts_with(p)))
+            })
+            .collect();
+        entries.sort_unstable_by_key(|(k, _)| *k);
+        entries.into_iter().map(|(_, v)| v.clone()).collect()
+    }
+
     /// Every item, ordered by key (partition key, then sort key, by bytes).
     pub(crate) fn items_by_key(&self) -> Vec<Item> {
         let mut entries: Vec<(KeyRef<'_>, &Item)> =

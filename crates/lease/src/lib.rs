@@ -19,6 +19,7 @@
 //! - [`config`]: the configuration builder, retry and renewal policies, defaults and limits.
 //! - [`error`]: the details of a [`LeaseError`]. [`snapshot`]: who holds a lease.
 //!   [`status`]: watching a guard. [`token`]: bearer tokens and their sources.
+//! - [`semaphore`]: counting semaphores ([`LeaseManager::try_acquire_permit`]).
 //! - [`election`]: leader election ([`LeaseManager::campaign`], [`LeaseManager::leader`],
 //!   [`LeaseManager::observe`]).
 //! - [`transaction`]: your own writes guarded by the lease. [`table`]: the table check.
@@ -121,6 +122,18 @@ pub mod election {
     pub use lease_core::{ELECTION_SORT_KEY, Leader, election_key};
 }
 
+/// Counting semaphores: at most `N` holders under one name
+/// ([`LeaseManager::try_acquire_permit`], [`LeaseManager::acquire_permit`],
+/// [`LeaseManager::acquire_permit_guard`]). A permit is a lease on slot
+/// [`permit_key`](semaphore::permit_key)`(name, i)`, `i < N`: sort key
+/// [`PERMIT_SORT_KEY_PREFIX`](semaphore::PERMIT_SORT_KEY_PREFIX) (`PERMIT#`) and `i` in four
+/// digits.
+pub mod semaphore {
+    pub use lease_core::{
+        MAX_PERMITS, PERMIT_SORT_KEY_PREFIX, is_reserved_sort_key, permit_index, permit_key,
+    };
+}
+
 /// Watching a guarded lease: a [`LeaseStatus`] watch and the stop signal work should obey.
 pub mod status {
     pub use crate::guard::{StatusWatch, StopSignal};
@@ -160,8 +173,8 @@ pub mod table {
 pub mod store {
     pub use lease_core::{
         AttributeValue, DeleteRequest, GetRequest, Item, OnConditionFailure, Planner, PutRequest,
-        Rendered, Request, ReturnValues, Store, StoreError, StoreErrorKind, StoreResponse, Text,
-        UpdateRequest, expr,
+        QueryRequest, Rendered, Request, ReturnValues, Store, StoreError, StoreErrorKind,
+        StoreResponse, Text, UpdateRequest, expr,
     };
 
     /// Conversions between wall-clock time and the epoch numbers stored in lease items (the

@@ -74,6 +74,8 @@ macro_rules! contract_tests {
             election_value_attribute_can_be_renamed,
             lease_sets_are_all_or_nothing,
             lease_set_input_is_checked_before_any_request,
+            a_semaphore_admits_at_most_n_holders,
+            semaphore_input_is_checked_before_any_request,
         );
     };
     (@cases $backend:expr; $($case:ident),+ $(,)?) => {

@@ -27,6 +27,8 @@
 //!   a lease it cannot use and the holder read of a single try), [`RefreshOp`],
 //!   [`ReleaseOp`], [`InspectOp`], [`CommitOp`], and [`WaitOp`] (a waiting acquire: attempts,
 //!   the holder's known expiry, jittered backoff, a timeout, as the [`WaitPolicy`] says).
+//!   [`PermitOp`] acquires a permit of a counting semaphore (a `Query` of its slots, then the
+//!   acquire of a free one, waiting while it is full if asked).
 //!   [`AcquireSetOp`], [`RefreshSetOp`] and [`ReleaseSetOp`] do the same for a
 //!   [`LeaseSet`](crate::LeaseSet) (several keys held together, one transaction each).
 //!   Which failures are sent again, how often and after what backoff is the [`RetryPolicy`]'s.
@@ -48,6 +50,7 @@ mod keeper;
 mod machine;
 mod observer;
 mod ops;
+mod permit_op;
 mod renew_policy;
 mod retry;
 mod set_ops;
@@ -61,6 +64,7 @@ pub use keeper::{Ending, Finished, Keeper, KeeperEvent};
 pub use machine::{Machine, OpEvent};
 pub use observer::Observer;
 pub use ops::{CommitOp, InspectOp, RefreshOp, ReleaseOp};
+pub use permit_op::PermitOp;
 pub use renew_policy::{DEFAULT_RENEW_JITTER, MAX_RENEW_JITTER, MIN_RETRY_DELAY, RenewPolicy};
 pub use retry::RetryPolicy;
 pub use set_ops::{AcquireSetOp, RefreshSetOp, ReleaseSetOp};

@@ -78,6 +78,7 @@ impl fmt::Debug for LoggedRequest {
             Request::Delete(_) => "DeleteItem",
             Request::Get(_) => "GetItem",
             Request::Transact(_) => "TransactWriteItems",
+            Request::Query(_) => "Query",
             _ => "other",
         };
         f.debug_struct("LoggedRequest")

@@ -30,6 +30,8 @@ pub enum RequestKind {
     Get,
     /// `TransactWriteItems`.
     Transact,
+    /// `Query`.
+    Query,
 }
 
 impl RequestKind {
@@ -52,6 +54,7 @@ impl RequestKind {
                 | (Self::Delete, Request::Delete(_))
                 | (Self::Get, Request::Get(_))
                 | (Self::Transact, Request::Transact(_))
+                | (Self::Query, Request::Query(_))
         )
     }
 }

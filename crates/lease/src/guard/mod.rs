@@ -236,6 +236,31 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
     options: GuardOptions,
     value: Option<&Text>,
 ) -> Result<LeaseGuard<S>, LeaseError> {
+    let acquire = async {
+        match &options.wait {
+            Some(policy) => {
+                crate::wait::acquire_waiting(manager, key.clone(), duration, policy, value).await
+            }
+            None => {
+                manager
+                    .try_acquire_proclaiming(key.clone(), duration, value)
+                    .await
+            }
+        }
+    };
+    guard_with(manager, key.clone(), duration, &options, acquire).await
+}
+
+/// A guard of the lease `acquire` gives (for `key`, for errors): the renew period is checked
+/// and the manager must not be shut down, before `acquire` runs and after it (a lease acquired
+/// during a shutdown is released again).
+pub(crate) async fn guard_with<S: Store + 'static>(
+    manager: &LeaseManager<S>,
+    key: LeaseKey,
+    duration: Duration,
+    options: &GuardOptions,
+    acquire: impl Future<Output = Result<Lease, LeaseError>>,
+) -> Result<LeaseGuard<S>, LeaseError> {
     let skew = manager.config().max_clock_skew();
     if let Err(reason) = options.renew_policy().renew_period(duration, skew) {
         return Err(LeaseError::InvalidInput {
@@ -247,23 +272,16 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
     if manager.shared.guards.is_shut_down() {
         return Err(LeaseError::ManagerShutDown { key });
     }
-    let lease = match &options.wait {
-        Some(policy) => {
-            crate::wait::acquire_waiting(manager, key.clone(), duration, policy, value).await?
-        }
-        None => {
-            manager
-                .try_acquire_proclaiming(key.clone(), duration, value)
-                .await?
-        }
-    };
+    let lease = acquire.await?;
     if manager.shared.guards.is_shut_down() {
         if let Err(e) = manager.release(&lease).await {
-            warn!(key = %key, error = %e.report(), "could not release a lease acquired during shutdown");
+            warn!(key = %lease.key(), error = %e.report(), "could not release a lease acquired during shutdown");
         }
-        return Err(LeaseError::ManagerShutDown { key });
+        return Err(LeaseError::ManagerShutDown {
+            key: lease.key().clone(),
+        });
     }
-    start(manager, lease, duration, &options)
+    start(manager, lease, duration, options)
 }
 
 /// Starts keeping `lease`: the keeper, checked against the clocks now (a lease whose answer

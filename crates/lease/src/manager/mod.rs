@@ -9,6 +9,7 @@ mod commit;
 mod drive;
 mod lifecycle;
 mod operations;
+mod permits;
 
 pub(crate) use operations::not_an_election;
 mod sets;

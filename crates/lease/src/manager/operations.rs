@@ -11,12 +11,17 @@ use lease_core::{Lease, LeaseError, LeaseKey, LeaseSnapshot, Operation, ReleaseO
 use tracing::debug;
 
 use super::LeaseManager;
-use lease_core::{ELECTION_SORT_KEY, InvalidInput, Store};
+use lease_core::{ELECTION_SORT_KEY, InvalidInput, Store, is_reserved_sort_key};
 
 /// [`InvalidInput::ReservedSortKey`] for a lock (an acquire without a proclaimed `value`) at
-/// the sort key reserved for elections.
+/// a sort key reserved for elections or semaphores.
 pub(crate) fn not_an_election(key: &LeaseKey, value: Option<&Text>) -> Result<(), LeaseError> {
-    if value.is_none() && key.sort() == Some(ELECTION_SORT_KEY) {
+    let reserved = match value {
+        // A campaign proclaims a value, and only at the election sort key.
+        Some(_) => key.sort() != Some(ELECTION_SORT_KEY),
+        None => key.sort().is_some_and(is_reserved_sort_key),
+    };
+    if reserved {
         return Err(LeaseError::InvalidInput {
             operation: Operation::Acquire,
             key: key.clone(),
