@@ -357,6 +357,11 @@ pub(crate) struct RunArgs {
     /// How often to renew the lease [default: a third of --duration].
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub(crate) renew_every: Option<Duration>,
+    /// At most N concurrent runs across hosts: hold one of N permits of the semaphore KEY
+    /// (items KEY/PERMIT#0000 to KEY/PERMIT#<N-1>) instead of the lease KEY. The command gets
+    /// the permit's slot number in LEASE_PERMIT.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) permits: Option<u32>,
     /// After SIGTERM to the command's process group, wait this long before SIGKILL.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub(crate) kill_after: Duration,

@@ -88,6 +88,21 @@ impl Failure {
                     output::describe_holder(holder)
                 ),
             ),
+            LeaseError::NoPermit {
+                key,
+                permits,
+                earliest_expiry,
+            } => Self::new(
+                status::HELD,
+                format!(
+                    "all {permits} permits of semaphore {} are held{}; not waiting (--no-wait)",
+                    key.partition(),
+                    earliest_expiry.map_or_else(String::new, |at| format!(
+                        " (the first expires {} unless renewed)",
+                        output::utc(at)
+                    ))
+                ),
+            ),
             LeaseError::WaitTimedOut { key, holder } => Self::new(
                 status::WAIT_TIMED_OUT,
                 format!(

@@ -52,7 +52,17 @@ pub(crate) async fn run(
             None => options.clone(),
         };
         let duration = args.acquire.duration;
-        async move { manager.acquire_guard(key, duration, options).await }
+        let permits = args.permits;
+        async move {
+            match permits {
+                Some(permits) => {
+                    manager
+                        .acquire_permit_guard(key.partition(), permits, duration, options)
+                        .await
+                }
+                None => manager.acquire_guard(key, duration, options).await,
+            }
+        }
     });
     let guard = tokio::select! {
         biased;
@@ -64,9 +74,18 @@ pub(crate) async fn run(
         return Err(interrupted(signal, &key));
     }
     let lease = guard.lease();
+    let permit = lease
+        .key()
+        .sort()
+        .and_then(lease_dynamodb_sdk::semaphore::permit_index)
+        .filter(|_| args.permits.is_some());
     if verbose {
         eprintln!(
-            "lease: acquired lease {} (fencing token {}, expires {}); running the command",
+            "lease: acquired {} {} (fencing token {}, expires {}); running the command",
+            permit.map_or_else(
+                || "lease".to_owned(),
+                |slot| format!("permit {slot} of semaphore")
+            ),
             key.partition(),
             lease.fence(),
             utc(lease.expires_at())
@@ -87,6 +106,9 @@ pub(crate) async fn run(
         )
         .env("LEASE_FENCING_TOKEN", lease.fence().get().to_string())
         .process_group(0);
+    if let Some(slot) = permit {
+        command.env("LEASE_PERMIT", slot.to_string());
+    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {

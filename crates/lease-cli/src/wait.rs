@@ -27,8 +27,24 @@ where
     Fut: Future<Output = Result<T, LeaseError>>,
 {
     let started = Instant::now();
-    let holder = match attempt(None).await {
-        Err(LeaseError::Held { holder, .. }) if !options.no_wait => holder,
+    let (what, holder) = match attempt(None).await {
+        Err(LeaseError::Held { holder, .. }) if !options.no_wait => {
+            ("lease", describe_holder(&holder))
+        }
+        Err(LeaseError::NoPermit {
+            permits,
+            earliest_expiry,
+            ..
+        }) if !options.no_wait => (
+            "a permit of semaphore",
+            format!(
+                "all {permits} permits{}",
+                earliest_expiry.map_or_else(String::new, |at| format!(
+                    ", the first expiring {}",
+                    crate::output::utc(at)
+                ))
+            ),
+        ),
         other => return other,
     };
     if verbose {
@@ -37,14 +53,20 @@ where
             |t| format!("at most {}", crate::duration::format_duration(t)),
         );
         eprintln!(
-            "lease: waiting for lease {} ({limit}), held by {}",
+            "lease: waiting for {what} {} ({limit}), held by {holder}",
             key.partition(),
-            describe_holder(&holder)
         );
     }
     let policy = match options.wait {
         Some(timeout) => WaitPolicy::with_timeout(timeout.saturating_sub(started.elapsed())),
         None => WaitPolicy::without_timeout(),
     };
-    attempt(Some(policy)).await
+    match attempt(Some(policy)).await {
+        // A semaphore still full at the end of the wait: the wait timed out.
+        Err(LeaseError::NoPermit { key, .. }) => Err(LeaseError::WaitTimedOut {
+            key,
+            holder: lease_dynamodb_sdk::snapshot::Holder::Unknown,
+        }),
+        other => other,
+    }
 }

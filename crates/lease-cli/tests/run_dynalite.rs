@@ -464,3 +464,68 @@ fn scratch_folders_are_removed_when_dropped() {
     drop(dir);
     assert!(!path.exists(), "{} was left behind", path.display());
 }
+
+#[test]
+fn runs_with_permits_are_at_most_n_at_once() {
+    let server = Server::dynalite();
+    let dir = scratch();
+    let marks = dir.path().join("marks");
+    let m = quoted(&marks);
+    let script =
+        format!("echo start $LEASE_PERMIT >> {m}; sleep 1.6; echo stop $LEASE_PERMIT >> {m}");
+    let mut runs: Vec<_> = (0..4)
+        .map(|_| {
+            server
+                .lease(&[
+                    "run",
+                    "pool",
+                    "--permits",
+                    "2",
+                    "--duration",
+                    "3s",
+                    "--wait",
+                    "60s",
+                    "--",
+                    "sh",
+                    "-c",
+                    &script,
+                ])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // While two hold the permits, a run that does not wait is refused.
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&marks)
+        .unwrap_or_default()
+        .matches("start")
+        .count()
+        < 2
+    {
+        assert!(started.elapsed() < PATIENCE, "two runs did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = server.run(&["run", "pool", "--permits", "2", "--no-wait", "--", "true"]);
+    assert_eq!(code(&output), 73, "{}", describe(&output));
+    assert_one_line_error(&output, "permits of semaphore pool are held");
+    for run in &mut runs {
+        assert!(wait_within(run, PATIENCE).success());
+    }
+    let text = std::fs::read_to_string(&marks).unwrap();
+    let (mut running, mut most) = (0i32, 0i32);
+    let mut slots = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let (what, slot) = line.split_once(' ').unwrap();
+        assert!(["0", "1"].contains(&slot), "slot {slot}: {text}");
+        if what == "start" {
+            running += 1;
+            assert!(slots.insert(slot), "two runs on one permit: {text}");
+        } else {
+            running -= 1;
+            assert!(slots.remove(slot), "{text}");
+        }
+        most = most.max(running);
+    }
+    assert_eq!(text.lines().count(), 8, "{text}");
+    assert_eq!(most, 2, "at most 2 at once, and 2 did run together: {text}");
+}
