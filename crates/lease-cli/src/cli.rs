@@ -334,7 +334,8 @@ pub(crate) enum Command {
 /// How long a lease lasts, and how to wait for it.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct AcquireOptions {
-    /// The lease's duration (renewed every third of it by `run`).
+    /// The lease's duration (`run` renews it every third of it; a lease from `acquire` lasts
+    /// this long unless `refresh` extends it).
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     pub(crate) duration: Duration,
     /// Wait at most this long for a lease someone else holds [default: wait until acquired].
@@ -409,7 +410,8 @@ pub(crate) struct HeldLease {
     )]
     pub(crate) token: Option<String>,
     /// The lease's fencing token, as printed by `lease acquire` (`LEASE_FENCING_TOKEN` in its
-    /// env output): it is part of the lease, and printed with it after a refresh.
+    /// env output). Optional: refresh and release condition on the token only, and refresh
+    /// prints the stored fencing token (read back), warning if it differs from this one.
     #[arg(long, env = "LEASE_FENCING_TOKEN", value_name = "N")]
     pub(crate) fencing_token: Option<u64>,
 }

@@ -117,6 +117,12 @@ impl LeaseView {
         }
     }
 
+    /// The same view with `fence` as the fencing token (`None`: unknown, not printed).
+    pub(crate) fn with_fence(mut self, fence: Option<lease_dynamodb_sdk::FencingToken>) -> Self {
+        self.fencing_token = fence.map(lease_dynamodb_sdk::FencingToken::get);
+        self
+    }
+
     /// One line of JSON.
     pub(crate) fn json(&self) -> Result<String, Failure> {
         json_line(self)

@@ -3,7 +3,9 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use lease_dynamodb_sdk::{FencingToken, Lease, ReleaseOutcome, token::LeaseToken};
+use lease_dynamodb_sdk::{
+    FencingToken, Lease, ReleaseOutcome, snapshot::LeaseState, token::LeaseToken,
+};
 
 use crate::cli::{
     AcquireArgs, FormatArgs, HeldLease, RefreshArgs, ReleaseArgs, ScriptOutput, StoreArgs,
@@ -53,21 +55,42 @@ pub(crate) async fn refresh(
     format: &FormatArgs,
     args: RefreshArgs,
 ) -> Result<u8, Failure> {
-    let token = token(&args.lease)?;
-    let fence = fence(&args.lease)?;
+    let (token, given_fence) = held(&args.lease)?;
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
+    // Refresh conditions on the token only; the fencing token printed is the stored one, read
+    // after the refresh, never the one given.
     let lease = Lease::new(
         manager.config().resolve_key(args.lease.key),
         token,
-        fence,
+        given_fence.unwrap_or(FencingToken::new(0)),
         std::time::SystemTime::now(),
     );
     let refreshed = manager
         .refresh(&lease, args.duration)
         .await
         .map_err(|e| Failure::lease(&e, manager.config()))?;
-    let view = LeaseView::without_token(&refreshed);
+    let stored = match manager.inspect(refreshed.key().clone()).await {
+        Ok(snapshot) => match snapshot.state {
+            LeaseState::Held(info) if info.token == refreshed.token().fingerprint() => info.fence,
+            _ => None,
+        },
+        Err(e) => {
+            eprintln!(
+                "lease: warning: refreshed, but could not read the fencing token back: {}",
+                e.report()
+            );
+            None
+        }
+    };
+    if let (Some(given), Some(stored)) = (given_fence, stored)
+        && given != stored
+    {
+        eprintln!(
+            "lease: warning: the lease's fencing token is {stored}, not the {given} given (check LEASE_FENCING_TOKEN)"
+        );
+    }
+    let view = LeaseView::without_token(&refreshed).with_fence(stored);
     print(args.output, view.json()?, view.env());
     Ok(0)
 }
@@ -82,12 +105,17 @@ pub(crate) async fn release(
     format: &FormatArgs,
     args: ReleaseArgs,
 ) -> Result<u8, Failure> {
-    let token = token(&args.lease)?;
-    let fence = fence(&args.lease)?;
+    let (token, _) = held(&args.lease)?;
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
     let key = manager.config().resolve_key(args.lease.key);
-    let lease = Lease::new(key.clone(), token, fence, std::time::SystemTime::now());
+    // A release conditions on the token only: the fencing token plays no part.
+    let lease = Lease::new(
+        key.clone(),
+        token,
+        FencingToken::new(0),
+        std::time::SystemTime::now(),
+    );
     let outcome = manager
         .release(&lease)
         .await
@@ -114,28 +142,20 @@ fn print(output: ScriptOutput, json: String, env: String) {
     }
 }
 
-/// The token from `--token` / `LEASE_TOKEN`, or else the first line of stdin.
+/// The token (from `--token` / `LEASE_TOKEN`, or else the first line of stdin: the token
+/// alone, or the JSON line `lease acquire` prints) and the fencing token, if given
+/// (`--fencing-token` / `LEASE_FENCING_TOKEN`, or the JSON line's).
 ///
 /// # Errors
-/// A usage failure when there is none (or stdin is a terminal).
-/// The held lease's fencing token (`--fencing-token` or `LEASE_FENCING_TOKEN`).
-///
-/// # Errors
-/// 64 when it is not given.
-fn fence(lease: &HeldLease) -> Result<FencingToken, Failure> {
-    lease.fencing_token.map(FencingToken::new).ok_or_else(|| {
-        Failure::usage(
-            "no fencing token: pass --fencing-token or set LEASE_FENCING_TOKEN (lease acquire prints it with the token)",
-        )
-    })
-}
-
-fn token(lease: &HeldLease) -> Result<LeaseToken, Failure> {
+/// A usage failure when there is no token (or stdin is a terminal), or the JSON line is not
+/// `acquire`'s.
+fn held(lease: &HeldLease) -> Result<(LeaseToken, Option<FencingToken>), Failure> {
     let missing = || {
         Failure::usage(
-            "no lease token: pass --token, set LEASE_TOKEN, or give the token as the first line of stdin",
+            "no lease token: pass --token, set LEASE_TOKEN, or give the token (or lease acquire's JSON line) as the first line of stdin",
         )
     };
+    let given_fence = lease.fencing_token.map(FencingToken::new);
     let text = match &lease.token {
         Some(token) => token.clone(),
         None => {
@@ -154,5 +174,21 @@ fn token(lease: &HeldLease) -> Result<LeaseToken, Failure> {
     if text.is_empty() {
         return Err(missing());
     }
-    Ok(LeaseToken::new(text))
+    if text.starts_with('{') {
+        let acquired: Acquired = serde_json::from_str(text).map_err(|e| {
+            Failure::usage(format!(
+                "the lease token looks like JSON, but not like lease acquire's output ({e}): give the token alone, or the line acquire printed"
+            ))
+        })?;
+        let fence = given_fence.or(acquired.fencing_token.map(FencingToken::new));
+        return Ok((LeaseToken::new(acquired.token), fence));
+    }
+    Ok((LeaseToken::new(text), given_fence))
+}
+
+/// The fields of `lease acquire`'s JSON line that a later command reads.
+#[derive(serde::Deserialize)]
+struct Acquired {
+    token: String,
+    fencing_token: Option<u64>,
 }

@@ -274,12 +274,12 @@ fn bad_input_exits_64_before_connecting() {
             "no lease token",
         ),
         (&["release", "job"], &[], &[], "no lease token"),
-        // The fencing token is part of the lease handed over.
+        // A semaphore has 1 to 1000 permits.
         (
-            &["release", "job", "--token", "t"],
+            &["run", "job", "--permits", "0", "--", "true"],
             &[],
-            &["LEASE_FENCING_TOKEN"],
-            "no fencing token",
+            &[],
+            "1..=1000",
         ),
         // Table configuration, from options and from LEASE_TABLE.
         (&["inspect", "job"], &[], &["LEASE_TABLE"], "--table"),

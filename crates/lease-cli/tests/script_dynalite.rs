@@ -401,3 +401,40 @@ fn table_create_on_a_store_without_ttl_points_to_no_ttl() {
     let output = server.run(&["--no-ttl", "table", "check"]);
     assert_eq!(code(&output), 0, "{}", describe(&output));
 }
+
+#[test]
+fn acquire_output_pipes_into_refresh_and_release_and_the_fence_printed_is_the_stored_one() {
+    let server = Server::dynalite();
+    let acquired = server.run(&["acquire", "piped", "--duration", "30s"]);
+    let line = String::from_utf8_lossy(&acquired.stdout).into_owned();
+    let fence = json(&acquired)["fencing_token"].as_u64().unwrap();
+
+    // acquire's JSON line on stdin; a wrong fencing token given is not echoed back.
+    let refreshed = server.run_with_stdin(
+        &[
+            "refresh",
+            "piped",
+            "--duration",
+            "30s",
+            "--fencing-token",
+            "1",
+        ],
+        &line,
+    );
+    assert_eq!(json(&refreshed)["fencing_token"].as_u64(), Some(fence));
+    assert!(
+        stderr(&refreshed).contains(&format!("fencing token is {fence}, not the 1 given")),
+        "{}",
+        describe(&refreshed)
+    );
+    // Without a fencing token: refresh prints the stored one; release needs none.
+    let refreshed = server.run_with_stdin(&["refresh", "piped"], &line);
+    assert_eq!(json(&refreshed)["fencing_token"].as_u64(), Some(fence));
+    let released = server.run_with_stdin(&["release", "piped"], &line);
+    assert_eq!(json(&released)["outcome"], "released");
+
+    // JSON that is not acquire's is refused before any request.
+    let output = server.run_with_stdin(&["release", "piped"], "{\"tok\": 1}\n");
+    assert_eq!(code(&output), 64);
+    assert_one_line_error(&output, "not like lease acquire's output");
+}
