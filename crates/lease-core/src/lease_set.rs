@@ -138,7 +138,20 @@ impl LeaseSet {
         self.leases.iter().all(|lease| lease.is_valid_at(now))
     }
 
-    fn first(&self) -> &Lease {
+    /// The set without the leases at `indexes` (of [`leases`](Self::leases)); `None` if none
+    /// is left.
+    pub(crate) fn without(&self, indexes: &[usize]) -> Option<Self> {
+        let leases: Vec<Lease> = self
+            .leases
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !indexes.contains(index))
+            .map(|(_, lease)| lease.clone())
+            .collect();
+        (!leases.is_empty()).then_some(Self { leases })
+    }
+
+    pub(crate) fn first(&self) -> &Lease {
         // `of` is only called with at least one lease; `leases` is private.
         #[expect(clippy::indexing_slicing, reason = "a set is never empty")]
         &self.leases[0]

@@ -412,3 +412,100 @@ fn bad_sets_are_refused_before_any_request() {
     );
     assert!(op.is_ok());
 }
+
+mod keeper {
+    //! A lease set kept by lease-core's `Keeper<LeaseSet>`: renewed and released together.
+
+    use super::*;
+    use lease_core::RenewPolicy;
+    use lease_core::lifecycle::{Keeper, KeeperEvent};
+
+    fn keeper(c: &Clocks) -> Keeper<LeaseSet> {
+        let set = acquired(c);
+        Keeper::new(
+            planner(),
+            set,
+            Duration::from_secs(10),
+            RenewPolicy::default()
+                .renew_every(Duration::from_secs(3))
+                .jitter(0.0),
+            RetryPolicy::never(),
+            7,
+            c.at(ms(5)),
+        )
+        .unwrap()
+    }
+
+    fn send(
+        k: &mut Keeper<LeaseSet>,
+        c: &Clocks,
+        t: Duration,
+        answer: Result<StoreResponse, StoreError>,
+    ) -> Vec<TransactItem> {
+        let transmit = k.poll_transmit(c.at(t)).expect("a request is due");
+        let (id, request) = (transmit.id, transmit.request.clone());
+        k.handle_response(id, answer, c.at(t + ms(5)));
+        match request {
+            Request::Transact(transaction) => transaction.items,
+            other => panic!("not a transaction: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_kept_set_renews_every_key_in_one_transaction() {
+        let c = Clocks::new();
+        let mut k = keeper(&c);
+        assert_eq!(k.poll_timeout(), Some(c.0 + ms(3_000)), "renewal due");
+        assert!(k.poll_transmit(c.at(ms(2_999))).is_none());
+        let renewal = send(&mut k, &c, ms(3_000), applied());
+        assert_eq!(renewal.len(), 2);
+        assert!(
+            renewal
+                .iter()
+                .all(|item| item.render().condition.as_deref()
+                    == Some("#tok = :tok AND #exp > :now"))
+        );
+        let renewed = std::iter::from_fn(|| k.poll_event()).find_map(|event| match event {
+            KeeperEvent::Renewed { lease, .. } => Some(lease),
+            _ => None,
+        });
+        let renewed = renewed.expect("renewed");
+        assert_eq!(renewed.len(), 2);
+        assert_eq!(renewed.valid_until(), Some(c.0 + ms(12_000)));
+        assert!(k.status().is_held());
+    }
+
+    #[test]
+    fn a_set_with_a_key_lost_is_lost_and_its_release_frees_the_other_keys() {
+        let c = Clocks::new();
+        let mut k = keeper(&c);
+        send(
+            &mut k,
+            &c,
+            ms(3_000),
+            cancelled(vec![CancellationReason::None, failed(None)]),
+        );
+        assert!(!k.status().is_held(), "{:?}", k.status());
+        k.release(c.at(ms(3_100)));
+        let first = send(
+            &mut k,
+            &c,
+            ms(3_100),
+            cancelled(vec![CancellationReason::None, failed(None)]),
+        );
+        assert_eq!(first.len(), 2);
+        let second = send(&mut k, &c, ms(3_200), applied());
+        assert_eq!(second.len(), 1, "the key still ours");
+        let finished = std::iter::from_fn(|| k.poll_event()).find_map(|event| match event {
+            KeeperEvent::Finished(finished) => Some(finished),
+            _ => None,
+        });
+        let finished = finished.expect("finished");
+        assert!(matches!(
+            finished.release,
+            Some(Ok(ReleaseOutcome::NotHeld))
+        ));
+        assert!(finished.lost.is_some(), "lost before the release");
+        assert!(k.is_finished());
+    }
+}

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::exchange::{Answer, Exchange, at_most, earliest};
 use super::jitter::Jitter;
+use super::kept::{Kept, ReleaseStep};
 use super::renew_policy::RenewPolicy;
 use super::retry::{Resend, RetryPolicy};
 use super::status::{LeaseStatus, LossReason};
@@ -14,17 +15,16 @@ use crate::error::LeaseError;
 use crate::lease::{Lease, ReleaseOutcome};
 use crate::now::Now;
 use crate::planner::Planner;
-use crate::{refresh, release};
 
 /// What a [`Keeper`] tells its driver, in order ([`Keeper::poll_event`]).
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum KeeperEvent {
+pub enum KeeperEvent<L = Lease> {
     /// A renewal succeeded: [`Keeper::lease`] is the renewed lease (same fencing token, later
     /// expiry and deadlines), and the status is [`Held`](LeaseStatus::Held).
     Renewed {
         /// The renewed lease.
-        lease: Lease,
+        lease: L,
         /// How many renewal attempts had failed before this one (0 when none: the lease was
         /// not at risk).
         after_failures: u32,
@@ -79,7 +79,7 @@ impl Finished {
     ///
     /// # Errors
     /// [`LeaseError::Lost`], or the release request's error.
-    pub fn into_answer(self, lease: &Lease) -> Result<ReleaseOutcome, LeaseError> {
+    pub fn into_answer(self, lease: &impl Kept) -> Result<ReleaseOutcome, LeaseError> {
         match (self.lost, self.release) {
             (Some(reason), _) => Err(LeaseError::Lost {
                 key: lease.key().clone(),
@@ -105,11 +105,11 @@ pub enum Ending {
 
 /// What the keeper is doing with the store.
 #[derive(Debug)]
-enum Phase {
+enum Phase<L> {
     /// Nothing in flight.
     Idle,
     /// A renewal in flight (or waiting for its retry); `pending` is the lease it would give.
-    Renewing { exchange: Exchange, pending: Lease },
+    Renewing { exchange: Exchange, pending: L },
     /// The release in flight.
     Releasing { exchange: Exchange },
     /// Finished: nothing more to send.
@@ -149,8 +149,11 @@ enum Phase {
 /// - A release waits for a renewal in flight (or abandons it at the safe deadline), then sends
 ///   the release unless the lease is known not to be ours; nothing is sent after that.
 /// - Every instant comes from `now` arguments; nothing reads a clock.
+///
+/// A keeper keeps a [`Lease`] by default, or a [`LeaseSet`](crate::LeaseSet) (`Keeper<LeaseSet>`:
+/// every key renewed and released together, one transaction each; see [`Kept`]).
 #[derive(Debug)]
-pub struct Keeper {
+pub struct Keeper<L: Kept = Lease> {
     planner: Arc<Planner>,
     retry: RetryPolicy,
     policy: RenewPolicy,
@@ -158,11 +161,11 @@ pub struct Keeper {
     renew_every: Duration,
     /// Draws the point of each renewal within the jitter window.
     jitter: Jitter,
-    lease: Lease,
+    lease: L,
     status: LeaseStatus,
     epoch: u64,
     status_changes: u64,
-    phase: Phase,
+    phase: Phase<L>,
     /// When the next renewal attempt is due (while held and idle).
     next_attempt: Option<Instant>,
     failures: u32,
@@ -172,11 +175,13 @@ pub struct Keeper {
     send_release: bool,
     /// Why the lease was lost before the holder let go.
     lost_before_end: Option<LossReason>,
+    /// Whether a release found part of a set no longer held (and released the rest).
+    released_part: bool,
     ids: Ids,
-    events: VecDeque<KeeperEvent>,
+    events: VecDeque<KeeperEvent<L>>,
 }
 
-impl Keeper {
+impl<L: Kept> Keeper<L> {
     /// A keeper of `lease`, just acquired for `duration`, renewing it as `policy` says and
     /// sending each request as `retry` says; `seed` seeds the renewal jitter (the policy's
     /// [`jitter_seed`](RenewPolicy::jitter_seed), if it has one, wins): give each kept lease
@@ -191,7 +196,7 @@ impl Keeper {
     /// jitter is out of range ([`RenewPolicy::renew_period`]).
     pub fn new(
         planner: Arc<Planner>,
-        lease: Lease,
+        lease: L,
         duration: Duration,
         policy: RenewPolicy,
         retry: RetryPolicy,
@@ -225,6 +230,7 @@ impl Keeper {
             ending: None,
             send_release: true,
             lost_before_end: None,
+            released_part: false,
             ids: Ids::default(),
             events: VecDeque::new(),
         };
@@ -235,7 +241,7 @@ impl Keeper {
 
     /// The lease as of its last successful acquire or renewal.
     #[must_use]
-    pub fn lease(&self) -> &Lease {
+    pub fn lease(&self) -> &L {
         &self.lease
     }
 
@@ -329,14 +335,14 @@ impl Keeper {
         self.check_deadline(now);
         let done = match &mut self.phase {
             Phase::Renewing { exchange, .. } | Phase::Releasing { exchange } => exchange
-                .handle_response(id, answer, now.monotonic, &mut self.ids)
+                .handle_response(id, L::as_retried(answer), now.monotonic, &mut self.ids)
                 .done(),
             Phase::Idle | Phase::Done => None,
         };
         if let Some(answer) = done {
             match std::mem::replace(&mut self.phase, Phase::Idle) {
                 Phase::Renewing { pending, .. } => self.renewed(pending, answer, now),
-                Phase::Releasing { .. } => self.released(answer),
+                Phase::Releasing { .. } => self.released(answer, now),
                 other => self.phase = other,
             }
         }
@@ -377,7 +383,7 @@ impl Keeper {
     }
 
     /// The next event, in order.
-    pub fn poll_event(&mut self) -> Option<KeeperEvent> {
+    pub fn poll_event(&mut self) -> Option<KeeperEvent<L>> {
         let event = self.events.pop_front();
         if self.events.is_empty() && self.events.capacity() > 0 {
             // A kept lease spends nearly all its life with no event queued: give the queue's
@@ -467,9 +473,8 @@ impl Keeper {
     }
 
     fn start_renewal(&mut self, now: Now) {
-        match self.planner.refresh(&self.lease, self.duration, now) {
-            Ok(plan) => {
-                let (request, pending) = plan.into_parts();
+        match self.lease.plan_renewal(&self.planner, self.duration, now) {
+            Ok((request, pending)) => {
                 let exchange =
                     Exchange::new(request, self.ids.next(), self.retry, Resend::Transient);
                 self.phase = Phase::Renewing { exchange, pending };
@@ -483,9 +488,8 @@ impl Keeper {
             self.finish(ending, None);
             return;
         }
-        match self.planner.release(&self.lease, now) {
-            Ok(plan) => {
-                let request = plan.into_request();
+        match self.lease.plan_release(&self.planner, now) {
+            Ok(request) => {
                 let exchange =
                     Exchange::new(request, self.ids.next(), self.retry, Resend::Transient);
                 self.phase = Phase::Releasing { exchange };
@@ -495,8 +499,8 @@ impl Keeper {
     }
 
     /// A renewal's final answer, read at `now`.
-    fn renewed(&mut self, pending: Lease, answer: Answer, now: Now) {
-        match refresh::interpret(pending, answer) {
+    fn renewed(&mut self, pending: L, answer: Answer, now: Now) {
+        match L::renewal_answer(pending, answer) {
             Ok(lease) => {
                 self.send_release = true;
                 if !self.status.is_held() {
@@ -524,7 +528,9 @@ impl Keeper {
                 self.check_deadline(now);
             }
             Err(LeaseError::NotOwned { .. }) => {
-                self.send_release = false;
+                // A lease found not ours has nothing to release; a set may still hold the
+                // keys that were not lost, which the release frees.
+                self.send_release = L::RELEASE_WHEN_NOT_OWNED;
                 if self.status.is_held() {
                     self.lose(LossReason::NotOwned);
                 } else {
@@ -569,10 +575,20 @@ impl Keeper {
         });
     }
 
-    fn released(&mut self, answer: Answer) {
-        let result = release::interpret(|| self.lease.key().clone(), answer);
+    fn released(&mut self, answer: Answer, now: Now) {
         let ending = self.ending.unwrap_or(Ending::Drop);
-        self.finish(ending, Some(result));
+        match self.lease.release_answer(&self.planner, answer, now) {
+            ReleaseStep::Done(Ok(ReleaseOutcome::Released)) if self.released_part => {
+                self.finish(ending, Some(Ok(ReleaseOutcome::NotHeld)));
+            }
+            ReleaseStep::Done(result) => self.finish(ending, Some(result)),
+            ReleaseStep::Again(request) => {
+                self.released_part = true;
+                let exchange =
+                    Exchange::new(request, self.ids.next(), self.retry, Resend::Transient);
+                self.phase = Phase::Releasing { exchange };
+            }
+        }
     }
 
     fn finish(&mut self, ending: Ending, release: Option<Result<ReleaseOutcome, LeaseError>>) {
@@ -600,8 +616,8 @@ impl Keeper {
     /// When the next renewal is due: the lease's last write's send instant plus the period,
     /// brought forward by a fresh draw of the jitter (never later than the period).
     fn renewal_due(&mut self) -> Option<Instant> {
-        let deadline = self.lease.deadline()?;
+        let written = self.lease.written_at()?;
         let wait = self.policy.jittered(self.renew_every, &mut self.jitter);
-        deadline.sent.0.checked_add(wait)
+        written.checked_add(wait)
     }
 }

@@ -47,6 +47,7 @@ mod acquire_op;
 mod exchange;
 mod jitter;
 mod keeper;
+mod kept;
 mod machine;
 mod observer;
 mod ops;
@@ -61,6 +62,7 @@ mod wait_queue;
 
 pub use acquire_op::AcquireOp;
 pub use keeper::{Ending, Finished, Keeper, KeeperEvent};
+pub use kept::{Kept, ReleaseStep};
 pub use machine::{Machine, OpEvent};
 pub use observer::Observer;
 pub use ops::{CommitOp, InspectOp, RefreshOp, ReleaseOp};
