@@ -137,6 +137,9 @@ pub mod semaphore {
 /// Watching a guarded lease: a [`LeaseStatus`] watch and the stop signal work should obey.
 pub mod status {
     pub use crate::guard::{StatusWatch, StopSignal};
+    /// What a guard keeps: a [`Lease`](crate::Lease) (the default) or a
+    /// [`LeaseSet`](crate::LeaseSet) (`LeaseGuard<S, LeaseSet>`).
+    pub use lease_core::lifecycle::Kept;
 }
 
 /// Bearer tokens: the token type, where tokens come from, and the default source.

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::error::LeaseError;
+use crate::fence::FencingToken;
 use crate::key::LeaseKey;
 use crate::lease::{Lease, ReleaseOutcome};
 use crate::lease_set::{self, LeaseSet, ReleaseSetAnswer, transient_cancellation};
@@ -51,6 +52,12 @@ pub trait Kept: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
 
     /// The bearer token.
     fn token(&self) -> &LeaseToken;
+
+    /// The fencing token of [`key`](Self::key), for logs.
+    fn fence(&self) -> FencingToken;
+
+    /// When it expires in the store, as written (see [`Lease::expires_at_epoch_seconds`]).
+    fn expires_at_epoch_seconds(&self) -> i64;
 
     /// The local safe deadline on the monotonic clock (see [`Lease::valid_until`]).
     fn valid_until(&self) -> Option<Instant>;
@@ -107,6 +114,14 @@ pub trait Kept: sealed::Sealed + Clone + fmt::Debug + Send + Sync + 'static {
 impl Kept for Lease {
     const RELEASE_WHEN_NOT_OWNED: bool = false;
 
+    fn fence(&self) -> FencingToken {
+        Lease::fence(self)
+    }
+
+    fn expires_at_epoch_seconds(&self) -> i64 {
+        Lease::expires_at_epoch_seconds(self)
+    }
+
     fn key(&self) -> &LeaseKey {
         Lease::key(self)
     }
@@ -159,6 +174,14 @@ impl Kept for Lease {
 
 impl Kept for LeaseSet {
     const RELEASE_WHEN_NOT_OWNED: bool = true;
+
+    fn fence(&self) -> FencingToken {
+        self.first().fence()
+    }
+
+    fn expires_at_epoch_seconds(&self) -> i64 {
+        self.first().expires_at_epoch_seconds()
+    }
 
     fn key(&self) -> &LeaseKey {
         self.first().key()

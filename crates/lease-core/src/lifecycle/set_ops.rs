@@ -5,11 +5,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::exchange::{Answer, Exchange, Progress};
+use super::exchange::{Answer, Exchange, Progress, at_most, saturating_add};
 use super::machine::{Machine, OpEvent};
 use super::retry::{Resend, RetryPolicy};
+use super::wait_policy::{MIN_POLL_DELAY, WaitPolicy};
 use super::{Ids, RequestId, Transmit};
 use crate::error::{LeaseError, Operation};
+use crate::holder::Holder;
 use crate::key::LeaseKey;
 use crate::lease::{PendingLease, ReleaseOutcome};
 use crate::lease_set::{
@@ -89,6 +91,13 @@ enum AcquireState {
         release: Releasing,
         error: LeaseError,
     },
+    /// Waiting for held keys to free up: the next attempt is due at the instant, with
+    /// proposals no lower than `proposals` (so that a late copy of an earlier attempt never
+    /// leaves a key with a higher fencing token than the one this acquire reports).
+    Sleeping {
+        until: Instant,
+        proposals: Vec<u64>,
+    },
     Done(Option<Result<LeaseSet, LeaseError>>),
 }
 
@@ -114,12 +123,107 @@ pub struct AcquireSetOp {
     duration: Duration,
     keys: Vec<LeaseKey>,
     token: LeaseToken,
+    /// The wait's policy, if the acquire waits while keys are held.
+    wait: Option<WaitPolicy>,
+    /// Whether the first reading was seen (the wait's clock starts there).
+    started: bool,
+    /// When the wait's timeout passes, once started (`None`: no timeout).
+    deadline: Option<Instant>,
     ids: Ids,
     events: VecDeque<OpEvent>,
     state: AcquireState,
 }
 
 impl AcquireSetOp {
+    /// The same acquire, waiting while some keys are held by others, as `policy` says: until
+    /// the earliest expiry among their holders, at most the policy's `max_delay` between
+    /// attempts, until its timeout; then [`LeaseError::WaitTimedOut`] naming the first key
+    /// still held. The wait starts at the first reading this machine is given.
+    #[must_use]
+    pub fn waiting(mut self, policy: WaitPolicy) -> Self {
+        self.wait = Some(policy);
+        self
+    }
+
+    /// Starts the wait's clock at the first reading.
+    fn start(&mut self, now: Now) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        if let (Some(timeout), Some(at)) = (
+            self.wait.as_ref().and_then(WaitPolicy::timeout),
+            now.monotonic,
+        ) {
+            self.deadline = Some(saturating_add(at, timeout));
+        }
+    }
+
+    /// Some keys are held: wait (if the policy allows) or give the error.
+    fn held(&mut self, plan: &AcquireSetPlan, error: LeaseError, now: Now) {
+        let (Some(policy), Some(at), LeaseError::HeldKeys { held, .. }) =
+            (&self.wait, now.monotonic, &error)
+        else {
+            self.state = AcquireState::Done(Some(Err(error)));
+            return;
+        };
+        if self.deadline.is_some_and(|deadline| at >= deadline) {
+            let (key, holder) = held
+                .first()
+                .cloned()
+                .unwrap_or_else(|| (error.key().clone(), Holder::Unknown));
+            self.state = AcquireState::Done(Some(Err(LeaseError::WaitTimedOut { key, holder })));
+            return;
+        }
+        let earliest = held
+            .iter()
+            .filter_map(|(_, holder)| match holder {
+                Holder::Known(info) => Some(info.expires_at),
+                Holder::Unknown => None,
+            })
+            .min();
+        let until_expiry = earliest
+            .and_then(|e| e.duration_since(now.wall).ok())
+            .unwrap_or(policy.max_delay);
+        let delay = until_expiry.min(policy.max_delay).max(MIN_POLL_DELAY);
+        let until = match self.deadline {
+            Some(deadline) => at_most(at, delay, deadline),
+            None => saturating_add(at, delay),
+        };
+        if let Some((key, holder)) = held.first() {
+            self.events.push_back(OpEvent::Contended {
+                key: key.clone(),
+                holder: holder.clone(),
+                retry_in: until.saturating_duration_since(at),
+            });
+        }
+        self.state = AcquireState::Sleeping {
+            until,
+            proposals: plan.proposals.clone(),
+        };
+    }
+
+    /// The next attempt of a wait, at `now`: proposals no lower than the last attempt's.
+    fn attempt_again(&mut self, proposals: &[u64], now: Now) {
+        let floor =
+            u64::try_from(crate::wire_time::ExpiryUnit::Milliseconds.floor(now.wall)).unwrap_or(0);
+        let raised: Vec<u64> = proposals.iter().map(|p| (*p).max(floor)).collect();
+        match self
+            .planner
+            .acquire_set(&self.keys, self.duration, now, &self.token, Some(&raised))
+        {
+            Ok(plan) => {
+                let exchange = SetExchange::new(plan.request.clone(), &mut self.ids, self.retry);
+                self.state = AcquireState::Acquiring {
+                    exchange,
+                    plan,
+                    reproposals: 0,
+                };
+            }
+            Err(error) => self.state = AcquireState::Done(Some(Err(error))),
+        }
+    }
+
     /// An acquire of every key of `keys` (each a [`LeaseKey`], or a partition key under the
     /// lock sort key) for `duration`, with one fresh `token`, planned at `now`.
     ///
@@ -148,6 +252,9 @@ impl AcquireSetOp {
             duration,
             keys,
             token,
+            wait: None,
+            started: false,
+            deadline: None,
             ids,
             events: VecDeque::new(),
             state: AcquireState::Acquiring {
@@ -235,6 +342,7 @@ impl AcquireSetOp {
             AcquireSetAnswer::Failed(error) if maybe_applied && error.is_outcome_unknown() => {
                 self.give_back(plan.pending, error, now);
             }
+            AcquireSetAnswer::Failed(error) if error.is_held() => self.held(&plan, error, now),
             AcquireSetAnswer::Failed(error) => self.state = AcquireState::Done(Some(Err(error))),
         }
     }
@@ -251,13 +359,15 @@ impl Machine for AcquireSetOp {
     type Output = Result<LeaseSet, LeaseError>;
 
     fn poll_transmit(&mut self, now: Now) -> Option<Transmit<'_>> {
+        self.start(now);
+        self.handle_timeout(now);
         self.replan_resend(now);
         match &mut self.state {
             AcquireState::Acquiring { exchange, .. } => {
                 exchange.exchange.poll_transmit(now.monotonic)
             }
             AcquireState::GivingBack { release, .. } => release.poll_transmit(now),
-            AcquireState::Done(_) => None,
+            AcquireState::Sleeping { .. } | AcquireState::Done(_) => None,
         }
     }
 
@@ -297,7 +407,7 @@ impl Machine for AcquireSetOp {
                     self.state = AcquireState::Done(Some(Err(error)));
                 }
             }
-            AcquireState::Done(_) => {}
+            AcquireState::Sleeping { .. } | AcquireState::Done(_) => {}
         }
     }
 
@@ -309,6 +419,12 @@ impl Machine for AcquireSetOp {
             AcquireState::GivingBack { release, .. } => {
                 release.exchange.exchange.handle_timeout(now.monotonic);
             }
+            AcquireState::Sleeping { until, proposals } => {
+                if now.monotonic.is_none_or(|at| at >= *until) {
+                    let proposals = std::mem::take(proposals);
+                    self.attempt_again(&proposals, now);
+                }
+            }
             AcquireState::Done(_) => {}
         }
     }
@@ -317,6 +433,7 @@ impl Machine for AcquireSetOp {
         match &self.state {
             AcquireState::Acquiring { exchange, .. } => exchange.exchange.poll_timeout(),
             AcquireState::GivingBack { release, .. } => release.exchange.exchange.poll_timeout(),
+            AcquireState::Sleeping { until, .. } => Some(*until),
             AcquireState::Done(_) => None,
         }
     }

@@ -4,7 +4,8 @@ use std::fmt;
 use std::future::pending;
 use std::sync::Arc;
 
-use lease_core::{FencingToken, Lease, LeaseKey, LeaseStatus, LossReason};
+use lease_core::lifecycle::Kept;
+use lease_core::{FencingToken, Lease, LeaseKey, LeaseSet, LeaseStatus, LossReason};
 
 use super::shared::Shared;
 use super::stop::StopSignal;
@@ -22,12 +23,29 @@ use super::watch::StatusWatch;
 /// lease. It cannot renew or release the lease (only the [`LeaseGuard`](crate::LeaseGuard)
 /// can), and stays valid after the guard is gone (its status is then final).
 #[derive(Clone)]
-pub struct LeaseContext {
-    shared: Arc<Shared>,
+pub struct LeaseContext<L: Kept = Lease> {
+    shared: Arc<Shared<L>>,
 }
 
 impl LeaseContext {
-    pub(super) fn new(shared: Arc<Shared>) -> Self {
+    /// The fencing token of this acquisition (renewals keep it): pass it with every write the
+    /// lease protects.
+    #[must_use]
+    pub fn fence(&self) -> FencingToken {
+        self.shared.lease().fence()
+    }
+}
+
+impl LeaseContext<LeaseSet> {
+    /// The fencing token of `key` in the set (renewals keep it), if the set holds `key`.
+    #[must_use]
+    pub fn fence(&self, key: &LeaseKey) -> Option<FencingToken> {
+        self.shared.lease().fence(key)
+    }
+}
+
+impl<L: Kept> LeaseContext<L> {
+    pub(super) fn new(shared: Arc<Shared<L>>) -> Self {
         Self { shared }
     }
 
@@ -37,18 +55,11 @@ impl LeaseContext {
         self.shared.key()
     }
 
-    /// The lease as of its last successful acquire or renewal: expiry, fencing token, local safe
-    /// deadline ([`Lease::valid_until`]), and the bearer token.
+    /// The lease (or lease set) as of its last successful acquire or renewal: expiry, fencing
+    /// token, local safe deadline ([`Lease::valid_until`]), and the bearer token.
     #[must_use]
-    pub fn lease(&self) -> Lease {
+    pub fn lease(&self) -> L {
         self.shared.lease()
-    }
-
-    /// The fencing token of this acquisition (renewals keep it): pass it with every write the
-    /// lease protects.
-    #[must_use]
-    pub fn fence(&self) -> FencingToken {
-        self.shared.lease().fence()
     }
 
     /// The status now: [`Lost`](LossReason::Unconfirmed) if the safe deadline has passed at
@@ -68,7 +79,7 @@ impl LeaseContext {
 
     /// A follower of the status's changes.
     #[must_use]
-    pub fn subscribe(&self) -> StatusWatch {
+    pub fn subscribe(&self) -> StatusWatch<L> {
         StatusWatch::new(Arc::clone(&self.shared))
     }
 
@@ -100,16 +111,16 @@ impl LeaseContext {
     /// released or dropped. Raised before the release request is sent, so work stops before
     /// another holder can acquire the lease.
     #[must_use]
-    pub fn stop_signal(&self) -> StopSignal {
+    pub fn stop_signal(&self) -> StopSignal<L> {
         StopSignal::new(Arc::clone(&self.shared))
     }
 }
 
-impl fmt::Debug for LeaseContext {
+impl<L: Kept> fmt::Debug for LeaseContext<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LeaseContext")
             .field("key", self.shared.key())
-            .field("fence", &self.fence())
+            .field("fence", &Kept::fence(&self.shared.lease()))
             .field("status", &self.status())
             .finish()
     }

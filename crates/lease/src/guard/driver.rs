@@ -4,7 +4,7 @@
 use std::future::pending;
 use std::sync::Arc;
 
-use lease_core::lifecycle::RequestId;
+use lease_core::lifecycle::{Kept, RequestId};
 use lease_core::{StoreError, StoreErrorKind};
 use tokio_util::sync::CancellationToken;
 
@@ -28,15 +28,15 @@ enum Wake {
 /// Marks the driver gone when it ends or is dropped (its runtime shut down, even before the
 /// task first ran), so that a release waiting for it drives the keeper itself. Made before
 /// the task is spawned and moved into it.
-pub(super) struct Alive(Arc<Shared>);
+pub(super) struct Alive<L: Kept>(Arc<Shared<L>>);
 
-impl Alive {
-    pub(super) fn new(shared: &Arc<Shared>) -> Self {
+impl<L: Kept> Alive<L> {
+    pub(super) fn new(shared: &Arc<Shared<L>>) -> Self {
         Self(Arc::clone(shared))
     }
 }
 
-impl Drop for Alive {
+impl<L: Kept> Drop for Alive<L> {
     fn drop(&mut self) {
         self.0.driver_gone();
     }
@@ -44,8 +44,8 @@ impl Drop for Alive {
 
 /// The driver task of a guard: [`drive`] until the keeper is finished, with the manager's
 /// shutdown signal.
-pub(super) async fn run<S: Store + 'static>(
-    alive: Alive,
+pub(super) async fn run<S: Store + 'static, L: Kept>(
+    alive: Alive<L>,
     manager: LeaseManager<S>,
     shutdown: CancellationToken,
 ) {
@@ -57,8 +57,8 @@ pub(super) async fn run<S: Store + 'static>(
 /// Runs until the keeper is finished: sends its requests (one at a time) and hands the
 /// answers back, wakes it at its timers, passes on the manager's shutdown. `shutdown` is
 /// `None` when driven from a release after the driver task died.
-async fn drive<S: Store + 'static>(
-    shared: Arc<Shared>,
+async fn drive<S: Store + 'static, L: Kept>(
+    shared: Arc<Shared<L>>,
     manager: LeaseManager<S>,
     shutdown: Option<CancellationToken>,
 ) {
@@ -113,8 +113,8 @@ async fn drive<S: Store + 'static>(
 /// Drives the keeper from a release, after its driver task died with its runtime: the answer
 /// to a request it had in flight is lost, and is reported to the keeper as a timeout (which
 /// sends it again: every lease request is safe to send twice).
-pub(super) async fn drive_orphan<S: Store + 'static>(
-    shared: Arc<Shared>,
+pub(super) async fn drive_orphan<S: Store + 'static, L: Kept>(
+    shared: Arc<Shared<L>>,
     manager: LeaseManager<S>,
 ) {
     shared.with(|keeper, now| {

@@ -19,9 +19,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lease_core::lifecycle::Keeper;
+use lease_core::lifecycle::{Keeper, Kept, ReleaseStep};
 use lease_core::{
-    FencingToken, Lease, LeaseError, LeaseKey, LeaseStatus, LossReason, ReleaseOutcome,
+    FencingToken, Lease, LeaseError, LeaseKey, LeaseSet, LeaseStatus, LossReason, ReleaseOutcome,
 };
 use rand::RngExt;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -91,32 +91,46 @@ use shared::Shared;
 /// # Ok(())
 /// # }
 /// ```
+///
+/// A guard of a [`LeaseSet`] (`LeaseGuard<S, LeaseSet>`, made by
+/// [`LeaseManager::acquire_set_guard`]) keeps every key of the set the same way, renewing and
+/// releasing them together (one transaction each); it is lost when any key is.
 #[must_use = "dropping a guard releases its lease at once"]
-pub struct LeaseGuard<S: Store + 'static> {
+pub struct LeaseGuard<S: Store + 'static, L: Kept = Lease> {
     manager: LeaseManager<S>,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<L>>,
     /// `release` was called: dropping does nothing more.
     let_go: bool,
 }
 
 impl<S: Store + 'static> LeaseGuard<S> {
-    /// The lease's key.
+    /// The fencing token of this acquisition (renewals keep it).
+    #[must_use]
+    pub fn fence(&self) -> FencingToken {
+        self.shared.lease().fence()
+    }
+}
+
+impl<S: Store + 'static> LeaseGuard<S, LeaseSet> {
+    /// The fencing token of `key` in the set (renewals keep it), if the set holds `key`.
+    #[must_use]
+    pub fn fence(&self, key: &LeaseKey) -> Option<FencingToken> {
+        self.shared.lease().fence(key)
+    }
+}
+
+impl<S: Store + 'static, L: Kept> LeaseGuard<S, L> {
+    /// The lease's key (a set's first key).
     #[must_use]
     pub fn key(&self) -> &LeaseKey {
         self.shared.key()
     }
 
-    /// The lease as of its last successful acquire or renewal (expiry, fencing token, safe
-    /// deadline, token).
+    /// The lease (or lease set) as of its last successful acquire or renewal (expiry, fencing
+    /// token, safe deadline, token).
     #[must_use]
-    pub fn lease(&self) -> Lease {
+    pub fn lease(&self) -> L {
         self.shared.lease()
-    }
-
-    /// The fencing token of this acquisition (renewals keep it).
-    #[must_use]
-    pub fn fence(&self) -> FencingToken {
-        self.shared.lease().fence()
     }
 
     /// The status now; see [`LeaseContext::status`].
@@ -133,7 +147,7 @@ impl<S: Store + 'static> LeaseGuard<S> {
 
     /// A follower of the status's changes; see [`StatusWatch`].
     #[must_use]
-    pub fn subscribe(&self) -> StatusWatch {
+    pub fn subscribe(&self) -> StatusWatch<L> {
         StatusWatch::new(Arc::clone(&self.shared))
     }
 
@@ -144,13 +158,13 @@ impl<S: Store + 'static> LeaseGuard<S> {
 
     /// The signal that work under the lease must stop; see [`StopSignal`].
     #[must_use]
-    pub fn stop_signal(&self) -> StopSignal {
+    pub fn stop_signal(&self) -> StopSignal<L> {
         StopSignal::new(Arc::clone(&self.shared))
     }
 
     /// A read-only view of the lease to hand to work under it.
     #[must_use]
-    pub fn context(&self) -> LeaseContext {
+    pub fn context(&self) -> LeaseContext<L> {
         LeaseContext::new(Arc::clone(&self.shared))
     }
 
@@ -206,7 +220,7 @@ impl<S: Store + 'static> LeaseGuard<S> {
     }
 }
 
-impl<S: Store + 'static> Drop for LeaseGuard<S> {
+impl<S: Store + 'static, L: Kept> Drop for LeaseGuard<S, L> {
     /// Stops work under the lease (raises the stop signal) and tells the driver, which stops
     /// renewing and releases the lease. Needs no runtime: it takes a lock for the pure keeper
     /// and wakes the driver.
@@ -218,11 +232,11 @@ impl<S: Store + 'static> Drop for LeaseGuard<S> {
     }
 }
 
-impl<S: Store + 'static> fmt::Debug for LeaseGuard<S> {
+impl<S: Store + 'static, L: Kept> fmt::Debug for LeaseGuard<S, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LeaseGuard")
             .field("key", self.shared.key())
-            .field("fence", &self.fence())
+            .field("fence", &Kept::fence(&self.shared.lease()))
             .field("status", &self.status())
             .finish_non_exhaustive()
     }
@@ -251,9 +265,7 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
     guard_with(manager, key.clone(), duration, &options, acquire).await
 }
 
-/// A guard of the lease `acquire` gives (for `key`, for errors): the renew period is checked
-/// and the manager must not be shut down, before `acquire` runs and after it (a lease acquired
-/// during a shutdown is released again).
+/// A guard of the lease `acquire` gives (for `key`, for errors): see [`guard_kept`].
 pub(crate) async fn guard_with<S: Store + 'static>(
     manager: &LeaseManager<S>,
     key: LeaseKey,
@@ -261,6 +273,30 @@ pub(crate) async fn guard_with<S: Store + 'static>(
     options: &GuardOptions,
     acquire: impl Future<Output = Result<Lease, LeaseError>>,
 ) -> Result<LeaseGuard<S>, LeaseError> {
+    guard_kept(manager, key, duration, options, acquire).await
+}
+
+/// A guard of the lease set `acquire` gives: see [`guard_kept`].
+pub(crate) async fn guard_set_with<S: Store + 'static>(
+    manager: &LeaseManager<S>,
+    key: LeaseKey,
+    duration: Duration,
+    options: &GuardOptions,
+    acquire: impl Future<Output = Result<LeaseSet, LeaseError>>,
+) -> Result<LeaseGuard<S, LeaseSet>, LeaseError> {
+    guard_kept(manager, key, duration, options, acquire).await
+}
+
+/// A guard of the lease `acquire` gives (for `key`, for errors): the renew period is checked
+/// and the manager must not be shut down, before `acquire` runs and after it (a lease acquired
+/// during a shutdown is released again).
+pub(crate) async fn guard_kept<S: Store + 'static, L: Kept>(
+    manager: &LeaseManager<S>,
+    key: LeaseKey,
+    duration: Duration,
+    options: &GuardOptions,
+    acquire: impl Future<Output = Result<L, LeaseError>>,
+) -> Result<LeaseGuard<S, L>, LeaseError> {
     let skew = manager.config().max_clock_skew();
     if let Err(reason) = options.renew_policy().renew_period(duration, skew) {
         return Err(LeaseError::InvalidInput {
@@ -274,7 +310,7 @@ pub(crate) async fn guard_with<S: Store + 'static>(
     }
     let lease = acquire.await?;
     if manager.shared.guards.is_shut_down() {
-        if let Err(e) = manager.release(&lease).await {
+        if let Err(e) = release_kept(manager, lease.clone()).await {
             warn!(key = %lease.key(), error = %e.report(), "could not release a lease acquired during shutdown");
         }
         return Err(LeaseError::ManagerShutDown {
@@ -284,18 +320,36 @@ pub(crate) async fn guard_with<S: Store + 'static>(
     start(manager, lease, duration, options)
 }
 
+/// Releases `lease` (once, best effort: each request is sent once; a set goes again without
+/// the keys no longer held).
+async fn release_kept<S: Store + 'static, L: Kept>(
+    manager: &LeaseManager<S>,
+    mut lease: L,
+) -> Result<ReleaseOutcome, LeaseError> {
+    let planner = manager.planner();
+    let mut request = lease.plan_release(planner, manager.clock_reading())?;
+    loop {
+        let answer = L::as_retried(manager.store().execute(&request).await);
+        match lease.release_answer(planner, answer, manager.clock_reading()) {
+            ReleaseStep::Again(next) => request = next,
+            ReleaseStep::Done(result) => return result,
+            _ => return Ok(ReleaseOutcome::NotHeld),
+        }
+    }
+}
+
 /// Starts keeping `lease`: the keeper, checked against the clocks now (a lease whose answer
 /// came past its deadline starts lost), and its driver task. The keeper's renewal jitter is
 /// seeded at random for each guard (unless the options fix a seed).
-fn start<S: Store + 'static>(
+pub(crate) fn start<S: Store + 'static, L: Kept>(
     manager: &LeaseManager<S>,
-    lease: Lease,
+    lease: L,
     duration: Duration,
     options: &GuardOptions,
-) -> Result<LeaseGuard<S>, LeaseError> {
+) -> Result<LeaseGuard<S, L>, LeaseError> {
     let key = lease.key().clone();
     let token = lease.token().clone();
-    let span = info_span!("lease_guard", key = %key, fence = ?lease.fence());
+    let span = info_span!("lease_guard", key = %key, fence = ?Kept::fence(&lease));
     let keeper = Keeper::new(
         Arc::clone(manager.planner()),
         lease,

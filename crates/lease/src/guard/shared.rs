@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use lease_core::lifecycle::{Ending, Finished, Keeper, KeeperEvent};
+use lease_core::lifecycle::{Ending, Finished, Keeper, KeeperEvent, Kept};
 use lease_core::{Lease, LeaseError, LeaseKey, LeaseStatus, Now, ReleaseOutcome};
 use tokio::sync::{Notify, oneshot, watch};
 use tracing::{debug, info, warn};
@@ -22,9 +22,9 @@ pub(super) type Answer = Result<ReleaseOutcome, LeaseError>;
 
 /// What a guard publishes to its watchers: the status and the lease.
 #[derive(Clone, Debug)]
-pub(super) struct View {
+pub(super) struct View<L = Lease> {
     pub(super) status: LeaseStatus,
-    pub(super) lease: Lease,
+    pub(super) lease: L,
     /// The keeper's count of status changes (a renewal that keeps the lease held publishes a
     /// new lease, not a new status).
     pub(super) status_changes: u64,
@@ -43,9 +43,9 @@ struct Reply {
     driver_gone: bool,
 }
 
-pub(crate) struct Shared {
-    keeper: Mutex<Keeper>,
-    view: watch::Sender<View>,
+pub(crate) struct Shared<L: Kept = Lease> {
+    keeper: Mutex<Keeper<L>>,
+    view: watch::Sender<View<L>>,
     key: LeaseKey,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
@@ -54,8 +54,8 @@ pub(crate) struct Shared {
     pub(super) wake: Notify,
 }
 
-impl Shared {
-    pub(super) fn new(keeper: Keeper, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
+impl<L: Kept> Shared<L> {
+    pub(super) fn new(keeper: Keeper<L>, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
         let view = View {
             status: keeper.status().clone(),
             lease: keeper.lease().clone(),
@@ -106,12 +106,12 @@ impl Shared {
     /// applied after it is released, so a reader never waits behind a log line, and a tracing
     /// layer may call into the guard. The view is published newest first: an older snapshot
     /// applied late never replaces a newer one.
-    pub(super) fn with<R>(&self, f: impl FnOnce(&mut Keeper, Now) -> R) -> R {
+    pub(super) fn with<R>(&self, f: impl FnOnce(&mut Keeper<L>, Now) -> R) -> R {
         let (result, events, view) = {
             let mut keeper = lock(&self.keeper);
             let epoch = keeper.epoch();
             let result = f(&mut keeper, self.now());
-            let events: Vec<KeeperEvent> = std::iter::from_fn(|| keeper.poll_event()).collect();
+            let events: Vec<KeeperEvent<L>> = std::iter::from_fn(|| keeper.poll_event()).collect();
             let view = (keeper.epoch() != epoch || !events.is_empty()).then(|| View {
                 status: keeper.status().clone(),
                 lease: keeper.lease().clone(),
@@ -141,12 +141,12 @@ impl Shared {
     }
 
     /// The lease as of its last successful acquire or renewal.
-    pub(super) fn lease(&self) -> Lease {
+    pub(super) fn lease(&self) -> L {
         lock(&self.keeper).lease().clone()
     }
 
     /// A receiver of the published view.
-    pub(super) fn subscribe(&self) -> watch::Receiver<View> {
+    pub(super) fn subscribe(&self) -> watch::Receiver<View<L>> {
         self.view.subscribe()
     }
 
@@ -156,7 +156,7 @@ impl Shared {
     /// order, one published between the read and the mark would be lost until the deadline.
     pub(super) fn seen_then_status(
         &self,
-        view: &mut watch::Receiver<View>,
+        view: &mut watch::Receiver<View<L>>,
     ) -> (LeaseStatus, Option<std::time::Instant>) {
         let deadline = view.borrow_and_update().lease.valid_until();
         (self.status(), deadline)
@@ -189,7 +189,7 @@ impl Shared {
         reply.waiting = None;
     }
 
-    fn apply(&self, event: KeeperEvent, lease: &Lease) {
+    fn apply(&self, event: KeeperEvent<L>, lease: &L) {
         let (key, fence) = (lease.key(), lease.fence());
         match event {
             KeeperEvent::Renewed {
@@ -233,7 +233,7 @@ impl Shared {
         }
     }
 
-    fn finished(&self, finished: Finished, lease: &Lease) {
+    fn finished(&self, finished: Finished, lease: &L) {
         let (key, fence) = (lease.key(), lease.fence());
         let ending = finished.ending;
         match &finished.release {

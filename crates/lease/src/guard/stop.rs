@@ -4,6 +4,9 @@ use std::fmt;
 use std::future::pending;
 use std::sync::Arc;
 
+use lease_core::Lease;
+use lease_core::lifecycle::Kept;
+
 use super::shared::Shared;
 
 /// Tells work under a guarded lease when to stop: when the lease is lost (taken over, past its
@@ -19,12 +22,12 @@ use super::shared::Shared;
 /// To stop a `tokio_util` `CancellationToken` tree with it, spawn
 /// `async move { signal.stopped().await; token.cancel() }`.
 #[derive(Clone)]
-pub struct StopSignal {
-    shared: Arc<Shared>,
+pub struct StopSignal<L: Kept = Lease> {
+    shared: Arc<Shared<L>>,
 }
 
-impl StopSignal {
-    pub(super) fn new(shared: Arc<Shared>) -> Self {
+impl<L: Kept> StopSignal<L> {
+    pub(super) fn new(shared: Arc<Shared<L>>) -> Self {
         Self { shared }
     }
 
@@ -60,7 +63,7 @@ impl StopSignal {
     }
 }
 
-impl fmt::Debug for StopSignal {
+impl<L: Kept> fmt::Debug for StopSignal<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StopSignal")
             .field("key", self.shared.key())

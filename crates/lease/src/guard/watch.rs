@@ -3,7 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use lease_core::LeaseStatus;
+use lease_core::lifecycle::Kept;
+use lease_core::{Lease, LeaseStatus};
 use tokio::sync::watch;
 
 use super::shared::{Shared, View};
@@ -18,17 +19,17 @@ use super::shared::{Shared, View};
 /// wakes at the deadline by itself and reads the clocks. Made by
 /// [`LeaseGuard::subscribe`](crate::LeaseGuard::subscribe) and
 /// [`LeaseContext::subscribe`](crate::LeaseContext::subscribe).
-pub struct StatusWatch {
-    shared: Arc<Shared>,
-    view: watch::Receiver<View>,
+pub struct StatusWatch<L: Kept = Lease> {
+    shared: Arc<Shared<L>>,
+    view: watch::Receiver<View<L>>,
     /// The status changes seen so far.
     seen: u64,
     /// The final status was returned: nothing can change any more.
     ended: bool,
 }
 
-impl StatusWatch {
-    pub(super) fn new(shared: Arc<Shared>) -> Self {
+impl<L: Kept> StatusWatch<L> {
+    pub(super) fn new(shared: Arc<Shared<L>>) -> Self {
         // A lease past its deadline is lost now: published before the watch starts counting.
         let current = shared.status();
         let view = shared.subscribe();
@@ -89,7 +90,7 @@ impl StatusWatch {
     }
 }
 
-impl StatusWatch {
+impl<L: Kept> StatusWatch<L> {
     /// Waits until the status satisfies `predicate` and returns it (at once if the current
     /// status does); `None` if the status became final without satisfying it.
     pub async fn wait_for(
@@ -109,7 +110,7 @@ impl StatusWatch {
     }
 }
 
-impl fmt::Debug for StatusWatch {
+impl<L: Kept> fmt::Debug for StatusWatch<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StatusWatch")
             .field("key", self.shared.key())

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lease_core::lifecycle::{AcquireSetOp, RefreshSetOp, ReleaseSetOp};
-use lease_core::{LeaseError, LeaseKey, LeaseSet, Operation, ReleaseOutcome, Store};
+use lease_core::{LeaseError, LeaseKey, LeaseSet, Operation, ReleaseOutcome, Store, WaitPolicy};
 use tracing::debug;
 
 use super::LeaseManager;
+use crate::guard::{self, GuardOptions, LeaseGuard};
 
 impl<S: Store> LeaseManager<S> {
     /// One attempt to acquire every key of `keys` at once, all or nothing, for `duration`: one
@@ -41,6 +42,60 @@ impl<S: Store> LeaseManager<S> {
         keys: impl IntoIterator<Item = impl Into<LeaseKey>>,
         duration: Duration,
     ) -> Result<LeaseSet, LeaseError> {
+        self.set(keys, duration, None).await
+    }
+
+    /// [`try_acquire_set`](Self::try_acquire_set), waiting while some keys are held by others,
+    /// as `policy` says: until the earliest expiry among their holders, at most the policy's
+    /// `max_delay` between attempts (each attempt one transaction), until its timeout. Nothing
+    /// is held while waiting, so waiters for overlapping sets cannot deadlock. Dropping the
+    /// future cancels the wait.
+    ///
+    /// # Errors
+    /// [`LeaseError::WaitTimedOut`] naming the first key still held when the timeout passed;
+    /// otherwise as [`try_acquire_set`](Self::try_acquire_set).
+    pub async fn acquire_set(
+        &self,
+        keys: impl IntoIterator<Item = impl Into<LeaseKey>>,
+        duration: Duration,
+        policy: &WaitPolicy,
+    ) -> Result<LeaseSet, LeaseError> {
+        self.set(keys, duration, Some(policy)).await
+    }
+
+    /// Every key of `keys` held together, kept by a [`LeaseGuard`] that renews them in one
+    /// transaction each (at the guard's renew period) until it is released or dropped, once
+    /// or waiting as [`GuardOptions::wait`] says. The guard is lost as soon as any key is; its
+    /// release frees every key still held.
+    ///
+    /// # Errors
+    /// As [`acquire_set`](Self::acquire_set) and [`acquire_guard`](Self::acquire_guard).
+    ///
+    /// # Panics
+    /// Outside a tokio runtime (the driver task is spawned on the current one).
+    pub async fn acquire_set_guard(
+        &self,
+        keys: impl IntoIterator<Item = impl Into<LeaseKey>>,
+        duration: Duration,
+        options: GuardOptions,
+    ) -> Result<LeaseGuard<S, LeaseSet>, LeaseError>
+    where
+        S: 'static,
+    {
+        let keys: Vec<LeaseKey> = keys.into_iter().map(Into::into).collect();
+        let key = keys
+            .first()
+            .map_or_else(|| LeaseKey::new("", ""), |k| self.planner().resolve(k));
+        let acquire = self.set(keys, duration, options.wait.as_ref());
+        guard::guard_set_with(self, key, duration, &options, acquire).await
+    }
+
+    async fn set(
+        &self,
+        keys: impl IntoIterator<Item = impl Into<LeaseKey>>,
+        duration: Duration,
+        wait: Option<&WaitPolicy>,
+    ) -> Result<LeaseSet, LeaseError> {
         let now = self.now();
         let mut op = AcquireSetOp::new(
             Arc::clone(self.planner()),
@@ -50,6 +105,9 @@ impl<S: Store> LeaseManager<S> {
             self.tokens.next_token(),
             self.retry_policy(),
         )?;
+        if let Some(policy) = wait {
+            op = op.waiting(policy.clone());
+        }
         let result = self.drive(&mut op, now).await;
         match &result {
             Ok(set) => {
