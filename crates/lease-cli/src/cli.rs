@@ -349,9 +349,11 @@ pub(crate) struct AcquireOptions {
 /// `lease run`.
 #[derive(Args, Debug)]
 pub(crate) struct RunArgs {
-    /// The lease's key (the item's partition key value).
-    #[arg(value_name = "KEY")]
-    pub(crate) key: String,
+    /// The lease's key (the item's partition key value). Several keys are held together, all
+    /// or nothing (one DynamoDB transaction; not on dynalite): the command gets LEASE_KEYS and
+    /// LEASE_FENCING_TOKENS (one KEY=N per line).
+    #[arg(value_name = "KEY", required = true, num_args = 1..)]
+    pub(crate) keys: Vec<String>,
     /// Duration and waiting.
     #[command(flatten)]
     pub(crate) acquire: AcquireOptions,
@@ -563,7 +565,7 @@ mod tests {
         let Command::Run(run) = cli.command else {
             panic!("not run: {:?}", cli.command)
         };
-        assert_eq!(run.key, "job");
+        assert_eq!(run.keys, ["job"]);
         assert!(run.acquire.no_wait);
         assert_eq!(run.command, ["sh", "-c", "exit 3"]);
         assert_eq!(run.kill_after, Duration::from_secs(10));

@@ -88,6 +88,21 @@ impl Failure {
                     output::describe_holder(holder)
                 ),
             ),
+            LeaseError::HeldKeys { held, .. } => Self::new(
+                status::HELD,
+                format!(
+                    "{} of the keys are held ({}); none was acquired; not waiting (--no-wait)",
+                    held.len(),
+                    held.iter()
+                        .map(|(key, holder)| format!(
+                            "{} by {}",
+                            key.partition(),
+                            output::describe_holder(holder)
+                        ))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            ),
             LeaseError::NoPermit {
                 key,
                 permits,

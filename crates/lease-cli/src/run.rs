@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use lease_dynamodb_sdk::{
     DynamoDbLeaseManager, DynamoDbStore, GuardOptions, LeaseGuard, LeaseKey, ReleaseOutcome,
+    status::Kept,
 };
 use nix::sys::signal::Signal;
 
@@ -37,12 +38,83 @@ pub(crate) async fn run(
 ) -> Result<u8, Failure> {
     // First, so that a signal while connecting or waiting ends `lease` without the command.
     let mut signals = Signals::install()?;
+    if args.keys.len() > 1 && args.permits.is_some() {
+        return Err(Failure::usage(
+            "--permits takes one semaphore name: give one KEY with --permits",
+        ));
+    }
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
-    let key = manager.config().resolve_key(args.key.clone());
+    let keys: Vec<LeaseKey> = args
+        .keys
+        .iter()
+        .map(|key| manager.config().resolve_key(key.clone()))
+        .collect();
+    let Some(key) = keys.first().cloned() else {
+        return Err(Failure::usage("no KEY given"));
+    };
     let mut options = GuardOptions::default();
     if let Some(every) = args.renew_every {
         options = options.renew_every(every);
+    }
+    let duration = args.acquire.duration;
+    if keys.len() > 1 {
+        let acquire = acquire_waiting(&key, &args.acquire, verbose, |wait| {
+            let manager = manager.clone();
+            let keys = keys.clone();
+            let options = match wait {
+                Some(policy) => options.clone().wait(policy),
+                None => options.clone(),
+            };
+            async move { manager.acquire_set_guard(keys, duration, options).await }
+        });
+        let guard = tokio::select! {
+            biased;
+            signal = signals.recv() => return Err(interrupted(signal, &key)),
+            acquired = acquire => acquired.map_err(|e| Failure::lease(&e, manager.config()))?,
+        };
+        let set = guard.lease();
+        let names: Vec<&str> = set.keys().map(LeaseKey::partition).collect();
+        let fences: Vec<String> = set
+            .leases()
+            .iter()
+            .map(|lease| format!("{}={}", lease.key().partition(), lease.fence()))
+            .collect();
+        let env = vec![
+            ("LEASE_KEY", key.partition().to_owned()),
+            ("LEASE_KEYS", names.join("\n")),
+            (
+                "LEASE_EXPIRES_AT",
+                set.leases()
+                    .first()
+                    .map_or(0, |l| l.expires_at_epoch_seconds())
+                    .to_string(),
+            ),
+            (
+                "LEASE_FENCING_TOKEN",
+                set.leases()
+                    .first()
+                    .map_or(0, |l| l.fence().get())
+                    .to_string(),
+            ),
+            ("LEASE_FENCING_TOKENS", fences.join("\n")),
+        ];
+        let what = format!(
+            "leases {} (fencing tokens {})",
+            names.join(", "),
+            fences.join(", ")
+        );
+        return run_command(
+            &manager,
+            guard,
+            &key,
+            env,
+            what,
+            &mut signals,
+            &args,
+            verbose,
+        )
+        .await;
     }
     let acquire = acquire_waiting(&key, &args.acquire, verbose, |wait| {
         let manager = manager.clone();
@@ -51,7 +123,6 @@ pub(crate) async fn run(
             Some(policy) => options.clone().wait(policy),
             None => options.clone(),
         };
-        let duration = args.acquire.duration;
         let permits = args.permits;
         async move {
             match permits {
@@ -69,73 +140,92 @@ pub(crate) async fn run(
         signal = signals.recv() => return Err(interrupted(signal, &key)),
         acquired = acquire => acquired.map_err(|e| Failure::lease(&e, manager.config()))?,
     };
-    if let Some(signal) = signals.pending() {
-        release_quietly(guard, &key).await;
-        return Err(interrupted(signal, &key));
-    }
     let lease = guard.lease();
     let permit = lease
         .key()
         .sort()
         .and_then(lease_dynamodb_sdk::semaphore::permit_index)
         .filter(|_| args.permits.is_some());
+    let mut env = vec![
+        ("LEASE_KEY", key.partition().to_owned()),
+        (
+            "LEASE_EXPIRES_AT",
+            lease.expires_at_epoch_seconds().to_string(),
+        ),
+        ("LEASE_FENCING_TOKEN", lease.fence().get().to_string()),
+    ];
+    if let Some(slot) = permit {
+        env.push(("LEASE_PERMIT", slot.to_string()));
+    }
+    let what = format!(
+        "{} {} (fencing token {}, expires {})",
+        permit.map_or_else(
+            || "lease".to_owned(),
+            |slot| format!("permit {slot} of semaphore")
+        ),
+        key.partition(),
+        lease.fence(),
+        utc(lease.expires_at())
+    );
+    run_command(
+        &manager,
+        guard,
+        &key,
+        env,
+        what,
+        &mut signals,
+        &args,
+        verbose,
+    )
+    .await
+}
+
+/// Runs the command under `guard` (a lease, a permit or a set), with `env` in its
+/// environment, and releases what the guard keeps when it ends.
+#[expect(clippy::too_many_arguments, reason = "one call site per kind of guard")]
+async fn run_command<L: Kept>(
+    manager: &DynamoDbLeaseManager,
+    guard: LeaseGuard<DynamoDbStore, L>,
+    key: &LeaseKey,
+    env: Vec<(&str, String)>,
+    what: String,
+    signals: &mut Signals,
+    args: &RunArgs,
+    verbose: bool,
+) -> Result<u8, Failure> {
+    if let Some(signal) = signals.pending() {
+        release_quietly(guard, key).await;
+        return Err(interrupted(signal, key));
+    }
     if verbose {
-        eprintln!(
-            "lease: acquired {} {} (fencing token {}, expires {}); running the command",
-            permit.map_or_else(
-                || "lease".to_owned(),
-                |slot| format!("permit {slot} of semaphore")
-            ),
-            key.partition(),
-            lease.fence(),
-            utc(lease.expires_at())
-        );
+        eprintln!("lease: acquired {what}; running the command");
     }
     let Some((program, arguments)) = args.command.split_first() else {
-        release_quietly(guard, &key).await;
+        release_quietly(guard, key).await;
         return Err(Failure::usage("no command given after --"));
     };
     group::adopt_orphans();
     let mut command = tokio::process::Command::new(program);
-    command
-        .args(arguments)
-        .env("LEASE_KEY", key.partition())
-        .env(
-            "LEASE_EXPIRES_AT",
-            lease.expires_at_epoch_seconds().to_string(),
-        )
-        .env("LEASE_FENCING_TOKEN", lease.fence().get().to_string())
-        .process_group(0);
-    if let Some(slot) = permit {
-        command.env("LEASE_PERMIT", slot.to_string());
-    }
+    command.args(arguments).envs(env).process_group(0);
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            release_quietly(guard, &key).await;
+            release_quietly(guard, key).await;
             return Err(spawn_failure(program, &e));
         }
     };
     let Some(group) = child.id().and_then(ProcessGroup::led_by) else {
-        release_quietly(guard, &key).await;
+        release_quietly(guard, key).await;
         return Err(Failure::internal("the command's process id is unknown"));
     };
-    let outcome = supervise(
-        &mut child,
-        group,
-        &guard,
-        &mut signals,
-        args.kill_after,
-        verbose,
-    )
-    .await;
-    finish(&manager, guard, outcome, &key, verbose).await
+    let outcome = supervise(&mut child, group, &guard, signals, args.kill_after, verbose).await;
+    finish(manager, guard, outcome, key, verbose).await
 }
 
 /// Releases the lease after the command ended, and turns the outcome into the exit status.
-async fn finish(
+async fn finish<L: Kept>(
     manager: &DynamoDbLeaseManager,
-    guard: LeaseGuard<DynamoDbStore>,
+    guard: LeaseGuard<DynamoDbStore, L>,
     outcome: Outcome,
     key: &LeaseKey,
     verbose: bool,
@@ -169,7 +259,7 @@ async fn finish(
             format!("lease {name} lost as the command exited: {reason}"),
         ));
     }
-    let expires_at = guard.lease().expires_at();
+    let expires_at = Kept::expires_at_epoch_seconds(&guard.lease());
     match guard.release().await {
         Ok(ReleaseOutcome::Released) => {
             if verbose {
@@ -187,7 +277,8 @@ async fn finish(
         }
         Err(e) => eprintln!(
             "lease: warning: could not release lease {name} (it expires at {}): {}",
-            utc(expires_at),
+            lease_dynamodb_sdk::store::wire_time::from_epoch_seconds(expires_at)
+                .map_or_else(|| expires_at.to_string(), utc),
             Failure::lease(&e, manager.config()).message
         ),
     }
@@ -230,7 +321,7 @@ fn spawn_failure(program: &OsStr, error: &io::Error) -> Failure {
 }
 
 /// Releases a lease whose command never ran; a failure is only reported.
-async fn release_quietly(guard: LeaseGuard<DynamoDbStore>, key: &LeaseKey) {
+async fn release_quietly<L: Kept>(guard: LeaseGuard<DynamoDbStore, L>, key: &LeaseKey) {
     if let Ok(Err(e)) = tokio::time::timeout(RELEASE_AFTER_STOP, guard.release()).await {
         eprintln!(
             "lease: warning: could not release lease {}: {}",

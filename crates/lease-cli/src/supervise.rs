@@ -19,7 +19,9 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lease_dynamodb_sdk::{LeaseError, LeaseGuard, LeaseStatus, LossReason, store::Store};
+use lease_dynamodb_sdk::{
+    LeaseError, LeaseGuard, LeaseStatus, LossReason, status::Kept, store::Store,
+};
 use nix::sys::signal::Signal;
 use tokio::process::Child;
 use tokio::time::Instant;
@@ -87,10 +89,10 @@ struct Stop {
 
 /// Supervises `child`, the leader of `group`, under `guard` until the command's main process
 /// exits; then makes sure nothing is left in its group.
-pub(crate) async fn supervise<S: Store + 'static>(
+pub(crate) async fn supervise<S: Store + 'static, L: Kept>(
     child: &mut Child,
     group: ProcessGroup,
-    guard: &LeaseGuard<S>,
+    guard: &LeaseGuard<S, L>,
     signals: &mut Signals,
     kill_after: Duration,
     verbose: bool,
@@ -151,10 +153,10 @@ pub(crate) async fn supervise<S: Store + 'static>(
 }
 
 /// Sends SIGTERM to the group and schedules SIGKILL.
-fn begin_stop<S: Store + 'static>(
+fn begin_stop<S: Store + 'static, L: Kept>(
     group: ProcessGroup,
     reason: StopReason,
-    guard: &LeaseGuard<S>,
+    guard: &LeaseGuard<S, L>,
     kill_after: Duration,
     verbose: bool,
 ) -> Stop {
@@ -226,8 +228,8 @@ async fn drain(
 }
 
 /// The lease's safe deadline, on tokio's clock.
-fn safe_deadline<S: Store + 'static>(guard: &LeaseGuard<S>) -> Option<Instant> {
-    guard.lease().valid_until().map(Instant::from_std)
+fn safe_deadline<S: Store + 'static, L: Kept>(guard: &LeaseGuard<S, L>) -> Option<Instant> {
+    Kept::valid_until(&guard.lease()).map(Instant::from_std)
 }
 
 /// Sleeps until `deadline`; never wakes without one.

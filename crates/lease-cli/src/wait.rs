@@ -31,6 +31,13 @@ where
         Err(LeaseError::Held { holder, .. }) if !options.no_wait => {
             ("lease", describe_holder(&holder))
         }
+        Err(LeaseError::HeldKeys { held, .. }) if !options.no_wait => (
+            "leases",
+            held.iter()
+                .map(|(key, holder)| format!("{}: {}", key.partition(), describe_holder(holder)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
         Err(LeaseError::NoPermit {
             permits,
             earliest_expiry,

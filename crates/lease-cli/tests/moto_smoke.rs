@@ -98,3 +98,54 @@ fn table_create_with_ttl_on_another_attribute_names_the_option() {
     assert_eq!(code(&check), 65, "{}", describe(&check));
     assert_eq!(output.stderr, check.stderr, "create and check say the same");
 }
+
+#[test]
+fn run_holds_several_keys_together_on_moto_and_dynalite_says_unsupported() {
+    let server = Server::moto();
+    let output = server.run(&[
+        "run",
+        "ledger-a",
+        "ledger-b",
+        "--",
+        "sh",
+        "-c",
+        "printf '%s\\n--\\n%s\\n' \"$LEASE_KEYS\" \"$LEASE_FENCING_TOKENS\"",
+    ]);
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (keys, fences) = printed.split_once("--\n").unwrap();
+    assert_eq!(keys.trim(), "ledger-a\nledger-b", "{printed}");
+    assert!(
+        fences.lines().any(|l| l.starts_with("ledger-a=")),
+        "{printed}"
+    );
+    assert!(
+        fences.lines().any(|l| l.starts_with("ledger-b=")),
+        "{printed}"
+    );
+    for key in ["ledger-a", "ledger-b"] {
+        assert_eq!(server.inspect(key)["state"], "released", "{key}");
+    }
+
+    // One key held: nothing is acquired, and the error names the held key.
+    let output = server.run(&["acquire", "ledger-b", "--duration", "60s"]);
+    assert_eq!(code(&output), 0, "{}", describe(&output));
+    let output = server.run(&["run", "ledger-a", "ledger-b", "--no-wait", "--", "true"]);
+    assert_eq!(code(&output), 73, "{}", describe(&output));
+    assert_one_line_error(&output, "ledger-b by tok:");
+    assert_eq!(server.inspect("ledger-a")["state"], "released");
+
+    // --permits takes one name.
+    let output = server.run(&["run", "a", "b", "--permits", "2", "--", "true"]);
+    assert_eq!(code(&output), 64, "{}", describe(&output));
+
+    // dynalite has no transactions.
+    let dynalite = Server::dynalite();
+    let output = dynalite.run(&["run", "ledger-a", "ledger-b", "--", "true"]);
+    assert_eq!(code(&output), 74, "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("not supported"),
+        "{}",
+        describe(&output)
+    );
+}
