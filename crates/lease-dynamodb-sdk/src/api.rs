@@ -99,6 +99,14 @@ pub trait DynamoDbApi: Send + Sync {
         input: ScanInput,
     ) -> impl Future<Output = Result<ScanOutput, SdkError<ScanError, HttpResponse>>> + Send;
 
+    /// Turns off the client's own retries, so that each call is one attempt: a
+    /// [`DynamoDbStore`](crate::DynamoDbStore) calls it once, when it is made, and the lease
+    /// manager's [`RetryPolicy`](crate::config::RetryPolicy) resends instead. Retries inside the
+    /// client would hide an attempt that may have been applied (its answer lost) behind a later
+    /// one that certainly was not (throttled), and the store would report the request as not
+    /// applied. The default does nothing (a client without retries of its own).
+    fn disable_retries(&mut self) {}
+
     /// Why no request of this client can be sent, if that is known before sending (checked
     /// once, when a [`DynamoDbStore`](crate::DynamoDbStore) is made, and by the table
     /// functions): for an [`aws_sdk_dynamodb::Client`], a missing region. The default is
@@ -256,6 +264,17 @@ impl DynamoDbApi for Client {
             .set_expression_attribute_names(input.expression_attribute_names)
             .set_expression_attribute_values(input.expression_attribute_values)
             .send()
+    }
+
+    /// Rebuilds the client from its own configuration with `RetryConfig::disabled()` (same
+    /// HTTP client, credentials, region, timeouts).
+    fn disable_retries(&mut self) {
+        let config = self
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .build();
+        *self = Client::from_conf(config);
     }
 
     /// A client without a region cannot sign any request (the SDK fails each one with

@@ -22,10 +22,15 @@ use crate::convert::{Input, SdkItem, optional_item_from_sdk, request_to_input};
 /// every other failure is a [`StoreError`] classified by
 /// [`StoreErrorKind`](crate::store::StoreErrorKind).
 ///
-/// Retries, region and credentials are the client's: configure them on the client. Every
-/// request is also bounded by the store's own [request timeout](Self::with_request_timeout)
-/// (default [`DEFAULT_REQUEST_TIMEOUT`], SDK retries included), because the SDK's defaults
-/// set none: a store that accepts a connection and never answers must not hang a lease
+/// Region, credentials and timeouts are the client's: configure them on the client. The
+/// client's own retries are turned off ([`DynamoDbApi::disable_retries`]): each lease request
+/// is one attempt, and the lease manager's [`RetryPolicy`](crate::config::RetryPolicy) resends
+/// it, seeing every attempt, so that an attempt that may have been applied (its answer lost)
+/// is never hidden behind a later one that was refused (the outcome is then
+/// [`LeaseError::OutcomeUnknown`](crate::LeaseError::OutcomeUnknown), and an acquire gives
+/// its lease back). Every request is also bounded by the store's own
+/// [request timeout](Self::with_request_timeout) (default [`DEFAULT_REQUEST_TIMEOUT`]),
+/// because the SDK's defaults set none: a store that accepts a connection and never answers must not hang a lease
 /// operation. A request that runs out of time is a [`StoreErrorKind::Timeout`] (its outcome
 /// is unknown; every lease request is safe to send again).
 ///
@@ -39,7 +44,7 @@ pub struct DynamoDbStore<C = Client> {
     misconfiguration: Option<&'static str>,
 }
 
-/// The default bound on one request, SDK retries included: 10 seconds.
+/// The default bound on one request: 10 seconds.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl<C: DynamoDbApi> DynamoDbStore<C> {
@@ -49,7 +54,8 @@ impl<C: DynamoDbApi> DynamoDbStore<C> {
     /// If `api` can send no request at all (an SDK client without a region), every request
     /// fails at once with [`StoreErrorKind::Misconfigured`], naming the problem, instead of
     /// being sent, retried, and reported as an unknown outcome.
-    pub fn new(api: C) -> Self {
+    pub fn new(mut api: C) -> Self {
+        api.disable_retries();
         let misconfiguration = api.misconfiguration();
         Self {
             api,

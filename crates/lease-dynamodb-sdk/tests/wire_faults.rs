@@ -1,5 +1,6 @@
-//! Faults on the real wire (issue 12, part 2): a real `aws_sdk_dynamodb::Client`, with the
-//! SDK's standard retries on (3 attempts, exponential backoff from 1 s), talks to dynalite
+//! Faults on the real wire (issue 12, part 2): a real `aws_sdk_dynamodb::Client` (configured
+//! with the SDK's standard retries, which `DynamoDbStore` turns off: the manager's
+//! `RetryPolicy` resends instead, seeing every attempt) talks to dynalite
 //! (`LEASE_DYNALITE_ENDPOINT`) through a fault-injecting TCP proxy on loopback
 //! (`common/fault_proxy.rs`). The proxy loses an answer after dynalite applied the request,
 //! resets a connection before forwarding, answers past the client's timeout, or blackholes
@@ -198,7 +199,9 @@ fn assert_stored_is(stored: &Stored, lease: &Lease) {
 }
 
 /// `exchanges` begin with one request that met `fault` and was answered `status` by dynalite,
-/// followed by the SDK's retry: the same request (the same body) passed and answered 200.
+/// followed by the retry: the same request (the same table, key, update, condition and bearer
+/// token; the store sends each request once and the manager resends it, re-planned at the
+/// moment it is sent) passed and answered 200.
 fn assert_fault_then_sdk_retry(exchanges: &[Exchange], fault: Fault, status: Option<u16>) {
     assert!(exchanges.len() >= 2, "no retry: {exchanges:#?}");
     let (first, retry) = (&exchanges[0], &exchanges[1]);
@@ -212,9 +215,20 @@ fn assert_fault_then_sdk_retry(exchanges: &[Exchange], fault: Fault, status: Opt
         (Fault::Pass, Some(200)),
         "{exchanges:#?}"
     );
+    let same = |body: &str| {
+        let request: serde_json::Value = serde_json::from_str(body).unwrap();
+        (
+            request["TableName"].clone(),
+            request["Key"].clone(),
+            request["UpdateExpression"].clone(),
+            request["ConditionExpression"].clone(),
+            request["ExpressionAttributeValues"][":tok"].clone(),
+        )
+    };
     assert_eq!(
-        retry.body, first.body,
-        "the retry is not the SDK's resend of the same request"
+        same(&retry.body),
+        same(&first.body),
+        "the retry is not a resend of the same request"
     );
 }
 
@@ -639,20 +653,15 @@ async fn a_short_blackhole_is_at_risk_then_held_again() {
     .await;
 }
 
-/// FOUND, NOT FIXED (ignored until fixed; run with `--ignored`): dynalite applies the acquire,
-/// its answer is lost, and every resend is throttled (HTTP 400
-/// `ProvisionedThroughputExceededException`). The acquire may have been applied, so the
-/// contract (README, docs/correctness.md property 5) says `OutcomeUnknown`, with a
-/// token-conditioned give-back. Instead it ends in `LeaseError::Store` with kind `Throttled`
-/// ("the request was not applied"), nothing is given back, and the lost acquire's lease stays
-/// live in the item until it expires: a contender is refused by a lease nobody holds. The
-/// store classifies only the SDK's last attempt (throttled; the applied first attempt is
-/// hidden inside the SDK's retries). The manager's half is fixed (lease-core's exchange keeps
-/// an earlier attempt's uncertainty: `ops::a_timeout_then_throttled_resends_is_still_unknown_and_given_back`);
-/// the SDK's half is not: the store would need to see the SDK's attempts (an interceptor).
-/// Resends refused at connect (`Unreachable`) would end the same way.
+/// Found here, and fixed: dynalite applies the acquire, its answer is lost, and every resend
+/// is throttled (HTTP 400 `ProvisionedThroughputExceededException`). The acquire may have been
+/// applied, so the contract (README, docs/correctness.md property 5) says `OutcomeUnknown`, with
+/// a token-conditioned give-back. It used to end in `LeaseError::Store` with kind `Throttled`
+/// ("the request was not applied"), nothing given back, because the store saw only the SDK's
+/// last attempt (the applied first attempt was hidden inside the SDK's retries). The store now
+/// turns the SDK's retries off, so the manager's exchange sees every attempt and keeps the
+/// first one's uncertainty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug: an applied acquire whose SDK-level resends are throttled is reported as not applied"]
 async fn an_applied_acquire_whose_resends_are_throttled_is_not_reported_as_not_applied() {
     bounded(
         "an_applied_acquire_whose_resends_are_throttled_is_not_reported_as_not_applied",

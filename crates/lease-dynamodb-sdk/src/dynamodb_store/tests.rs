@@ -46,9 +46,11 @@ fn manager_with_token(api: MockDynamoDbApi, token: &'static str) -> Manager {
         .with_token_source(move || LeaseToken::new(token))
 }
 
-/// A store on `api`, a mock client that can send (no misconfiguration).
+/// A store on `api`, a mock client that can send (no misconfiguration). Making the store turns
+/// the client's own retries off, once.
 fn store(mut api: MockDynamoDbApi) -> DynamoDbStore<MockDynamoDbApi> {
     api.expect_misconfiguration().return_const(None);
+    api.expect_disable_retries().times(1).return_const(());
     DynamoDbStore::new(api)
 }
 
@@ -751,6 +753,7 @@ async fn a_misconfigured_client_sends_nothing_and_says_why() {
     api.expect_misconfiguration()
         .times(1)
         .return_const(Some("the client has no region"));
+    api.expect_disable_retries().times(1).return_const(());
     let store = DynamoDbStore::new(api);
     let config = LeaseConfig::builder("locks").build().unwrap();
     let manager =
@@ -783,6 +786,7 @@ async fn a_misconfigured_client_sends_nothing_and_says_why() {
 async fn a_zero_request_timeout_sends_nothing() {
     let mut api = MockDynamoDbApi::new();
     api.expect_misconfiguration().return_const(None);
+    api.expect_disable_retries().times(1).return_const(());
     let store = DynamoDbStore::new(api).with_request_timeout(Some(Duration::ZERO));
     let config = LeaseConfig::builder("locks").build().unwrap();
     let manager =
@@ -799,4 +803,27 @@ async fn a_zero_request_timeout_sends_nothing() {
         source.message().contains("request timeout is zero"),
         "{source}"
     );
+}
+
+/// A store made on an SDK client with the standard retries sends each request once: the
+/// client's retries are off, so that the manager's retries see every attempt (an applied
+/// attempt whose answer was lost is never hidden behind a throttled resend).
+#[test]
+fn a_store_turns_the_sdk_clients_retries_off() {
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::for_tests())
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let store = DynamoDbStore::new(client);
+    let attempts = store
+        .api()
+        .config()
+        .retry_config()
+        .map(RetryConfig::max_attempts);
+    assert_eq!(attempts, Some(1));
 }
