@@ -818,7 +818,7 @@ fn a_store_turns_the_sdk_clients_retries_off() {
         .credentials_provider(Credentials::for_tests())
         .retry_config(RetryConfig::standard().with_max_attempts(5))
         .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let client = Client::from_conf(config);
     let store = DynamoDbStore::new(client);
     let attempts = store
         .api()
