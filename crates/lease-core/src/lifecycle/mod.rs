@@ -51,6 +51,7 @@ mod kept;
 mod machine;
 mod observer;
 mod ops;
+mod patience;
 mod permit_op;
 mod renew_policy;
 mod retry;

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::acquire_op::AcquireOp;
-use super::exchange::{Answer, Exchange, Progress, at_most, saturating_add};
+use super::exchange::{Answer, Exchange, Progress};
 use super::machine::{Machine, OpEvent};
+use super::patience::Patience;
 use super::retry::{Resend, RetryPolicy};
-use super::wait_policy::{MIN_POLL_DELAY, WaitPolicy};
+use super::wait_policy::WaitPolicy;
 use super::{Ids, RequestId, Transmit};
 use crate::error::LeaseError;
 use crate::holder::Holder;
@@ -65,12 +66,8 @@ pub struct PermitOp {
     token: LeaseToken,
     /// Chooses among free slots: the token's hash.
     pick: u64,
-    /// The wait's policy, if the acquire waits.
-    wait: Option<WaitPolicy>,
-    /// Whether the first reading was seen (the wait's clock starts there).
-    started: bool,
-    /// When the wait's timeout passes, once started (`None`: no timeout).
-    deadline: Option<Instant>,
+    /// The wait, if the acquire waits.
+    wait: Option<Patience>,
     races: u32,
     ids: Ids,
     events: VecDeque<OpEvent>,
@@ -118,8 +115,6 @@ impl PermitOp {
             token,
             pick: hasher.finish(),
             wait: None,
-            started: false,
-            deadline: None,
             races: 0,
             ids,
             events: VecDeque::new(),
@@ -131,7 +126,7 @@ impl PermitOp {
     /// `max_delay`; the wait starts at the first reading this machine is given).
     #[must_use]
     pub fn waiting(mut self, policy: WaitPolicy) -> Self {
-        self.wait = Some(policy);
+        self.wait = Some(Patience::new(policy));
         self
     }
 
@@ -187,20 +182,13 @@ impl PermitOp {
             permits: self.permits,
             earliest_expiry: earliest,
         };
-        let (Some(policy), Some(at)) = (&self.wait, now.monotonic) else {
+        let Some((next, at)) = self
+            .wait
+            .as_ref()
+            .and_then(|wait| wait.next_attempt(earliest, now))
+            .zip(now.monotonic)
+        else {
             return self.finish(Err(error));
-        };
-        if self.deadline.is_some_and(|deadline| at >= deadline) {
-            return self.finish(Err(error));
-        }
-        // Until the earliest expiry (by this clock), at most max_delay, at least the minimum.
-        let until_expiry = earliest
-            .and_then(|e| e.duration_since(now.wall).ok())
-            .unwrap_or(policy.max_delay);
-        let delay = until_expiry.min(policy.max_delay).max(MIN_POLL_DELAY);
-        let next = match self.deadline {
-            Some(deadline) => at_most(at, delay, deadline),
-            None => saturating_add(at, delay),
         };
         self.races = 0;
         self.events.push_back(OpEvent::Contended {
@@ -232,27 +220,15 @@ impl PermitOp {
     fn finish(&mut self, result: Result<Lease, LeaseError>) {
         self.state = State::Done(Some(result));
     }
-
-    /// Starts the wait's clock at the first reading.
-    fn start(&mut self, now: Now) {
-        if self.started {
-            return;
-        }
-        self.started = true;
-        if let (Some(timeout), Some(at)) = (
-            self.wait.as_ref().and_then(WaitPolicy::timeout),
-            now.monotonic,
-        ) {
-            self.deadline = Some(saturating_add(at, timeout));
-        }
-    }
 }
 
 impl Machine for PermitOp {
     type Output = Result<Lease, LeaseError>;
 
     fn poll_transmit(&mut self, now: Now) -> Option<Transmit<'_>> {
-        self.start(now);
+        if let Some(wait) = &mut self.wait {
+            wait.start(now);
+        }
         self.handle_timeout(now);
         match &mut self.state {
             State::Querying(exchange) => exchange.poll_transmit(now.monotonic),

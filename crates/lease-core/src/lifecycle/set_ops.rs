@@ -5,10 +5,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::exchange::{Answer, Exchange, Progress, at_most, saturating_add};
+use super::exchange::{Answer, Exchange, Progress};
 use super::machine::{Machine, OpEvent};
+use super::patience::Patience;
 use super::retry::{Resend, RetryPolicy};
-use super::wait_policy::{MIN_POLL_DELAY, WaitPolicy};
+use super::wait_policy::WaitPolicy;
 use super::{Ids, RequestId, Transmit};
 use crate::error::{LeaseError, Operation};
 use crate::holder::Holder;
@@ -123,12 +124,8 @@ pub struct AcquireSetOp {
     duration: Duration,
     keys: Vec<LeaseKey>,
     token: LeaseToken,
-    /// The wait's policy, if the acquire waits while keys are held.
-    wait: Option<WaitPolicy>,
-    /// Whether the first reading was seen (the wait's clock starts there).
-    started: bool,
-    /// When the wait's timeout passes, once started (`None`: no timeout).
-    deadline: Option<Instant>,
+    /// The wait, if the acquire waits while keys are held.
+    wait: Option<Patience>,
     ids: Ids,
     events: VecDeque<OpEvent>,
     state: AcquireState,
@@ -141,40 +138,18 @@ impl AcquireSetOp {
     /// still held. The wait starts at the first reading this machine is given.
     #[must_use]
     pub fn waiting(mut self, policy: WaitPolicy) -> Self {
-        self.wait = Some(policy);
+        self.wait = Some(Patience::new(policy));
         self
-    }
-
-    /// Starts the wait's clock at the first reading.
-    fn start(&mut self, now: Now) {
-        if self.started {
-            return;
-        }
-        self.started = true;
-        if let (Some(timeout), Some(at)) = (
-            self.wait.as_ref().and_then(WaitPolicy::timeout),
-            now.monotonic,
-        ) {
-            self.deadline = Some(saturating_add(at, timeout));
-        }
     }
 
     /// Some keys are held: wait (if the policy allows) or give the error.
     fn held(&mut self, plan: &AcquireSetPlan, error: LeaseError, now: Now) {
-        let (Some(policy), Some(at), LeaseError::HeldKeys { held, .. }) =
+        let (Some(wait), Some(at), LeaseError::HeldKeys { held, .. }) =
             (&self.wait, now.monotonic, &error)
         else {
             self.state = AcquireState::Done(Some(Err(error)));
             return;
         };
-        if self.deadline.is_some_and(|deadline| at >= deadline) {
-            let (key, holder) = held
-                .first()
-                .cloned()
-                .unwrap_or_else(|| (error.key().clone(), Holder::Unknown));
-            self.state = AcquireState::Done(Some(Err(LeaseError::WaitTimedOut { key, holder })));
-            return;
-        }
         let earliest = held
             .iter()
             .filter_map(|(_, holder)| match holder {
@@ -182,13 +157,13 @@ impl AcquireSetOp {
                 Holder::Unknown => None,
             })
             .min();
-        let until_expiry = earliest
-            .and_then(|e| e.duration_since(now.wall).ok())
-            .unwrap_or(policy.max_delay);
-        let delay = until_expiry.min(policy.max_delay).max(MIN_POLL_DELAY);
-        let until = match self.deadline {
-            Some(deadline) => at_most(at, delay, deadline),
-            None => saturating_add(at, delay),
+        let Some(until) = wait.next_attempt(earliest, now) else {
+            let (key, holder) = held
+                .first()
+                .cloned()
+                .unwrap_or_else(|| (error.key().clone(), Holder::Unknown));
+            self.state = AcquireState::Done(Some(Err(LeaseError::WaitTimedOut { key, holder })));
+            return;
         };
         if let Some((key, holder)) = held.first() {
             self.events.push_back(OpEvent::Contended {
@@ -253,8 +228,6 @@ impl AcquireSetOp {
             keys,
             token,
             wait: None,
-            started: false,
-            deadline: None,
             ids,
             events: VecDeque::new(),
             state: AcquireState::Acquiring {
@@ -359,7 +332,9 @@ impl Machine for AcquireSetOp {
     type Output = Result<LeaseSet, LeaseError>;
 
     fn poll_transmit(&mut self, now: Now) -> Option<Transmit<'_>> {
-        self.start(now);
+        if let Some(wait) = &mut self.wait {
+            wait.start(now);
+        }
         self.handle_timeout(now);
         self.replan_resend(now);
         match &mut self.state {
