@@ -13,31 +13,15 @@ use std::time::{Duration, Instant};
 use lease_core::lifecycle::{AcquireSetOp, Machine, OpEvent, RefreshSetOp, ReleaseSetOp};
 use lease_core::{
     AttributeValue, CancellationReason, Holder, InvalidInput, Item, LeaseConfig, LeaseError,
-    LeaseKey, LeaseSet, LeaseToken, Now, Planner, ReleaseOutcome, Request, RetryPolicy, StoreError,
+    LeaseKey, LeaseSet, LeaseToken, Planner, ReleaseOutcome, Request, RetryPolicy, StoreError,
     StoreErrorKind, StoreResponse, TransactItem,
 };
 
-const T0: i64 = 1_800_000_000;
+mod common;
+
+use common::{Clocks, T0, ms};
+
 const FLOOR: i64 = T0 * 1000;
-
-struct Clocks(Instant);
-
-impl Clocks {
-    fn new() -> Self {
-        Self(Instant::now())
-    }
-
-    fn at(&self, t: Duration) -> Now {
-        Now::new(
-            lease_core::wire_time::from_epoch_seconds(T0).unwrap() + t,
-            self.0 + t,
-        )
-    }
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
 
 fn planner() -> Arc<Planner> {
     Arc::new(Planner::new(LeaseConfig::builder("locks").build().unwrap()))
@@ -121,7 +105,7 @@ fn acquired(c: &Clocks) -> LeaseSet {
 
 #[test]
 fn an_acquire_is_one_transaction_of_conditional_updates_proposing_the_fencing_tokens() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = acquire(&c, RetryPolicy::never());
     let items = exchange(&mut op, &c, Duration::ZERO, ms(5), applied());
     assert_eq!(items.len(), 2);
@@ -156,7 +140,7 @@ fn an_acquire_is_one_transaction_of_conditional_updates_proposing_the_fencing_to
 
 #[test]
 fn a_resend_after_a_timeout_proposes_the_same_fencing_tokens_at_a_later_now() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = acquire(&c, RetryPolicy::default());
     let first = exchange(
         &mut op,
@@ -175,7 +159,7 @@ fn a_resend_after_a_timeout_proposes_the_same_fencing_tokens_at_a_later_now() {
 
 #[test]
 fn a_transaction_conflict_is_sent_again() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = acquire(&c, RetryPolicy::default());
     let conflict = CancellationReason::Other {
         code: "TransactionConflict".into(),
@@ -199,7 +183,7 @@ fn a_transaction_conflict_is_sent_again() {
 
 #[test]
 fn a_fencing_token_stored_ahead_of_the_proposal_is_passed_by_the_next_attempt() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = acquire(&c, RetryPolicy::never());
     // B is free (released) but its fencing token is ahead of this clock.
     let ahead = lease_item("tok-old", 0, FLOOR + 5);
@@ -226,7 +210,7 @@ fn a_fencing_token_stored_ahead_of_the_proposal_is_passed_by_the_next_attempt() 
 
 #[test]
 fn held_keys_are_named_with_their_holders_and_nothing_is_acquired() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = acquire(&c, RetryPolicy::never());
     exchange(
         &mut op,
@@ -258,7 +242,7 @@ fn held_keys_are_named_with_their_holders_and_nothing_is_acquired() {
 
 #[test]
 fn an_unknown_outcome_gives_back_every_key() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = acquire(&c, RetryPolicy::never());
     exchange(
         &mut op,
@@ -285,7 +269,7 @@ fn an_unknown_outcome_gives_back_every_key() {
 
 #[test]
 fn an_acquire_answered_past_its_deadline_is_lapsed_and_given_back() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = acquire(&c, RetryPolicy::never());
     exchange(&mut op, &c, Duration::ZERO, ms(9_000), applied());
     assert!(op.poll_output().is_none());
@@ -295,7 +279,7 @@ fn an_acquire_answered_past_its_deadline_is_lapsed_and_given_back() {
 
 #[test]
 fn a_release_frees_the_keys_still_held_when_some_are_not() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let set = acquired(&c);
     let mut op = ReleaseSetOp::new(planner(), &set, c.at(ms(10)), RetryPolicy::never()).unwrap();
     let first = exchange(
@@ -318,7 +302,7 @@ fn a_release_frees_the_keys_still_held_when_some_are_not() {
 
 #[test]
 fn a_release_of_keys_all_held_is_released() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let set = acquired(&c);
     let mut op = ReleaseSetOp::new(planner(), &set, c.at(ms(10)), RetryPolicy::never()).unwrap();
     exchange(&mut op, &c, ms(10), ms(5), applied());
@@ -327,7 +311,7 @@ fn a_release_of_keys_all_held_is_released() {
 
 #[test]
 fn a_refresh_with_a_key_lost_is_not_owned_naming_it() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let set = acquired(&c);
     let planner = planner();
     let mut op = RefreshSetOp::new(
@@ -374,7 +358,7 @@ fn a_refresh_with_a_key_lost_is_not_owned_naming_it() {
 
 #[test]
 fn bad_sets_are_refused_before_any_request() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let make = |keys: Vec<LeaseKey>| {
         AcquireSetOp::new(
             planner(),
@@ -453,7 +437,7 @@ mod keeper {
 
     #[test]
     fn a_kept_set_renews_every_key_in_one_transaction() {
-        let c = Clocks::new();
+        let c = Clocks(Instant::now());
         let mut k = keeper(&c);
         assert_eq!(k.poll_timeout(), Some(c.0 + ms(3_000)), "renewal due");
         assert!(k.poll_transmit(c.at(ms(2_999))).is_none());
@@ -477,7 +461,7 @@ mod keeper {
 
     #[test]
     fn a_set_with_a_key_lost_is_lost_and_its_release_frees_the_other_keys() {
-        let c = Clocks::new();
+        let c = Clocks(Instant::now());
         let mut k = keeper(&c);
         send(
             &mut k,

@@ -11,30 +11,13 @@ use std::time::{Duration, Instant};
 
 use lease_core::lifecycle::{Machine, PermitOp};
 use lease_core::{
-    AttributeValue, InvalidInput, Item, LeaseConfig, LeaseError, LeaseToken, Now, Planner, Request,
+    AttributeValue, InvalidInput, Item, LeaseConfig, LeaseError, LeaseToken, Planner, Request,
     RetryPolicy, StoreError, StoreErrorKind, StoreResponse, WaitPolicy, permit_index,
 };
 
-const T0: i64 = 1_800_000_000;
+mod common;
 
-struct Clocks(Instant);
-
-impl Clocks {
-    fn new() -> Self {
-        Self(Instant::now())
-    }
-
-    fn at(&self, t: Duration) -> Now {
-        Now::new(
-            lease_core::wire_time::from_epoch_seconds(T0).unwrap() + t,
-            self.0 + t,
-        )
-    }
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+use common::{Clocks, T0, ms};
 
 fn planner() -> Arc<Planner> {
     Arc::new(Planner::new(LeaseConfig::builder("locks").build().unwrap()))
@@ -98,7 +81,7 @@ fn slot_of(request: &Request) -> u32 {
 
 #[test]
 fn an_acquire_is_one_query_and_one_write_of_a_free_slot() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = permit(&c, 3);
     let held = vec![slot(0, "x", T0 + 5), slot(2, "y", T0 + 5)];
     let query = exchange(&mut op, &c, ms(0), ms(5), Ok(StoreResponse::Items(held)));
@@ -119,7 +102,7 @@ fn an_acquire_is_one_query_and_one_write_of_a_free_slot() {
 
 #[test]
 fn expired_released_and_out_of_range_slots_are_free_or_ignored() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = permit(&c, 2);
     // Slot 0 expired, slot 1 released, slot 5 (above N) held: both below N are free.
     let items = vec![slot(0, "x", T0), slot(1, "y", 0), slot(5, "z", T0 + 60)];
@@ -131,7 +114,7 @@ fn expired_released_and_out_of_range_slots_are_free_or_ignored() {
 
 #[test]
 fn a_full_semaphore_names_the_earliest_expiry() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = permit(&c, 2);
     let items = vec![slot(0, "x", T0 + 9), slot(1, "y", T0 + 4)];
     exchange(&mut op, &c, ms(0), ms(5), Ok(StoreResponse::Items(items)));
@@ -155,7 +138,7 @@ fn a_full_semaphore_names_the_earliest_expiry() {
 
 #[test]
 fn a_lost_race_queries_again() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = permit(&c, 1);
     exchange(
         &mut op,
@@ -183,7 +166,7 @@ fn a_lost_race_queries_again() {
 
 #[test]
 fn a_waiting_acquire_sleeps_until_the_earliest_expiry_then_takes_the_slot() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = permit(&c, 1).waiting(WaitPolicy::with_timeout(Duration::from_secs(30)));
     exchange(
         &mut op,
@@ -214,7 +197,7 @@ fn a_waiting_acquire_sleeps_until_the_earliest_expiry_then_takes_the_slot() {
 
 #[test]
 fn a_wait_ends_at_its_timeout_with_no_permit() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = permit(&c, 1).waiting(WaitPolicy::with_timeout(ms(1_500)));
     let full = || Ok(StoreResponse::Items(vec![slot(0, "x", T0 + 60)]));
     exchange(&mut op, &c, ms(0), ms(5), full());
@@ -238,7 +221,7 @@ fn a_wait_ends_at_its_timeout_with_no_permit() {
 
 #[test]
 fn a_failed_query_is_a_store_error_and_bad_input_sends_nothing() {
-    let c = Clocks::new();
+    let c = Clocks(Instant::now());
     let mut op = permit(&c, 2);
     exchange(
         &mut op,
