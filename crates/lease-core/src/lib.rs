@@ -80,10 +80,12 @@ mod planner;
 mod refresh;
 mod release;
 mod render;
+mod render_cache;
 mod request;
 mod response;
 mod store;
 mod table_check;
+mod template;
 mod text;
 mod token;
 mod transact;
@@ -113,6 +115,7 @@ pub use planner::Planner;
 pub use refresh::RefreshPlan;
 pub use release::ReleasePlan;
 pub use render::Rendered;
+pub use render_cache::RenderCache;
 pub use request::{
     DeleteRequest, GetRequest, OnConditionFailure, PutRequest, Request, ReturnValues, UpdateRequest,
 };
@@ -122,6 +125,7 @@ pub use table_check::{
     KeyAttribute, KeyRole, MultiRegionConsistency, Replication, ReplicationCheck, ScalarType,
     TableCheck, TableCheckError, TableDescription, TtlCheck, TtlStatus,
 };
+pub use template::Expressions;
 pub use text::Text;
 pub use token::{LeaseToken, TokenFingerprint, TokenSource};
 pub use transact::{

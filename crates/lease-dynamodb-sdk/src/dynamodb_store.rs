@@ -1,11 +1,13 @@
 //! [`DynamoDbStore`]: executes lease requests with aws-sdk-dynamodb.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use lease::{
-    store::Request, store::Store, store::StoreError, store::StoreErrorKind, store::StoreResponse,
+    store::RenderCache, store::Request, store::Store, store::StoreError, store::StoreErrorKind,
+    store::StoreResponse,
 };
 
 use crate::api::{DynamoDbApi, misconfigured};
@@ -36,6 +38,9 @@ pub struct DynamoDbStore<C = Client> {
     /// Why no request can be sent, found when the store was made
     /// ([`DynamoDbApi::misconfiguration`]).
     misconfiguration: Option<&'static str>,
+    /// The expressions of the request shapes sent so far, each rendered once (shared by
+    /// clones).
+    templates: Arc<RenderCache>,
 }
 
 /// The default bound on one request, SDK retries included: 10 seconds.
@@ -54,6 +59,7 @@ impl<C: DynamoDbApi> DynamoDbStore<C> {
             api,
             request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
             misconfiguration,
+            templates: Arc::new(RenderCache::new()),
         }
     }
 }
@@ -115,7 +121,7 @@ impl<C: DynamoDbApi> Store for DynamoDbStore<C> {
 impl<C: DynamoDbApi> DynamoDbStore<C> {
     /// Converts, calls and classifies, without the time bound.
     async fn send(&self, request: &Request) -> Result<StoreResponse, StoreError> {
-        match request_to_input(request)? {
+        match request_to_input(request, &self.templates)? {
             Input::Put(input) => match self.api.put_item(input).await {
                 Ok(out) => applied(out.attributes),
                 Err(e) => classify(e),

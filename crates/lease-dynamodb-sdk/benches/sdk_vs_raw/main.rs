@@ -35,8 +35,8 @@
 //!   `DynamoDbStore::execute` sends it, the plan interprets the answer (no operation machines,
 //!   retries, clock readings after the answer, metrics or logging);
 //! - **raw+core**: the raw loop, plus lease-core planning and rendering the same two requests
-//!   (`Planner::acquire` / `release`, `Request::render`) and dropping them: lease-core's request
-//!   building, in the cache conditions of the real loop.
+//!   (`Planner::acquire` / `release`, `RenderCache::render` as the store renders) and dropping
+//!   them: lease-core's request building, in the cache conditions of the real loop.
 //!
 //! The runtime is tokio's current-thread runtime (all tasks on one thread);
 //! `LEASE_BENCH_RUNTIME=multi` uses the multi-threaded one (one worker per core) instead.
@@ -57,7 +57,7 @@ use cpu_time::ProcessTime;
 use lease_dynamodb_sdk::token::LeaseToken;
 use lease_dynamodb_sdk::{
     DynamoDbStore, FencingToken, Lease, LeaseConfig, LeaseManager, ReleaseOutcome,
-    create_lock_table, store::Planner, store::Store,
+    create_lock_table, store::Planner, store::RenderCache, store::Store,
 };
 use tokio::task::JoinSet;
 
@@ -106,12 +106,17 @@ async fn store_pair<S: Store>(planner: &Planner, store: &S, pk: &str) -> Result<
     }
 }
 
-/// lease-core's planning and rendering of an acquire and a release of `pk` with `token`, whose
-/// results are dropped.
-fn plan_and_render(planner: &Planner, pk: &str, token: &str) -> Result<(), BoxError> {
+/// lease-core's planning and rendering (by `templates`, as the store renders) of an acquire and
+/// a release of `pk` with `token`, whose results are dropped.
+fn plan_and_render(
+    planner: &Planner,
+    templates: &RenderCache,
+    pk: &str,
+    token: &str,
+) -> Result<(), BoxError> {
     let now = SystemTime::now();
     let plan = planner.acquire(pk, DURATION, now, LeaseToken::new(token))?;
-    std::hint::black_box(plan.request().render());
+    drop(std::hint::black_box(templates.render(plan.request())));
     let lease = Lease::new(
         planner.resolve(pk),
         LeaseToken::new(token),
@@ -119,7 +124,7 @@ fn plan_and_render(planner: &Planner, pk: &str, token: &str) -> Result<(), BoxEr
         now + DURATION,
     );
     let plan = planner.release(&lease, SystemTime::now())?;
-    std::hint::black_box(plan.request().render());
+    drop(std::hint::black_box(templates.render(plan.request())));
     Ok(())
 }
 
@@ -168,6 +173,8 @@ struct Bench {
     table: String,
     manager: LeaseManager<DynamoDbStore>,
     planner: Arc<Planner>,
+    /// The raw+core loop's rendering cache.
+    templates: Arc<RenderCache>,
 }
 
 impl Bench {
@@ -183,7 +190,7 @@ impl Bench {
                 Loop::Store => store_pair(&self.planner, self.manager.store(), pk).await?,
                 Loop::RawCore => {
                     let token = uuid::Uuid::new_v4().to_string();
-                    plan_and_render(&self.planner, pk, &token)?;
+                    plan_and_render(&self.planner, &self.templates, pk, &token)?;
                     raw::pair(&self.client, &self.table, pk, &token, since_epoch).await?;
                 }
             }
@@ -312,6 +319,7 @@ async fn run(runtime: &str) -> Result<(), BoxError> {
 
     let bench = Bench {
         planner: Arc::new(Planner::new(config.clone())),
+        templates: Arc::new(RenderCache::new()),
         manager: LeaseManager::new(DynamoDbStore::new(client.clone()), config),
         client: client.clone(),
         table: table.clone(),
