@@ -33,7 +33,8 @@ pub struct Expressions<'a> {
     /// `UpdateExpression`, for update requests.
     pub update: Option<Cow<'a, str>>,
     /// `ExpressionAttributeNames`: `#label` to attribute name. Empty when no expression is used.
-    pub names: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// Borrowed from a kept shape (the same for every request of it).
+    pub names: Cow<'a, [(String, String)]>,
     /// `ExpressionAttributeValues`: `:label` to value. Empty when no value is used.
     pub values: Vec<(Cow<'a, str>, Cow<'a, AttributeValue>)>,
 }
@@ -59,11 +60,7 @@ impl From<Rendered> for Expressions<'_> {
         Self {
             condition: rendered.condition.map(Cow::Owned),
             update: rendered.update.map(Cow::Owned),
-            names: rendered
-                .names
-                .into_iter()
-                .map(|(placeholder, name)| (Cow::Owned(placeholder), Cow::Owned(name)))
-                .collect(),
+            names: Cow::Owned(rendered.names.into_iter().collect()),
             values: rendered
                 .values
                 .into_iter()
@@ -206,16 +203,7 @@ impl Template {
         Some(Expressions {
             condition: self.condition.as_deref().map(Cow::Borrowed),
             update: self.update.as_deref().map(Cow::Borrowed),
-            names: self
-                .names
-                .iter()
-                .map(|(placeholder, name)| {
-                    (
-                        Cow::Borrowed(placeholder.as_str()),
-                        Cow::Borrowed(name.as_str()),
-                    )
-                })
-                .collect(),
+            names: Cow::Borrowed(&self.names),
             values: filler.values,
         })
     }

@@ -27,7 +27,7 @@ fn check(cached: &Expressions<'_>, rendered: &Rendered) -> Result<(), TestCaseEr
     let names: BTreeMap<String, String> = cached
         .names
         .iter()
-        .map(|(p, n)| (p.to_string(), n.to_string()))
+        .map(|(p, n)| (p.clone(), n.clone()))
         .collect();
     prop_assert_eq!(names.len(), cached.names.len(), "a name placeholder twice");
     prop_assert_eq!(&names, &rendered.names);

@@ -73,11 +73,9 @@ pub(crate) fn request_to_input(
     } = templates.render(request);
     let condition = condition.map(Cow::into_owned);
     let update = update.map(Cow::into_owned);
-    let names = (!names.is_empty()).then(|| {
-        names
-            .into_iter()
-            .map(|(placeholder, name)| (placeholder.into_owned(), name.into_owned()))
-            .collect::<SdkNames>()
+    let names = (!names.is_empty()).then(|| match names {
+        Cow::Borrowed(names) => names.iter().cloned().collect::<SdkNames>(),
+        Cow::Owned(names) => names.into_iter().collect::<SdkNames>(),
     });
     let values = if values.is_empty() {
         None
