@@ -38,6 +38,10 @@
 //!   (`Planner::acquire` / `release`, `RenderCache::render` as the store renders) and dropping
 //!   them: lease-core's request building, in the cache conditions of the real loop.
 //!
+//! `LEASE_BENCH_ONLY=raw` (or `lease`, `store`) runs that one loop alone (its ratios are then
+//! to itself): for profiling one loop at a time (`valgrind --tool=callgrind`, `perf`), whose
+//! totals then belong to that loop alone.
+//!
 //! The runtime is tokio's current-thread runtime (all tasks on one thread);
 //! `LEASE_BENCH_RUNTIME=multi` uses the multi-threaded one (one worker per core) instead.
 //! `scripts/bench.sh` runs every benchmark; see docs/performance.md.
@@ -302,7 +306,15 @@ async fn run(runtime: &str) -> Result<(), BoxError> {
     let blocks = env_u32("LEASE_BENCH_BLOCKS", 5)?;
     let pairs = env_u32("LEASE_BENCH_PAIRS", 2000)?;
     let modes = task_counts()?;
-    let loops: &[Loop] = if std::env::var("LEASE_BENCH_DECOMPOSE").is_ok_and(|v| v == "1") {
+    let only = std::env::var("LEASE_BENCH_ONLY").ok();
+    let loops: &[Loop] = if let Some(only) = only.as_deref() {
+        match only {
+            "raw" => &[Loop::Raw],
+            "lease" => &[Loop::Lease],
+            "store" => &[Loop::Store],
+            _ => return Err(format!("LEASE_BENCH_ONLY={only:?}: raw, lease or store").into()),
+        }
+    } else if std::env::var("LEASE_BENCH_DECOMPOSE").is_ok_and(|v| v == "1") {
         &[Loop::Raw, Loop::Lease, Loop::Store, Loop::RawCore]
     } else {
         &[Loop::Raw, Loop::Lease]
