@@ -14,8 +14,8 @@ use crate::request::Request;
 /// The most distinct value labels a template holds (one bit each in a mask).
 const MAX_VALUE_LABELS: usize = 64;
 
-/// A request's expressions, as [`Request::render`] renders them, borrowed from a cached
-/// [`Template`] where one fits ([`RenderCache::render`](crate::RenderCache::render)).
+/// A request's expressions, as [`Request::render`] renders them, borrowed from a kept request
+/// shape where one fits ([`RenderCache::render`](crate::RenderCache::render)).
 ///
 /// The same strings and maps as [`Rendered`], byte for byte; the maps are lists of pairs (each
 /// placeholder once), in no particular order.
