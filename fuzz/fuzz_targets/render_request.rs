@@ -19,7 +19,9 @@
 //!   placeholders looked up in the maps) gives the same condition and update, up to the
 //!   associativity of `AND`, `OR` and `+`;
 //! - the renderings (`Debug`) of a planned request and its rendered form depend on the bearer
-//!   token only through its fingerprint.
+//!   token only through its fingerprint;
+//! - a `RenderCache` (each request shape rendered once, its values filled in) answers every
+//!   request exactly as `Request::render` does.
 
 #![no_main]
 
@@ -32,7 +34,7 @@ use lease_core::wire_time::ExpiryUnit;
 use lease_core::{
     AttributeValue, ConditionCheckRequest, DeleteRequest, Item, LeaseConfig, LeaseKey, LeaseToken,
     MAX_ATTRIBUTE_NAME_BYTES, MAX_SORT_KEY_BYTES, Now, OnConditionFailure, Planner, PutRequest,
-    Rendered, Request, ReturnValues, StoreResponse, Text, TransactItem, UpdateRequest,
+    RenderCache, Rendered, Request, ReturnValues, StoreResponse, Text, TransactItem, UpdateRequest,
 };
 use lease_fuzz::{twin_token, without_fingerprints};
 use libfuzzer_sys::fuzz_target;
@@ -411,7 +413,48 @@ fn check_request(request: &Request) -> Rendered {
         _ => None,
     };
     check(&rendered, request.condition(), update);
+    check_cached(request, &rendered);
     rendered
+}
+
+/// A `RenderCache` answers as `Request::render`: one shared by every input (its shapes are
+/// the first inputs'; a later request of one of them, with other values, is filled from it),
+/// and a fresh one (the request's own shape kept, then filled).
+fn check_cached(request: &Request, rendered: &Rendered) {
+    static SHARED: std::sync::OnceLock<RenderCache> = std::sync::OnceLock::new();
+    let shared = SHARED.get_or_init(RenderCache::new);
+    let fresh = RenderCache::new();
+    let expected = (
+        rendered.condition.as_deref(),
+        rendered.update.as_deref(),
+        rendered.names.clone(),
+        rendered.values.clone(),
+    );
+    for answer in [
+        shared.render(request),
+        fresh.render(request),
+        fresh.render(request),
+    ] {
+        let names: BTreeMap<String, String> = answer.names.iter().cloned().collect();
+        let values: BTreeMap<String, AttributeValue> = answer
+            .values
+            .iter()
+            .map(|(placeholder, value)| (placeholder.to_string(), value.clone().into_owned()))
+            .collect();
+        assert_eq!(names.len(), answer.names.len(), "a name placeholder twice");
+        assert_eq!(
+            values.len(),
+            answer.values.len(),
+            "a value placeholder twice"
+        );
+        let got = (
+            answer.condition.as_deref(),
+            answer.update.as_deref(),
+            names,
+            values,
+        );
+        assert_eq!(got, expected);
+    }
 }
 
 fn check_item(item: &TransactItem) -> Rendered {

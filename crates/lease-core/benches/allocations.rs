@@ -10,6 +10,8 @@ mod common;
 
 use std::hint::black_box;
 
+use common::Render;
+
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
@@ -34,16 +36,18 @@ fn main() {
     let _profiler = dhat::Profiler::builder().testing().build();
     let fixture = common::Fixture::new();
     println!("heap blocks allocated per operation (dhat, {ITERATIONS} iterations)");
-    println!(
-        "  lease_core acquire: plan + render + interpret: {:6.1}",
-        blocks_per_call(|| fixture.acquire())
-    );
-    println!(
-        "  lease_core refresh: plan + render + interpret: {:6.1}",
-        blocks_per_call(|| fixture.refresh())
-    );
-    println!(
-        "  lease_core release: plan + render + interpret: {:6.1}",
-        blocks_per_call(|| fixture.release())
-    );
+    for (render, name) in [(Render::Full, "render"), (Render::Cached, "cached render")] {
+        println!(
+            "  lease_core acquire: plan + {name} + interpret: {:6.1}",
+            blocks_per_call(|| fixture.acquire(render))
+        );
+        println!(
+            "  lease_core refresh: plan + {name} + interpret: {:6.1}",
+            blocks_per_call(|| fixture.refresh(render))
+        );
+        println!(
+            "  lease_core release: plan + {name} + interpret: {:6.1}",
+            blocks_per_call(|| fixture.release(render))
+        );
+    }
 }

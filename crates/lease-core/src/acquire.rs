@@ -179,8 +179,21 @@ pub(crate) fn interpret(
     wall: SystemTime,
     response: Result<StoreResponse, StoreError>,
 ) -> Result<Lease, LeaseError> {
+    let fence = proven_fence(&response, planner, &lease);
+    interpret_proven(planner, lease, wall, response, fence)
+}
+
+/// [`interpret`], given what [`proven_fence`] says of `response` (for a caller that asked it
+/// already).
+pub(crate) fn interpret_proven(
+    planner: &Planner,
+    lease: PendingLease,
+    wall: SystemTime,
+    response: Result<StoreResponse, StoreError>,
+    fence: Option<u64>,
+) -> Result<Lease, LeaseError> {
     // The usual answer first, without copying the key.
-    if let Some(fence) = proven_fence(&response, planner, &lease) {
+    if let Some(fence) = fence {
         return Ok(lease.with_fence(FencingToken::new(fence)));
     }
     let key = lease.key().clone();

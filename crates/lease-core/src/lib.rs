@@ -81,11 +81,13 @@ mod planner;
 mod refresh;
 mod release;
 mod render;
+mod render_cache;
 mod request;
 mod response;
 mod semaphore;
 mod store;
 mod table_check;
+mod template;
 mod text;
 mod token;
 mod transact;
@@ -116,6 +118,7 @@ pub use planner::Planner;
 pub use refresh::RefreshPlan;
 pub use release::ReleasePlan;
 pub use render::Rendered;
+pub use render_cache::RenderCache;
 pub use request::{
     DeleteRequest, GetRequest, OnConditionFailure, PutRequest, QueryRequest, Request, ReturnValues,
     UpdateRequest,
@@ -129,6 +132,7 @@ pub use table_check::{
     KeyAttribute, KeyRole, MultiRegionConsistency, Replication, ReplicationCheck, ScalarType,
     TableCheck, TableCheckError, TableDescription, TtlCheck, TtlStatus,
 };
+pub use template::Expressions;
 pub use text::Text;
 pub use token::{LeaseToken, TokenFingerprint, TokenSource};
 pub use transact::{

@@ -4,6 +4,7 @@
 //! Nothing here panics: a value the other side cannot represent (an SDK `Unknown` variant from
 //! a newer service, a core variant this crate does not know) is a classified [`StoreError`].
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
@@ -20,7 +21,10 @@ use lease::{
     store::AttributeValue, store::Item, store::Request, store::StoreError, store::StoreErrorKind,
     store::Text,
 };
-use lease::{store::OnConditionFailure, store::Rendered, store::ReturnValues};
+use lease::{
+    store::Expressions, store::OnConditionFailure, store::RenderCache, store::Rendered,
+    store::ReturnValues,
+};
 
 use crate::transact::transact_input;
 
@@ -44,7 +48,8 @@ pub(crate) enum Input {
     Query(QueryInput),
 }
 
-/// The SDK input for `request`, with its expressions rendered by [`Request::render`].
+/// The SDK input for `request`, with its expressions rendered by `templates` (as
+/// [`Request::render`] renders them; each request shape once).
 ///
 /// Empty `ExpressionAttributeNames`/`ExpressionAttributeValues` are left unset (DynamoDB rejects
 /// empty maps); `OnConditionFailure::ReturnOldItem` becomes
@@ -57,7 +62,10 @@ pub(crate) enum Input {
 /// [`StoreErrorKind::Validation`] (nothing was sent) if the request holds a value this crate
 /// cannot express in the SDK, or the SDK rejects the input; [`StoreErrorKind::Unsupported`]
 /// for a kind of request this crate does not know.
-pub(crate) fn request_to_input(request: &Request) -> Result<Input, StoreError> {
+pub(crate) fn request_to_input(
+    request: &Request,
+    templates: &RenderCache,
+) -> Result<Input, StoreError> {
     if let Request::Transact(transact) = request {
         return transact_input(transact).map(Input::Transact);
     }
@@ -79,13 +87,37 @@ pub(crate) fn request_to_input(request: &Request) -> Result<Input, StoreError> {
             .map(Input::Query)
             .map_err(not_built);
     }
-    let Rendered {
+    let Expressions {
         condition,
         update,
         names,
         values,
-    } = request.render();
-    let (names, values) = expression_maps(names, values)?;
+    } = templates.render(request);
+    let condition = condition.map(Cow::into_owned);
+    let update = update.map(Cow::into_owned);
+    let names = (!names.is_empty()).then(|| match names {
+        Cow::Borrowed(names) => names.iter().cloned().collect::<SdkNames>(),
+        Cow::Owned(names) => names.into_iter().collect::<SdkNames>(),
+    });
+    let values = if values.is_empty() {
+        None
+    } else {
+        Some(
+            values
+                .into_iter()
+                .map(|(placeholder, value)| {
+                    let converted = match value {
+                        Cow::Borrowed(value) => value_to_sdk(value),
+                        Cow::Owned(value) => value_into_sdk(value),
+                    };
+                    match converted {
+                        Ok(v) => Ok((placeholder.into_owned(), v)),
+                        Err(e) => Err(in_attribute(&placeholder, e)),
+                    }
+                })
+                .collect::<Result<SdkItem, StoreError>>()?,
+        )
+    };
     let input = match request {
         Request::Put(put) => Input::Put(
             PutItemInput::builder()
@@ -222,12 +254,17 @@ pub(crate) fn map_into_sdk<K: AsRef<str> + Into<String>>(
         .collect()
 }
 
-/// A core attribute value in the SDK's representation.
+/// A core attribute value in the SDK's representation (a string or number is copied once,
+/// into the SDK's `String`).
 ///
 /// # Errors
 /// [`StoreErrorKind::Validation`] for a core variant this crate does not know.
 pub(crate) fn value_to_sdk(value: &AttributeValue) -> Result<SdkValue, StoreError> {
-    value_into_sdk(value.clone())
+    match value {
+        AttributeValue::S(s) => Ok(SdkValue::S(s.as_str().to_owned())),
+        AttributeValue::N(n) => Ok(SdkValue::N(n.as_str().to_owned())),
+        other => value_into_sdk(other.clone()),
+    }
 }
 
 /// [`value_to_sdk`], taking the value: its bytes move into the SDK's value (strings are copied
@@ -379,6 +416,55 @@ mod tests {
         assert_eq!(item_from_sdk(sdk).unwrap(), item);
     }
 
+    /// The inputs built from a warm cache (each request shape rendered once, its values filled
+    /// in) are the inputs built from a full rendering, field for field.
+    #[test]
+    fn a_warm_cache_builds_the_inputs_a_full_rendering_builds() {
+        use std::time::Duration;
+
+        use lease::store::Planner;
+        use lease::{Lease, LeaseConfig, LeaseKey, token::LeaseToken};
+
+        let planner = Planner::new(LeaseConfig::builder("locks").build().unwrap());
+        let warm = RenderCache::new();
+        for second in 1000..1005 {
+            let now = std::time::UNIX_EPOCH + Duration::from_secs(second);
+            let token = format!("0b7e3c1a-0000-4000-8000-00000000{second:04}");
+            let plan = planner
+                .acquire(
+                    format!("CACHE#{second}").as_str(),
+                    Duration::from_secs(30),
+                    now,
+                    LeaseToken::new(token.clone()),
+                )
+                .unwrap();
+            let lease = Lease::new(
+                LeaseKey::new(format!("CACHE#{second}"), "LOCK"),
+                LeaseToken::new(token),
+                lease::FencingToken::new(7),
+                now + Duration::from_secs(30),
+            );
+            let release = planner.release(&lease, now).unwrap();
+            for request in [plan.request(), release.request()] {
+                let (Input::Update(cached), Input::Update(full)) = (
+                    request_to_input(request, &warm).unwrap(),
+                    request_to_input(request, &RenderCache::new()).unwrap(),
+                ) else {
+                    panic!("not UpdateItem inputs");
+                };
+                assert_eq!(cached, full);
+                let values = cached.expression_attribute_values().unwrap();
+                assert!(
+                    values
+                        .values()
+                        .any(|v| *v == SdkValue::N(second.to_string())
+                            || matches!(v, SdkValue::S(s) if s.ends_with(&format!("{second:04}"))))
+                );
+            }
+        }
+        assert_eq!(warm.shapes(), 2);
+    }
+
     #[test]
     fn sdk_null_false_reads_as_null() {
         assert_eq!(
@@ -395,7 +481,7 @@ mod tests {
             key,
             consistent_read: true,
         });
-        let Input::Get(input) = request_to_input(&request).unwrap() else {
+        let Input::Get(input) = request_to_input(&request, &RenderCache::new()).unwrap() else {
             panic!("not a GetItem input");
         };
         assert_eq!(input.table_name(), Some("locks"));
@@ -408,7 +494,7 @@ mod tests {
     #[test]
     fn unconditional_put_sets_no_expression_and_no_return_on_failure() {
         let request = Request::Put(PutRequest::new("locks", every_variant()));
-        let Input::Put(input) = request_to_input(&request).unwrap() else {
+        let Input::Put(input) = request_to_input(&request, &RenderCache::new()).unwrap() else {
             panic!("not a PutItem input");
         };
         assert_eq!(input.condition_expression(), None);

@@ -1,12 +1,14 @@
 //! [`DynamoDbStore`]: executes lease requests with aws-sdk-dynamodb.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::QueryInput;
 use lease::{
-    store::Request, store::Store, store::StoreError, store::StoreErrorKind, store::StoreResponse,
+    store::RenderCache, store::Request, store::Store, store::StoreError, store::StoreErrorKind,
+    store::StoreResponse,
 };
 
 use crate::api::{DynamoDbApi, misconfigured};
@@ -42,6 +44,9 @@ pub struct DynamoDbStore<C = Client> {
     /// Why no request can be sent, found when the store was made
     /// ([`DynamoDbApi::misconfiguration`]).
     misconfiguration: Option<&'static str>,
+    /// The expressions of the request shapes sent so far, each rendered once (shared by
+    /// clones).
+    templates: Arc<RenderCache>,
 }
 
 /// The default bound on one request: 10 seconds.
@@ -61,6 +66,7 @@ impl<C: DynamoDbApi> DynamoDbStore<C> {
             api,
             request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
             misconfiguration,
+            templates: Arc::new(RenderCache::new()),
         }
     }
 }
@@ -102,8 +108,9 @@ impl<C: DynamoDbApi> Store for DynamoDbStore<C> {
         // The SDK's futures are deeply nested types. Boxed here, they stay out of the type of
         // every future built on this store (the manager's, a guard's, the caller's own `async
         // fn`), whose layout the compiler would otherwise compute through all of them: a
-        // service's `async fn` calling `with_lease` hit rustc's query depth limit. One
-        // allocation per request, next to the hundreds the SDK makes.
+        // service's `async fn` calling `with_lease` hit rustc's query depth limit. The box is
+        // small: `send` holds the SDK's future (about 6.4 KB) in a box of its own, made when it
+        // is called, so that no copy of that size is moved into this one.
         let send: Pin<Box<dyn Future<Output = Result<StoreResponse, StoreError>> + Send + '_>> =
             Box::pin(self.send(request));
         let Some(limit) = self.request_timeout else {
@@ -120,26 +127,28 @@ impl<C: DynamoDbApi> Store for DynamoDbStore<C> {
 }
 
 impl<C: DynamoDbApi> DynamoDbStore<C> {
-    /// Converts, calls and classifies, without the time bound.
+    /// Converts, calls and classifies, without the time bound. The SDK's future is boxed where
+    /// it is made: held inline, it would make this future as large (about 6.4 KB), and
+    /// [`execute`](Store::execute) would copy all of it into its box before the first poll.
     async fn send(&self, request: &Request) -> Result<StoreResponse, StoreError> {
-        match request_to_input(request)? {
-            Input::Put(input) => match self.api.put_item(input).await {
+        match request_to_input(request, &self.templates)? {
+            Input::Put(input) => match Box::pin(self.api.put_item(input)).await {
                 Ok(out) => applied(out.attributes),
                 Err(e) => classify(e),
             },
-            Input::Update(input) => match self.api.update_item(input).await {
+            Input::Update(input) => match Box::pin(self.api.update_item(input)).await {
                 Ok(out) => applied(out.attributes),
                 Err(e) => classify(e),
             },
-            Input::Delete(input) => match self.api.delete_item(input).await {
+            Input::Delete(input) => match Box::pin(self.api.delete_item(input)).await {
                 Ok(out) => applied(out.attributes),
                 Err(e) => classify(e),
             },
-            Input::Get(input) => match self.api.get_item(input).await {
+            Input::Get(input) => match Box::pin(self.api.get_item(input)).await {
                 Ok(out) => Ok(StoreResponse::Item(optional_item_from_sdk(out.item)?)),
                 Err(e) => classify(e),
             },
-            Input::Transact(input) => match self.api.transact_write_items(input).await {
+            Input::Transact(input) => match Box::pin(self.api.transact_write_items(input)).await {
                 Ok(_) => Ok(StoreResponse::Applied { attributes: None }),
                 Err(e) => classify(e),
             },

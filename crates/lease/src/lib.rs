@@ -175,9 +175,9 @@ pub mod table {
 /// [`StoreErrorKind`](store::StoreErrorKind)) are here.
 pub mod store {
     pub use lease_core::{
-        AttributeValue, DeleteRequest, GetRequest, Item, OnConditionFailure, Planner, PutRequest,
-        QueryRequest, Rendered, Request, ReturnValues, Store, StoreError, StoreErrorKind,
-        StoreResponse, Text, UpdateRequest, expr,
+        AttributeValue, DeleteRequest, Expressions, GetRequest, Item, OnConditionFailure, Planner,
+        PutRequest, QueryRequest, RenderCache, Rendered, Request, ReturnValues, Store, StoreError,
+        StoreErrorKind, StoreResponse, Text, UpdateRequest, expr,
     };
 
     /// Conversions between wall-clock time and the epoch numbers stored in lease items (the

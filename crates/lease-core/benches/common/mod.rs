@@ -1,13 +1,15 @@
 //! What the core benchmarks measure, shared by the timed one (`core`) and the counted one
 //! (`allocations`) so that both measure the same thing: one operation planned, its request
-//! rendered (what the SDK store does before sending), and a successful answer interpreted.
+//! rendered, and a successful answer interpreted. Rendered in full (`Request::render`), or
+//! through a warm `RenderCache` (what the SDK store does before sending: the expressions of the
+//! request's shape borrowed, its values filled in).
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use lease_core::{
-    AttributeValue, Item, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, StoreError,
-    StoreResponse,
+    AttributeValue, Item, Lease, LeaseConfig, LeaseKey, LeaseToken, Planner, RenderCache, Request,
+    StoreError, StoreResponse,
 };
 use std::time::SystemTime;
 
@@ -24,6 +26,17 @@ pub(crate) struct Fixture {
     lease: Lease,
     /// What an acquire's `ReturnValues UPDATED_NEW` returns: the attributes it set.
     updated: Item,
+    /// The request shapes, for [`Render::Cached`].
+    cache: RenderCache,
+}
+
+/// How a request is rendered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Render {
+    /// `Request::render`.
+    Full,
+    /// `RenderCache::render`, the cache warm.
+    Cached,
 }
 
 impl Fixture {
@@ -59,16 +72,26 @@ impl Fixture {
             key,
             lease,
             updated,
+            cache: RenderCache::new(),
         };
-        assert!(fixture.acquire(), "acquire");
-        assert!(fixture.refresh(), "refresh");
-        assert!(fixture.release(), "release");
+        for render in [Render::Full, Render::Cached] {
+            assert!(fixture.acquire(render), "acquire");
+            assert!(fixture.refresh(render), "refresh");
+            assert!(fixture.release(render), "release");
+        }
         fixture
+    }
+
+    fn render(&self, request: &Request, render: Render) {
+        match render {
+            Render::Full => drop(black_box(request.render())),
+            Render::Cached => drop(black_box(self.cache.render(request))),
+        }
     }
 
     /// Plans an acquire (of a fresh copy of the key, with a fresh token, as a manager does),
     /// renders it, and interprets the updated attributes; whether it succeeded.
-    pub(crate) fn acquire(&self) -> bool {
+    pub(crate) fn acquire(&self, render: Render) -> bool {
         let key = LeaseKey::clone(black_box(&self.key));
         let token = LeaseToken::new(black_box(TOKEN));
         let Ok(plan) = self
@@ -77,7 +100,7 @@ impl Fixture {
         else {
             panic!("valid input");
         };
-        black_box(plan.request().render());
+        self.render(plan.request(), render);
         let answer = Ok(StoreResponse::Applied {
             attributes: Some(black_box(&self.updated).clone()),
         });
@@ -85,26 +108,26 @@ impl Fixture {
     }
 
     /// Plans a refresh, renders it, and interprets an `Applied` answer.
-    pub(crate) fn refresh(&self) -> bool {
+    pub(crate) fn refresh(&self, render: Render) -> bool {
         let Ok(plan) = self
             .planner
             .refresh(black_box(&self.lease), DURATION, black_box(self.now))
         else {
             panic!("valid input");
         };
-        black_box(plan.request().render());
+        self.render(plan.request(), render);
         plan.interpret(applied()).is_ok()
     }
 
     /// Plans a release, renders it, and interprets an `Applied` answer.
-    pub(crate) fn release(&self) -> bool {
+    pub(crate) fn release(&self, render: Render) -> bool {
         let Ok(plan) = self
             .planner
             .release(black_box(&self.lease), black_box(self.now))
         else {
             panic!("valid input");
         };
-        black_box(plan.request().render());
+        self.render(plan.request(), render);
         plan.interpret(applied()).is_ok()
     }
 }

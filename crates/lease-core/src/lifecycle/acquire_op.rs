@@ -216,10 +216,11 @@ impl AcquireOp {
     fn acquired(&mut self, pending: PendingLease, wall: SystemTime, answer: Answer, now: Now) {
         // Keep the lease the request may have written for a give-back; the usual answer (a
         // success in time) needs no copy.
-        let applied_without_lease = matches!(answer, Ok(StoreResponse::Applied { .. }))
-            && acquire::proven_fence(&answer, &self.planner, &pending).is_none();
+        let fence = acquire::proven_fence(&answer, &self.planner, &pending);
+        let applied_without_lease =
+            matches!(answer, Ok(StoreResponse::Applied { .. })) && fence.is_none();
         let maybe_written = (answer.is_err() || applied_without_lease).then(|| pending.clone());
-        match acquire::interpret(&self.planner, pending, wall, answer) {
+        match acquire::interpret_proven(&self.planner, pending, wall, answer, fence) {
             Ok(lease) if lease.is_valid_at(now) => self.finish(Ok(lease)),
             Ok(lease) => {
                 let error = LeaseError::Lapsed {

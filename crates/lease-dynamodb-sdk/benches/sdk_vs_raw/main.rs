@@ -35,8 +35,12 @@
 //!   `DynamoDbStore::execute` sends it, the plan interprets the answer (no operation machines,
 //!   retries, clock readings after the answer, metrics or logging);
 //! - **raw+core**: the raw loop, plus lease-core planning and rendering the same two requests
-//!   (`Planner::acquire` / `release`, `Request::render`) and dropping them: lease-core's request
-//!   building, in the cache conditions of the real loop.
+//!   (`Planner::acquire` / `release`, `RenderCache::render` as the store renders) and dropping
+//!   them: lease-core's request building, in the cache conditions of the real loop.
+//!
+//! `LEASE_BENCH_ONLY=raw` (or `lease`, `store`) runs that one loop alone (its ratios are then
+//! to itself): for profiling one loop at a time (`valgrind --tool=callgrind`, `perf`), whose
+//! totals then belong to that loop alone.
 //!
 //! The runtime is tokio's current-thread runtime (all tasks on one thread);
 //! `LEASE_BENCH_RUNTIME=multi` uses the multi-threaded one (one worker per core) instead.
@@ -57,7 +61,7 @@ use cpu_time::ProcessTime;
 use lease_dynamodb_sdk::token::LeaseToken;
 use lease_dynamodb_sdk::{
     DynamoDbStore, FencingToken, Lease, LeaseConfig, LeaseManager, ReleaseOutcome,
-    create_lock_table, store::Planner, store::Store,
+    create_lock_table, store::Planner, store::RenderCache, store::Store,
 };
 use tokio::task::JoinSet;
 
@@ -106,12 +110,17 @@ async fn store_pair<S: Store>(planner: &Planner, store: &S, pk: &str) -> Result<
     }
 }
 
-/// lease-core's planning and rendering of an acquire and a release of `pk` with `token`, whose
-/// results are dropped.
-fn plan_and_render(planner: &Planner, pk: &str, token: &str) -> Result<(), BoxError> {
+/// lease-core's planning and rendering (by `templates`, as the store renders) of an acquire and
+/// a release of `pk` with `token`, whose results are dropped.
+fn plan_and_render(
+    planner: &Planner,
+    templates: &RenderCache,
+    pk: &str,
+    token: &str,
+) -> Result<(), BoxError> {
     let now = SystemTime::now();
     let plan = planner.acquire(pk, DURATION, now, LeaseToken::new(token))?;
-    std::hint::black_box(plan.request().render());
+    drop(std::hint::black_box(templates.render(plan.request())));
     let lease = Lease::new(
         planner.resolve(pk),
         LeaseToken::new(token),
@@ -119,7 +128,7 @@ fn plan_and_render(planner: &Planner, pk: &str, token: &str) -> Result<(), BoxEr
         now + DURATION,
     );
     let plan = planner.release(&lease, SystemTime::now())?;
-    std::hint::black_box(plan.request().render());
+    drop(std::hint::black_box(templates.render(plan.request())));
     Ok(())
 }
 
@@ -168,6 +177,8 @@ struct Bench {
     table: String,
     manager: LeaseManager<DynamoDbStore>,
     planner: Arc<Planner>,
+    /// The raw+core loop's rendering cache.
+    templates: Arc<RenderCache>,
 }
 
 impl Bench {
@@ -183,7 +194,7 @@ impl Bench {
                 Loop::Store => store_pair(&self.planner, self.manager.store(), pk).await?,
                 Loop::RawCore => {
                     let token = uuid::Uuid::new_v4().to_string();
-                    plan_and_render(&self.planner, pk, &token)?;
+                    plan_and_render(&self.planner, &self.templates, pk, &token)?;
                     raw::pair(&self.client, &self.table, pk, &token, since_epoch).await?;
                 }
             }
@@ -295,7 +306,15 @@ async fn run(runtime: &str) -> Result<(), BoxError> {
     let blocks = env_u32("LEASE_BENCH_BLOCKS", 5)?;
     let pairs = env_u32("LEASE_BENCH_PAIRS", 2000)?;
     let modes = task_counts()?;
-    let loops: &[Loop] = if std::env::var("LEASE_BENCH_DECOMPOSE").is_ok_and(|v| v == "1") {
+    let only = std::env::var("LEASE_BENCH_ONLY").ok();
+    let loops: &[Loop] = if let Some(only) = only.as_deref() {
+        match only {
+            "raw" => &[Loop::Raw],
+            "lease" => &[Loop::Lease],
+            "store" => &[Loop::Store],
+            _ => return Err(format!("LEASE_BENCH_ONLY={only:?}: raw, lease or store").into()),
+        }
+    } else if std::env::var("LEASE_BENCH_DECOMPOSE").is_ok_and(|v| v == "1") {
         &[Loop::Raw, Loop::Lease, Loop::Store, Loop::RawCore]
     } else {
         &[Loop::Raw, Loop::Lease]
@@ -312,6 +331,7 @@ async fn run(runtime: &str) -> Result<(), BoxError> {
 
     let bench = Bench {
         planner: Arc::new(Planner::new(config.clone())),
+        templates: Arc::new(RenderCache::new()),
         manager: LeaseManager::new(DynamoDbStore::new(client.clone()), config),
         client: client.clone(),
         table: table.clone(),
