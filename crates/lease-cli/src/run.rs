@@ -11,14 +11,13 @@ use lease_dynamodb_sdk::{
     DynamoDbLeaseManager, DynamoDbStore, GuardOptions, LeaseGuard, LeaseKey, ReleaseOutcome,
     status::Kept,
 };
-use nix::sys::signal::Signal;
 
 use crate::cli::{FormatArgs, RunArgs, StoreArgs};
 use crate::connect::Connection;
 use crate::exit::{Failure, chain, status};
 use crate::group::{self, ProcessGroup};
 use crate::output::utc;
-use crate::signals::Signals;
+use crate::signals::{Received, Signals};
 use crate::supervise::{Outcome, supervise};
 use crate::wait::acquire_waiting;
 
@@ -296,9 +295,9 @@ fn exit_status(status: ExitStatus) -> u8 {
 }
 
 /// The failure for a signal received before the command started.
-fn interrupted(signal: Signal, key: &LeaseKey) -> Failure {
+fn interrupted(signal: Received, key: &LeaseKey) -> Failure {
     Failure::new(
-        status::signalled(signal as i32),
+        status::signalled(signal.number),
         format!(
             "interrupted by {signal} while waiting for lease {}; the command was not started",
             key.partition()

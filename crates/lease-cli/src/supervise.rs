@@ -139,7 +139,13 @@ pub(crate) async fn supervise<S: Store + 'static, L: Kept>(
                 if verbose {
                     eprintln!("lease: forwarding {signal} to the command's {group}");
                 }
-                group.signal(signal);
+                if signal.forwarded() as i32 != signal.number {
+                    eprintln!(
+                        "lease: {signal} cannot be forwarded as it is; sending {} to the command's {group} instead",
+                        signal.forwarded()
+                    );
+                }
+                group.signal(signal.forwarded());
             }
         }
     };

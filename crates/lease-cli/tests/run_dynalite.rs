@@ -529,3 +529,38 @@ fn runs_with_permits_are_at_most_n_at_once() {
     assert_eq!(text.lines().count(), 8, "{text}");
     assert_eq!(most, 2, "at most 2 at once, and 2 did run together: {text}");
 }
+
+#[test]
+fn a_real_time_signal_does_not_end_lease_and_stops_the_command() {
+    let server = Server::dynalite();
+    let key = unique("rtsignal");
+    let dir = scratch();
+    let (pids, got) = (dir.path().join("pids"), dir.path().join("got"));
+    let script = format!(
+        "trap 'echo TERM > {g}; exit 9' TERM; echo $$ > {p}; sleep 1000 & echo $! >> {p}; wait",
+        g = quoted(&got),
+        p = quoted(&pids),
+    );
+    let mut run = server
+        .lease(&["run", &key, "--", "sh", "-c", &script])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = stderr_lines(&mut run);
+    let pids = pids_in(&pids, 2);
+    let sent = std::process::Command::new("kill")
+        .args(["-s", "RTMIN+2", &run.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert_eq!(
+        wait_within(&mut run, PATIENCE).code(),
+        Some(9),
+        "lease ended by the signal"
+    );
+    assert_eq!(std::fs::read_to_string(&got).unwrap().trim(), "TERM");
+    assert!(!is_running(pids[1]), "the background child survived");
+    let message = wait_for_line(&lines, "cannot be forwarded as it is").join("\n");
+    assert!(message.contains("SIGTERM"), "{message}");
+    assert_eq!(server.inspect(&key)["state"], "released");
+}
