@@ -80,15 +80,28 @@ impl LeaseSet {
         self.leases.iter().map(Lease::key)
     }
 
-    /// The lease of `key` in this set, if the set holds it (the key as resolved: a partition
-    /// key alone names the lock sort key).
+    /// The lease of `key` in this set, if the set holds it. A key without a sort key
+    /// (`LeaseKey::lock("A")`, `"A".into()`) names the set's key with that partition key, if
+    /// the set has exactly one (the set's keys are resolved: `A` was held as `A/LOCK`).
     #[must_use]
     pub fn get(&self, key: &LeaseKey) -> Option<&Lease> {
-        self.leases.iter().find(|lease| lease.key() == key)
+        if let Some(lease) = self.leases.iter().find(|lease| lease.key() == key) {
+            return Some(lease);
+        }
+        if key.sort().is_some() {
+            return None;
+        }
+        let mut same = self
+            .leases
+            .iter()
+            .filter(|lease| lease.key().partition() == key.partition());
+        let lease = same.next()?;
+        same.next().is_none().then_some(lease)
     }
 
-    /// The fencing token of `key` in this set: strictly greater than that of every earlier
-    /// acquisition of the key. `None` if the set does not hold `key`.
+    /// The fencing token of `key` in this set (a partition key alone as in [`get`](Self::get)):
+    /// strictly greater than that of every earlier acquisition of the key. `None` if the set
+    /// does not hold `key`.
     #[must_use]
     pub fn fence(&self, key: &LeaseKey) -> Option<FencingToken> {
         self.get(key).map(Lease::fence)

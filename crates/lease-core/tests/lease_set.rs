@@ -129,6 +129,14 @@ fn an_acquire_is_one_transaction_of_conditional_updates_proposing_the_fencing_to
     );
     let set = op.poll_output().unwrap().unwrap();
     assert_eq!(set.keys().cloned().collect::<Vec<_>>(), keys().to_vec());
+    // A partition key alone names the key held under the lock sort key.
+    assert_eq!(
+        set.fence(&LeaseKey::lock("JOB#A")),
+        set.fence(&LeaseKey::new("JOB#A", "LOCK"))
+    );
+    assert!(set.fence(&LeaseKey::lock("JOB#A")).is_some());
+    assert!(set.fence(&LeaseKey::new("JOB#A", "OTHER")).is_none());
+    assert!(set.fence(&LeaseKey::lock("JOB#C")).is_none());
     for lease in set.leases() {
         assert_eq!(lease.fence().get(), FLOOR as u64);
         assert_eq!(lease.token(), &LeaseToken::new("tok-a"));
