@@ -447,12 +447,14 @@ pub enum LeaseError {
         #[source]
         source: StoreError,
     },
-    /// A guarded commit's transaction was cancelled for a reason other than the lease's guard:
-    /// the guard passed (the lease was held), but another item's condition failed, or DynamoDB
-    /// reported another reason (such as `TransactionConflict`). Nothing was written. When the
-    /// guard fails, the error is [`NotOwned`](Self::NotOwned) instead.
+    /// A transaction was cancelled for a reason the operation does not name otherwise. For a
+    /// guarded commit: the guard passed (the lease was held), but another item's condition
+    /// failed, or DynamoDB reported another reason (such as `TransactionConflict`); when the
+    /// guard fails, the error is [`NotOwned`](Self::NotOwned) instead. For a lease set: an item
+    /// failed for a reason other than a held key (a `TypeError` on a fencing token stored by
+    /// another program, a validation error). Nothing was written.
     #[error(
-        "guarded commit under lease {key} was cancelled: {}",
+        "transaction under lease {key} was cancelled: {}",
         reason_codes(reasons)
     )]
     TransactionCanceled {

@@ -31,7 +31,7 @@
 use std::time::{Instant, SystemTime};
 
 use crate::attribute::AttributeValue;
-use crate::error::{self, InvalidInput, LeaseError, Operation};
+use crate::error::{self, DecodeError, InvalidInput, LeaseError, Operation};
 use crate::expr::{Comparator, Condition, UpdateAction, Value};
 use crate::fence::FencingToken;
 use crate::holder::{Holder, HolderInfo};
@@ -460,6 +460,19 @@ fn cancelled_acquire(
             }
             Ok(info) if info.expires_at > plan.wall => {
                 held.push((lease.key().clone(), Holder::Known(info)));
+            }
+            Ok(info) if info.fence.is_some_and(|fence| fence.get() == u64::MAX) => {
+                // No fencing token greater than the stored one exists.
+                return AcquireSetAnswer::Failed(LeaseError::MalformedItem {
+                    key: lease.key().clone(),
+                    error: DecodeError::InvalidNumber {
+                        attribute: planner.config().fence_attribute().to_owned(),
+                        value: format!(
+                            "{} (the largest fencing token: none can follow it)",
+                            u64::MAX
+                        ),
+                    },
+                });
             }
             Ok(info) => {
                 // Free, so the fencing token was not below the proposal: propose one more

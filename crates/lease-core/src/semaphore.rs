@@ -16,7 +16,7 @@
 
 use std::time::SystemTime;
 
-use crate::error::{InvalidInput, LeaseError, Operation};
+use crate::error::{DecodeError, InvalidInput, LeaseError, Operation};
 use crate::holder::HolderInfo;
 use crate::key::LeaseKey;
 use crate::planner::{Planner, invalid};
@@ -64,6 +64,8 @@ pub(crate) enum SlotChoice {
     /// Every slot below `permits` is held; the earliest of their expiries, if any expires (a
     /// slot that is not a readable lease never does).
     Full(Option<SystemTime>),
+    /// No slot is free, and this one is not a readable lease: it will never free by itself.
+    Malformed(u32, DecodeError),
 }
 
 impl Planner {
@@ -110,6 +112,7 @@ impl Planner {
         let sort_name = self.config().sort_key_attribute();
         let mut held = vec![false; usize::try_from(permits).unwrap_or(0)];
         let mut earliest: Option<SystemTime> = None;
+        let mut malformed: Option<(u32, DecodeError)> = None;
         for item in items {
             let Some(index) = item
                 .get(sort_name)
@@ -128,7 +131,10 @@ impl Planner {
                 }
                 Ok(_) => {}
                 // Not a readable lease: never free by itself (as for a single lease).
-                Err(_) => *slot = true,
+                Err(error) => {
+                    *slot = true;
+                    malformed.get_or_insert((index, error));
+                }
             }
         }
         let free: Vec<u32> = (0..permits)
@@ -141,7 +147,10 @@ impl Planner {
             })
             .collect();
         if free.is_empty() {
-            return SlotChoice::Full(earliest);
+            return match malformed {
+                Some((index, error)) => SlotChoice::Malformed(index, error),
+                None => SlotChoice::Full(earliest),
+            };
         }
         let at = usize::try_from(pick % u64::try_from(free.len()).unwrap_or(1)).unwrap_or(0);
         SlotChoice::Free(free.get(at).copied().unwrap_or(0))

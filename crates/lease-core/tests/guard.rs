@@ -624,7 +624,7 @@ fn a_cancelled_commit_names_the_reason_codes() {
     };
     assert_eq!(
         err.to_string(),
-        "guarded commit under lease CACHE#A/LOCK was cancelled: [None, ConditionalCheckFailed, TransactionConflict]"
+        "transaction under lease CACHE#A/LOCK was cancelled: [None, ConditionalCheckFailed, TransactionConflict]"
     );
     assert_eq!(err.key(), &LeaseKey::new("CACHE#A", "LOCK"));
 }

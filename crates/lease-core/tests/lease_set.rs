@@ -217,6 +217,27 @@ fn a_fencing_token_stored_ahead_of_the_proposal_is_passed_by_the_next_attempt() 
 }
 
 #[test]
+fn a_key_whose_fencing_token_is_the_largest_is_malformed() {
+    let c = Clocks(Instant::now());
+    let mut op = acquire(&c, RetryPolicy::never());
+    let mut last = lease_item("tok-old", 0, 0);
+    last.insert(
+        "lease_fence".into(),
+        AttributeValue::N(u64::MAX.to_string().into()),
+    );
+    exchange(
+        &mut op,
+        &c,
+        Duration::ZERO,
+        ms(5),
+        cancelled(vec![CancellationReason::None, failed(Some(last))]),
+    );
+    let error = op.poll_output().unwrap().unwrap_err();
+    assert!(error.is_malformed_item(), "{error:?}");
+    assert_eq!(error.key(), &keys()[1]);
+}
+
+#[test]
 fn held_keys_are_named_with_their_holders_and_nothing_is_acquired() {
     let c = Clocks(Instant::now());
     let mut op = acquire(&c, RetryPolicy::never());

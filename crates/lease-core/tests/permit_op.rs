@@ -249,3 +249,22 @@ fn a_failed_query_is_a_store_error_and_bad_input_sends_nothing() {
         );
     }
 }
+
+#[test]
+fn a_full_semaphore_with_an_unreadable_slot_says_so() {
+    let c = Clocks(Instant::now());
+    let mut op = permit(&c, 2).waiting(WaitPolicy::with_timeout(Duration::from_secs(30)));
+    let mut broken = slot(1, "x", T0 + 60);
+    broken.remove("lease_expires_at");
+    exchange(
+        &mut op,
+        &c,
+        ms(0),
+        ms(5),
+        Ok(StoreResponse::Items(vec![slot(0, "y", T0 + 60), broken])),
+    );
+    match op.poll_output().unwrap().unwrap_err() {
+        LeaseError::MalformedItem { key, .. } => assert_eq!(key.sort(), Some("PERMIT#0001")),
+        other => panic!("{other:?}"),
+    }
+}

@@ -172,6 +172,11 @@ impl PermitOp {
                 }
             }
             SlotChoice::Full(earliest) => self.full(earliest, now),
+            // A slot that never frees by itself: said at once, not waited for.
+            SlotChoice::Malformed(index, error) => self.finish(Err(LeaseError::MalformedItem {
+                key: permit_key(self.name.clone(), index),
+                error,
+            })),
         }
     }
 

@@ -29,6 +29,8 @@ impl<S: Store> LeaseManager<S> {
     /// # Errors
     /// - [`LeaseError::NoPermit`] when every permit is held, with the earliest expiry among
     ///   them (when to try again).
+    /// - [`LeaseError::MalformedItem`] when no slot is free and one of them is not a readable
+    ///   lease (it never frees by itself: repair or delete it); a waiting acquire ends at once.
     /// - [`LeaseError::InvalidInput`] before any request for an empty or oversized name,
     ///   `permits` of 0 or over [`MAX_PERMITS`](crate::semaphore::MAX_PERMITS), or a duration a
     ///   single acquire refuses.
