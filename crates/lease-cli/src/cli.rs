@@ -350,8 +350,9 @@ pub(crate) struct AcquireOptions {
 #[derive(Args, Debug)]
 pub(crate) struct RunArgs {
     /// The lease's key (the item's partition key value). Several keys are held together, all
-    /// or nothing (one DynamoDB transaction; not on dynalite): the command gets LEASE_KEYS and
-    /// LEASE_FENCING_TOKENS (one KEY=N per line).
+    /// or nothing (one DynamoDB transaction; not on dynalite): the command gets LEASE_KEYS (one
+    /// key per line) and LEASE_FENCING_TOKENS (one KEY=N per line), not LEASE_KEY or
+    /// LEASE_FENCING_TOKEN.
     #[arg(value_name = "KEY", required = true, num_args = 1..)]
     pub(crate) keys: Vec<String>,
     /// Duration and waiting.

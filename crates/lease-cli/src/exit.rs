@@ -91,8 +91,13 @@ impl Failure {
             LeaseError::HeldKeys { held, .. } => Self::new(
                 status::HELD,
                 format!(
-                    "{} of the keys are held ({}); none was acquired; not waiting (--no-wait)",
-                    held.len(),
+                    "{} of the set {} held ({}); none was acquired; not waiting (--no-wait)",
+                    if held.len() == 1 {
+                        "1 key".to_owned()
+                    } else {
+                        format!("{} keys", held.len())
+                    },
+                    if held.len() == 1 { "is" } else { "are" },
                     held.iter()
                         .map(|(key, holder)| format!(
                             "{} by {}",
@@ -118,6 +123,17 @@ impl Failure {
                     ))
                 ),
             ),
+            LeaseError::WaitTimedOut { key, .. }
+                if key.sort() == Some(lease_dynamodb_sdk::semaphore::PERMIT_SORT_KEY_PREFIX) =>
+            {
+                Self::new(
+                    status::WAIT_TIMED_OUT,
+                    format!(
+                        "timed out waiting for a permit of semaphore {}: all its permits are still held",
+                        key.partition()
+                    ),
+                )
+            }
             LeaseError::WaitTimedOut { key, holder } => Self::new(
                 status::WAIT_TIMED_OUT,
                 format!(

@@ -103,6 +103,8 @@ pub(crate) async fn leader(
         .observe(args.name.as_str(), args.every)
         .map_err(|e| Failure::lease(&e, &config))?;
     let mut failures = watch.clone();
+    // The last warning printed, and when: the same failure is said again at most every 30 s.
+    let mut warned: Option<(String, std::time::Instant)> = None;
     let mut shown = leader;
     loop {
         tokio::select! {
@@ -111,11 +113,17 @@ pub(crate) async fn leader(
                 let Ok(error) = failed else {
                     return Err(Failure::internal("the leader observer stopped"));
                 };
-                eprintln!(
-                    "lease: warning: could not read the leader of {}: {}; showing the last one read until its expiry",
-                    args.name,
-                    error.report()
-                );
+                let text = error.report().to_string();
+                let repeat = warned.as_ref().is_some_and(|(last, at)| {
+                    *last == text && at.elapsed() < std::time::Duration::from_secs(30)
+                });
+                if !repeat {
+                    eprintln!(
+                        "lease: warning: could not read the leader of {}: {text}; keeping what was last read (a leader until its expiry, or none)",
+                        args.name,
+                    );
+                    warned = Some((text, std::time::Instant::now()));
+                }
             }
             change = watch.changed() => {
                 let Ok(change) = change else {

@@ -42,6 +42,11 @@ pub(crate) async fn run(
             "--permits takes one semaphore name: give one KEY with --permits",
         ));
     }
+    if args.keys.len() > 1 && args.keys.iter().any(|key| key.contains('\n')) {
+        return Err(Failure::usage(
+            "a KEY of several holds a line break, which LEASE_KEYS (one key per line) could not tell apart",
+        ));
+    }
     let connection = Connection::open(store, format).await?;
     let manager = connection.manager();
     let keys: Vec<LeaseKey> = args
@@ -79,8 +84,9 @@ pub(crate) async fn run(
             .iter()
             .map(|lease| format!("{}={}", lease.key().partition(), lease.fence()))
             .collect();
+        // No LEASE_KEY or LEASE_FENCING_TOKEN: one key's fencing token sent with another
+        // key's writes is the mistake they would invite.
         let env = vec![
-            ("LEASE_KEY", key.partition().to_owned()),
             ("LEASE_KEYS", names.join("\n")),
             (
                 "LEASE_EXPIRES_AT",
@@ -89,15 +95,10 @@ pub(crate) async fn run(
                     .map_or(0, |l| l.expires_at_epoch_seconds())
                     .to_string(),
             ),
-            (
-                "LEASE_FENCING_TOKEN",
-                set.leases()
-                    .first()
-                    .map_or(0, |l| l.fence().get())
-                    .to_string(),
-            ),
             ("LEASE_FENCING_TOKENS", fences.join("\n")),
         ];
+        // Messages name the whole set.
+        let label = LeaseKey::lock(names.join(", "));
         let what = format!(
             "leases {} (fencing tokens {})",
             names.join(", "),
@@ -106,7 +107,7 @@ pub(crate) async fn run(
         return run_command(
             &manager,
             guard,
-            &key,
+            &label,
             env,
             what,
             &mut signals,

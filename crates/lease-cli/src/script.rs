@@ -87,7 +87,7 @@ pub(crate) async fn refresh(
         && given != stored
     {
         eprintln!(
-            "lease: warning: the lease's fencing token is {stored}, not the {given} given (check LEASE_FENCING_TOKEN)"
+            "lease: warning: the lease's fencing token is {stored}, not the {given} given (check --fencing-token or LEASE_FENCING_TOKEN)"
         );
     }
     let view = LeaseView::without_token(&refreshed).with_fence(stored);
@@ -150,6 +150,22 @@ fn print(output: ScriptOutput, json: String, env: String) {
 /// A usage failure when there is no token (or stdin is a terminal), or the JSON line is not
 /// `acquire`'s.
 fn held(lease: &HeldLease) -> Result<(LeaseToken, Option<FencingToken>), Failure> {
+    let (token, fence, key) = read_held(lease)?;
+    if let Some(key) = key
+        && key != lease.key
+    {
+        return Err(Failure::usage(format!(
+            "the lease on stdin is lease acquire's output for key {key:?}, not {:?}: give the key it was acquired with",
+            lease.key
+        )));
+    }
+    Ok((token, fence))
+}
+
+/// [`held`], with the key named by acquire's JSON line, if one was read.
+fn read_held(
+    lease: &HeldLease,
+) -> Result<(LeaseToken, Option<FencingToken>, Option<String>), Failure> {
     let missing = || {
         Failure::usage(
             "no lease token: pass --token, set LEASE_TOKEN, or give the token (or lease acquire's JSON line) as the first line of stdin",
@@ -181,14 +197,15 @@ fn held(lease: &HeldLease) -> Result<(LeaseToken, Option<FencingToken>), Failure
             ))
         })?;
         let fence = given_fence.or(acquired.fencing_token.map(FencingToken::new));
-        return Ok((LeaseToken::new(acquired.token), fence));
+        return Ok((LeaseToken::new(acquired.token), fence, acquired.key));
     }
-    Ok((LeaseToken::new(text), given_fence))
+    Ok((LeaseToken::new(text), given_fence, None))
 }
 
 /// The fields of `lease acquire`'s JSON line that a later command reads.
 #[derive(serde::Deserialize)]
 struct Acquired {
+    key: Option<String>,
     token: String,
     fencing_token: Option<u64>,
 }

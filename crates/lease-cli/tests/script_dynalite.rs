@@ -433,6 +433,12 @@ fn acquire_output_pipes_into_refresh_and_release_and_the_fence_printed_is_the_st
     let released = server.run_with_stdin(&["release", "piped"], &line);
     assert_eq!(json(&released)["outcome"], "released");
 
+    // acquire's line for another key is refused (release conditions on the token, so it
+    // would only have said "not held").
+    let output = server.run_with_stdin(&["release", "other-key"], &line);
+    assert_eq!(code(&output), 64, "{}", describe(&output));
+    assert_one_line_error(&output, "for key \"piped\"");
+
     // JSON that is not acquire's is refused before any request.
     let output = server.run_with_stdin(&["release", "piped"], "{\"tok\": 1}\n");
     assert_eq!(code(&output), 64);

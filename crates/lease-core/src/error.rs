@@ -235,7 +235,8 @@ pub enum InvalidInput {
     /// An acquire of a set was given the same key twice (after a partition key alone was
     /// resolved to the lock sort key).
     #[error(
-        "key {index} of the set is given twice (DynamoDB rejects two writes of one item in a transaction)"
+        "key {} of the set (counting from 1) repeats an earlier key (DynamoDB rejects two writes of one item in a transaction)",
+        index + 1
     )]
     DuplicateKey {
         /// The position of the second occurrence (0-based).

@@ -78,6 +78,7 @@ async fn a_set_with_a_key_taken_over_is_lost_and_its_release_frees_the_rest() {
     assert!(matches!(reason, LossReason::NotOwned), "{reason:?}");
     let err = guard.release().await.unwrap_err();
     assert!(err.is_lost(), "{err:?}");
+    assert_eq!(err.key(), &b_key, "the error names the key that was lost");
     assert!(matches!(
         w.state(&LeaseKey::new("A", "LOCK")).await,
         LeaseState::Released(_)

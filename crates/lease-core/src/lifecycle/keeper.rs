@@ -71,6 +71,9 @@ pub struct Finished {
     pub lost: Option<LossReason>,
     /// How the holder let go.
     pub ending: Ending,
+    /// The key a renewal found not ours ([`LossReason::NotOwned`]), if one did: for a lease
+    /// set, which of its keys was lost.
+    pub lost_key: Option<crate::key::LeaseKey>,
 }
 
 impl Finished {
@@ -82,7 +85,7 @@ impl Finished {
     pub fn into_answer(self, lease: &impl Kept) -> Result<ReleaseOutcome, LeaseError> {
         match (self.lost, self.release) {
             (Some(reason), _) => Err(LeaseError::Lost {
-                key: lease.key().clone(),
+                key: self.lost_key.unwrap_or_else(|| lease.key().clone()),
                 reason,
             }),
             (None, Some(result)) => result,
@@ -177,6 +180,8 @@ pub struct Keeper<L: Kept = Lease> {
     lost_before_end: Option<LossReason>,
     /// Whether a release found part of a set no longer held (and released the rest).
     released_part: bool,
+    /// The key a renewal found not ours.
+    lost_key: Option<crate::key::LeaseKey>,
     ids: Ids,
     events: VecDeque<KeeperEvent<L>>,
 }
@@ -231,6 +236,7 @@ impl<L: Kept> Keeper<L> {
             send_release: true,
             lost_before_end: None,
             released_part: false,
+            lost_key: None,
             ids: Ids::default(),
             events: VecDeque::new(),
         };
@@ -527,7 +533,8 @@ impl<L: Kept> Keeper<L> {
                 // An answer in time for the old deadline can still come after the new one.
                 self.check_deadline(now);
             }
-            Err(LeaseError::NotOwned { .. }) => {
+            Err(LeaseError::NotOwned { key }) => {
+                self.lost_key.get_or_insert(key);
                 // A lease found not ours has nothing to release; a set may still hold the
                 // keys that were not lost, which the release frees.
                 self.send_release = L::RELEASE_WHEN_NOT_OWNED;
@@ -598,6 +605,7 @@ impl<L: Kept> Keeper<L> {
             release,
             lost: self.lost_before_end.take(),
             ending,
+            lost_key: self.lost_key.clone(),
         }));
     }
 
