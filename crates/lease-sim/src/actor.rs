@@ -9,6 +9,8 @@
 //! its own clocks, woken at the machine's `poll_timeout`. Nothing here decides whether a lease
 //! is held: that is the machines' job, and the checker's to judge.
 
+mod set;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -129,6 +131,12 @@ enum State {
         lease: Box<Lease>,
         key: usize,
     },
+    /// A set actor's acquire ([`set`]).
+    AcquiringSet(Box<set::SetAcquiring>),
+    /// A lease set held by hand.
+    SetHeld(Box<set::SetHold>),
+    /// A lease set's release.
+    SetReleasing(Box<set::SetReleasing>),
     Done,
 }
 
@@ -314,6 +322,9 @@ impl Actor {
             State::Ending { keeper, .. } => format!("letting go ({})", keeper.status()),
             State::Plain(_) => "holding by hand".into(),
             State::PlainReleasing { .. } => "releasing by hand".into(),
+            State::AcquiringSet(_) => "acquiring a lease set".into(),
+            State::SetHeld(_) => "holding a lease set by hand".into(),
+            State::SetReleasing(_) => "releasing a lease set".into(),
             State::Done => "done".into(),
         }
     }
@@ -403,6 +414,9 @@ impl Actor {
                 }
             }
             State::PlainReleasing { op, .. } => op.handle_response(id, answer, now),
+            State::AcquiringSet(acquiring) => acquiring.handle_response(id, answer, now),
+            State::SetHeld(hold) => hold.handle_response(id, answer, now),
+            State::SetReleasing(releasing) => releasing.op.handle_response(id, answer, now),
             State::Resting { .. } | State::Done => {}
         }
         self.step(t, ctx);
@@ -440,6 +454,8 @@ impl Actor {
             State::Resting { until } => {
                 if ctx.finishing {
                     (State::Done, true)
+                } else if t >= until && self.options.sets && self.keys >= 2 {
+                    (self.start_set_acquire(now, t, ctx), true)
                 } else if t >= until {
                     (self.start_acquire(now, t, ctx), true)
                 } else {
@@ -513,6 +529,9 @@ impl Actor {
                     (self.rest(t, ctx), true)
                 }
             },
+            State::AcquiringSet(acquiring) => self.acquiring_set(acquiring, now, t, ctx),
+            State::SetHeld(hold) => self.set_held(hold, now, t, ctx),
+            State::SetReleasing(releasing) => self.set_releasing(releasing, now, t, ctx),
             State::Done => (State::Done, false),
         };
         self.state = next;
@@ -633,6 +652,7 @@ impl Actor {
             renewals: Vec::new(),
             ended: None,
             foreign_end: None,
+            set: None,
         });
         ctx.history.note(t, || {
             format!(
@@ -944,7 +964,9 @@ impl Actor {
             let transmit = machine.poll_transmit(now)?;
             let kind = match transmit.request {
                 Request::Get(_) => Kind::Read,
-                Request::Update(_) if kind == Kind::Acquire && is_release(transmit.request) => {
+                Request::Update(_) | Request::Transact(_)
+                    if kind == Kind::Acquire && is_release(transmit.request) =>
+                {
                     Kind::Release
                 }
                 _ => kind,
@@ -1072,6 +1094,9 @@ impl Actor {
                 }
             }
             State::PlainReleasing { op, .. } => [on_clock(op.poll_timeout()), None, None],
+            State::AcquiringSet(acquiring) => [on_clock(acquiring.op.poll_timeout()), None, None],
+            State::SetHeld(hold) => hold.next_wake(on_clock),
+            State::SetReleasing(releasing) => [on_clock(releasing.op.poll_timeout()), None, None],
             State::Done => [None, None, None],
         };
         candidates.into_iter().flatten().min()
@@ -1086,18 +1111,37 @@ fn end(history: &mut History, index: usize, t: Duration, reason: EndReason) {
     }
 }
 
-/// Whether an `UpdateItem` is a release (it sets the expiry to the `:released` value).
+/// Whether an `UpdateItem` is a release (it sets the expiry to the `:released` value), or a
+/// transaction of releases (a lease set's).
 fn is_release(request: &Request) -> bool {
-    matches!(request, Request::Update(u) if u.update.iter().any(|action| format!("{action:?}").contains("released")))
+    let releases = |u: &lease_core::UpdateRequest| {
+        u.update
+            .iter()
+            .any(|action| format!("{action:?}").contains("released"))
+    };
+    match request {
+        Request::Update(u) => releases(u),
+        Request::Transact(t) => t
+            .items
+            .iter()
+            .any(|item| matches!(item, lease_core::TransactItem::Update(u) if releases(u))),
+        _ => false,
+    }
 }
 
 /// The lease token a request carries (the `:tok` value of its condition), for the store's
 /// record.
 fn token_of(request: &Request) -> Option<String> {
-    let Request::Update(update) = request else {
-        return None;
-    };
-    update.condition.as_ref().and_then(find_token)
+    match request {
+        Request::Update(update) => update.condition.as_ref().and_then(find_token),
+        Request::Transact(transact) => transact.items.iter().find_map(|item| match item {
+            lease_core::TransactItem::Update(update) => {
+                update.condition.as_ref().and_then(find_token)
+            }
+            _ => None,
+        }),
+        _ => None,
+    }
 }
 
 fn find_token(condition: &lease_core::expr::Condition) -> Option<String> {

@@ -18,6 +18,10 @@
 //!   holder's interval and is accepted;
 //! - **S3** no renewal or acquire carrying a lease's token is applied after that lease's
 //!   release returned;
+//! - **S5** a lease set's keys are held together or not at all: in the store's own states
+//!   (read from the table after every step that changed a key's token), a step that gives a
+//!   key a set's token gives it to every key of the set (and the intervals of S1–S4 cover
+//!   every key a set holds, with single holders of the same keys);
 //! - **S4** a keeper reports its lease lost (or has let go) no later than the instant its safe
 //!   deadline passes on the holder's monotonic clock (the timer a shell has), or, if the process
 //!   was paused or suspended then, than its resume;
@@ -76,6 +80,20 @@ pub enum Violation {
         at: Duration,
         /// When the release returned.
         released: Duration,
+    },
+    /// S5: a step of the store gave some keys of a lease set its token and left others
+    /// without it: the set was held in part.
+    PartialSet {
+        /// The set's token.
+        token: String,
+        /// The set's keys.
+        keys: Vec<usize>,
+        /// The keys holding the token after the step.
+        holding: Vec<usize>,
+        /// When the step happened.
+        at: Duration,
+        /// The request (ordinal and kind) that made the step, or none for a TTL deletion.
+        by: Option<(u64, &'static str)>,
     },
     /// S4: a keeper reported its lease lost later than its deadline on its monotonic clock.
     LateLoss {
@@ -172,6 +190,7 @@ impl Violation {
             Self::FenceOrder { .. } => "S2 fence order",
             Self::Write { .. } => "S2 write outside the interval",
             Self::AfterRelease { .. } => "S3 write after release",
+            Self::PartialSet { .. } => "S5 lease set held in part",
             Self::LateLoss { .. } => "S4 late loss",
             Self::Liveness { .. } => "L1 liveness",
             Self::SpuriousLoss { .. } => "L2 spurious loss",
@@ -221,6 +240,7 @@ pub fn check(
     fences(history, &mut violations);
     writes(history, &spans, clocks, &mut violations);
     after_release(history, &mut violations);
+    sets_whole(history, &mut violations);
     late_losses(history, clocks, &mut violations);
     liveness(history, &mut violations);
     spurious_losses(history, &spans, plan, config, &mut violations);
@@ -393,6 +413,45 @@ fn after_release(history: &History, out: &mut Vec<Violation>) {
                 released: *released,
             });
         }
+    }
+}
+
+/// S5: every step of the store that gives a key a lease set's token (the key held another
+/// token, or none, before the step) leaves every key of that set with the token. A set's
+/// keys may lose its token one by one afterwards (expiry and takeover, TTL deletion, release
+/// of the keys still held), but are never *given* it apart.
+fn sets_whole(history: &History, out: &mut Vec<Violation>) {
+    let mut before: Vec<Option<String>> = Vec::new();
+    for step in &history.store_steps {
+        let mut judged: Vec<&str> = Vec::new();
+        for (key, token) in step.tokens.iter().enumerate() {
+            let Some(token) = token else {
+                continue;
+            };
+            let gained = before
+                .get(key)
+                .is_none_or(|was| was.as_ref() != Some(token));
+            if !gained || judged.contains(&token.as_str()) {
+                continue;
+            }
+            let Some(keys) = history.set_keys.get(token) else {
+                continue;
+            };
+            judged.push(token);
+            let holding: Vec<usize> = (0..step.tokens.len())
+                .filter(|k| step.tokens[*k].as_ref() == Some(token))
+                .collect();
+            if keys.iter().any(|k| !holding.contains(k)) {
+                out.push(Violation::PartialSet {
+                    token: token.clone(),
+                    keys: keys.clone(),
+                    holding,
+                    at: step.at,
+                    by: step.by,
+                });
+            }
+        }
+        before.clone_from(&step.tokens);
     }
 }
 

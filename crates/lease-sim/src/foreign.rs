@@ -237,6 +237,7 @@ impl Foreign {
                             renewals: Vec::new(),
                             ended: None,
                             foreign_end: Some(end),
+                            set: None,
                         });
                         history.intervals.len() - 1
                     });

@@ -74,6 +74,8 @@ pub struct Interval {
     pub ended: Option<(Duration, EndReason)>,
     /// For the TableTheory writer: the true time its own safe end passed (no local deadlines).
     pub foreign_end: Option<Duration>,
+    /// The lease set it is one key of (the token's keys are [`History::set_keys`]'s), if any.
+    pub set: Option<String>,
 }
 
 /// A write to the fenced resource, made when the holder's library view said it held the lease.
@@ -96,6 +98,18 @@ pub struct Applied {
     pub kind: &'static str,
     /// The lease token it carried.
     pub token: String,
+}
+
+/// The store's state after a step that changed it (set runs): the lease token stored at each
+/// key, as the table holds it (read from the table, not from what any client was told).
+#[derive(Clone, Debug)]
+pub struct StoreStep {
+    /// When.
+    pub at: Duration,
+    /// What changed it: a request's ordinal and kind, or a TTL deletion (no ordinal).
+    pub by: Option<(u64, &'static str)>,
+    /// The token at each key (`K0`, `K1`, …) after the step.
+    pub tokens: Vec<Option<String>>,
 }
 
 /// A waiting acquire of an actor in a shared process (in line with the process's other
@@ -191,6 +205,20 @@ pub struct Tally {
     pub turns: u64,
     /// Leaders the observers of elections showed (changes to a leader).
     pub leaders_shown: u64,
+    /// Lease sets acquired (each a holder interval on each of its keys).
+    pub sets_acquired: u64,
+    /// Answers to set acquires that named keys held by others (`HeldKeys`, whether the acquire
+    /// then waited or gave up).
+    pub held_keys: u64,
+    /// Set acquires sent again with higher fencing tokens, after a key's stored token was found
+    /// at or above the proposal.
+    pub reproposals: u64,
+    /// Set acquires that gave back what they may have written (outcome unknown, or lapsed).
+    pub gave_back: u64,
+    /// Set refreshes that succeeded.
+    pub set_refreshes: u64,
+    /// Set releases that found some keys no longer held and released the others.
+    pub partial_releases: u64,
 }
 
 impl std::ops::AddAssign for Tally {
@@ -207,6 +235,12 @@ impl std::ops::AddAssign for Tally {
         self.rejected_writes += other.rejected_writes;
         self.turns += other.turns;
         self.leaders_shown += other.leaders_shown;
+        self.sets_acquired += other.sets_acquired;
+        self.held_keys += other.held_keys;
+        self.reproposals += other.reproposals;
+        self.gave_back += other.gave_back;
+        self.set_refreshes += other.set_refreshes;
+        self.partial_releases += other.partial_releases;
     }
 }
 
@@ -217,7 +251,8 @@ impl std::fmt::Display for Tally {
             "{} requests ({} store faults, {} throttled), {} clock/process faults, {} stale \
              answers handed to machines, {} items deleted under holders, {} leases held ({} \
              reported lost), {} fenced writes ({} rejected by their fence), {} turns given \
-             to waiters in line, {} leaders shown by observers",
+             to waiters in line, {} leaders shown by observers; lease sets: {} acquired, {} \
+             HeldKeys answers, {} reproposals, {} given back, {} refreshed, {} released in part",
             self.requests,
             self.store_faults,
             self.throttled,
@@ -229,7 +264,13 @@ impl std::fmt::Display for Tally {
             self.writes,
             self.rejected_writes,
             self.turns,
-            self.leaders_shown
+            self.leaders_shown,
+            self.sets_acquired,
+            self.held_keys,
+            self.reproposals,
+            self.gave_back,
+            self.set_refreshes,
+            self.partial_releases
         )
     }
 }
@@ -260,6 +301,10 @@ pub struct History {
     pub waits: Vec<Wait>,
     /// The leases let go in shared processes.
     pub local_releases: Vec<LocalRelease>,
+    /// The keys of each lease set's token (set runs), from the moment its acquire began.
+    pub set_keys: BTreeMap<String, Vec<usize>>,
+    /// The store's states, each after a step that changed a key's token (set runs).
+    pub store_steps: Vec<StoreStep>,
     /// What the observers of elections showed, change by change.
     pub observed: Vec<Observed>,
     /// When the observers stopped (the liveness phase began).

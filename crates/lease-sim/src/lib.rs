@@ -6,7 +6,9 @@
 //! `ReleaseOp`: the code the `lease` crate runs, not copies), against lease-memory's evaluator,
 //! through a fault layer (dropped requests, applied-then-failed requests, lost and late answers,
 //! per-key throttling, TTL deletion, a store that returns no old item, a TableTheory writer).
-//! Actors act on what the library tells them: they write to a fenced resource only while their
+//! A quarter of the runs are lease set runs: some actors take 2 or 3 keys at once with
+//! `AcquireSetOp` (holding them by hand with `RefreshSetOp`, releasing with `ReleaseSetOp`)
+//! while others take single leases on the same keys. Actors act on what the library tells them: they write to a fenced resource only while their
 //! guard says held (or their lease is valid, by hand). An independent checker then judges the
 //! recorded history in true time.
 //!
@@ -16,7 +18,7 @@
 //!
 //! Modules: [`options`] (what a seed decides), [`plan`] (the faults, shrinkable), [`clock`]
 //! (each actor's clocks as functions of true time), [`store`] (the table, its faults, the fenced
-//! resource), [`actor`] (an actor driving the machines), [`foreign`] (the TableTheory writer),
+//! resource), [`actor`] (an actor driving the machines; its `set` part for lease sets), [`foreign`] (the TableTheory writer),
 //! [`world`] (the event loop), [`history`] and [`checker`] (what happened, and the properties),
 //! [`shrink`], [`scripted`] (fault-class scenarios as fixed schedules).
 

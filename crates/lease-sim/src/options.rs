@@ -70,6 +70,12 @@ pub struct ActorOptions {
     /// An election run ([`Options::elections`]): its leases are elections' (sort key
     /// `LEADER`), and every acquire proclaims the actor's name (`a{index}`).
     pub campaigns: bool,
+    /// A set actor ([`Options::sets`]): it acquires lease sets of 2 or 3 keys (drawn at random,
+    /// named in a random order) with lease-core's `AcquireSetOp` (waiting in waiting mode, one
+    /// try otherwise), holds them by hand (`RefreshSetOp` every renew period,
+    /// `LeaseSet::is_valid_at` checked before each write to each key's fenced resource) and
+    /// releases them with `ReleaseSetOp`.
+    pub sets: bool,
 }
 
 /// An observer of an election (leader election runs): lease-core's `Observer`, on a clock of
@@ -110,6 +116,7 @@ impl ActorOptions {
             turns: Some(turns),
             process: None,
             campaigns: false,
+            sets: false,
         }
     }
 }
@@ -186,6 +193,10 @@ pub struct Options {
     pub elections: bool,
     /// The observers of an election run (1 or 2).
     pub observers: Vec<ObserverOptions>,
+    /// Lease set runs (25 %): 2 to 4 keys, the first two actors and about half the others are
+    /// set actors ([`ActorOptions::sets`]), the rest take single leases on the same keys; never
+    /// an election run.
+    pub sets: bool,
 }
 
 fn ms(n: u64) -> Duration {
@@ -263,6 +274,7 @@ impl Options {
             stale_answers: false,
             elections: false,
             observers: Vec::new(),
+            sets: false,
         };
         // Drawn last, so that the draws above keep their values.
         options.stale_answers = rng.random_bool(0.5);
@@ -289,6 +301,20 @@ impl Options {
                     skew_nanos: rng.random_range(-half_bound..=half_bound),
                 })
                 .collect();
+        }
+        // Drawn after everything above, so that the other runs keep their draws.
+        if rng.random_bool(0.25) {
+            options.sets = true;
+            options.keys = rng.random_range(2..=4);
+            if options.elections {
+                options.elections = false;
+                options.observers.clear();
+                options.foreign_writer = rng.random_bool(0.15);
+            }
+            for (index, actor) in options.actors.iter_mut().enumerate() {
+                actor.campaigns = false;
+                actor.sets = index < 2 || rng.random_bool(0.5);
+            }
         }
         options
     }
@@ -354,5 +380,6 @@ fn actor_options(rng: &mut Xoshiro256PlusPlus, skew: Duration) -> ActorOptions {
         turns: None,
         process: None,
         campaigns: false,
+        sets: false,
     }
 }

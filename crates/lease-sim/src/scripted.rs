@@ -54,6 +54,7 @@ fn options(skew: Duration, actors: Vec<ActorOptions>) -> Options {
         stale_answers: true,
         elections: false,
         observers: Vec::new(),
+        sets: false,
         horizon: s(60),
         latency: (ms(1), ms(5)),
         request_timeout: s(2),

@@ -18,7 +18,9 @@ use crate::actor::{Actor, Ctx, Kind, Line, Send};
 use crate::checker::{self, Report};
 use crate::clock::ActorClock;
 use crate::foreign::Foreign;
-use crate::history::{Applied, Deadlines, History, Interval, Observed, Probe, Shown, Who};
+use crate::history::{
+    Applied, Deadlines, History, Interval, Observed, Probe, Shown, StoreStep, Who,
+};
 use crate::plan::{ClockFaultKind, Plan, StoreFault};
 use crate::store::SimStore;
 use crate::stream;
@@ -514,6 +516,7 @@ impl World<'_> {
         let answer = self.store.arrive(&flight.request, self.now, faulty);
         let (who, kind, token, fault) =
             (flight.who, flight.kind, flight.token.clone(), flight.fault);
+        self.record_state(Some((ordinal, kind.name())));
         if matches!(answer, Err(ref e) if e.kind() == StoreErrorKind::Throttled) {
             self.history.disturb(who, self.now);
             self.history.tally.throttled += 1;
@@ -717,6 +720,9 @@ impl World<'_> {
         .unwrap_or(0);
         let rng = &mut self.rng;
         let deleted = self.store.sweep(now_secs, || rng.random_bool(0.3));
+        if !deleted.is_empty() {
+            self.record_state(None);
+        }
         for pk in deleted {
             let key = pk.trim_start_matches('K').parse::<usize>().unwrap_or(0);
             self.history
@@ -728,6 +734,26 @@ impl World<'_> {
             self.history.note(t, || format!("TTL deletes {pk}"));
         }
         self.schedule(self.now + Duration::from_secs(1), Event::Sweep);
+    }
+
+    /// In a set run, notes the store's state (the token at each key) if a step (`by` a request,
+    /// or a TTL deletion) changed it, for the check that a set's keys are written together.
+    fn record_state(&mut self, by: Option<(u64, &'static str)>) {
+        if !self.plan.options.sets {
+            return;
+        }
+        let tokens = self.store.tokens(self.plan.options.keys);
+        let unchanged = match self.history.store_steps.last() {
+            Some(last) => last.tokens == tokens,
+            None => tokens.iter().all(Option::is_none),
+        };
+        if !unchanged {
+            self.history.store_steps.push(StoreStep {
+                at: self.now,
+                by,
+                tokens,
+            });
+        }
     }
 
     /// The faulty phase ends: no new faults; actors finish what they hold and stop.
@@ -911,6 +937,7 @@ impl World<'_> {
                     renewals: Vec::new(),
                     ended: Some((self.now, crate::history::EndReason::LetGo)),
                     foreign_end: None,
+                    set: None,
                 });
             }
             return;

@@ -12,7 +12,8 @@ use lease_sim::Plan;
 use lease_sim::checker::{Violation, check};
 use lease_sim::clock::{ActorClock, T0};
 use lease_sim::history::{
-    Applied, Deadlines, EndReason, History, Interval, LocalRelease, Probe, Wait, Who, Write,
+    Applied, Deadlines, EndReason, History, Interval, LocalRelease, Probe, StoreStep, Wait, Who,
+    Write,
 };
 
 fn s(n: u64) -> Duration {
@@ -66,6 +67,7 @@ impl Setup {
             renewals: Vec::new(),
             ended: end.map(|at| (at, EndReason::LetGo)),
             foreign_end: None,
+            set: None,
         }
     }
 
@@ -231,6 +233,45 @@ fn a_renewal_applied_after_the_release_returned_breaks_s3() {
         token: "a0-1".into(),
     });
     assert_eq!(w.check(&history), ["S3 write after release"]);
+}
+
+/// The store's state after a step: the token at keys 0, 1 and 2.
+fn step(at: Duration, tokens: [Option<&str>; 3]) -> StoreStep {
+    StoreStep {
+        at,
+        by: Some((0, "acquire")),
+        tokens: tokens.iter().map(|t| t.map(str::to_owned)).collect(),
+    }
+}
+
+#[test]
+fn a_set_given_to_some_of_its_keys_only_breaks_s5() {
+    let w = setup();
+    let set_keys = [("set".to_owned(), vec![0, 2])].into_iter().collect();
+    // Whole: both keys get the set's token in one step; then they lose it one at a time (a
+    // takeover after expiry, a TTL deletion), and a single holder's token comes and goes.
+    let whole = History {
+        set_keys: [("set".to_owned(), vec![0, 2])].into_iter().collect(),
+        store_steps: vec![
+            step(s(1), [None, Some("single"), None]),
+            step(s(2), [Some("set"), Some("single"), Some("set")]),
+            step(s(9), [Some("other"), Some("single"), Some("set")]),
+            step(s(12), [Some("other"), None, None]),
+        ],
+        ..History::default()
+    };
+    assert_eq!(w.check(&whole), Vec::<&str>::new());
+    // In part: key 0 gets the set's token while key 2 keeps another's, even if key 2 gets
+    // it later.
+    let partial = History {
+        set_keys,
+        store_steps: vec![
+            step(s(2), [Some("set"), None, Some("other")]),
+            step(s(3), [Some("set"), None, Some("set")]),
+        ],
+        ..History::default()
+    };
+    assert_eq!(w.check(&partial), vec!["S5 lease set held in part"]);
 }
 
 #[test]

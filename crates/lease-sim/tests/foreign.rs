@@ -64,6 +64,7 @@ fn ours(origin: Instant, start: Duration, end: Duration) -> Interval {
         renewals: Vec::new(),
         ended: Some((end, EndReason::LetGo)),
         foreign_end: None,
+        set: None,
     }
 }
 
