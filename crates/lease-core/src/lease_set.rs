@@ -10,14 +10,17 @@
 //!
 //! ```text
 //! ((attribute_not_exists(#pk) OR #exp <= :now) AND (attribute_not_exists(#fence) OR #fence < :fence))
-//!   OR #tok = :tok
+//!   OR (#tok = :tok AND (attribute_not_exists(#fence) OR #fence <= :fence))
 //! ```
 //!
 //! so the fencing token of every key still only grows, and the holder knows it without a read.
 //! A proposal at or below the stored fencing token fails its condition; the old item (returned
 //! with the cancellation) names the stored token, and the next attempt proposes one more. The
 //! `#tok = :tok` branch makes a resend after a lost answer idempotent: it finds its own token
-//! and writes the same fencing tokens again (the proposals of one acquire never change).
+//! and writes its fencing tokens again. A resend raises its proposals to its own wall clock
+//! (an item deleted since the first send starts again from there, as a single acquire's floor
+//! does), and the own-token branch never lowers a stored token, so a stray earlier copy cannot
+//! undo a later one.
 //!
 //! All or nothing: the transaction either writes every key or none, so nobody ever holds part
 //! of a set, and two acquirers of overlapping sets cannot deadlock. Stores without
@@ -306,13 +309,21 @@ impl Planner {
         let fence_below = Condition::not_exists(self.fence_attr()).or(Condition::compare(
             self.fence_attr(),
             Comparator::Lt,
-            fence,
+            fence.clone(),
         ));
-        update.condition = Some(free.and(fence_below).or(Condition::compare(
+        let own = Condition::compare(
             self.token_attr(),
             Comparator::Eq,
             Planner::token_value(token),
-        )));
+        )
+        .and(
+            Condition::not_exists(self.fence_attr()).or(Condition::compare(
+                self.fence_attr(),
+                Comparator::Le,
+                fence,
+            )),
+        );
+        update.condition = Some(free.and(fence_below).or(own));
         update
     }
 

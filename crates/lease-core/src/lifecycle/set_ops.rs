@@ -238,9 +238,13 @@ impl AcquireSetOp {
         })
     }
 
-    /// Before a resend: re-planned at `now` (its `:now` and expiry), with the same token and
-    /// the same proposed fencing tokens, so that a copy that landed earlier is found by its
-    /// token and given the same fencing tokens again.
+    /// Before a resend: re-planned at `now` (its `:now` and expiry), with the same token, and
+    /// each proposed fencing token raised to this send's wall clock (in epoch milliseconds) if
+    /// it is below: a copy that landed earlier is found by its token and its fencing tokens are
+    /// raised to the new ones (never lowered: the own-token branch of the condition requires
+    /// the stored token to be at most the proposal); an item deleted since the first send
+    /// starts again from this send's clock, never from an older proposal below a fencing
+    /// token handed out meanwhile (found by the simulator: seed 1756 and others).
     fn replan_resend(&mut self, now: Now) {
         let AcquireState::Acquiring { exchange, plan, .. } = &mut self.state else {
             return;
@@ -248,13 +252,16 @@ impl AcquireSetOp {
         if !exchange.exchange.resend_due(now.monotonic) {
             return;
         }
-        if let Ok(replanned) = self.planner.acquire_set(
-            &self.keys,
-            self.duration,
-            now,
-            &self.token,
-            Some(&plan.proposals),
-        ) {
+        // Never below this send's wall clock: the item may have been deleted (TTL) since the
+        // first send, after another holder's greater fencing token, and the proposal then
+        // starts it again, as a single acquire's floor does.
+        let floor =
+            u64::try_from(crate::wire_time::ExpiryUnit::Milliseconds.floor(now.wall)).unwrap_or(0);
+        let raised: Vec<u64> = plan.proposals.iter().map(|p| (*p).max(floor)).collect();
+        if let Ok(replanned) =
+            self.planner
+                .acquire_set(&self.keys, self.duration, now, &self.token, Some(&raised))
+        {
             exchange.exchange.set_request(replanned.request.clone());
             *plan = replanned;
         }
