@@ -49,7 +49,7 @@ enum State {
 /// When every slot below `permits` is held, the output is [`LeaseError::NoPermit`], which says
 /// when the earliest permit expires; with a [`WaitPolicy`] ([`waiting`](Self::waiting)), the
 /// machine instead waits until that expiry (at most the policy's `max_delay`, never less than
-/// [`MIN_POLL_DELAY`]) and tries again, until the policy's timeout, after which the output is
+/// [`MIN_POLL_DELAY`](super::MIN_POLL_DELAY)) and tries again, until the policy's timeout, after which the output is
 /// that `NoPermit`.
 ///
 /// The output is the permit: a [`Lease`] on the slot's key, to refresh, release or keep like
