@@ -248,6 +248,12 @@ plant $SEM "a semaphore admits N + 1 holders (choose_slot offers slot N, which i
                     .copied()
                     .unwrap_or(false)"
 
+plant $SEM "a semaphore's acquire reads live slots as free (the slot's condition refuses them)" \
+"                Ok(info) if info.expires_at > now => {
+                    *slot = true;" \
+"                Ok(info) if info.expires_at > now => {
+                    *slot = false;"
+
 echo
 echo "unplanted: $seeds seeds, $baseline violations"
 if [ "${#summary[@]}" = 0 ]; then

@@ -195,6 +195,9 @@ pub struct Actor {
     /// The latest turn the line gave it, not yet taken (taken at its next step, as a task
     /// takes it when it next runs).
     pending_turn: Option<LineTurn>,
+    /// The slots its permit acquire's last `Query` answer showed held (live by its wall
+    /// clock), until the acquire's next request: the slot it then asks for must not be one.
+    query_view: Option<Vec<u32>>,
 }
 
 impl Actor {
@@ -252,6 +255,7 @@ impl Actor {
             line: None,
             place: None,
             pending_turn: None,
+            query_view: None,
         }
     }
 
@@ -364,6 +368,7 @@ impl Actor {
             return;
         }
         self.in_flight = None;
+        self.note_query_view(&answer, t);
         self.hand_to_machine(id, answer, t, ctx);
     }
 
@@ -1000,6 +1005,7 @@ impl Actor {
                 return None;
             }
             let transmit = machine.poll_transmit(now)?;
+            self.judge_slot_choice(transmit.request, t, ctx);
             let kind = match transmit.request {
                 Request::Get(_) => Kind::Read,
                 Request::Query(_) => Kind::Query,

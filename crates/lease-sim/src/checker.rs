@@ -31,6 +31,8 @@
 //!   was paused or suspended then, than its resume;
 //! - **L1** once the faults are over and every earlier lease has expired or been let go, a
 //!   waiter gets each key within the bound the probe states;
+//! - **L4** a permit acquire asks only for a slot its `Query` showed free (a slot it reads
+//!   held is refused by the slot's condition: safe, but a permit lost while others are free);
 //! - **L2** a holder that no fault touched (no store fault on its requests, no pause, suspend,
 //!   step or crash, no TTL deletion or TableTheory write on its key) and whose renew period
 //!   leaves room for a round trip is never reported lost, and never sees its lease invalid;
@@ -137,6 +139,15 @@ pub enum Violation {
         /// The bound.
         bound: Duration,
     },
+    /// L4: a permit acquire asked for a slot its `Query` showed held.
+    HeldSlotAsked {
+        /// Who.
+        who: Who,
+        /// The slot.
+        slot: u32,
+        /// When.
+        at: Duration,
+    },
     /// L2: an undisturbed holder lost its lease.
     SpuriousLoss {
         /// The interval.
@@ -218,6 +229,7 @@ impl Violation {
             Self::LateLoss { .. } => "S4 late loss",
             Self::Liveness { .. } => "L1 liveness",
             Self::SpuriousLoss { .. } => "L2 spurious loss",
+            Self::HeldSlotAsked { .. } => "L4 permit acquire asked for a held slot",
             Self::SlowHandover { .. } => "L3 slow in-process handover",
             Self::LateLeader { .. } => "E1 leader shown past its lease",
             Self::WrongLeaderValue { .. } => "E2 leader shown with another's value",
@@ -266,6 +278,13 @@ pub fn check(
     after_release(history, &mut violations);
     sets_whole(history, &mut violations);
     at_most_n(history, &spans, &mut violations);
+    for (at, who, slot) in &history.held_slot_asks {
+        violations.push(Violation::HeldSlotAsked {
+            who: *who,
+            slot: *slot,
+            at: *at,
+        });
+    }
     late_losses(history, clocks, &mut violations);
     liveness(history, &mut violations);
     spurious_losses(history, &spans, plan, config, &mut violations);

@@ -328,6 +328,8 @@ pub struct History {
     /// Permits an acquire returned on a slot beyond the simulator's keys (a slot index at or
     /// above `N` the checker cannot place on a key): when, the slot, the `N` asked for.
     pub stray_permits: Vec<(Duration, u32, u32)>,
+    /// Permit acquires that asked for a slot their `Query` showed held: when, who, the slot.
+    pub held_slot_asks: Vec<(Duration, Who, u32)>,
     /// The store's states, each after a step that changed a key's token (set runs).
     pub store_steps: Vec<StoreStep>,
     /// What the observers of elections showed, change by change.

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lease_core::lifecycle::PermitOp;
-use lease_core::{Lease, Now, permit_index};
+use lease_core::{AttributeValue, Lease, Now, Request, StoreError, StoreResponse, permit_index};
 
 use super::{Acquiring, Actor, Ctx, State};
+use crate::history::Who;
 use crate::options::{Mode, SEMAPHORE};
 
 impl Actor {
@@ -93,5 +94,69 @@ impl Actor {
             ctx.history.tally.mixed_permits += 1;
         }
         Some(slot)
+    }
+
+    /// A `Query` answer its permit acquire awaits came at `t`: notes the slots it shows held
+    /// (an expiry after the actor's wall clock), as the acquire will read them.
+    pub(super) fn note_query_view(
+        &mut self,
+        answer: &Result<StoreResponse, StoreError>,
+        t: Duration,
+    ) {
+        let (
+            State::Acquiring {
+                machine: Acquiring::Permit(_),
+                ..
+            },
+            Ok(StoreResponse::Items(items)),
+        ) = (&self.state, answer)
+        else {
+            return;
+        };
+        let config = self.planner.config();
+        let wall = self.clock.now(t).wall;
+        let held = items
+            .iter()
+            .filter_map(|item| {
+                let slot = match item.get(config.sort_key_attribute()) {
+                    Some(AttributeValue::S(sk)) => permit_index(sk)?,
+                    _ => return None,
+                };
+                let expiry = match item.get(config.expires_at_attribute()) {
+                    Some(AttributeValue::N(n)) => n.parse::<i64>().ok()?,
+                    _ => return None,
+                };
+                let expires = config.expiry_unit().to_time(expiry)?;
+                (expires > wall).then_some(slot)
+            })
+            .collect();
+        self.query_view = Some(held);
+    }
+
+    /// The first request of a permit acquire after its `Query` was answered: if it is the
+    /// acquire of a slot that answer showed held, records it (L4).
+    pub(super) fn judge_slot_choice(&mut self, request: &Request, t: Duration, ctx: &mut Ctx<'_>) {
+        let Some(held) = self.query_view.take() else {
+            return;
+        };
+        let Request::Update(update) = request else {
+            return;
+        };
+        let sort = self.planner.config().sort_key_attribute();
+        let slot = match update.key.get(sort) {
+            Some(AttributeValue::S(sk)) => permit_index(sk),
+            _ => None,
+        };
+        if let Some(slot) = slot.filter(|slot| held.contains(slot)) {
+            ctx.history
+                .held_slot_asks
+                .push((t, Who::Actor(self.index), slot));
+            ctx.history.note(t, || {
+                format!(
+                    "{} asks for slot {slot}, which its query showed held",
+                    self.name
+                )
+            });
+        }
     }
 }
