@@ -321,6 +321,19 @@ fn a_permit_on_a_slot_beyond_the_runs_keys_breaks_s6() {
 }
 
 #[test]
+fn a_permit_acquire_that_asks_for_a_slot_its_query_showed_held_breaks_l4() {
+    let w = setup();
+    let history = History {
+        held_slot_asks: vec![(s(2), Who::Actor(1), 0)],
+        ..History::default()
+    };
+    assert_eq!(
+        w.check(&history),
+        vec!["L4 permit acquire asked for a held slot"]
+    );
+}
+
+#[test]
 fn a_loss_reported_after_the_deadline_breaks_s4_unless_the_process_was_paused() {
     let w = setup();
     let mut history = History {
