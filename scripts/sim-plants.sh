@@ -230,6 +230,30 @@ plant $M "a lease set's transaction is applied in part (the items whose conditio
         return Ok(StoreResponse::TransactionCanceled { reasons });
     }"
 
+SEM=crates/lease-core/src/semaphore.rs
+
+plant $SEM "a semaphore admits N + 1 holders (choose_slot offers slot N, which it never reads as held)" \
+"        let free: Vec<u32> = (0..permits)
+            .filter(|i| {
+                !usize::try_from(*i)
+                    .ok()
+                    .and_then(|i| held.get(i))
+                    .copied()
+                    .unwrap_or(true)" \
+"        let free: Vec<u32> = (0..=permits)
+            .filter(|i| {
+                !usize::try_from(*i)
+                    .ok()
+                    .and_then(|i| held.get(i))
+                    .copied()
+                    .unwrap_or(false)"
+
+plant $SEM "a semaphore's acquire reads live slots as free (the slot's condition refuses them)" \
+"                Ok(info) if info.expires_at > now => {
+                    *slot = true;" \
+"                Ok(info) if info.expires_at > now => {
+                    *slot = false;"
+
 echo
 echo "unplanted: $seeds seeds, $baseline violations"
 if [ "${#summary[@]}" = 0 ]; then

@@ -9,6 +9,7 @@
 //! its own clocks, woken at the machine's `poll_timeout`. Nothing here decides whether a lease
 //! is held: that is the machines' job, and the checker's to judge.
 
+mod permit;
 mod set;
 
 use std::cell::RefCell;
@@ -18,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lease_core::lifecycle::{
-    AcquireOp, Keeper, KeeperEvent, Machine, OpEvent, RefreshOp, ReleaseOp, RequestId, Transmit,
-    Turn as LineTurn, WaitOp, WaitQueue, WaiterId,
+    AcquireOp, Keeper, KeeperEvent, Machine, OpEvent, PermitOp, RefreshOp, ReleaseOp, RequestId,
+    Transmit, Turn as LineTurn, WaitOp, WaitQueue, WaiterId,
 };
 use lease_core::{
     Lease, LeaseError, LeaseKey, LeaseToken, Now, Planner, ReleaseOutcome, Request, StoreError,
@@ -46,6 +47,8 @@ pub enum Kind {
     Read,
     /// The TableTheory writer's requests.
     Foreign,
+    /// A `Query` of a semaphore's slots (a permit acquire's read).
+    Query,
 }
 
 impl Kind {
@@ -58,6 +61,7 @@ impl Kind {
             Self::Release => "release",
             Self::Read => "read",
             Self::Foreign => "foreign",
+            Self::Query => "query",
         }
     }
 }
@@ -101,6 +105,8 @@ pub type Line = Rc<RefCell<WaitQueue<usize>>>;
 enum Acquiring {
     Waiting(Box<WaitOp>),
     Once(Box<AcquireOp>),
+    /// A permit of the semaphore (semaphore runs): the key is the slot it gets.
+    Permit(Box<PermitOp>),
 }
 
 /// What the actor is doing.
@@ -189,6 +195,9 @@ pub struct Actor {
     /// The latest turn the line gave it, not yet taken (taken at its next step, as a task
     /// takes it when it next runs).
     pending_turn: Option<LineTurn>,
+    /// The slots its permit acquire's last `Query` answer showed held (live by its wall
+    /// clock), until the acquire's next request: the slot it then asks for must not be one.
+    query_view: Option<Vec<u32>>,
 }
 
 impl Actor {
@@ -246,6 +255,7 @@ impl Actor {
             line: None,
             place: None,
             pending_turn: None,
+            query_view: None,
         }
     }
 
@@ -358,6 +368,7 @@ impl Actor {
             return;
         }
         self.in_flight = None;
+        self.note_query_view(&answer, t);
         self.hand_to_machine(id, answer, t, ctx);
     }
 
@@ -403,6 +414,10 @@ impl Actor {
             } => m.handle_response(id, answer, now),
             State::Acquiring {
                 machine: Acquiring::Once(m),
+                ..
+            } => m.handle_response(id, answer, now),
+            State::Acquiring {
+                machine: Acquiring::Permit(m),
                 ..
             } => m.handle_response(id, answer, now),
             State::Guarded { keeper, .. } | State::Ending { keeper, .. } => {
@@ -468,6 +483,7 @@ impl Actor {
                         self.pump_machine(&mut **m, now, Kind::Acquire, t, ctx)
                     }
                     Acquiring::Once(m) => self.pump_machine(&mut **m, now, Kind::Acquire, t, ctx),
+                    Acquiring::Permit(m) => self.pump_machine(&mut **m, now, Kind::Acquire, t, ctx),
                 };
                 match output {
                     None => (State::Acquiring { machine, key }, false),
@@ -539,6 +555,9 @@ impl Actor {
     }
 
     fn start_acquire(&mut self, now: Now, t: Duration, ctx: &mut Ctx<'_>) -> State {
+        if let Some(permits) = self.options.permits {
+            return self.start_permit(permits, now, t, ctx);
+        }
         let key = match self.turn {
             Some(turn) => turn.key,
             None => self.rng.random_range(0..self.keys),
@@ -632,15 +651,33 @@ impl Actor {
         let lease = match result {
             Ok(lease) => lease,
             Err(error) => {
-                ctx.history
-                    .note(t, || format!("{} did not get K{key}: {error}", self.name));
+                if error.is_no_permit() {
+                    ctx.history.tally.semaphore_full += 1;
+                }
+                ctx.history.note(t, || {
+                    let what = match self.options.permits {
+                        Some(permits) => format!("a permit (N = {permits})"),
+                        None => format!("K{key}"),
+                    };
+                    format!("{} did not get {what}: {error}", self.name)
+                });
                 return self.rest(t, ctx);
             }
         };
         let Some(deadlines) = Deadlines::of(&lease) else {
             return self.rest(t, ctx);
         };
+        let key = match self.options.permits {
+            Some(permits) => match self.permit_slot(&lease, permits, t, ctx) {
+                Some(slot) => slot,
+                None => return State::Done,
+            },
+            None => key,
+        };
         let interval = ctx.history.intervals.len();
+        if let Some(permits) = self.options.permits {
+            ctx.history.permits.insert(interval, permits);
+        }
         ctx.history.intervals.push(Interval {
             who: self.who(),
             key,
@@ -951,6 +988,12 @@ impl Actor {
     ) -> Option<M::Output> {
         loop {
             while let Some(event) = machine.poll_event() {
+                if self.options.permits.is_some()
+                    && kind == Kind::Acquire
+                    && matches!(event, OpEvent::Contended { .. })
+                {
+                    ctx.history.tally.semaphore_full += 1;
+                }
                 let name = &self.name;
                 ctx.history
                     .note(t, || format!("{name} {}", describe_op_event(&event)));
@@ -962,8 +1005,10 @@ impl Actor {
                 return None;
             }
             let transmit = machine.poll_transmit(now)?;
+            self.judge_slot_choice(transmit.request, t, ctx);
             let kind = match transmit.request {
                 Request::Get(_) => Kind::Read,
+                Request::Query(_) => Kind::Query,
                 Request::Update(_) | Request::Transact(_)
                     if kind == Kind::Acquire && is_release(transmit.request) =>
                 {
@@ -978,6 +1023,9 @@ impl Actor {
     /// Puts a machine's request on the network (it is then in flight).
     fn send(&mut self, transmit: Transmit<'_>, kind: Kind, ctx: &mut Ctx<'_>) {
         self.in_flight = Some(transmit.id);
+        if kind == Kind::Query {
+            ctx.history.tally.queries += 1;
+        }
         ctx.sends.push(Send {
             id: Some(transmit.id),
             machine: self.machine,
@@ -1069,6 +1117,10 @@ impl Actor {
             } => [on_clock(m.poll_timeout()), None, None],
             State::Acquiring {
                 machine: Acquiring::Once(m),
+                ..
+            } => [on_clock(m.poll_timeout()), None, None],
+            State::Acquiring {
+                machine: Acquiring::Permit(m),
                 ..
             } => [on_clock(m.poll_timeout()), None, None],
             State::Guarded {

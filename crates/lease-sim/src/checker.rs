@@ -22,11 +22,17 @@
 //!   (read from the table after every step that changed a key's token), a step that gives a
 //!   key a set's token gives it to every key of the set (and the intervals of S1–S4 cover
 //!   every key a set holds, with single holders of the same keys);
+//! - **S6** at most `N` permits (semaphore runs, whose keys are one semaphore's slots): a
+//!   permit's slot index is below the `N` its holder asked for, and at every instant the holders
+//!   of permits are at most the largest `N` among them (with S1 per slot, each implies the
+//!   other; both are checked, the count as the property states it);
 //! - **S4** a keeper reports its lease lost (or has let go) no later than the instant its safe
 //!   deadline passes on the holder's monotonic clock (the timer a shell has), or, if the process
 //!   was paused or suspended then, than its resume;
 //! - **L1** once the faults are over and every earlier lease has expired or been let go, a
 //!   waiter gets each key within the bound the probe states;
+//! - **L4** a permit acquire asks only for a slot its `Query` showed free (a slot it reads
+//!   held is refused by the slot's condition: safe, but a permit lost while others are free);
 //! - **L2** a holder that no fault touched (no store fault on its requests, no pause, suspend,
 //!   step or crash, no TTL deletion or TableTheory write on its key) and whose renew period
 //!   leaves room for a round trip is never reported lost, and never sees its lease invalid;
@@ -95,6 +101,24 @@ pub enum Violation {
         /// The request (ordinal and kind) that made the step, or none for a TTL deletion.
         by: Option<(u64, &'static str)>,
     },
+    /// S6: a permit on a slot at or above the `N` its holder asked for.
+    PermitBeyond {
+        /// The interval (index, holder), or none for a slot beyond the run's keys.
+        interval: Option<(usize, Who)>,
+        /// The slot's index.
+        slot: u64,
+        /// The `N` asked for.
+        permits: u32,
+        /// When the permit was acquired.
+        at: Duration,
+    },
+    /// S6: more holders of permits at once than the largest `N` among them.
+    TooManyPermits {
+        /// When (the start of the interval that made them too many).
+        at: Duration,
+        /// The holders then: interval, holder, slot, the `N` it asked for.
+        holders: Vec<(usize, Who, usize, u32)>,
+    },
     /// S4: a keeper reported its lease lost later than its deadline on its monotonic clock.
     LateLoss {
         /// The interval.
@@ -114,6 +138,15 @@ pub enum Violation {
         acquired: Option<Duration>,
         /// The bound.
         bound: Duration,
+    },
+    /// L4: a permit acquire asked for a slot its `Query` showed held.
+    HeldSlotAsked {
+        /// Who.
+        who: Who,
+        /// The slot.
+        slot: u32,
+        /// When.
+        at: Duration,
     },
     /// L2: an undisturbed holder lost its lease.
     SpuriousLoss {
@@ -191,9 +224,12 @@ impl Violation {
             Self::Write { .. } => "S2 write outside the interval",
             Self::AfterRelease { .. } => "S3 write after release",
             Self::PartialSet { .. } => "S5 lease set held in part",
+            Self::PermitBeyond { .. } => "S6 permit beyond N",
+            Self::TooManyPermits { .. } => "S6 more holders than permits",
             Self::LateLoss { .. } => "S4 late loss",
             Self::Liveness { .. } => "L1 liveness",
             Self::SpuriousLoss { .. } => "L2 spurious loss",
+            Self::HeldSlotAsked { .. } => "L4 permit acquire asked for a held slot",
             Self::SlowHandover { .. } => "L3 slow in-process handover",
             Self::LateLeader { .. } => "E1 leader shown past its lease",
             Self::WrongLeaderValue { .. } => "E2 leader shown with another's value",
@@ -241,6 +277,14 @@ pub fn check(
     writes(history, &spans, clocks, &mut violations);
     after_release(history, &mut violations);
     sets_whole(history, &mut violations);
+    at_most_n(history, &spans, &mut violations);
+    for (at, who, slot) in &history.held_slot_asks {
+        violations.push(Violation::HeldSlotAsked {
+            who: *who,
+            slot: *slot,
+            at: *at,
+        });
+    }
     late_losses(history, clocks, &mut violations);
     liveness(history, &mut violations);
     spurious_losses(history, &spans, plan, config, &mut violations);
@@ -452,6 +496,54 @@ fn sets_whole(history: &History, out: &mut Vec<Violation>) {
             }
         }
         before.clone_from(&step.tokens);
+    }
+}
+
+/// S6: each permit's slot is below its `N`, and the permits held at each instant are at most
+/// the largest `N` of their holders (judged at every permit's start, where the count grows).
+fn at_most_n(history: &History, spans: &[(Duration, Duration)], out: &mut Vec<Violation>) {
+    for (at, slot, permits) in &history.stray_permits {
+        out.push(Violation::PermitBeyond {
+            interval: None,
+            slot: u64::from(*slot),
+            permits: *permits,
+            at: *at,
+        });
+    }
+    let mut permits: Vec<(usize, u32)> = history.permits.iter().map(|(i, n)| (*i, *n)).collect();
+    for (i, n) in &permits {
+        let interval = &history.intervals[*i];
+        if u64::try_from(interval.key).unwrap_or(u64::MAX) >= u64::from(*n) {
+            out.push(Violation::PermitBeyond {
+                interval: Some((*i, interval.who)),
+                slot: u64::try_from(interval.key).unwrap_or(u64::MAX),
+                permits: *n,
+                at: interval.start,
+            });
+        }
+    }
+    permits.sort_by_key(|(i, _)| spans[*i]);
+    let mut active: Vec<(usize, u32)> = Vec::new();
+    for (i, n) in permits {
+        let start = spans[i].0;
+        active.retain(|(j, _)| spans[*j].1 > start);
+        if spans[i].1 <= start {
+            continue;
+        }
+        active.push((i, n));
+        let most = active.iter().map(|(_, n)| *n).max().unwrap_or(0);
+        if active.len() > usize::try_from(most).unwrap_or(usize::MAX) {
+            out.push(Violation::TooManyPermits {
+                at: start,
+                holders: active
+                    .iter()
+                    .map(|(j, n)| {
+                        let interval = &history.intervals[*j];
+                        (*j, interval.who, interval.key, *n)
+                    })
+                    .collect(),
+            });
+        }
     }
 }
 

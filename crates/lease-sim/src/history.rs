@@ -219,6 +219,15 @@ pub struct Tally {
     pub set_refreshes: u64,
     /// Set releases that found some keys no longer held and released the others.
     pub partial_releases: u64,
+    /// Permits of a semaphore acquired (each a holder interval on a slot key).
+    pub permits_acquired: u64,
+    /// `Query` requests of a semaphore's slots sent.
+    pub queries: u64,
+    /// Permit acquires that found the semaphore full (`NoPermit` answers, and waits while full).
+    pub semaphore_full: u64,
+    /// Permits taken on a slot at or above another holder's `N` (the semaphore grown or
+    /// shrunk under a holder: actors asking for different numbers of permits).
+    pub mixed_permits: u64,
 }
 
 impl std::ops::AddAssign for Tally {
@@ -241,6 +250,10 @@ impl std::ops::AddAssign for Tally {
         self.gave_back += other.gave_back;
         self.set_refreshes += other.set_refreshes;
         self.partial_releases += other.partial_releases;
+        self.permits_acquired += other.permits_acquired;
+        self.queries += other.queries;
+        self.semaphore_full += other.semaphore_full;
+        self.mixed_permits += other.mixed_permits;
     }
 }
 
@@ -252,7 +265,9 @@ impl std::fmt::Display for Tally {
              answers handed to machines, {} items deleted under holders, {} leases held ({} \
              reported lost), {} fenced writes ({} rejected by their fence), {} turns given \
              to waiters in line, {} leaders shown by observers; lease sets: {} acquired, {} \
-             HeldKeys answers, {} reproposals, {} given back, {} refreshed, {} released in part",
+             HeldKeys answers, {} reproposals, {} given back, {} refreshed, {} released in part; \
+             semaphores: {} permits acquired, {} queries, {} found full, {} held with \
+             another N",
             self.requests,
             self.store_faults,
             self.throttled,
@@ -270,7 +285,11 @@ impl std::fmt::Display for Tally {
             self.reproposals,
             self.gave_back,
             self.set_refreshes,
-            self.partial_releases
+            self.partial_releases,
+            self.permits_acquired,
+            self.queries,
+            self.semaphore_full,
+            self.mixed_permits
         )
     }
 }
@@ -303,6 +322,14 @@ pub struct History {
     pub local_releases: Vec<LocalRelease>,
     /// The keys of each lease set's token (set runs), from the moment its acquire began.
     pub set_keys: BTreeMap<String, Vec<usize>>,
+    /// The number of permits each permit's holder asked for (semaphore runs), by interval
+    /// index: the interval's key is the slot's index.
+    pub permits: BTreeMap<usize, u32>,
+    /// Permits an acquire returned on a slot beyond the simulator's keys (a slot index at or
+    /// above `N` the checker cannot place on a key): when, the slot, the `N` asked for.
+    pub stray_permits: Vec<(Duration, u32, u32)>,
+    /// Permit acquires that asked for a slot their `Query` showed held: when, who, the slot.
+    pub held_slot_asks: Vec<(Duration, Who, u32)>,
     /// The store's states, each after a step that changed a key's token (set runs).
     pub store_steps: Vec<StoreStep>,
     /// What the observers of elections showed, change by change.

@@ -76,7 +76,20 @@ pub struct ActorOptions {
     /// `LeaseSet::is_valid_at` checked before each write to each key's fenced resource) and
     /// releases them with `ReleaseSetOp`.
     pub sets: bool,
+    /// A semaphore actor ([`Options::semaphore`]): the number of permits it asks for. It
+    /// acquires a permit of the semaphore [`SEMAPHORE`] with lease-core's `PermitOp` (waiting in
+    /// waiting mode, one try otherwise) and holds the permit (a lease on a slot) as its mode
+    /// says, like a single lease.
+    pub permits: Option<u32>,
 }
+
+/// The semaphore's name in semaphore runs (its slots are the run's keys: key `k` is the slot
+/// item `{pk: S, sk: PERMIT#000k}`).
+pub const SEMAPHORE: &str = "S";
+
+/// The most permits an actor of a semaphore run asks for; the run has one more slot key, so
+/// that a permit taken beyond `N` (a bug) is still a key the checker judges.
+pub const MAX_SIM_PERMITS: u32 = 3;
 
 /// An observer of an election (leader election runs): lease-core's `Observer`, on a clock of
 /// its own.
@@ -117,6 +130,7 @@ impl ActorOptions {
             process: None,
             campaigns: false,
             sets: false,
+            permits: None,
         }
     }
 }
@@ -197,6 +211,10 @@ pub struct Options {
     /// set actors ([`ActorOptions::sets`]), the rest take single leases on the same keys; never
     /// an election run.
     pub sets: bool,
+    /// Semaphore runs (15 %, never election or set runs): every actor acquires permits of the
+    /// semaphore [`SEMAPHORE`] ([`ActorOptions::permits`]: the run's `N`, 1 to 3, or now and
+    /// then another), and the keys are its slots (`N`'s largest + 1 of them).
+    pub semaphore: bool,
 }
 
 fn ms(n: u64) -> Duration {
@@ -275,6 +293,7 @@ impl Options {
             elections: false,
             observers: Vec::new(),
             sets: false,
+            semaphore: false,
         };
         // Drawn last, so that the draws above keep their values.
         options.stale_answers = rng.random_bool(0.5);
@@ -314,6 +333,27 @@ impl Options {
             for (index, actor) in options.actors.iter_mut().enumerate() {
                 actor.campaigns = false;
                 actor.sets = index < 2 || rng.random_bool(0.5);
+            }
+        }
+        // Drawn after everything above (and only in runs that are not set runs), so that the
+        // other runs keep their draws: a fifth of the others, 15 % of all.
+        if !options.sets && rng.random_bool(0.2) {
+            options.semaphore = true;
+            options.keys = MAX_SIM_PERMITS as usize + 1;
+            options.elections = false;
+            options.observers.clear();
+            // The TableTheory writer writes lock items, not slots.
+            options.foreign_writer = false;
+            let permits = rng.random_range(1..=MAX_SIM_PERMITS);
+            for actor in &mut options.actors {
+                actor.campaigns = false;
+                // Now and then an actor with another N: the semaphore grows or shrinks
+                // under the others.
+                actor.permits = Some(if rng.random_bool(0.2) {
+                    rng.random_range(1..=MAX_SIM_PERMITS)
+                } else {
+                    permits
+                });
             }
         }
         options
@@ -381,5 +421,6 @@ fn actor_options(rng: &mut Xoshiro256PlusPlus, skew: Duration) -> ActorOptions {
         process: None,
         campaigns: false,
         sets: false,
+        permits: None,
     }
 }

@@ -55,6 +55,7 @@ fn options(skew: Duration, actors: Vec<ActorOptions>) -> Options {
         elections: false,
         observers: Vec::new(),
         sets: false,
+        semaphore: false,
         horizon: s(60),
         latency: (ms(1), ms(5)),
         request_timeout: s(2),

@@ -179,11 +179,16 @@ impl SimStore {
 
     /// DynamoDB's TTL: deletes each item whose TTL (whole epoch seconds) is at or before
     /// `now_secs`, when `pick` says so (deletion comes some time after the TTL passes). The
-    /// keys deleted, in key order (the store's own order is a hash's).
-    pub fn sweep(&mut self, now_secs: i64, mut pick: impl FnMut() -> bool) -> Vec<String> {
+    /// keys deleted (partition and sort key values), in key order (the store's own order is a
+    /// hash's).
+    pub fn sweep(
+        &mut self,
+        now_secs: i64,
+        mut pick: impl FnMut() -> bool,
+    ) -> Vec<(String, String)> {
         let table = self.config.table_name();
         let ttl = self.config.ttl_attribute();
-        let mut due: Vec<(String, Item)> = self
+        let mut due: Vec<((String, String), Item)> = self
             .memory
             .items(table)
             .into_iter()
@@ -191,11 +196,17 @@ impl SimStore {
                 Some(AttributeValue::N(n)) => n.parse::<i64>().is_ok_and(|ttl| ttl <= now_secs),
                 _ => false,
             })
-            .map(|item| (pk_of(&item, &self.config), item))
+            .map(|item| {
+                let sk = match item.get(self.config.sort_key_attribute()) {
+                    Some(AttributeValue::S(s)) => s.to_string(),
+                    _ => String::new(),
+                };
+                ((pk_of(&item, &self.config), sk), item)
+            })
             .collect();
         due.sort_by(|a, b| a.0.cmp(&b.0));
         let mut deleted = Vec::new();
-        for (pk, item) in due {
+        for ((pk, sk), item) in due {
             if !pick() {
                 continue;
             }
@@ -212,7 +223,7 @@ impl SimStore {
                 ),
             ]);
             if let Ok(Some(_)) = self.memory.delete_item_unconditionally(table, &key) {
-                deleted.push(pk);
+                deleted.push((pk, sk));
             }
         }
         deleted
@@ -244,6 +255,8 @@ fn partitions_of(request: &Request) -> Vec<String> {
         Request::Put(p) => vec![pk(&p.item)],
         Request::Delete(d) => vec![pk(&d.key)],
         Request::Get(g) => vec![pk(&g.key)],
+        // A semaphore's `Query` reads its partition (all its slots).
+        Request::Query(q) => vec![q.partition_value.clone()],
         Request::Transact(t) => t
             .items
             .iter()

@@ -723,15 +723,19 @@ impl World<'_> {
         if !deleted.is_empty() {
             self.record_state(None);
         }
-        for pk in deleted {
-            let key = pk.trim_start_matches('K').parse::<usize>().unwrap_or(0);
+        for (pk, sk) in deleted {
+            // A lock item `K{n}`, or a semaphore's slot `PERMIT#000n` (semaphore runs).
+            let key = match lease_core::permit_index(&sk) {
+                Some(slot) => usize::try_from(slot).unwrap_or(0),
+                None => pk.trim_start_matches('K').parse::<usize>().unwrap_or(0),
+            };
             self.history
                 .key_disturbed
                 .entry(key)
                 .or_default()
                 .push(self.now);
             let t = self.now;
-            self.history.note(t, || format!("TTL deletes {pk}"));
+            self.history.note(t, || format!("TTL deletes {pk} {sk}"));
         }
         self.schedule(self.now + Duration::from_secs(1), Event::Sweep);
     }
@@ -871,6 +875,9 @@ impl World<'_> {
             let now = clock.now(self.now);
             let lease_key = if self.plan.options.elections {
                 lease_core::election_key(format!("K{key}"))
+            } else if self.plan.options.semaphore {
+                // A slot is a key like any: the probe takes it with a single acquire.
+                lease_core::permit_key(crate::options::SEMAPHORE, u32::try_from(key).unwrap_or(0))
             } else {
                 LeaseKey::new(format!("K{key}"), "LOCK")
             };

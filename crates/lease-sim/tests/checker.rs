@@ -274,6 +274,65 @@ fn a_set_given_to_some_of_its_keys_only_breaks_s5() {
     assert_eq!(w.check(&partial), vec!["S5 lease set held in part"]);
 }
 
+/// Permits (semaphore runs): actor `who` holds slot `slot`, asked for with `n` permits, over
+/// `[start, end)`.
+fn permit(w: &Setup, who: usize, slot: usize, start: u64, end: u64, fence: u64) -> Interval {
+    Interval {
+        key: slot,
+        ..w.interval(who, s(start), s(end + 5), Some(s(end)), fence)
+    }
+}
+
+#[test]
+fn permits_within_n_pass_and_a_slot_at_or_above_n_breaks_s6() {
+    let w = setup();
+    // Two holders of N = 2, on slots 0 and 1; then a third on slot 0 once the first let go.
+    let mut history = History {
+        intervals: vec![
+            permit(&w, 0, 0, 0, 5, 1),
+            permit(&w, 1, 1, 1, 9, 2),
+            permit(&w, 2, 0, 6, 9, 3),
+        ],
+        permits: [(0, 2), (1, 2), (2, 2)].into(),
+        ..History::default()
+    };
+    assert_eq!(w.check(&history), Vec::<&str>::new());
+    // The third takes slot 2 while two are held: slot 2 is not below N = 2, and three
+    // holders of N = 2 hold permits at once from 6 s.
+    history.intervals[2].key = 2;
+    history.intervals[0].ended = Some((s(8), EndReason::LetGo));
+    let found = w.check(&history);
+    assert!(found.contains(&"S6 permit beyond N"), "{found:?}");
+    assert!(found.contains(&"S6 more holders than permits"), "{found:?}");
+    // A holder that asked for N = 3 makes three holders at once allowed (the semaphore
+    // grew under the others); its slot 2 is below its N.
+    history.permits.insert(2, 3);
+    assert_eq!(w.check(&history), Vec::<&str>::new());
+}
+
+#[test]
+fn a_permit_on_a_slot_beyond_the_runs_keys_breaks_s6() {
+    let w = setup();
+    let history = History {
+        stray_permits: vec![(s(1), 7, 3)],
+        ..History::default()
+    };
+    assert_eq!(w.check(&history), vec!["S6 permit beyond N"]);
+}
+
+#[test]
+fn a_permit_acquire_that_asks_for_a_slot_its_query_showed_held_breaks_l4() {
+    let w = setup();
+    let history = History {
+        held_slot_asks: vec![(s(2), Who::Actor(1), 0)],
+        ..History::default()
+    };
+    assert_eq!(
+        w.check(&history),
+        vec!["L4 permit acquire asked for a held slot"]
+    );
+}
+
 #[test]
 fn a_loss_reported_after_the_deadline_breaks_s4_unless_the_process_was_paused() {
     let w = setup();

@@ -65,9 +65,37 @@ fn the_seeds_of_the_set_resend_bug_pass() {
     }
 }
 
+/// Semaphore runs happen, pass, and exercise what they are for: permits acquired, `Query`
+/// requests, a full semaphore, holders with different `N` at once.
+#[test]
+fn semaphore_runs_take_permits() {
+    let mut runs = 0;
+    let mut tally = lease_sim::history::Tally::default();
+    for seed in 0..100 {
+        let plan = Plan::of_seed(seed);
+        if !plan.options.semaphore {
+            continue;
+        }
+        runs += 1;
+        let outcome = run(&plan, false);
+        assert!(
+            outcome.report.is_ok(),
+            "seed {seed}: {:#?}",
+            outcome.report.violations
+        );
+        tally += outcome.history.tally;
+    }
+    assert!(runs >= 5, "{runs} semaphore runs in 100 seeds");
+    assert!(tally.permits_acquired > 100, "{tally}");
+    assert!(tally.queries > tally.permits_acquired, "{tally}");
+    assert!(tally.semaphore_full > 0, "{tally}");
+    assert!(tally.mixed_permits > 0, "{tally}");
+}
+
 #[test]
 fn a_seed_always_gives_the_same_run() {
-    for seed in [3, 77, 1_234] {
+    // 5: a semaphore run.
+    for seed in [3, 5, 77, 1_234] {
         let first = run(&Plan::of_seed(seed), true);
         let second = run(&Plan::of_seed(seed), true);
         assert_eq!(first.requests, second.requests, "seed {seed}");
