@@ -5,8 +5,10 @@
 //! failure becomes a [`StoreError`] whose [`StoreErrorKind`] tells whether the request may have
 //! been applied. The message names the operation, the AWS error code and AWS's message; the
 //! [`SdkError`] itself is attached as the source, unless its text holds an HTTP request the SDK
-//! printed into it (it does so when it cannot apply the endpoint to a request): a request's
-//! body holds the lease token, so then only the text is attached, the request left out.
+//! printed into it (it does so when it cannot apply the endpoint to a request) or one of the
+//! request's bearer tokens (a server's message quoting a value of the request): then only the
+//! text is attached, the request left out and each token replaced by its fingerprint
+//! ([`crate::redact`]). The message gets the same treatment.
 //!
 //! Service errors are classified by their error code ([`ProvideErrorMetadata::code`]), which the
 //! SDK sets on modelled and unmodelled errors alike (`ValidationException` has no modelled
@@ -32,6 +34,7 @@ use aws_sdk_dynamodb::types::CancellationReason as SdkCancellationReason;
 use lease::{store::StoreError, store::StoreErrorKind, store::StoreResponse};
 
 use crate::convert::{self, SdkItem};
+use crate::redact::Secrets;
 use crate::transact;
 
 /// The first error of type `E` in `err`'s chain of sources (`err` included).
@@ -90,18 +93,18 @@ fn without_printed_request(text: &str) -> String {
     format!("{before}(request omitted: it holds the lease token){after}")
 }
 
-/// An SDK error's text with the printed request left out: attached as a [`StoreError`]'s
-/// source in place of the SDK error.
+/// An SDK error's text with the printed request left out and the request's bearer tokens
+/// hidden: attached as a [`StoreError`]'s source in place of the SDK error.
 #[derive(Debug)]
-struct RequestOmitted(String);
+struct Redacted(String);
 
-impl std::fmt::Display for RequestOmitted {
+impl std::fmt::Display for Redacted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl StdError for RequestOmitted {}
+impl StdError for Redacted {}
 
 /// Error codes of throttling: the request was not applied.
 const THROTTLING_CODES: &[&str] = &[
@@ -207,17 +210,21 @@ impl OperationError for DescribeTableError {
 /// version does not know, the answer is still `ConditionFailed` (the write was certainly not
 /// applied), without the item.
 ///
+/// `secrets` are the request's bearer tokens: no text of the server's that goes into the
+/// answer or the error shows them (a reason's message, the error's message and source).
+///
 /// # Errors
 /// Every failure other than a failed condition, classified.
 pub(crate) fn classify<E: OperationError>(
     err: SdkError<E, HttpResponse>,
+    secrets: &Secrets,
 ) -> Result<StoreResponse, StoreError> {
     if let Some(reasons) = err
         .as_service_error()
         .and_then(E::transaction_canceled_reasons)
     {
         return Ok(StoreResponse::TransactionCanceled {
-            reasons: transact::reasons_from_sdk(reasons),
+            reasons: transact::reasons_from_sdk(reasons, secrets),
         });
     }
     if let Some(old_item) = err.as_service_error().and_then(E::condition_failed_item) {
@@ -230,7 +237,7 @@ pub(crate) fn classify<E: OperationError>(
         };
         return Ok(StoreResponse::ConditionFailed { old_item });
     }
-    Err(classify_error(err))
+    Err(classify_error_hiding(err, secrets))
 }
 
 /// Classifies a failure that is not a failed condition:
@@ -248,6 +255,15 @@ pub(crate) fn classify<E: OperationError>(
 /// | `InternalServerError`, or HTTP status 500 or more | `Unavailable` |
 /// | any other service error, `ConstructionFailure` | [`Other`](StoreErrorKind::Other) |
 pub(crate) fn classify_error<E: OperationError>(err: SdkError<E, HttpResponse>) -> StoreError {
+    classify_error_hiding(err, &Secrets::none())
+}
+
+/// [`classify_error`] for a request that carried `secrets`, its bearer tokens: they are hidden
+/// in the message and the source (see the module's documentation).
+fn classify_error_hiding<E: OperationError>(
+    err: SdkError<E, HttpResponse>,
+    secrets: &Secrets,
+) -> StoreError {
     let operation = E::OPERATION;
     let text = chain_text(&err);
     let (kind, message) = match &err {
@@ -313,9 +329,10 @@ pub(crate) fn classify_error<E: OperationError>(err: SdkError<E, HttpResponse>) 
         ),
         _ => (StoreErrorKind::Other, format!("{operation} failed")),
     };
-    let error = StoreError::new(kind, message);
-    if PRINTED_REQUEST.iter().any(|marker| text.contains(marker)) {
-        error.with_source(RequestOmitted(without_printed_request(&text)))
+    let error = StoreError::new(kind, secrets.hide_owned(message));
+    if PRINTED_REQUEST.iter().any(|marker| text.contains(marker)) || secrets.appear_in(&text) {
+        let text = without_printed_request(&text);
+        error.with_source(Redacted(secrets.hide_owned(text)))
     } else {
         error.with_source(err)
     }
@@ -378,7 +395,7 @@ pub(crate) mod tests {
     }
 
     fn kind_of(err: SdkError<PutItemError, HttpResponse>) -> StoreErrorKind {
-        classify(err).unwrap_err().kind()
+        classify(err, &Secrets::none()).unwrap_err().kind()
     }
 
     #[test]
@@ -419,7 +436,11 @@ pub(crate) mod tests {
             (400, "SerializationException", StoreErrorKind::Other),
         ];
         for (status, code, kind) in cases {
-            let err = classify(service(PutItemError::generic, status, code)).unwrap_err();
+            let err = classify(
+                service(PutItemError::generic, status, code),
+                &Secrets::none(),
+            )
+            .unwrap_err();
             assert_eq!(err.kind(), kind, "{code}");
             assert!(
                 err.message().starts_with("PutItem failed: "),
@@ -443,7 +464,7 @@ pub(crate) mod tests {
             PutItemError::generic(ErrorMetadata::builder().build()),
             http(500),
         );
-        let err = classify(err).unwrap_err();
+        let err = classify(err, &Secrets::none()).unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::Unavailable);
         assert_eq!(err.message(), "PutItem failed: no error code (HTTP 500)");
     }
@@ -519,7 +540,7 @@ pub(crate) mod tests {
         );
         let Ok(StoreResponse::ConditionFailed {
             old_item: Some(item),
-        }) = classify(err)
+        }) = classify(err, &Secrets::none())
         else {
             panic!("not a condition failure with an item");
         };
@@ -534,6 +555,9 @@ pub(crate) mod tests {
             400,
             "ConditionalCheckFailedException",
         );
-        assert_eq!(classify(err).unwrap_err().kind(), StoreErrorKind::Other);
+        assert_eq!(
+            classify(err, &Secrets::none()).unwrap_err().kind(),
+            StoreErrorKind::Other
+        );
     }
 }

@@ -184,6 +184,7 @@ mod convert;
 mod create_table;
 mod dynamodb_store;
 mod list;
+mod redact;
 mod table_check;
 mod transact;
 

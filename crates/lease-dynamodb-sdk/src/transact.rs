@@ -13,6 +13,7 @@ use lease::{
 use lease::{store::StoreError, store::StoreErrorKind};
 
 use crate::convert::{self, expression_maps, map_to_sdk, not_built, on_failure};
+use crate::redact::Secrets;
 
 /// The SDK transaction item for a lease guard: a `ConditionCheck` on the lease item with its
 /// own condition expression (`#tok = :tok AND #exp > :now`) and placeholder maps. Add it to
@@ -141,7 +142,10 @@ pub(crate) fn transact_input(
 /// [`CancellationReason::ConditionalCheckFailed`] (with the old item when DynamoDB returned
 /// one this SDK version can read), any other code (`TransactionConflict` included) is
 /// [`CancellationReason::Other`]; a reason without a code is `Other` with an empty code.
-pub(crate) fn reasons_from_sdk(reasons: &[SdkCancellationReason]) -> Vec<CancellationReason> {
+pub(crate) fn reasons_from_sdk(
+    reasons: &[SdkCancellationReason],
+    secrets: &Secrets,
+) -> Vec<CancellationReason> {
     reasons
         .iter()
         .map(|reason| match reason.code() {
@@ -157,8 +161,10 @@ pub(crate) fn reasons_from_sdk(reasons: &[SdkCancellationReason]) -> Vec<Cancell
                 CancellationReason::ConditionalCheckFailed { old_item }
             }
             code => CancellationReason::Other {
-                code: code.unwrap_or_default().to_owned(),
-                message: reason.message().map(str::to_owned),
+                code: secrets.hide(code.unwrap_or_default()).into_owned(),
+                message: reason
+                    .message()
+                    .map(|message| secrets.hide(message).into_owned()),
             },
         })
         .collect()

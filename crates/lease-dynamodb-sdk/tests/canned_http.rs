@@ -406,6 +406,36 @@ async fn unreadable_answers_never_show_a_token_in_the_errors_debug() {
     assert!(!shown.contains(THEIRS), "{shown}");
 }
 
+/// A server's message that quotes the request's token (a `ValidationException` naming the
+/// value it refused; a transaction's cancellation reason) goes into the error with the token
+/// replaced by its fingerprint, in the message and in the source alike.
+#[tokio::test]
+async fn a_message_quoting_the_requests_token_shows_its_fingerprint() {
+    const OURS: &str = "0b7e3c1a-OUR-SECRET-token";
+    let fingerprint = LeaseToken::new(OURS).fingerprint().to_string();
+    let refused = r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"One or more parameter values were invalid: 0b7e3c1a-OUR-SECRET-token"}"#;
+    let http = Canned::new(&[(400, refused)]);
+    let manager = manager(http.client()).with_token_source(|| LeaseToken::new(OURS));
+    let err = manager
+        .try_acquire("CACHE#A", Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    let shown = format!("{err:?} {err} {}", err.report());
+    assert!(!shown.contains(OURS), "{shown}");
+    assert!(shown.contains(&fingerprint), "{shown}");
+    assert!(shown.contains("ValidationException"), "{shown}");
+
+    let canceled = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled","CancellationReasons":[{"Code":"ValidationError","Message":"bad value 0b7e3c1a-OUR-SECRET-token"},{"Code":"None"}]}"#;
+    let http = Canned::new(&[(400, canceled)]);
+    let manager = self::manager(http.client()).with_token_source(|| LeaseToken::new(OURS));
+    let err = manager
+        .try_acquire_set(["CACHE#A", "CACHE#B"], Duration::from_secs(30))
+        .await
+        .unwrap_err();
+    let shown = format!("{err:?} {err} {}", err.report());
+    assert!(!shown.contains(OURS), "{shown}");
+}
+
 /// `list_leases` through a real client: what the SDK puts on the wire for each page, pages
 /// followed by their `LastEvaluatedKey`, and the items decoded.
 #[tokio::test]
