@@ -8,7 +8,9 @@
 //! printed into it (it does so when it cannot apply the endpoint to a request) or one of the
 //! request's bearer tokens (a server's message quoting a value of the request): then only the
 //! text is attached, the request left out and each token replaced by its fingerprint
-//! ([`crate::redact`]). The message gets the same treatment.
+//! ([`crate::redact`]). The message gets the same treatment. An attached SDK error keeps the
+//! raw HTTP response's status and headers but not its body: the SDK's `Debug` prints the body,
+//! and an error body may hold items, their tokens in them (a failed condition's old item).
 //!
 //! Service errors are classified by their error code ([`ProvideErrorMetadata::code`]), which the
 //! SDK sets on modelled and unmodelled errors alike (`ValidationException` has no modelled
@@ -31,6 +33,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_time_to_live::UpdateTimeToLiveError;
 use aws_sdk_dynamodb::types::CancellationReason as SdkCancellationReason;
+use aws_smithy_types::body::SdkBody;
 use lease::{store::StoreError, store::StoreErrorKind, store::StoreResponse};
 
 use crate::convert::{self, SdkItem};
@@ -330,11 +333,38 @@ fn classify_error_hiding<E: OperationError>(
         _ => (StoreErrorKind::Other, format!("{operation} failed")),
     };
     let error = StoreError::new(kind, secrets.hide_owned(message));
+    let err = without_body(err);
     if PRINTED_REQUEST.iter().any(|marker| text.contains(marker)) || secrets.appear_in(&text) {
         let text = without_printed_request(&text);
         error.with_source(Redacted(secrets.hide_owned(text)))
     } else {
         error.with_source(err)
+    }
+}
+
+/// `err` with the body of its raw HTTP response (if it has one) left out, status and headers
+/// kept: the SDK error's `Debug` prints the body, which may hold items and their tokens.
+fn without_body<E: OperationError>(err: SdkError<E, HttpResponse>) -> SdkError<E, HttpResponse> {
+    let bare = |raw: &HttpResponse| {
+        let mut bare = HttpResponse::new(raw.status(), SdkBody::empty());
+        *bare.headers_mut() = raw.headers().clone();
+        bare
+    };
+    match err {
+        SdkError::ServiceError(service) => {
+            let raw = bare(service.raw());
+            SdkError::service_error(service.into_err(), raw)
+        }
+        SdkError::ResponseError(_) => {
+            let Some(raw) = err.raw_response().map(bare) else {
+                return err;
+            };
+            match err.into_source() {
+                Ok(source) => SdkError::response_error(source, raw),
+                Err(err) => err,
+            }
+        }
+        other => other,
     }
 }
 
@@ -529,6 +559,42 @@ pub(crate) mod tests {
                 .downcast_ref::<SdkError<PutItemError, HttpResponse>>()
                 .is_some()
         );
+    }
+
+    /// The SDK error's `Debug` prints its raw response's body; the attached error has none,
+    /// and is still the SDK error (status and headers kept), for a service error and an
+    /// unreadable answer alike.
+    #[test]
+    fn an_attached_sdk_error_keeps_no_response_body() {
+        let body = r#"{"Item":{"lease_token":{"S":"9f2d-THEIR-SECRET"}}}"#;
+        let raw = || {
+            let mut raw =
+                HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::from(body));
+            raw.headers_mut().insert("x-amzn-requestid", "REQ-1");
+            raw
+        };
+        let service = SdkError::service_error(
+            PutItemError::generic(meta("SomeException", "details from AWS")),
+            raw(),
+        );
+        let unreadable =
+            SdkError::<PutItemError, HttpResponse>::response_error("cannot parse", raw());
+        for err in [service, unreadable] {
+            assert!(
+                format!("{err:?}").contains("THEIR-SECRET"),
+                "the premise: {err:?}"
+            );
+            let err = classify_error(err);
+            let source = StdError::source(&err).expect("attached");
+            let sdk = source
+                .downcast_ref::<SdkError<PutItemError, HttpResponse>>()
+                .expect("the SDK error");
+            let shown = format!("{sdk:?}");
+            assert!(!shown.contains("THEIR-SECRET"), "{shown}");
+            let raw = sdk.raw_response().expect("the raw response");
+            assert_eq!(raw.status().as_u16(), 400);
+            assert_eq!(raw.headers().get("x-amzn-requestid"), Some("REQ-1"));
+        }
     }
 
     #[test]
