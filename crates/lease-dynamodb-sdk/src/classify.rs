@@ -333,7 +333,7 @@ fn classify_error_hiding<E: OperationError>(
         _ => (StoreErrorKind::Other, format!("{operation} failed")),
     };
     let error = StoreError::new(kind, secrets.hide_owned(message));
-    let err = without_body(err);
+    let err = without_body(err, secrets);
     if PRINTED_REQUEST.iter().any(|marker| text.contains(marker)) || secrets.appear_in(&text) {
         let text = without_printed_request(&text);
         error.with_source(Redacted(secrets.hide_owned(text)))
@@ -343,11 +343,20 @@ fn classify_error_hiding<E: OperationError>(
 }
 
 /// `err` with the body of its raw HTTP response (if it has one) left out, status and headers
-/// kept: the SDK error's `Debug` prints the body, which may hold items and their tokens.
-fn without_body<E: OperationError>(err: SdkError<E, HttpResponse>) -> SdkError<E, HttpResponse> {
+/// kept (`secrets` hidden in them): the SDK error's `Debug` prints the body, which may hold
+/// items and their tokens.
+fn without_body<E: OperationError>(
+    err: SdkError<E, HttpResponse>,
+    secrets: &Secrets,
+) -> SdkError<E, HttpResponse> {
     let bare = |raw: &HttpResponse| {
         let mut bare = HttpResponse::new(raw.status(), SdkBody::empty());
-        *bare.headers_mut() = raw.headers().clone();
+        for (name, value) in raw.headers() {
+            // Both came from a valid header: they are valid again (a hidden token is ASCII).
+            let _ = bare
+                .headers_mut()
+                .try_append(name.to_owned(), secrets.hide(value).into_owned());
+        }
         bare
     };
     match err {
