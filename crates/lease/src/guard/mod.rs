@@ -371,8 +371,7 @@ pub(crate) fn start<S: Store + 'static, L: Kept>(
     let shutdown = manager.shared.guards.shutdown_signal();
     let ended = manager.clone();
     let released = token.clone();
-    manager.shared.guards.spawn(
-        token,
+    manager.shared.guards.spawn(token, move || {
         async move {
             // The driver's future is made here, in the task, not made outside and captured: a
             // future captured by an async block and awaited in it takes its room twice in the
@@ -383,8 +382,8 @@ pub(crate) fn start<S: Store + 'static, L: Kept>(
             // Released, or lost: either way the next waiter of this manager may try now.
             ended.shared.handover.released(&key, &released);
         }
-        .instrument(span),
-    );
+        .instrument(span)
+    });
     Ok(LeaseGuard {
         manager: manager.clone(),
         shared,
