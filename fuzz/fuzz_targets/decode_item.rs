@@ -1,4 +1,4 @@
-//! Decoding a stored lease item: `HolderInfo::decode` / `decode_strict`,
+//! Decoding a stored lease item: `HolderRecord::decode` / `decode_strict`,
 //! `LeaseSnapshot::decode` and an inspect's interpretation of the same item, on arbitrary
 //! items (every attribute type; numbers as any string) under the default, millisecond,
 //! renamed and unvalidated configurations, read at any wall-clock time.
@@ -22,8 +22,8 @@ use std::time::{Duration, SystemTime};
 
 use arbitrary::Unstructured;
 use lease_core::{
-    AttributeValue, Holder, HolderInfo, Item, LeaseConfig, LeaseError, LeaseKey, LeaseSnapshot,
-    LeaseState, MAX_LEASE_DURATION, Planner, StoreResponse, TokenFingerprint,
+    AttributeValue, Holder, HolderRecord, Item, LeaseConfig, LeaseError, LeaseKey, LeaseSnapshot,
+    StoredState, MAX_LEASE_DURATION, Planner, StoreResponse, TokenFingerprint,
 };
 use lease_fuzz::{is_fingerprint, twin_token, without_fingerprints};
 use libfuzzer_sys::fuzz_target;
@@ -43,8 +43,8 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn check(config: &LeaseConfig, item: &Item, now: SystemTime) {
-    let lenient = HolderInfo::decode(item, config, now);
-    let strict = HolderInfo::decode_strict(item, config, now);
+    let lenient = HolderRecord::decode(item, config, now);
+    let strict = HolderRecord::decode_strict(item, config, now);
     match (&strict, &lenient) {
         (Ok(s), Ok(l)) => assert_eq!(s, l, "strict and lenient decoding differ"),
         (Ok(_), Err(error)) => panic!("strict decoding accepted what lenient rejects: {error}"),
@@ -61,11 +61,11 @@ fn check(config: &LeaseConfig, item: &Item, now: SystemTime) {
         (Ok(snapshot), Ok(info)) => {
             assert_eq!(snapshot.key, key);
             let expected = if info.released {
-                LeaseState::Released(*info)
+                StoredState::Released(*info)
             } else if info.expires_at > now {
-                LeaseState::Held(*info)
+                StoredState::Held(*info)
             } else {
-                LeaseState::Expired(*info)
+                StoredState::Expired(*info)
             };
             assert_eq!(snapshot.state, expected, "the snapshot's state");
         }
@@ -97,7 +97,7 @@ fn check_holder(
     item: &Item,
     now: SystemTime,
     key: &LeaseKey,
-    info: &HolderInfo,
+    info: &HolderRecord,
 ) {
     let Some(AttributeValue::S(token)) = item.get(config.token_attribute()) else {
         panic!("decoded without an S token: {item:?}");
@@ -122,15 +122,15 @@ fn check_holder(
     // Every rendering depends on the token only through its fingerprint: the same holder with
     // another token's fingerprint renders the same, fingerprints aside.
     if let Some(twin) = twin_token(token) {
-        let other = HolderInfo {
+        let other = HolderRecord {
             token: TokenFingerprint::of(&twin),
             ..*info
         };
-        let renderings = |info: HolderInfo| {
+        let renderings = |info: HolderRecord| {
             let state = if info.released {
-                LeaseState::Released(info)
+                StoredState::Released(info)
             } else {
-                LeaseState::Held(info)
+                StoredState::Held(info)
             };
             // A snapshot's Debug is its key's and its state's.
             let snapshot = (key.clone(), state);

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use arbitrary::{Result, Unstructured};
 use lease_core::{
-    AttributeValue, DecodeError, FencingToken, Holder, HolderInfo, InvalidInput, Item, Lease,
-    LeaseConfig, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, LeaseToken, MAX_LEASE_DURATION,
+    AttributeValue, DecodeError, FencingToken, Holder, HolderRecord, InvalidInput, Item, Lease,
+    LeaseConfig, LeaseError, LeaseKey, LeaseSnapshot, StoredState, LeaseToken, MAX_LEASE_DURATION,
     MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, MAX_TOKEN_BYTES, Now, Operation, Planner,
     ReleaseOutcome, StoreError, StoreResponse, Text,
 };
@@ -296,7 +296,7 @@ fn acquire(
     let old_holder = match &answer {
         Ok(StoreResponse::ConditionFailed {
             old_item: Some(item),
-        }) => Some(HolderInfo::decode(item, config, input.now.wall)),
+        }) => Some(HolderRecord::decode(item, config, input.now.wall)),
         _ => None,
     };
     let store_error = match &answer {
@@ -514,7 +514,7 @@ fn inspect(planner: &Planner, input: &Input, key: &LeaseKey, answer: Answer) -> 
     match (&result, item) {
         (Ok(snapshot), Some(None)) => assert_eq!(
             (&snapshot.key, &snapshot.state, &snapshot.value),
-            (key, &LeaseState::Absent, &None)
+            (key, &StoredState::Absent, &None)
         ),
         (result, Some(Some(item))) => {
             let decoded =

@@ -4,8 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use lease_dynamodb_sdk::{
-    Lease, LeaseKey, LeaseSnapshot, ReleaseOutcome, snapshot::Holder, snapshot::HolderInfo,
-    snapshot::LeaseState,
+    Lease, LeaseKey, LeaseSnapshot, ReleaseOutcome, snapshot::Holder, snapshot::HolderRecord,
+    snapshot::StoredState,
 };
 use serde::Serialize;
 
@@ -53,7 +53,7 @@ pub(crate) fn describe_holder(holder: &Holder) -> String {
     }
 }
 
-fn describe_info(info: &HolderInfo, now: SystemTime) -> String {
+fn describe_info(info: &HolderRecord, now: SystemTime) -> String {
     let mut text = format!(
         "{} until {} ({})",
         info.token,
@@ -209,10 +209,10 @@ impl SnapshotView {
     /// The view of `snapshot`, read at `now`.
     pub(crate) fn new(snapshot: &LeaseSnapshot, now: SystemTime) -> Self {
         let state = match &snapshot.state {
-            LeaseState::Absent => "absent",
-            LeaseState::Held(_) => "held",
-            LeaseState::Expired(_) => "expired",
-            LeaseState::Released(_) => "released",
+            StoredState::Absent => "absent",
+            StoredState::Held(_) => "held",
+            StoredState::Expired(_) => "expired",
+            StoredState::Released(_) => "released",
             _ => "unknown",
         };
         let info = snapshot.state.holder();

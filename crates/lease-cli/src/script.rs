@@ -4,7 +4,7 @@
 use std::io::{BufRead, IsTerminal};
 
 use lease_dynamodb_sdk::{
-    FencingToken, Lease, ReleaseOutcome, snapshot::LeaseState, token::LeaseToken,
+    FencingToken, Lease, ReleaseOutcome, snapshot::StoredState, token::LeaseToken,
 };
 
 use crate::cli::{
@@ -72,7 +72,7 @@ pub(crate) async fn refresh(
         .map_err(|e| Failure::lease(&e, manager.config()))?;
     let stored = match manager.inspect(refreshed.key().clone()).await {
         Ok(snapshot) => match snapshot.state {
-            LeaseState::Held(info) if info.token == refreshed.token().fingerprint() => info.fence,
+            StoredState::Held(info) if info.token == refreshed.token().fingerprint() => info.fence,
             _ => None,
         },
         Err(e) => {

@@ -15,7 +15,7 @@ use crate::attribute::{AttributeValue, Item};
 use crate::error::{self, DecodeError, LeaseError, Operation};
 use crate::expr::{Comparator, Condition, Operand, UpdateAction, UpdateValue, Value};
 use crate::fence::FencingToken;
-use crate::holder::{Holder, HolderInfo};
+use crate::holder::{Holder, HolderRecord};
 use crate::key::LeaseKey;
 use crate::lease::{Lease, PendingLease};
 use crate::now::Now;
@@ -236,7 +236,7 @@ pub(crate) fn interpret_proven(
         }),
         Ok(StoreResponse::ConditionFailed {
             old_item: Some(item),
-        }) => match HolderInfo::decode(&item, planner.config(), wall) {
+        }) => match HolderRecord::decode(&item, planner.config(), wall) {
             Ok(info) => Err(LeaseError::Held {
                 key,
                 holder: Holder::Known(info),

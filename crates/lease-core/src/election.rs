@@ -10,7 +10,7 @@
 use std::time::SystemTime;
 
 use crate::fence::FencingToken;
-use crate::inspect::{LeaseSnapshot, LeaseState};
+use crate::inspect::{LeaseSnapshot, StoredState};
 use crate::key::LeaseKey;
 use crate::text::Text;
 
@@ -46,7 +46,7 @@ impl Leader {
     /// (not released, not expired by the reader's clock at the read), or `None`.
     #[must_use]
     pub fn of(snapshot: &LeaseSnapshot) -> Option<Self> {
-        let LeaseState::Held(info) = &snapshot.state else {
+        let StoredState::Held(info) = &snapshot.state else {
             return None;
         };
         Some(Self {

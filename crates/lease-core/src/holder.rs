@@ -21,7 +21,7 @@ pub const RELEASED_EXPIRY: i64 = 0;
     clippy::exhaustive_structs,
     reason = "the lease attributes of the item format shared with TableTheory; a new one would be a format change"
 )]
-pub struct HolderInfo {
+pub struct HolderRecord {
     /// Fingerprint of the holder's token.
     pub token: TokenFingerprint,
     /// When the lease expires, from `lease_expires_at` (in the configured unit). The Unix
@@ -34,7 +34,7 @@ pub struct HolderInfo {
     pub released: bool,
 }
 
-impl HolderInfo {
+impl HolderRecord {
     /// Reads the lease attributes of `item` as configured, leniently: attributes that are not
     /// lease attributes are ignored. `now` is the reader's wall clock, to recognise an expiry
     /// written in another unit.
@@ -170,7 +170,7 @@ pub enum Holder {
     /// as dynalite does not). [`inspect`](crate::Planner::inspect) reads it.
     Unknown,
     /// The current holder.
-    Known(HolderInfo),
+    Known(HolderRecord),
 }
 
 /// Shows what is known of the holder: `holder unknown`, or `holder tok:…, expires at epoch

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use crate::attribute::{AttributeValue, Item};
 use crate::config::LeaseConfig;
 use crate::error::{self, DecodeError, LeaseError, Operation};
-use crate::holder::HolderInfo;
+use crate::holder::HolderRecord;
 use crate::key::LeaseKey;
 use crate::planner::Planner;
 use crate::request::{GetRequest, Request};
@@ -20,7 +20,7 @@ pub struct LeaseSnapshot {
     /// The lease's key.
     pub key: LeaseKey,
     /// Its state, judged by the reader's clock.
-    pub state: LeaseState,
+    pub state: StoredState,
     /// The value the holder's acquire proclaimed (leader election: the leader's name or
     /// address; the item's value attribute, default `lease_value`), if the item has one. It
     /// belongs to the last acquire that wrote one: judge it with [`state`](Self::state).
@@ -32,7 +32,7 @@ impl LeaseSnapshot {
     /// wall-clock time `now`: released (`lease_expires_at = 0`), held (the expiry is after
     /// `now`) or expired. This is how [`InspectPlan::interpret`] reads an item, for items read
     /// some other way (a `Scan` of the table): decoding is strict, as
-    /// [`HolderInfo::decode_strict`].
+    /// [`HolderRecord::decode_strict`].
     ///
     /// # Errors
     /// [`DecodeError`] naming the attribute when `item` is not a readable lease (a missing,
@@ -65,32 +65,36 @@ fn value_of(item: &Item, config: &LeaseConfig) -> Result<Option<Text>, DecodeErr
 }
 
 /// The state of the lease item `item` at `now` ([`LeaseSnapshot::decode`]).
-fn state_of(item: &Item, config: &LeaseConfig, now: SystemTime) -> Result<LeaseState, DecodeError> {
-    let info = HolderInfo::decode_strict(item, config, now)?;
+fn state_of(
+    item: &Item,
+    config: &LeaseConfig,
+    now: SystemTime,
+) -> Result<StoredState, DecodeError> {
+    let info = HolderRecord::decode_strict(item, config, now)?;
     Ok(if info.released {
-        LeaseState::Released(info)
+        StoredState::Released(info)
     } else if info.expires_at > now {
-        LeaseState::Held(info)
+        StoredState::Held(info)
     } else {
-        LeaseState::Expired(info)
+        StoredState::Expired(info)
     })
 }
 
 /// The state of a lease item at the time of reading.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum LeaseState {
+pub enum StoredState {
     /// There is no item: the lease is free, and has never been taken or its item was deleted.
     Absent,
     /// Held: the expiry is after the reader's `now`.
-    Held(HolderInfo),
+    Held(HolderRecord),
     /// Expired and not released: anyone may acquire it.
-    Expired(HolderInfo),
+    Expired(HolderRecord),
     /// Released by its holder: anyone may acquire it; the item keeps the fencing token.
-    Released(HolderInfo),
+    Released(HolderRecord),
 }
 
-impl LeaseState {
+impl StoredState {
     /// Whether a lease is held (not absent, expired or released).
     #[must_use]
     pub fn is_held(&self) -> bool {
@@ -99,7 +103,7 @@ impl LeaseState {
 
     /// The holder information, if there is an item.
     #[must_use]
-    pub fn holder(&self) -> Option<&HolderInfo> {
+    pub fn holder(&self) -> Option<&HolderRecord> {
         match self {
             Self::Absent => None,
             Self::Held(info) | Self::Expired(info) | Self::Released(info) => Some(info),
@@ -180,7 +184,7 @@ pub(crate) fn interpret(
     let Some(item) = item else {
         return Ok(LeaseSnapshot {
             key,
-            state: LeaseState::Absent,
+            state: StoredState::Absent,
             value: None,
         });
     };

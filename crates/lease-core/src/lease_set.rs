@@ -37,7 +37,7 @@ use crate::attribute::AttributeValue;
 use crate::error::{self, DecodeError, InvalidInput, LeaseError, Operation};
 use crate::expr::{Comparator, Condition, UpdateAction, Value};
 use crate::fence::FencingToken;
-use crate::holder::{Holder, HolderInfo};
+use crate::holder::{Holder, HolderRecord};
 use crate::key::LeaseKey;
 use crate::lease::{Lease, PendingLease, ReleaseOutcome};
 use crate::now::Now;
@@ -462,7 +462,7 @@ fn cancelled_acquire(
             held.push((lease.key().clone(), Holder::Unknown));
             continue;
         };
-        match HolderInfo::decode(item, planner.config(), plan.wall) {
+        match HolderRecord::decode(item, planner.config(), plan.wall) {
             Err(error) => {
                 return AcquireSetAnswer::Failed(LeaseError::MalformedItem {
                     key: lease.key().clone(),

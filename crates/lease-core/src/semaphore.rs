@@ -17,7 +17,7 @@
 use std::time::SystemTime;
 
 use crate::error::{DecodeError, InvalidInput, LeaseError, Operation};
-use crate::holder::HolderInfo;
+use crate::holder::HolderRecord;
 use crate::key::LeaseKey;
 use crate::planner::{Planner, invalid};
 use crate::request::{QueryRequest, Request};
@@ -124,7 +124,7 @@ impl Planner {
             let Some(slot) = usize::try_from(index).ok().and_then(|i| held.get_mut(i)) else {
                 continue;
             };
-            match HolderInfo::decode(item, self.config(), now) {
+            match HolderRecord::decode(item, self.config(), now) {
                 Ok(info) if info.expires_at > now => {
                     *slot = true;
                     earliest = Some(earliest.map_or(info.expires_at, |e| e.min(info.expires_at)));

@@ -9,9 +9,9 @@
 use std::time::Duration;
 
 use lease_core::{
-    AttributeValue, DecodeError, ExpiryUnit, HolderInfo, Item, Lease, LeaseConfig,
-    LeaseConfigBuilder, LeaseError, LeaseKey, LeaseState, LeaseToken, MAX_LEASE_DURATION, Planner,
-    StoreResponse,
+    AttributeValue, DecodeError, ExpiryUnit, HolderRecord, Item, Lease, LeaseConfig,
+    LeaseConfigBuilder, LeaseError, LeaseKey, LeaseToken, MAX_LEASE_DURATION, Planner,
+    StoreResponse, StoredState,
 };
 use std::time::SystemTime;
 
@@ -137,12 +137,12 @@ fn a_sub_millisecond_remainder_rounds_up_by_one_millisecond() {
 
 #[test]
 fn a_stored_expiry_is_read_in_the_configured_unit() {
-    let info = HolderInfo::decode(&lease_item(1_050_250), &millis(), at(1000)).unwrap();
+    let info = HolderRecord::decode(&lease_item(1_050_250), &millis(), at(1000)).unwrap();
     assert_eq!(info.expires_at, at_nanos(1_050_250_000_000));
     assert!(!info.released);
-    let released = HolderInfo::decode(&lease_item(0), &millis(), at(1000)).unwrap();
+    let released = HolderRecord::decode(&lease_item(0), &millis(), at(1000)).unwrap();
     assert!(released.released);
-    let info = HolderInfo::decode(&lease_item(1050), &seconds(), at(1000)).unwrap();
+    let info = HolderRecord::decode(&lease_item(1050), &seconds(), at(1000)).unwrap();
     assert_eq!(info.expires_at, at(1050));
 }
 
@@ -156,10 +156,10 @@ fn horizon_ms(config: &LeaseConfig) -> i64 {
 #[test]
 fn an_expiry_beyond_the_longest_lease_is_rejected_at_the_boundary() {
     let h = horizon_ms(&seconds()) / 1000;
-    let ok = HolderInfo::decode(&lease_item(1000 + h), &seconds(), at(1000));
+    let ok = HolderRecord::decode(&lease_item(1000 + h), &seconds(), at(1000));
     assert!(ok.is_ok(), "{ok:?}");
     assert_eq!(
-        HolderInfo::decode(&lease_item(1001 + h), &seconds(), at(1000)),
+        HolderRecord::decode(&lease_item(1001 + h), &seconds(), at(1000)),
         Err(DecodeError::ExpiryBeyondHorizon {
             attribute: "lease_expires_at".into(),
             value: 1001 + h,
@@ -167,10 +167,10 @@ fn an_expiry_beyond_the_longest_lease_is_rejected_at_the_boundary() {
         })
     );
     let h_ms = horizon_ms(&millis());
-    let ok = HolderInfo::decode(&lease_item(1_000_000 + h_ms), &millis(), at(1000));
+    let ok = HolderRecord::decode(&lease_item(1_000_000 + h_ms), &millis(), at(1000));
     assert!(ok.is_ok(), "{ok:?}");
     assert_eq!(
-        HolderInfo::decode(&lease_item(1_000_001 + h_ms), &millis(), at(1000)),
+        HolderRecord::decode(&lease_item(1_000_001 + h_ms), &millis(), at(1000)),
         Err(DecodeError::ExpiryBeyondHorizon {
             attribute: "lease_expires_at".into(),
             value: 1_000_001 + h_ms,
@@ -240,7 +240,7 @@ fn a_present_day_milliseconds_value_read_as_seconds_is_beyond_the_horizon() {
     let now = at(1_700_000_000);
     let written_in_ms = 1_700_000_030_000;
     assert_eq!(
-        HolderInfo::decode(&lease_item(written_in_ms), &seconds(), now),
+        HolderRecord::decode(&lease_item(written_in_ms), &seconds(), now),
         Err(DecodeError::ExpiryBeyondHorizon {
             attribute: "lease_expires_at".into(),
             value: written_in_ms,
@@ -279,7 +279,7 @@ fn the_longest_lease_written_here_reads_back_as_held() {
             .unwrap()
             .interpret(Ok(StoreResponse::Item(Some(item))), read_at);
         assert!(
-            matches!(&snapshot, Ok(s) if matches!(s.state, LeaseState::Held(_))),
+            matches!(&snapshot, Ok(s) if matches!(s.state, StoredState::Held(_))),
             "written at {written_at:?}, read at {read_at:?}: {snapshot:?}"
         );
     }

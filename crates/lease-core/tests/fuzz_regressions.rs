@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use lease_core::wire_time::{ExpiryUnit, from_epoch_seconds};
-use lease_core::{AttributeValue, DecodeError, HolderInfo, Item, LeaseConfig};
+use lease_core::{AttributeValue, DecodeError, HolderRecord, Item, LeaseConfig};
 
 /// `decode_item`: a reader whose clock is so far before the epoch (some 292 million years)
 /// that its horizon is below the range of epoch milliseconds took any expiry as within the
@@ -22,7 +22,7 @@ fn an_expiry_is_beyond_the_horizon_of_a_clock_before_the_range_of_milliseconds()
         ("lease_expires_at".into(), AttributeValue::number(-1_000)),
     ]);
     assert_eq!(
-        HolderInfo::decode(&item, &config, now),
+        HolderRecord::decode(&item, &config, now),
         Err(DecodeError::ExpiryBeyondHorizon {
             attribute: "lease_expires_at".into(),
             value: -1_000,
@@ -32,7 +32,7 @@ fn an_expiry_is_beyond_the_horizon_of_a_clock_before_the_range_of_milliseconds()
     // In seconds every such clock is in range, and so is its horizon.
     let config = LeaseConfig::builder("tbl").build().unwrap();
     assert!(matches!(
-        HolderInfo::decode(&item, &config, now),
+        HolderRecord::decode(&item, &config, now),
         Err(DecodeError::ExpiryBeyondHorizon { .. })
     ));
 }
@@ -59,7 +59,7 @@ fn a_value_attribute_that_is_not_a_string_is_refused_alike() {
         found: "N",
     };
     assert_eq!(
-        HolderInfo::decode_strict(&item, &config, now),
+        HolderRecord::decode_strict(&item, &config, now),
         Err(wrong.clone())
     );
     assert_eq!(

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use lease_core::{
-    AttributeValue, DecodeError, FencingToken, Holder, HolderInfo, Item, LeaseConfig, LeaseError,
+    AttributeValue, DecodeError, FencingToken, Holder, HolderRecord, Item, LeaseConfig, LeaseError,
     LeaseKey, LeaseToken, Planner, StoreResponse, TokenFingerprint,
 };
 use std::time::SystemTime;
@@ -98,7 +98,7 @@ fn with(mut item: Item, name: &str, value: AttributeValue) -> Item {
 fn a_readable_old_item_names_the_holder() {
     let holder = holder_for(default_config(), Some(known_item()));
     // Written by TableTheory's code: no fencing token.
-    let info = HolderInfo {
+    let info = HolderRecord {
         token: TokenFingerprint::of("their-secret-token"),
         expires_at: at(1050),
         fence: None,
@@ -106,7 +106,7 @@ fn a_readable_old_item_names_the_holder() {
     };
     assert_eq!(holder, Holder::Known(info));
     assert_eq!(
-        HolderInfo::decode(&known_item(), &default_config(), at(1000)),
+        HolderRecord::decode(&known_item(), &default_config(), at(1000)),
         Ok(info)
     );
 }
@@ -118,7 +118,7 @@ fn the_holders_fencing_token_is_read_when_present() {
         "lease_fence",
         AttributeValue::number(1_000_042),
     );
-    let expected = HolderInfo {
+    let expected = HolderRecord {
         token: TokenFingerprint::of("their-secret-token"),
         expires_at: at(1050),
         fence: Some(FencingToken::new(1_000_042)),
@@ -129,7 +129,7 @@ fn the_holders_fencing_token_is_read_when_present() {
         Holder::Known(expected)
     );
     assert_eq!(
-        HolderInfo::decode(&item, &default_config(), at(1000)),
+        HolderRecord::decode(&item, &default_config(), at(1000)),
         Ok(expected)
     );
     // The largest fencing token there is.
@@ -139,7 +139,7 @@ fn the_holders_fencing_token_is_read_when_present() {
         AttributeValue::N(u64::MAX.to_string().into()),
     );
     assert_eq!(
-        HolderInfo::decode(&max, &default_config(), at(1000)).map(|info| info.fence),
+        HolderRecord::decode(&max, &default_config(), at(1000)).map(|info| info.fence),
         Ok(Some(FencingToken::new(u64::MAX)))
     );
 }
@@ -150,10 +150,10 @@ fn an_expiry_of_zero_is_a_released_lease() {
         Some(AttributeValue::string("t")),
         Some(AttributeValue::number(0)),
     );
-    let info = HolderInfo::decode(&item, &default_config(), at(1000)).unwrap();
+    let info = HolderRecord::decode(&item, &default_config(), at(1000)).unwrap();
     assert!(info.released);
     assert_eq!(info.expires_at, std::time::UNIX_EPOCH);
-    let live = HolderInfo::decode(&known_item(), &default_config(), at(1000)).unwrap();
+    let live = HolderRecord::decode(&known_item(), &default_config(), at(1000)).unwrap();
     assert!(!live.released);
 }
 
@@ -194,7 +194,7 @@ fn decoding_follows_custom_attribute_names() {
     ]);
     assert!(matches!(
         holder_for(config.clone(), Some(item)),
-        Holder::Known(HolderInfo { expires_at, fence: Some(fence), .. })
+        Holder::Known(HolderRecord { expires_at, fence: Some(fence), .. })
             if expires_at == at(1050) && fence == FencingToken::new(9)
     ));
     // An item in the default names is not a lease under this configuration.
@@ -224,7 +224,7 @@ fn a_holder_displays_on_its_own_and_in_the_errors() {
     assert_eq!(Holder::Unknown.to_string(), "holder unknown");
     let token = TokenFingerprint::of("their-secret-token");
     let known = |fence| {
-        Holder::Known(HolderInfo {
+        Holder::Known(HolderRecord {
             token,
             expires_at: at(1050),
             fence,
@@ -359,7 +359,7 @@ fn an_expiry_beyond_representable_time_is_undecodable() {
         Some(AttributeValue::string("t")),
         Some(AttributeValue::number(i64::MIN)),
     );
-    let info = HolderInfo::decode(&item, &default_config(), at(1000)).unwrap();
+    let info = HolderRecord::decode(&item, &default_config(), at(1000)).unwrap();
     assert_eq!(
         Some(info.expires_at),
         lease_core::wire_time::from_epoch_seconds(i64::MIN)

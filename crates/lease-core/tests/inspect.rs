@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use lease_core::{
-    AttributeValue, DecodeError, FencingToken, GetRequest, Holder, HolderInfo, InvalidInput, Item,
-    LeaseConfig, LeaseError, LeaseKey, LeaseSnapshot, LeaseState, LeaseToken, Operation, Planner,
-    Request, StoreResponse, TokenFingerprint,
+    AttributeValue, DecodeError, FencingToken, GetRequest, Holder, HolderRecord, InvalidInput,
+    Item, LeaseConfig, LeaseError, LeaseKey, LeaseSnapshot, LeaseToken, Operation, Planner,
+    Request, StoreResponse, StoredState, TokenFingerprint,
 };
 use std::time::SystemTime;
 
@@ -36,8 +36,8 @@ fn lease_item(expires: i64) -> Item {
     ])
 }
 
-fn info(expires_at: SystemTime, released: bool) -> HolderInfo {
-    HolderInfo {
+fn info(expires_at: SystemTime, released: bool) -> HolderRecord {
+    HolderRecord {
         token: TokenFingerprint::of("theirs"),
         expires_at,
         fence: Some(FencingToken::new(12)),
@@ -56,7 +56,7 @@ fn inspect_with(
         .interpret(Ok(StoreResponse::Item(item)), now)
 }
 
-fn state(item: Option<Item>, now: i64) -> LeaseState {
+fn state(item: Option<Item>, now: i64) -> StoredState {
     let snapshot = inspect_with(&planner(), item, at(now)).unwrap();
     assert_eq!(snapshot.key, key());
     snapshot.state
@@ -82,7 +82,7 @@ fn the_request_is_a_consistent_get_of_the_key() {
 #[test]
 fn no_item_is_absent() {
     let state = state(None, 1000);
-    assert_eq!(state, LeaseState::Absent);
+    assert_eq!(state, StoredState::Absent);
     assert!(!state.is_held());
     assert_eq!(state.holder(), None);
 }
@@ -90,13 +90,13 @@ fn no_item_is_absent() {
 #[test]
 fn an_expiry_after_now_is_held() {
     let state = state(Some(lease_item(1030)), 1000);
-    assert_eq!(state, LeaseState::Held(info(at(1030), false)));
+    assert_eq!(state, StoredState::Held(info(at(1030), false)));
     assert!(state.is_held());
     assert_eq!(state.holder(), Some(&info(at(1030), false)));
     // Still held one second before the expiry.
     assert!(matches!(
         self::state(Some(lease_item(1030)), 1029),
-        LeaseState::Held(_)
+        StoredState::Held(_)
     ));
 }
 
@@ -105,7 +105,7 @@ fn an_expiry_after_now_is_held() {
 fn an_expiry_at_or_before_now_is_expired() {
     for now in [1030, 1031, 5000] {
         let state = state(Some(lease_item(1030)), now);
-        assert_eq!(state, LeaseState::Expired(info(at(1030), false)), "{now}");
+        assert_eq!(state, StoredState::Expired(info(at(1030), false)), "{now}");
         assert!(!state.is_held());
         assert_eq!(state.holder(), Some(&info(at(1030), false)));
     }
@@ -115,7 +115,7 @@ fn an_expiry_at_or_before_now_is_expired() {
 fn an_expiry_of_zero_is_released_and_keeps_its_fencing_token() {
     let state = state(Some(lease_item(0)), 1000);
     let released = info(std::time::UNIX_EPOCH, true);
-    assert_eq!(state, LeaseState::Released(released));
+    assert_eq!(state, StoredState::Released(released));
     assert!(!state.is_held());
     assert_eq!(
         state.holder().and_then(|i| i.fence),
@@ -128,7 +128,7 @@ fn an_item_without_a_fencing_token_or_ttl_is_a_tabletheory_lease() {
     let mut item = lease_item(1030);
     item.remove("lease_fence");
     item.remove("ttl");
-    let LeaseState::Held(info) = state(Some(item), 1000) else {
+    let StoredState::Held(info) = state(Some(item), 1000) else {
         panic!("expected Held")
     };
     assert_eq!(info.fence, None);
@@ -178,11 +178,11 @@ fn a_foreign_attribute_is_malformed_for_inspect_only() {
         "{err:?}"
     );
     assert_eq!(
-        HolderInfo::decode(&item, planner().config(), at(1000)),
+        HolderRecord::decode(&item, planner().config(), at(1000)),
         Ok(info(at(1030), false))
     );
     assert_eq!(
-        HolderInfo::decode_strict(&item, planner().config(), at(1000)),
+        HolderRecord::decode_strict(&item, planner().config(), at(1000)),
         Err(DecodeError::ForeignAttribute {
             attribute: "payload".into()
         })
@@ -207,7 +207,7 @@ fn every_configured_attribute_is_known_and_no_other() {
         ("expires_ttl".into(), AttributeValue::number(4630)),
     ]);
     let snapshot = inspect_with(&p, Some(custom.clone()), at(1000)).unwrap();
-    assert_eq!(snapshot.state, LeaseState::Held(info(at(1030), false)));
+    assert_eq!(snapshot.state, StoredState::Held(info(at(1030), false)));
     // A default name is foreign under this configuration.
     let mut with_default = custom;
     with_default.insert("ttl".into(), AttributeValue::number(4630));

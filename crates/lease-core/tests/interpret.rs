@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use lease_core::{
     AttributeValue, DecodeError, FencingToken, Holder, Item, Lease, LeaseConfig, LeaseError,
-    LeaseKey, LeaseSnapshot, LeaseState, LeaseToken, Operation, Planner, ReleaseOutcome,
-    StoreError, StoreErrorKind, StoreResponse,
+    LeaseKey, LeaseSnapshot, LeaseToken, Operation, Planner, ReleaseOutcome, StoreError,
+    StoreErrorKind, StoreResponse, StoredState,
 };
 use std::time::SystemTime;
 
@@ -244,7 +244,7 @@ fn inspect_reads_every_response() {
                 let snapshot = result.unwrap();
                 assert_eq!(
                     (snapshot.key, snapshot.state, snapshot.value),
-                    (key(), LeaseState::Absent, None)
+                    (key(), StoredState::Absent, None)
                 );
             }
             // Expiry 1050 is after now (1000).

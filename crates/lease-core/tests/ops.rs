@@ -13,8 +13,9 @@ use lease_core::lifecycle::{
     AcquireOp, CommitOp, InspectOp, Machine, OpEvent, RefreshOp, ReleaseOp,
 };
 use lease_core::{
-    AttributeValue, Holder, Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseState, LeaseToken,
-    Now, Planner, ReleaseOutcome, Request, RetryPolicy, StoreError, StoreErrorKind, StoreResponse,
+    AttributeValue, Holder, Item, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseToken, Now,
+    Planner, ReleaseOutcome, Request, RetryPolicy, StoreError, StoreErrorKind, StoreResponse,
+    StoredState,
 };
 
 const T0: i64 = 1_800_000_000;
@@ -347,7 +348,7 @@ fn release_inspect_and_commit_interpret_their_answers() {
     );
     assert!(matches!(
         inspect.poll_output().unwrap().unwrap().state,
-        LeaseState::Absent
+        StoredState::Absent
     ));
 
     // A commit is sent again after throttling (nothing applied), never after a timeout.

@@ -173,7 +173,7 @@ fn behind_a_local_holder_the_waiter_sleeps_as_for_a_known_holder() {
         WaitPolicy::with_timeout(Duration::from_secs(60)).max_delay(Duration::from_secs(1)),
     );
     let held = lease("local", Duration::from_secs(10));
-    let holder = Holder::Known(lease_core::HolderInfo {
+    let holder = Holder::Known(lease_core::HolderRecord {
         token: held.token().fingerprint(),
         expires_at: held.expires_at(),
         fence: Some(held.fence()),

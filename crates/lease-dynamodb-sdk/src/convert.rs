@@ -301,7 +301,7 @@ pub(crate) fn value_into_sdk(value: AttributeValue) -> Result<SdkValue, StoreErr
 }
 
 /// An SDK item (from `GetItem`, `Scan`, `Query`, ...) as a core item, every attribute with its
-/// type, so that `lease-core` can decode it (for example with `HolderInfo::decode`) exactly as
+/// type, so that `lease-core` can decode it (for example with `HolderRecord::decode`) exactly as
 /// it decodes the items the store reads itself.
 ///
 /// # Errors

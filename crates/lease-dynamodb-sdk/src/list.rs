@@ -81,7 +81,7 @@ pub struct LeaseList {
 #[non_exhaustive]
 pub enum ListedLease {
     /// A readable lease item: held, expired or released, judged by the system clock when its
-    /// page arrived (never [`LeaseState::Absent`](crate::snapshot::LeaseState::Absent)).
+    /// page arrived (never [`StoredState::Absent`](crate::snapshot::StoredState::Absent)).
     Lease(LeaseSnapshot),
     /// An item at the lease's key that is not a readable lease (a missing, wrong-typed,
     /// wrong-unit or foreign attribute, as [`LeaseSnapshot::decode`] reports it): nobody can

@@ -13,7 +13,7 @@ use lease_memory::{
     FencingToken, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, MemoryStore,
     ReleaseOutcome, clock::TestClock, config::RetryPolicy, error::InvalidInput, fault::Fault,
     fault::FaultRule, fault::FaultyStore, fault::RequestKind, fault::RequestOutcome,
-    snapshot::LeaseState, store::StoreErrorKind, token::LeaseToken,
+    snapshot::StoredState, store::StoreErrorKind, token::LeaseToken,
 };
 
 const T0: i64 = 1_800_000_000;
@@ -90,7 +90,7 @@ async fn b02_acquire_applied_but_response_lost_is_ours() {
     let lease = w.manager("a").try_acquire(w.key(), secs(10)).await.unwrap();
     assert_eq!(lease.token().expose_secret(), "a-1");
     assert_eq!(w.store.requests_seen(), 2, "one lost response, one re-send");
-    let LeaseState::Held(info) = w.manager("x").inspect(w.key()).await.unwrap().state else {
+    let StoredState::Held(info) = w.manager("x").inspect(w.key()).await.unwrap().state else {
         panic!("not held");
     };
     assert_eq!(info.token, lease.token().fingerprint());
@@ -111,7 +111,7 @@ async fn b02_acquire_never_settled_is_outcome_unknown_and_cleaned_up() {
     assert!(err.is_outcome_unknown(), "{err:?}");
     let state = w.manager("x").inspect(w.key()).await.unwrap().state;
     assert!(
-        matches!(state, LeaseState::Released(_)),
+        matches!(state, StoredState::Released(_)),
         "not cleaned up: {state:?}"
     );
     w.manager("b").try_acquire(w.key(), secs(10)).await.unwrap();

@@ -11,8 +11,8 @@ use std::time::Duration;
 use lease_memory::{
     FencingToken, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, MemoryStore,
     ReleaseOutcome, WaitPolicy, clock::Clock, clock::TestClock, config::ExpiryUnit,
-    error::DecodeError, error::InvalidInput, snapshot::Holder, snapshot::HolderInfo,
-    snapshot::LeaseState, snapshot::TokenFingerprint, store::AttributeValue, store::Item,
+    error::DecodeError, error::InvalidInput, snapshot::Holder, snapshot::HolderRecord,
+    snapshot::StoredState, snapshot::TokenFingerprint, store::AttributeValue, store::Item,
     store::Planner, store::Store, store::StoreResponse, token::LeaseToken,
 };
 
@@ -116,7 +116,7 @@ async fn acquire_hold_expire_take_over_refresh_release() {
         }) => {
             assert_eq!(
                 info,
-                HolderInfo {
+                HolderRecord {
                     token: TokenFingerprint::of("a-1"),
                     expires_at: lease_core::wire_time::from_epoch_seconds(T0 + 30).unwrap(),
                     fence: Some(fence(FIRST_FENCE)),
@@ -591,27 +591,27 @@ async fn an_empty_token_from_the_token_source_sends_nothing() {
 async fn inspect_reports_absent_held_expired_and_released() {
     let world = World::default();
     let a = world.manager("a");
-    async fn state(m: &LeaseManager<MemoryStore>) -> LeaseState {
+    async fn state(m: &LeaseManager<MemoryStore>) -> StoredState {
         let snapshot = m.inspect(LeaseKey::new("CACHE#A", "LOCK")).await.unwrap();
         assert_eq!(snapshot.key, LeaseKey::new("CACHE#A", "LOCK"));
         snapshot.state
     }
-    assert_eq!(state(&a).await, LeaseState::Absent);
+    assert_eq!(state(&a).await, StoredState::Absent);
 
     let lease = a.try_acquire("CACHE#A", secs(30)).await.unwrap();
-    let info = HolderInfo {
+    let info = HolderRecord {
         token: TokenFingerprint::of("a-1"),
         expires_at: lease_core::wire_time::from_epoch_seconds(T0 + 30).unwrap(),
         fence: Some(fence(FIRST_FENCE)),
         released: false,
     };
-    assert_eq!(state(&a).await, LeaseState::Held(info));
+    assert_eq!(state(&a).await, StoredState::Held(info));
     world.clock.advance(secs(30));
-    assert_eq!(state(&a).await, LeaseState::Expired(info));
+    assert_eq!(state(&a).await, StoredState::Expired(info));
     assert_eq!(a.release(&lease).await.unwrap(), ReleaseOutcome::Released);
     assert_eq!(
         state(&a).await,
-        LeaseState::Released(HolderInfo {
+        StoredState::Released(HolderRecord {
             expires_at: std::time::UNIX_EPOCH,
             released: true,
             ..info

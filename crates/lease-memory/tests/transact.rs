@@ -15,7 +15,7 @@ use lease_memory::store::expr::{Attr, Condition, Operand, UpdateAction, UpdateVa
 use lease_memory::{
     Lease, LeaseConfig, LeaseError, LeaseManager, MemoryStore, ReleaseOutcome, clock::TestClock,
     config::RetryPolicy, error::InvalidInput, error::Operation, fault::Fault, fault::FaultRule,
-    fault::FaultyStore, fault::RequestKind, snapshot::LeaseState, store::AttributeValue,
+    fault::FaultyStore, fault::RequestKind, snapshot::StoredState, store::AttributeValue,
     store::Item, store::Planner, store::Request, store::Store, store::StoreErrorKind,
     store::StoreResponse, token::LeaseToken,
 };
@@ -76,7 +76,7 @@ impl World {
         self.store.get_item(TABLE, &key("CACHE#A", "META"))
     }
 
-    async fn state(&self) -> LeaseState {
+    async fn state(&self) -> StoredState {
         let reader = self.manager("reader");
         reader
             .inspect(LeaseKey::lock("CACHE#A"))
@@ -155,7 +155,7 @@ async fn commit_and_release_writes_and_releases_together() {
         .await
         .unwrap();
     assert_eq!(world.meta().unwrap()["generation"], n(1));
-    let LeaseState::Released(info) = world.state().await else {
+    let StoredState::Released(info) = world.state().await else {
         panic!("not released");
     };
     assert_eq!(info.fence, Some(fence));
@@ -526,7 +526,7 @@ async fn the_manager_refuses_a_transaction_dynamodb_would_reject_before_sending(
     );
     assert_eq!(world.store.requests_executed(), sent);
     assert_eq!(world.meta(), None);
-    assert!(matches!(world.state().await, LeaseState::Held(_)));
+    assert!(matches!(world.state().await, StoredState::Held(_)));
 }
 
 #[tokio::test]

@@ -108,7 +108,7 @@ pub mod error {
 /// Who holds a lease, as a [`LeaseSnapshot`] or a [`LeaseError::Held`] reports it (never the
 /// token: its fingerprint).
 pub mod snapshot {
-    pub use lease_core::{Holder, HolderInfo, LeaseState, RELEASED_EXPIRY, TokenFingerprint};
+    pub use lease_core::{Holder, HolderRecord, RELEASED_EXPIRY, StoredState, TokenFingerprint};
 }
 
 /// Leader election on a lease: [`LeaseManager::campaign`] wins a [`Leadership`](election::Leadership)

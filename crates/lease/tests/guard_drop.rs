@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::{World, ms, secs, settle};
 use lease_memory::{
     GuardOptions, LeaseConfig, LeaseKey, LeaseManager, LeaseStatus, MemoryStore, ReleaseOutcome,
-    WaitPolicy, snapshot::LeaseState, store::StoreErrorKind,
+    WaitPolicy, snapshot::StoredState, store::StoreErrorKind,
 };
 
 /// B12: L=10, H=3. Task T of a long-lived process P acquires a guard at t=0 and is cancelled
@@ -43,7 +43,7 @@ async fn b12_dropped_guard_stops_renewing_and_releases() {
     );
     settle(|| p.metrics().active_guards == 0).await;
     assert!(matches!(context.status(), LeaseStatus::Released));
-    assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
+    assert!(matches!(w.state(&w.key()).await, StoredState::Released(_)));
 
     let q = w.manager("q", &w.faulty());
     q.acquire(w.key(), secs(10), &WaitPolicy::with_timeout(secs(60)))
@@ -152,5 +152,5 @@ fn b12_drop_without_runtime_does_not_panic() {
     assert_eq!(outcome, ReleaseOutcome::Released);
     let reader = LeaseManager::new(store, LeaseConfig::builder("locks").build().unwrap());
     let state = runtime().block_on(reader.inspect(key)).unwrap().state;
-    assert!(matches!(state, LeaseState::Released(_)), "{state:?}");
+    assert!(matches!(state, StoredState::Released(_)), "{state:?}");
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use common::{History, T0, World, ms, secs};
 use lease_memory::{
     GuardOptions, LeaseError, LeaseStatus, LossReason, ReleaseOutcome, WaitPolicy,
-    error::InvalidInput, fault::Fault, fault::FaultRule, fault::RequestKind, snapshot::LeaseState,
+    error::InvalidInput, fault::Fault, fault::FaultRule, fault::RequestKind, snapshot::StoredState,
     store::AttributeValue, store::Request, store::Store, store::StoreErrorKind,
     store::StoreResponse,
 };
@@ -53,7 +53,7 @@ async fn b08_no_renew_after_release() {
         let sent = a_store.requests_seen();
         assert_eq!(sent, 3, "{fault:?}: acquire, renewal, release");
         assert!(status.current().is_released());
-        assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
+        assert!(matches!(w.state(&w.key()).await, StoredState::Released(_)));
 
         // The renewal request, delivered again now (a network duplicate), changes nothing.
         let renewal = a_store.log()[1].request().clone();
@@ -73,7 +73,7 @@ async fn b08_no_renew_after_release() {
             sent,
             "{fault:?}: A wrote after its release returned"
         );
-        let LeaseState::Held(info) = w.state(&w.key()).await else {
+        let StoredState::Held(info) = w.state(&w.key()).await else {
             panic!("{fault:?}: B lost the lease");
         };
         assert_eq!(info.token, lb.token().fingerprint());

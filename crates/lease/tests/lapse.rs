@@ -18,7 +18,7 @@ use common::{Ahead, History, World, ms, secs, settle};
 use lease_memory::{
     GuardOptions, LeaseError, LeaseStatus, LossReason, ReleaseOutcome, ScopedOutcome, WaitPolicy,
     config::MIN_POLL_DELAY, error::Operation, fault::Fault, fault::FaultRule, fault::RequestKind,
-    snapshot::LeaseState, store::StoreErrorKind,
+    snapshot::StoredState, store::StoreErrorKind,
 };
 
 /// Renewals exactly every `n` seconds (the jitter off): the scenarios time their faults to
@@ -79,7 +79,7 @@ async fn input_1_acquire_answered_after_the_deadline_gives_no_guard() {
     );
     assert_eq!(a.metrics().acquired, 0);
     assert_eq!(a_store.requests_seen(), 2, "the acquire, and its release");
-    let LeaseState::Held(info) = w.state(&w.key()).await else {
+    let StoredState::Held(info) = w.state(&w.key()).await else {
         panic!("the contender lost its lease");
     };
     assert_eq!(info.token, lc.token().fingerprint());
@@ -113,7 +113,7 @@ async fn input_1_scoped_work_never_starts_on_a_lapsed_lease() {
         !called.load(Ordering::SeqCst),
         "the work ran on a lapsed lease"
     );
-    assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
+    assert!(matches!(w.state(&w.key()).await, StoredState::Released(_)));
 }
 
 /// Input 1 in production shape: the acquire lands at t=0, the client's 10 s request timeout
@@ -181,7 +181,7 @@ async fn input_2_pause_past_the_deadline_is_lost_on_every_signal() {
 
     let released = guard.release().await.unwrap_err();
     assert!(lost_unconfirmed(&released), "{released:?}");
-    assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
+    assert!(matches!(w.state(&w.key()).await, StoredState::Released(_)));
     settle(|| !history.entries().is_empty()).await;
     assert_eq!(history.phases(), ["lost"]);
 }
@@ -209,7 +209,7 @@ async fn input_2_work_that_outlived_its_lease_is_not_a_success() {
         } => {}
         other => panic!("{other:?}"),
     }
-    assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
+    assert!(matches!(w.state(&w.key()).await, StoredState::Released(_)));
     assert_eq!(a.metrics().lost, 1);
 }
 
@@ -285,7 +285,7 @@ async fn a_renewal_answered_after_the_deadline_is_not_accepted() {
     assert_eq!(history.phases(), ["lost"]);
     let released = guard.release().await.unwrap_err();
     assert!(lost_unconfirmed(&released), "{released:?}");
-    assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
+    assert!(matches!(w.state(&w.key()).await, StoredState::Released(_)));
 }
 
 /// A suspended machine: the monotonic clock stands still for 14 s while the wall clock moves
@@ -316,7 +316,7 @@ async fn drop_after_a_pause_counts_the_loss_and_releases() {
     assert!(stop.is_stopped());
     assert_eq!(a.metrics().lost, 1);
     settle(|| a.metrics().active_guards == 0).await;
-    assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
+    assert!(matches!(w.state(&w.key()).await, StoredState::Released(_)));
 }
 
 /// A waiting acquire whose attempt is answered past its deadline keeps waiting: the contender

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{World, ms, secs, settle};
 use lease_memory::{
-    GuardOptions, LeaseError, LossReason, ScopedOutcome, snapshot::LeaseState,
+    GuardOptions, LeaseError, LossReason, ScopedOutcome, snapshot::StoredState,
     store::StoreErrorKind,
 };
 
@@ -40,7 +40,7 @@ async fn b23_scoped_work_error_is_returned_unchanged() {
         matches!(outcome, ScopedOutcome::WorkFailed(WorkError("boom"))),
         "{outcome:?}"
     );
-    assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
+    assert!(matches!(w.state(&w.key()).await, StoredState::Released(_)));
 
     let outcome = a
         .with_lease(w.key(), secs(10), GuardOptions::default(), |_| async {
@@ -53,7 +53,7 @@ async fn b23_scoped_work_error_is_returned_unchanged() {
         matches!(outcome, ScopedOutcome::WorkSucceeded(42)),
         "{outcome:?}"
     );
-    assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
+    assert!(matches!(w.state(&w.key()).await, StoredState::Released(_)));
     assert!(a.metrics().renewed >= 7);
 }
 
@@ -78,7 +78,7 @@ async fn b23_scoped_work_panic_propagates() {
     let err = task.await.unwrap_err();
     assert!(err.is_panic());
     settle(|| a.metrics().active_guards == 0).await;
-    assert!(matches!(w.state(&w.key()).await, LeaseState::Released(_)));
+    assert!(matches!(w.state(&w.key()).await, StoredState::Released(_)));
 }
 
 /// B23: the lease is lost while the work runs (at t=3 a renewal finds the item gone and
@@ -156,7 +156,7 @@ async fn b23_lease_lost_during_work_cancels_it() {
     let lb = intruder.await.unwrap();
     settle(|| stopped.load(Ordering::SeqCst)).await;
     settle(|| a.metrics().active_guards == 0).await;
-    let LeaseState::Held(info) = w.state(&w.key()).await else {
+    let StoredState::Held(info) = w.state(&w.key()).await else {
         panic!("the new holder lost the lease");
     };
     assert_eq!(info.token, lb.token().fingerprint());

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{World, ms, secs};
-use lease_memory::snapshot::LeaseState;
+use lease_memory::snapshot::StoredState;
 use lease_memory::{GuardOptions, LeaseStatus, ReleaseOutcome, WaitPolicy};
 
 /// Two permits: a third waiter gets one at the next attempt after a release (within the
@@ -40,7 +40,7 @@ async fn a_waiter_gets_a_permit_when_one_frees_up_and_guards_renew_permits() {
     w.sleep_until(secs(25)).await;
     assert!(!waiter.is_finished(), "a third permit was granted");
     assert!(matches!(ga.status(), LeaseStatus::Held));
-    assert!(matches!(w.state(ga.key()).await, LeaseState::Held(_)));
+    assert!(matches!(w.state(ga.key()).await, StoredState::Held(_)));
 
     let released_at = w.at();
     let freed = ga.key().clone();

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{World, ms, secs};
-use lease_memory::snapshot::LeaseState;
+use lease_memory::snapshot::StoredState;
 use lease_memory::{
     GuardOptions, LeaseError, LeaseKey, LeaseStatus, LossReason, ReleaseOutcome, WaitPolicy,
 };
@@ -39,12 +39,12 @@ async fn a_guarded_set_renews_together_and_a_waiter_gets_the_keys_after_its_rele
     assert!(!waiter.is_finished(), "B is held");
     assert!(matches!(guard.status(), LeaseStatus::Held));
     for key in keys(&["A", "B"]) {
-        assert!(matches!(w.state(&key).await, LeaseState::Held(_)), "{key}");
+        assert!(matches!(w.state(&key).await, StoredState::Held(_)), "{key}");
     }
     assert!(
         matches!(
             w.state(&LeaseKey::new("C", "LOCK")).await,
-            LeaseState::Absent
+            StoredState::Absent
         ),
         "the waiter holds nothing while it waits"
     );
@@ -56,7 +56,7 @@ async fn a_guarded_set_renews_together_and_a_waiter_gets_the_keys_after_its_rele
     assert!(set.fence(&LeaseKey::new("B", "LOCK")).unwrap() > fence_b);
     assert!(matches!(
         w.state(&LeaseKey::new("A", "LOCK")).await,
-        LeaseState::Released(_)
+        StoredState::Released(_)
     ));
 }
 
@@ -81,10 +81,10 @@ async fn a_set_with_a_key_taken_over_is_lost_and_its_release_frees_the_rest() {
     assert_eq!(err.key(), &b_key, "the error names the key that was lost");
     assert!(matches!(
         w.state(&LeaseKey::new("A", "LOCK")).await,
-        LeaseState::Released(_)
+        StoredState::Released(_)
     ));
     match w.state(&b_key).await {
-        LeaseState::Held(info) => assert_eq!(info.token, thief.token().fingerprint()),
+        StoredState::Held(info) => assert_eq!(info.token, thief.token().fingerprint()),
         other => panic!("{other:?}"),
     }
 }
@@ -110,6 +110,6 @@ async fn a_set_wait_times_out_naming_a_held_key() {
     }
     assert!(matches!(
         w.state(&LeaseKey::new("A", "LOCK")).await,
-        LeaseState::Absent
+        StoredState::Absent
     ));
 }

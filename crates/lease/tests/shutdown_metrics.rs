@@ -7,7 +7,7 @@ mod common;
 use common::{World, ms, secs};
 use lease_memory::{
     GuardOptions, LeaseError, LeaseStatus, LossReason, ReleaseOutcome, fault::Fault,
-    fault::FaultRule, fault::RequestKind, snapshot::LeaseState, store::AttributeValue,
+    fault::FaultRule, fault::RequestKind, snapshot::StoredState, store::AttributeValue,
     store::StoreErrorKind,
 };
 
@@ -45,7 +45,7 @@ async fn shutdown_releases_everything() {
         assert!(guard.stop_signal().is_stopped());
         assert!(matches!(
             w.state(guard.key()).await,
-            LeaseState::Released(_)
+            StoredState::Released(_)
         ));
     }
     let metrics = m.metrics();

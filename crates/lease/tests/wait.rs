@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use common::{World, ms, secs};
 use lease_memory::{
     GuardOptions, LeaseError, ReleaseOutcome, WaitPolicy, fault::Fault, fault::FaultRule,
-    fault::RequestKind, snapshot::Holder, snapshot::LeaseState,
+    fault::RequestKind, snapshot::Holder, snapshot::StoredState,
 };
 
 /// B11: L=5. A holds the lease from t=0 and releases it at t=2. At t=3, B and C both wait for
@@ -141,7 +141,7 @@ async fn b14_dropping_the_wait_stops_requests() {
     assert!(waited.is_err());
     w.sleep_until(secs(300)).await;
     assert_eq!(c_store.requests_seen(), 1);
-    let LeaseState::Held(info) = w.state(&w.key()).await else {
+    let StoredState::Held(info) = w.state(&w.key()).await else {
         panic!("A's lease is gone");
     };
     assert_eq!(

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use lease::{
     GuardOptions, LeaseConfig, LeaseKey, LeaseManager, LeaseStatus, LossReason, ReleaseOutcome,
-    WaitPolicy, snapshot::LeaseState, store::Store, store::StoreErrorKind,
+    WaitPolicy, snapshot::StoredState, store::Store, store::StoreErrorKind,
 };
 use lease_contract_tests::{Backend, ServerBackend};
 use lease_memory::fault::FaultyStore;
@@ -147,6 +147,6 @@ async fn loss_by_expiry_is_signalled_before_takeover() {
     drop(guard);
     let state = b.inspect(key()).await.unwrap().state;
     assert!(
-        matches!(state, LeaseState::Held(ref info) if info.token == lease.token().fingerprint())
+        matches!(state, StoredState::Held(ref info) if info.token == lease.token().fingerprint())
     );
 }

@@ -13,7 +13,7 @@ use super::retry::{Resend, RetryPolicy};
 use super::{Ids, RequestId, Transmit};
 use crate::error::{LeaseError, Operation};
 use crate::holder::Holder;
-use crate::inspect::LeaseState;
+use crate::inspect::StoredState;
 use crate::key::LeaseKey;
 use crate::lease::{Lease, PendingLease};
 use crate::now::Now;
@@ -278,7 +278,7 @@ impl AcquireOp {
     fn read(&mut self, key: LeaseKey, answer: Answer, now: Now) {
         let result = match inspect::interpret(&self.planner, key.clone(), answer, now.wall) {
             Ok(snapshot) => match snapshot.state {
-                LeaseState::Held(info) => Err(LeaseError::Held {
+                StoredState::Held(info) => Err(LeaseError::Held {
                     key,
                     holder: Holder::Known(info),
                 }),

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::holder::{Holder, HolderInfo};
+use crate::holder::{Holder, HolderRecord};
 use crate::key::LeaseKey;
 use crate::lease::Lease;
 use crate::token::LeaseToken;
@@ -30,7 +30,7 @@ pub enum Turn {
 #[derive(Debug)]
 struct LocalHolder {
     token: LeaseToken,
-    info: HolderInfo,
+    info: HolderRecord,
 }
 
 /// The waiters for one key, first first.
@@ -152,7 +152,7 @@ impl<W: Clone> WaitQueue<W> {
         let line = self.lines.get_mut(key)?;
         line.holder = Some(LocalHolder {
             token: lease.token().clone(),
-            info: HolderInfo {
+            info: HolderRecord {
                 token: lease.token().fingerprint(),
                 expires_at: lease.expires_at(),
                 fence: Some(lease.fence()),

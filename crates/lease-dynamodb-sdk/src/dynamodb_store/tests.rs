@@ -29,8 +29,8 @@ use crate::convert::SdkItem;
 use lease::{
     FencingToken, Lease, LeaseConfig, LeaseError, LeaseKey, LeaseManager, ReleaseOutcome,
     clock::TestClock, config::RetryPolicy, error::InvalidInput, snapshot::Holder,
-    snapshot::HolderInfo, snapshot::LeaseState, snapshot::TokenFingerprint, store::AttributeValue,
-    store::StoreErrorKind, token::LeaseToken,
+    snapshot::HolderRecord, snapshot::StoredState, snapshot::TokenFingerprint,
+    store::AttributeValue, store::StoreErrorKind, token::LeaseToken,
 };
 
 type Manager = LeaseManager<DynamoDbStore<MockDynamoDbApi>>;
@@ -234,7 +234,7 @@ async fn acquire_condition_failure_with_the_old_item_names_the_holder() {
     assert_eq!(key, LeaseKey::new("CACHE#A", "LOCK"));
     assert_eq!(
         info,
-        HolderInfo {
+        HolderRecord {
             token: LeaseToken::new("other").fingerprint(),
             expires_at: crate::store::wire_time::from_epoch_seconds(1500).unwrap(),
             fence: Some(FencingToken::new(77)),
@@ -708,7 +708,7 @@ async fn inspect_reads_the_lease_with_a_consistent_get() {
         .unwrap();
     assert_eq!(
         snapshot.state,
-        LeaseState::Released(HolderInfo {
+        StoredState::Released(HolderRecord {
             token: TokenFingerprint::of("other"),
             expires_at: std::time::UNIX_EPOCH,
             fence: Some(FencingToken::new(5)),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ConnectorError, SdkError};
 use aws_sdk_dynamodb::operation::scan::{ScanError, ScanOutput};
-use lease::snapshot::LeaseState;
+use lease::snapshot::StoredState;
 
 use super::*;
 use crate::MockDynamoDbApi;
@@ -172,9 +172,9 @@ async fn each_item_is_read_as_inspect_reads_it() {
         .iter()
         .map(|l| match l {
             ListedLease::Lease(snapshot) => match snapshot.state {
-                LeaseState::Held(_) => "held",
-                LeaseState::Expired(_) => "expired",
-                LeaseState::Released(_) => "released",
+                StoredState::Held(_) => "held",
+                StoredState::Expired(_) => "expired",
+                StoredState::Released(_) => "released",
                 _ => "other",
             },
             ListedLease::Malformed { error, .. } => match error {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use lease_memory::{
     LeaseConfig, LeaseKey, LeaseManager, LeaseStatus, MemoryStore, clock::Clock, clock::TestClock,
-    fault::FaultyStore, snapshot::LeaseState, status::StatusWatch, store::AttributeValue,
+    fault::FaultyStore, snapshot::StoredState, status::StatusWatch, store::AttributeValue,
     store::Item, token::LeaseToken,
 };
 use tokio::time::Instant;
@@ -109,7 +109,7 @@ impl World {
     }
 
     /// The lease's state in the table, read directly (no manager's log sees it).
-    pub async fn state(&self, key: &LeaseKey) -> LeaseState {
+    pub async fn state(&self, key: &LeaseKey) -> StoredState {
         let reader = LeaseManager::new(self.memory.clone(), self.config.clone())
             .with_clock(self.clock.clone());
         reader.inspect(key.clone()).await.unwrap().state

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use lease::store::StoreResponse;
 use lease::{
-    LeaseError, ReleaseOutcome, error::DecodeError, snapshot::LeaseState, store::Planner,
+    LeaseError, ReleaseOutcome, error::DecodeError, snapshot::StoredState, store::Planner,
     store::Store, token::LeaseToken,
 };
 
@@ -82,11 +82,11 @@ pub async fn inspect_reports_every_state<B: Backend>(backend: &B) {
     let name = backend.name();
     assert_eq!(
         m.inspect(key.clone()).await.unwrap().state,
-        LeaseState::Absent,
+        StoredState::Absent,
         "{name}"
     );
     let lease = m.try_acquire(key.clone(), secs(30)).await.unwrap();
-    let LeaseState::Held(info) = m.inspect(key.clone()).await.unwrap().state else {
+    let StoredState::Held(info) = m.inspect(key.clone()).await.unwrap().state else {
         panic!("{name}: expected held");
     };
     assert_eq!(info.token, lease.token().fingerprint());
@@ -94,11 +94,14 @@ pub async fn inspect_reports_every_state<B: Backend>(backend: &B) {
     assert_eq!(info.fence, Some(lease.fence()));
     env.advance(secs(30));
     let state = m.inspect(key.clone()).await.unwrap().state;
-    assert!(matches!(state, LeaseState::Expired(_)), "{name}: {state:?}");
+    assert!(
+        matches!(state, StoredState::Expired(_)),
+        "{name}: {state:?}"
+    );
     assert_eq!(m.release(&lease).await.unwrap(), ReleaseOutcome::Released);
     let state = m.inspect(key).await.unwrap().state;
     assert!(
-        matches!(state, LeaseState::Released(i) if i.fence == Some(lease.fence())),
+        matches!(state, StoredState::Released(i) if i.fence == Some(lease.fence())),
         "{name}"
     );
 }

@@ -1,7 +1,7 @@
 //! Writes guarded by the lease, in one transaction with a check of the lease item.
 
 use lease::{
-    LeaseError, LeaseKey, error::Operation, snapshot::LeaseState, store::PutRequest,
+    LeaseError, LeaseKey, error::Operation, snapshot::StoredState, store::PutRequest,
     store::StoreErrorKind, transaction::TransactItem,
 };
 
@@ -69,7 +69,7 @@ pub async fn guarded_commit_lands_only_while_held<B: Backend>(backend: &B) {
     );
     let state = m.inspect(key).await.unwrap().state;
     assert!(
-        matches!(state, LeaseState::Released(_)),
+        matches!(state, StoredState::Released(_)),
         "{name}: {state:?}"
     );
 }
