@@ -4,7 +4,7 @@
 # pinned, into .tools/), runs fmt, clippy, doc, the public API check (api/), cargo package (the
 # published crates) and every
 # test (the contract suite on memory, dynalite and moto), runs the lifecycle simulator (scripted
-# schedules and 20 000 seeds), runs lease-core's fuzz targets briefly (scripts/fuzz.sh), runs
+# schedules and 20 000 seeds), runs the fuzz targets briefly (scripts/fuzz.sh), runs
 # the main-job example on memory and dynalite, and stops the servers. Exits non-zero on any
 # failure.
 set -euo pipefail
@@ -84,8 +84,8 @@ step "simulator: the fault-class schedules, then 20 000 seeded fault schedules (
 scripts/sim.sh --scripted
 scripts/sim.sh 20000
 
-step "fuzz: each lease-core fuzz target for 10 s from its committed corpus (scripts/fuzz.sh; nightly)"
-# Builds the four targets (cargo-fuzz pinned into .tools/; libFuzzer needs nightly, and
+step "fuzz: each fuzz target (lease-core's four, the SDK store's) for 10 s from its committed corpus (scripts/fuzz.sh; nightly)"
+# Builds the five targets (cargo-fuzz pinned into .tools/; libFuzzer needs nightly, and
 # without it the step is skipped with a message) and runs each on a temporary copy of
 # fuzz/corpus/: a property that does not hold fails here, with the input saved under
 # fuzz/artifacts/.
