@@ -43,8 +43,9 @@ export PATH="$PWD/$root/bin:$PATH"
 # of its own, fuzz/sdk/ (so that the four build without it). Corpora: fuzz/corpus/TARGET/.
 targets=(decode_item interpret_answers render_request lifecycle_machines sdk_answers)
 fuzz_dir() { if [ "$1" = sdk_answers ]; then echo fuzz/sdk; else echo fuzz; fi; }
-# Debug assertions (and so overflow checks) on, as in the tests; no sanitizer: lease-core
-# forbids unsafe code, and without AddressSanitizer the targets run about twice as fast.
+# Debug assertions (and so overflow checks) on, as in the tests; no sanitizer: our crates
+# forbid unsafe code (the SDK target checks what is shown, not memory), and without
+# AddressSanitizer the targets run about twice as fast.
 flags=(--debug-assertions --sanitizer none)
 
 work="$(mktemp -d)"
