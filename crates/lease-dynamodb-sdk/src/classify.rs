@@ -213,21 +213,22 @@ impl OperationError for DescribeTableError {
 /// version does not know, the answer is still `ConditionFailed` (the write was certainly not
 /// applied), without the item.
 ///
-/// `secrets` are the request's bearer tokens: no text of the server's that goes into the
-/// answer or the error shows them (a reason's message, the error's message and source).
+/// `secrets` gives the request's bearer tokens (asked for only when a text of the server's goes
+/// into the answer or the error): none of those texts shows them (a reason's message, the
+/// error's message and source).
 ///
 /// # Errors
 /// Every failure other than a failed condition, classified.
 pub(crate) fn classify<E: OperationError>(
     err: SdkError<E, HttpResponse>,
-    secrets: &Secrets,
+    secrets: impl FnOnce() -> Secrets,
 ) -> Result<StoreResponse, StoreError> {
     if let Some(reasons) = err
         .as_service_error()
         .and_then(E::transaction_canceled_reasons)
     {
         return Ok(StoreResponse::TransactionCanceled {
-            reasons: transact::reasons_from_sdk(reasons, secrets),
+            reasons: transact::reasons_from_sdk(reasons, &secrets()),
         });
     }
     if let Some(old_item) = err.as_service_error().and_then(E::condition_failed_item) {
@@ -240,7 +241,7 @@ pub(crate) fn classify<E: OperationError>(
         };
         return Ok(StoreResponse::ConditionFailed { old_item });
     }
-    Err(classify_error_hiding(err, secrets))
+    Err(classify_error_hiding(err, &secrets()))
 }
 
 /// Classifies a failure that is not a failed condition:
@@ -434,7 +435,7 @@ pub(crate) mod tests {
     }
 
     fn kind_of(err: SdkError<PutItemError, HttpResponse>) -> StoreErrorKind {
-        classify(err, &Secrets::none()).unwrap_err().kind()
+        classify(err, Secrets::none).unwrap_err().kind()
     }
 
     #[test]
@@ -475,11 +476,8 @@ pub(crate) mod tests {
             (400, "SerializationException", StoreErrorKind::Other),
         ];
         for (status, code, kind) in cases {
-            let err = classify(
-                service(PutItemError::generic, status, code),
-                &Secrets::none(),
-            )
-            .unwrap_err();
+            let err =
+                classify(service(PutItemError::generic, status, code), Secrets::none).unwrap_err();
             assert_eq!(err.kind(), kind, "{code}");
             assert!(
                 err.message().starts_with("PutItem failed: "),
@@ -503,7 +501,7 @@ pub(crate) mod tests {
             PutItemError::generic(ErrorMetadata::builder().build()),
             http(500),
         );
-        let err = classify(err, &Secrets::none()).unwrap_err();
+        let err = classify(err, Secrets::none).unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::Unavailable);
         assert_eq!(err.message(), "PutItem failed: no error code (HTTP 500)");
     }
@@ -615,7 +613,7 @@ pub(crate) mod tests {
         );
         let Ok(StoreResponse::ConditionFailed {
             old_item: Some(item),
-        }) = classify(err, &Secrets::none())
+        }) = classify(err, Secrets::none)
         else {
             panic!("not a condition failure with an item");
         };
@@ -631,7 +629,7 @@ pub(crate) mod tests {
             "ConditionalCheckFailedException",
         );
         assert_eq!(
-            classify(err, &Secrets::none()).unwrap_err().kind(),
+            classify(err, Secrets::none).unwrap_err().kind(),
             StoreErrorKind::Other
         );
     }

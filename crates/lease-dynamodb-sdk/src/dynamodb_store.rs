@@ -132,28 +132,33 @@ impl<C: DynamoDbApi> DynamoDbStore<C> {
     /// it is made: held inline, it would make this future as large (about 6.4 KB), and
     /// [`execute`](Store::execute) would copy all of it into its box before the first poll.
     async fn send(&self, request: &Request) -> Result<StoreResponse, StoreError> {
-        let input = request_to_input(request, &self.templates)?;
-        let secrets = Secrets::of(&input);
-        match input {
+        // The request's bearer tokens, for the error path only (rendered again there: an
+        // error is rare, and the success path makes no copy of them).
+        let secrets = || {
+            request_to_input(request, &self.templates)
+                .map(|input| Secrets::of(&input))
+                .unwrap_or_default()
+        };
+        match request_to_input(request, &self.templates)? {
             Input::Put(input) => match Box::pin(self.api.put_item(input)).await {
                 Ok(out) => applied(out.attributes),
-                Err(e) => classify(e, &secrets),
+                Err(e) => classify(e, secrets),
             },
             Input::Update(input) => match Box::pin(self.api.update_item(input)).await {
                 Ok(out) => applied(out.attributes),
-                Err(e) => classify(e, &secrets),
+                Err(e) => classify(e, secrets),
             },
             Input::Delete(input) => match Box::pin(self.api.delete_item(input)).await {
                 Ok(out) => applied(out.attributes),
-                Err(e) => classify(e, &secrets),
+                Err(e) => classify(e, secrets),
             },
             Input::Get(input) => match Box::pin(self.api.get_item(input)).await {
                 Ok(out) => Ok(StoreResponse::Item(optional_item_from_sdk(out.item)?)),
-                Err(e) => classify(e, &secrets),
+                Err(e) => classify(e, secrets),
             },
             Input::Transact(input) => match Box::pin(self.api.transact_write_items(input)).await {
                 Ok(_) => Ok(StoreResponse::Applied { attributes: None }),
-                Err(e) => classify(e, &secrets),
+                Err(e) => classify(e, secrets),
             },
             Input::Query(input) => self.query(input).await,
         }
@@ -167,7 +172,7 @@ impl<C: DynamoDbApi> DynamoDbStore<C> {
             let next = input.clone();
             let out = match self.api.query(input).await {
                 Ok(out) => out,
-                Err(e) => return classify(e, &Secrets::none()),
+                Err(e) => return classify(e, Secrets::none),
             };
             for item in out.items.unwrap_or_default() {
                 if let Some(item) = optional_item_from_sdk(Some(item))? {
