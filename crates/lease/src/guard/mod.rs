@@ -250,7 +250,7 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
     options: GuardOptions,
     value: Option<&Text>,
 ) -> Result<LeaseGuard<S>, LeaseError> {
-    let acquire = async {
+    let acquire = || async {
         match &options.wait {
             Some(policy) => {
                 crate::wait::acquire_waiting(manager, key.clone(), duration, policy, value).await
@@ -266,37 +266,50 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
 }
 
 /// A guard of the lease `acquire` gives (for `key`, for errors): see [`guard_kept`].
-pub(crate) async fn guard_with<S: Store + 'static>(
+pub(crate) async fn guard_with<S: Store + 'static, F>(
     manager: &LeaseManager<S>,
     key: LeaseKey,
     duration: Duration,
     options: &GuardOptions,
-    acquire: impl Future<Output = Result<Lease, LeaseError>>,
-) -> Result<LeaseGuard<S>, LeaseError> {
+    acquire: impl FnOnce() -> F,
+) -> Result<LeaseGuard<S>, LeaseError>
+where
+    F: Future<Output = Result<Lease, LeaseError>>,
+{
     guard_kept(manager, key, duration, options, acquire).await
 }
 
 /// A guard of the lease set `acquire` gives: see [`guard_kept`].
-pub(crate) async fn guard_set_with<S: Store + 'static>(
+pub(crate) async fn guard_set_with<S: Store + 'static, F>(
     manager: &LeaseManager<S>,
     key: LeaseKey,
     duration: Duration,
     options: &GuardOptions,
-    acquire: impl Future<Output = Result<LeaseSet, LeaseError>>,
-) -> Result<LeaseGuard<S, LeaseSet>, LeaseError> {
+    acquire: impl FnOnce() -> F,
+) -> Result<LeaseGuard<S, LeaseSet>, LeaseError>
+where
+    F: Future<Output = Result<LeaseSet, LeaseError>>,
+{
     guard_kept(manager, key, duration, options, acquire).await
 }
 
 /// A guard of the lease `acquire` gives (for `key`, for errors): the renew period is checked
 /// and the manager must not be shut down, before `acquire` runs and after it (a lease acquired
 /// during a shutdown is released again).
-pub(crate) async fn guard_kept<S: Store + 'static, L: Kept>(
+///
+/// `acquire` makes the acquire's future where it is awaited: a future passed in and awaited
+/// would be stored twice in this one's state, and once more per caller that passes it on
+/// (docs/performance.md, "Memory per guard: a future stored twice").
+pub(crate) async fn guard_kept<S: Store + 'static, L: Kept, F>(
     manager: &LeaseManager<S>,
     key: LeaseKey,
     duration: Duration,
     options: &GuardOptions,
-    acquire: impl Future<Output = Result<L, LeaseError>>,
-) -> Result<LeaseGuard<S, L>, LeaseError> {
+    acquire: impl FnOnce() -> F,
+) -> Result<LeaseGuard<S, L>, LeaseError>
+where
+    F: Future<Output = Result<L, LeaseError>>,
+{
     let skew = manager.config().max_clock_skew();
     if let Err(reason) = options.renew_policy().renew_period(duration, skew) {
         return Err(LeaseError::InvalidInput {
@@ -308,7 +321,7 @@ pub(crate) async fn guard_kept<S: Store + 'static, L: Kept>(
     if manager.shared.guards.is_shut_down() {
         return Err(LeaseError::ManagerShutDown { key });
     }
-    let lease = acquire.await?;
+    let lease = acquire().await?;
     if manager.shared.guards.is_shut_down() {
         if let Err(e) = release_kept(manager, lease.clone()).await {
             warn!(key = %lease.key(), error = %e.report(), "could not release a lease acquired during shutdown");

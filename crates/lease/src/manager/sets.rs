@@ -86,7 +86,7 @@ impl<S: Store> LeaseManager<S> {
         let key = keys
             .first()
             .map_or_else(|| LeaseKey::new("", ""), |k| self.planner().resolve(k));
-        let acquire = self.set(keys, duration, options.wait.as_ref());
+        let acquire = || self.set(keys, duration, options.wait.as_ref());
         guard::guard_set_with(self, key, duration, &options, acquire).await
     }
 
