@@ -1,7 +1,8 @@
 //! Faults on the real wire (issue 12, part 2): a real `aws_sdk_dynamodb::Client` (configured
 //! with the SDK's standard retries, which `DynamoDbStore` turns off: the manager's
 //! `RetryPolicy` resends instead, seeing every attempt) talks to dynalite
-//! (`LEASE_DYNALITE_ENDPOINT`) through a fault-injecting TCP proxy on loopback
+//! (`LEASE_DYNALITE_ENDPOINT`; moto, `LEASE_MOTO_ENDPOINT`, for a lease set's transaction)
+//! through a fault-injecting TCP proxy on loopback
 //! (`common/fault_proxy.rs`). The proxy loses an answer after dynalite applied the request,
 //! resets a connection before forwarding, answers past the client's timeout, or blackholes
 //! every request; the tests check that each lease operation still ends in a definite answer
@@ -60,10 +61,19 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// dynalite's endpoint. A missing variable fails the test: a store is never skipped silently.
 fn dynalite_endpoint() -> String {
-    match std::env::var("LEASE_DYNALITE_ENDPOINT") {
+    server_endpoint("LEASE_DYNALITE_ENDPOINT", "dynalite")
+}
+
+/// moto's endpoint, for what dynalite does not have (transactions): as [`dynalite_endpoint`].
+fn moto_endpoint() -> String {
+    server_endpoint("LEASE_MOTO_ENDPOINT", "moto")
+}
+
+fn server_endpoint(variable: &str, server: &str) -> String {
+    match std::env::var(variable) {
         Ok(endpoint) if !endpoint.is_empty() => endpoint,
         _ => panic!(
-            "LEASE_DYNALITE_ENDPOINT is not set: the wire-fault tests need a running dynalite. \
+            "{variable} is not set: the wire-fault tests need a running {server}. \
              Run scripts/test.sh, which starts dynalite and moto and sets it, \
              or `eval \"$(scripts/servers.sh start)\"` before cargo test."
         ),
@@ -102,8 +112,9 @@ struct Stored {
     fence: Option<u64>,
 }
 
-/// A fresh lock table on dynalite, a client straight to dynalite (to make the table and read
-/// items), and a fault proxy in front of dynalite for the managers under test.
+/// A fresh lock table on a server (dynalite unless said otherwise), a client straight to it (to
+/// make the table and read items), and a fault proxy in front of it for the managers under
+/// test.
 struct Wire {
     config: LeaseConfig,
     direct: Client,
@@ -112,15 +123,18 @@ struct Wire {
 
 impl Wire {
     async fn new(case: &str) -> Self {
-        let endpoint = dynalite_endpoint();
+        Self::on(&dynalite_endpoint(), case).await
+    }
+
+    async fn on(endpoint: &str, case: &str) -> Self {
         let table = format!("wire-{case}-{}", uuid::Uuid::new_v4().simple());
         let config = LeaseConfig::builder(table)
             .max_clock_skew(SKEW)
             .build()
             .unwrap();
-        let direct = client(&endpoint);
+        let direct = client(endpoint);
         create_lock_table(&direct, &config).await.unwrap();
-        let proxy = FaultProxy::start(&endpoint);
+        let proxy = FaultProxy::start(endpoint);
         Self {
             config,
             direct,
@@ -287,6 +301,56 @@ async fn an_acquire_whose_answer_is_lost_is_ours_or_unknown_never_held() {
                     assert!(taken.is_ok(), "{taken:?}; item {stored:?}");
                 }
                 Err(e) => panic!("an acquire whose answer was lost ended in {e:?}"),
+            }
+        },
+    )
+    .await;
+}
+
+/// B02 for a lease set, on moto (dynalite has no transactions): moto applies the set's
+/// `TransactWriteItems`, its answer is lost. The manager resends the transaction (the same
+/// token; the own-token branch of each key's condition lets it through): the acquire ends with
+/// the set, every key's item holding it, or in `OutcomeUnknown` with every key given back;
+/// never `HeldKeys` by our own earlier write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_acquire_whose_answer_is_lost_is_ours_or_unknown_never_held() {
+    bounded(
+        "a_set_acquire_whose_answer_is_lost_is_ours_or_unknown_never_held",
+        async {
+            let wire = Wire::on(&moto_endpoint(), "set-lost").await;
+            let manager = wire.manager(REQUEST_TIMEOUT);
+            let keys = ["WIRE#set-a", "WIRE#set-b"];
+            wire.proxy.once(Fault::DropResponse);
+
+            let result = manager.try_acquire_set(keys, LEASE).await;
+            let sent = wire.proxy.log_of("TransactWriteItems");
+            assert_eq!(
+                (sent[0].fault, sent[0].status),
+                (Fault::DropResponse, Some(200)),
+                "the first transaction was not applied and lost: {sent:#?}"
+            );
+            match result {
+                Ok(set) => {
+                    assert!(sent.len() >= 2, "no resend: {sent:#?}");
+                    assert_eq!(set.len(), 2);
+                    for lease in set.leases() {
+                        assert_stored_is(&wire.stored(lease.key()).await, lease);
+                    }
+                    let contender = wire.direct_manager().try_acquire_set(keys, LEASE).await;
+                    assert!(
+                        matches!(contender, Err(LeaseError::HeldKeys { .. })),
+                        "{contender:?}"
+                    );
+                    assert_eq!(
+                        manager.release_set(&set).await.unwrap(),
+                        ReleaseOutcome::Released
+                    );
+                }
+                Err(LeaseError::OutcomeUnknown { .. }) => {
+                    let taken = wire.direct_manager().try_acquire_set(keys, LEASE).await;
+                    assert!(taken.is_ok(), "{taken:?}");
+                }
+                Err(e) => panic!("a set acquire whose answer was lost ended in {e:?}"),
             }
         },
     )
