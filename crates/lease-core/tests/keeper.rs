@@ -158,6 +158,64 @@ fn renews_at_the_send_time_plus_the_period() {
     assert_eq!(k.poll_timeout(), Some(c.instant(secs(6))));
 }
 
+/// A renewal sent at 3 s and still unanswered at 6 s, halfway to the safe deadline (9 s), makes
+/// the lease at risk with no answer at all; its late success (at 7 s) makes it held again.
+#[test]
+fn an_unanswered_renewal_is_at_risk_halfway_to_the_deadline_and_recovers() {
+    let (mut k, c) = keeper();
+    let (id, _) = sent(&mut k, &c, secs(3));
+    assert_eq!(k.poll_timeout(), Some(c.instant(secs(6))), "halfway");
+    k.handle_timeout(c.at(ms(5_999)));
+    assert!(matches!(k.status(), LeaseStatus::Held));
+    assert!(events(&mut k).is_empty());
+    k.handle_timeout(c.at(secs(6)));
+    let overdue = events(&mut k);
+    assert!(
+        matches!(overdue.as_slice(), [KeeperEvent::RenewalUnanswered { waited }] if *waited == secs(3)),
+        "{overdue:?}"
+    );
+    let LeaseStatus::AtRisk { since, last_error } = k.status().clone() else {
+        panic!("{:?}", k.status());
+    };
+    assert_eq!(since, c.instant(secs(6)));
+    assert!(
+        matches!(&*last_error, LeaseError::Store { source, .. } if source.kind() == StoreErrorKind::Timeout),
+        "{last_error:?}"
+    );
+    // Once at risk, the deadline is what is left to wait for; no second event.
+    assert_eq!(k.poll_timeout(), Some(c.instant(secs(9))));
+    k.handle_timeout(c.at(ms(6_500)));
+    assert!(events(&mut k).is_empty());
+    k.handle_response(id, applied(), c.at(secs(7)));
+    assert!(matches!(
+        events(&mut k).as_slice(),
+        [KeeperEvent::Renewed { .. }]
+    ));
+    assert!(matches!(k.status(), LeaseStatus::Held));
+    assert_eq!(k.lease().valid_until(), Some(c.instant(secs(12))));
+}
+
+/// The same renewal unanswered to the deadline: at risk at 6 s, lost at 9 s with the overdue
+/// renewal as the last error.
+#[test]
+fn an_unanswered_renewal_is_lost_at_the_deadline_with_its_error() {
+    let (mut k, c) = keeper();
+    let _ = sent(&mut k, &c, secs(3));
+    k.handle_timeout(c.at(secs(6)));
+    let _ = events(&mut k);
+    k.handle_timeout(c.at(secs(9)));
+    let lost = events(&mut k);
+    assert!(
+        matches!(
+            lost.as_slice(),
+            [KeeperEvent::Lost(LossReason::Unconfirmed {
+                last_error: Some(_)
+            })]
+        ),
+        "{lost:?}"
+    );
+}
+
 #[test]
 fn a_failed_renewal_is_at_risk_retried_with_backoff_and_recovers() {
     let (mut k, c) = keeper();

@@ -201,8 +201,9 @@ async fn b09_outage_longer_than_the_lease_signals_loss_before_takeover() {
     assert_eq!(a.metrics().lost, 1);
 }
 
-/// B09 with a renewal that hangs (its request is slow to reach the store): the lease is lost
-/// at its safe deadline, not when the request ends, with no error to report; the renewal is
+/// B09 with a renewal that hangs (its request is slow to reach the store): the lease is at
+/// risk halfway from the renewal's sending (3 s) to the safe deadline (9 s), at 6 s, though
+/// no answer came; it is lost at its safe deadline, not when the request ends; the renewal is
 /// abandoned, and the release frees the lease at once.
 #[tokio::test(start_paused = true)]
 async fn renewal_in_flight_at_the_deadline_is_lost_at_the_deadline() {
@@ -210,6 +211,7 @@ async fn renewal_in_flight_at_the_deadline_is_lost_at_the_deadline() {
     let a_store = w.faulty();
     let a = w.manager("a", &a_store);
     let guard = a.acquire_guard(w.key(), secs(10), every(3)).await.unwrap();
+    let history = History::record(&w, guard.subscribe());
     a_store.push_rule(
         FaultRule::new(Fault::Delay(secs(30)))
             .matching(RequestKind::Update)
@@ -217,9 +219,20 @@ async fn renewal_in_flight_at_the_deadline_is_lost_at_the_deadline() {
     );
     let reason = guard.lost().await;
     assert_eq!(w.at(), secs(9));
+    tokio::time::sleep(ms(1)).await; // the history's task records the loss
+    assert_eq!(history.phases(), ["at-risk", "lost"]);
+    assert_eq!(history.entries()[0].0, secs(6), "at risk halfway");
+    let LossReason::Unconfirmed {
+        last_error: Some(error),
+    } = &reason
+    else {
+        panic!("expected unconfirmed with the overdue renewal, got {reason:?}");
+    };
+    assert!(error.to_string().contains("refresh"), "{error}");
     assert!(
-        matches!(reason, LossReason::Unconfirmed { last_error: None }),
-        "{reason:?}"
+        error.report().to_string().contains("unanswered"),
+        "{}",
+        error.report()
     );
     // The release reports the loss, and still releases what may be ours.
     let released = guard.release().await.unwrap_err();

@@ -40,6 +40,15 @@ pub enum KeeperEvent<L = Lease> {
         /// When the next attempt is due, from now.
         retry_in: Duration,
     },
+    /// A renewal in flight is still unanswered when half the time from its sending to the
+    /// safe deadline has passed (a store that hangs, a request timeout longer than the lease
+    /// has left): the status is [`AtRisk`](LeaseStatus::AtRisk), its error a
+    /// [`StoreErrorKind::Timeout`](crate::StoreErrorKind::Timeout) saying so. The renewal
+    /// stays in flight: its answer, if it comes before the deadline, decides as usual.
+    RenewalUnanswered {
+        /// How long ago the renewal was sent.
+        waited: Duration,
+    },
     /// The lease was lost: the status is [`Lost`](LeaseStatus::Lost). Work under the lease
     /// must stop. Renewals have stopped.
     Lost(LossReason),
@@ -144,7 +153,9 @@ enum Phase<L> {
 ///   or renewal was sent, drawn afresh each time from the seed the keeper was made with: never
 ///   later than the period, and leases acquired together do not stay in step. A failed renewal (after the [`RetryPolicy`]'s retries) makes the lease
 ///   [`AtRisk`](LeaseStatus::AtRisk) and is retried after the [`RenewPolicy`]'s delays, never
-///   later than the safe deadline.
+///   later than the safe deadline. So does a renewal still unanswered halfway from its sending
+///   to the safe deadline ([`KeeperEvent::RenewalUnanswered`]): a guard whose store hangs is
+///   at risk before it is lost, whatever the store's request timeout.
 /// - The lease is [`Lost`](LeaseStatus::Lost) with [`LossReason::NotOwned`] when a renewal is
 ///   answered `NotOwned`, and with [`LossReason::Unconfirmed`] at the first reading at or past
 ///   its safe deadline ([`Lease::is_valid_at`]: monotonic or wall clock) without a confirmed
@@ -173,6 +184,8 @@ pub struct Keeper<L: Kept = Lease> {
     next_attempt: Option<Instant>,
     failures: u32,
     last_error: Option<Arc<LeaseError>>,
+    /// When the renewal in flight was started (its first sending).
+    renewing_since: Option<Instant>,
     ending: Option<Ending>,
     /// Whether the release must be sent: not when the lease is known not to be ours.
     send_release: bool,
@@ -232,6 +245,7 @@ impl<L: Kept> Keeper<L> {
             next_attempt: None,
             failures: 0,
             last_error: None,
+            renewing_since: None,
             ending: None,
             send_release: true,
             lost_before_end: None,
@@ -359,6 +373,7 @@ impl<L: Kept> Keeper<L> {
     /// at any time.
     pub fn handle_timeout(&mut self, now: Now) {
         self.check_deadline(now);
+        self.check_overdue(now);
         if let Phase::Renewing { exchange, .. } | Phase::Releasing { exchange } = &mut self.phase {
             exchange.handle_timeout(now.monotonic);
         }
@@ -384,6 +399,9 @@ impl<L: Kept> Keeper<L> {
                 next = earliest(next, exchange.poll_timeout());
             }
             Phase::Idle | Phase::Done => {}
+        }
+        if matches!(self.status, LeaseStatus::Held) {
+            next = earliest(next, self.overdue_at());
         }
         next
     }
@@ -449,6 +467,47 @@ impl<L: Kept> Keeper<L> {
 
     /// The lease is lost at `now` if it is held past its safe deadline; a renewal in flight
     /// past the deadline is abandoned (whatever the status: a release waits for it no longer).
+    /// When the renewal in flight is overdue: halfway from its start to the safe deadline.
+    /// `None` when no renewal is in flight.
+    fn overdue_at(&self) -> Option<Instant> {
+        if !matches!(self.phase, Phase::Renewing { .. }) {
+            return None;
+        }
+        let since = self.renewing_since?;
+        let deadline = self.lease.valid_until()?;
+        Some(since + deadline.saturating_duration_since(since) / 2)
+    }
+
+    /// A held lease whose renewal is overdue at `now` is at risk
+    /// ([`KeeperEvent::RenewalUnanswered`]).
+    fn check_overdue(&mut self, now: Now) {
+        let (Some(at), Some(due)) = (now.monotonic, self.overdue_at()) else {
+            return;
+        };
+        if at < due || !matches!(self.status, LeaseStatus::Held) {
+            return;
+        }
+        let waited = at.saturating_duration_since(self.renewing_since.unwrap_or(at));
+        let error = Arc::new(LeaseError::Store {
+            operation: crate::error::Operation::Refresh,
+            key: self.lease.key().clone(),
+            source: crate::response::StoreError::new(
+                crate::response::StoreErrorKind::Timeout,
+                format!(
+                    "the renewal sent {waited:?} ago is unanswered, halfway to the lease's safe \
+                     deadline (it stays in flight)"
+                ),
+            ),
+        });
+        self.last_error = Some(Arc::clone(&error));
+        self.set_status(LeaseStatus::AtRisk {
+            since: at,
+            last_error: error,
+        });
+        self.events
+            .push_back(KeeperEvent::RenewalUnanswered { waited });
+    }
+
     fn check_deadline(&mut self, now: Now) {
         if self.lease.is_valid_at(now) {
             return;
@@ -484,6 +543,7 @@ impl<L: Kept> Keeper<L> {
                 let exchange =
                     Exchange::new(request, self.ids.next(), self.retry, Resend::Transient);
                 self.phase = Phase::Renewing { exchange, pending };
+                self.renewing_since = now.monotonic;
             }
             Err(error) => self.renewal_failed(error, now),
         }

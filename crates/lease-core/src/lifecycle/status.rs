@@ -10,7 +10,7 @@ use crate::error::LeaseError;
 /// `LeaseGuard`).
 ///
 /// ```text
-/// Held ──renew fails──▶ AtRisk ──renew succeeds──▶ Held
+/// Held ──renew fails, or is unanswered halfway to the deadline──▶ AtRisk ──renew succeeds──▶ Held
 /// Held / AtRisk ──not ours any more, or safe deadline passed, or manager shut down──▶ Lost
 /// Held / AtRisk ──released or dropped──▶ Released
 /// ```
@@ -26,10 +26,13 @@ pub enum LeaseStatus {
     Held,
     /// The lease is still ours until its safe deadline, but renewals are failing: the store
     /// failed (throttled, timed out, unavailable, or another error), and renewals are retried
-    /// with backoff. Work may go on until the deadline
+    /// with backoff; or a renewal is still unanswered halfway from its sending to the safe
+    /// deadline (its error then a `Store` error of kind `Timeout` saying so; the renewal stays
+    /// in flight). Work may go on until the deadline
     /// ([`Lease::valid_until`](crate::Lease::valid_until)), but should prepare to stop.
     AtRisk {
-        /// When the first of the failing renewals failed (the holder's monotonic clock).
+        /// When the first of the failing renewals failed, or the unanswered one became overdue
+        /// (the holder's monotonic clock).
         since: Instant,
         /// The last renewal's error.
         last_error: Arc<LeaseError>,

@@ -210,6 +210,9 @@ impl<L: Kept> Shared<L> {
                 self.metrics.record_renew_failure();
                 warn!(key = %key, ?fence, error = %error.report(), failures, ?retry_in, "lease renewal failed; lease at risk");
             }
+            KeeperEvent::RenewalUnanswered { waited } => {
+                warn!(key = %key, ?fence, ?waited, "lease renewal unanswered halfway to the safe deadline; lease at risk");
+            }
             KeeperEvent::Lost(reason) => {
                 if reason.is_not_owned() {
                     self.metrics.record_renew_failure();
