@@ -133,7 +133,9 @@ impl LeaderWatch {
 
     /// Waits until the observed leader changes (another leader, a new term of the same one,
     /// or no leader: `Ok(None)`), and returns it. A renewal of the same term is not a change
-    /// (it only moves the expiry [`leader`](Self::leader) shows).
+    /// (it only moves the expiry [`leader`](Self::leader) shows). The first read that
+    /// succeeds counts as a change, even when it finds no leader (`Ok(None)`): a caller who
+    /// read the leader before watching learns that it is gone.
     ///
     /// # Errors
     /// [`ObserverStopped`] once the observer task has ended (its runtime shut down): nothing
@@ -175,15 +177,17 @@ impl LeaderWatch {
 }
 
 /// Passes the observer's changes to the watchers: woken by a change of term (another leader, a
-/// new term, none); a renewal only updates the expiry shown.
-fn publish(tx: &watch::Sender<Option<Leader>>, observer: &mut Observer) {
+/// new term, none); a renewal only updates the expiry shown. Whether the watchers were woken.
+fn publish(tx: &watch::Sender<Option<Leader>>, observer: &mut Observer) -> bool {
+    let mut woken = false;
     while let Some(change) = observer.poll_change() {
-        tx.send_if_modified(|shown| {
+        woken |= tx.send_if_modified(|shown| {
             let new_term = !Leader::same_term(shown.as_ref(), change.as_ref());
             *shown = change;
             new_term
         });
     }
+    woken
 }
 
 impl<S: Store + 'static> LeaseManager<S> {
@@ -261,6 +265,7 @@ impl<S: Store + 'static> LeaseManager<S> {
             // The read in flight, raced against the observer's timers (above all the shown
             // leader's expiry): a slow read never keeps a leader shown past its lease.
             let mut in_flight: Option<InFlight> = None;
+            let mut announced = false;
             loop {
                 let now = manager.clock_reading();
                 observer.handle_timeout(now);
@@ -274,7 +279,7 @@ impl<S: Store + 'static> LeaseManager<S> {
                         Box::pin(async move { reader.store().execute(&request).await }),
                     ));
                 }
-                publish(&tx, &mut observer);
+                let _ = publish(&tx, &mut observer);
                 // Never closer than 1 ms: a timer that stays due cannot spin the task.
                 let wait = match (observer.poll_timeout(), now.monotonic) {
                     (Some(at), Some(read)) => at.saturating_duration_since(read),
@@ -290,8 +295,18 @@ impl<S: Store + 'static> LeaseManager<S> {
                         if let Some(error) = &error {
                             warn!(key = %error.key(), error = %error.report(), "could not read the leader; showing the last one until its expiry");
                         }
+                        let read = error.is_none();
                         errors_tx.send_replace(error);
-                        publish(&tx, &mut observer);
+                        let woken = publish(&tx, &mut observer);
+                        // The first read that succeeds wakes the watchers even when it found no
+                        // leader (which the watch already showed, as "nothing read yet"): one
+                        // who read the leader before watching learns that it is gone.
+                        if read && !announced {
+                            announced = true;
+                            if !woken {
+                                tx.send_modify(|_| {});
+                            }
+                        }
                     }
                     () = tokio::time::sleep(wait) => {}
                 }

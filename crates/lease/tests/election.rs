@@ -97,6 +97,35 @@ async fn the_next_candidate_takes_over_at_once_and_observers_follow() {
     assert_eq!(watch.changed().await, Ok(None), "no leader");
 }
 
+/// A watcher that read the leader itself (as `lease leader --follow` does before it watches)
+/// is told at the first read when that leader is gone by then: the first read counts as a
+/// change even when it finds no leader, which the watch showed before any read.
+#[tokio::test(start_paused = true)]
+async fn the_first_read_is_a_change_even_without_a_leader() {
+    let w = World::new();
+    let m = w.manager("m", &w.faulty());
+    let observer = w.manager("observer", &w.faulty());
+    let leadership = m
+        .campaign("jobs", "a", secs(10), GuardOptions::default())
+        .await
+        .unwrap();
+    let read = observer.leader("jobs").await.unwrap();
+    assert_eq!(read.unwrap().value.as_deref(), Some("a"));
+    assert_eq!(leadership.resign().await.unwrap(), ReleaseOutcome::Released);
+
+    let mut watch = observer.observe("jobs", secs(1)).unwrap();
+    let first = tokio::time::timeout(secs(5), watch.changed()).await;
+    assert_eq!(
+        first,
+        Ok(Ok(None)),
+        "the first read, with no leader, is a change"
+    );
+    assert_eq!(w.at(), secs(0));
+    // And only the first: no leader read again is no change.
+    let later = tokio::time::timeout(secs(5), watch.changed()).await;
+    assert!(later.is_err(), "{later:?}");
+}
+
 /// A leader that can no longer renew (its process is cut off) is reported by observers until
 /// its lease's expiry and not one read later, even when the observer's own reads fail; the
 /// leader itself reports the loss before that.
