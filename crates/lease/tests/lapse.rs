@@ -263,8 +263,9 @@ async fn every_signal_turns_at_the_instant_of_the_deadline() {
 }
 
 /// A renewal that lands but is answered after the deadline (sent at t=3, answered at t=10) is
-/// not accepted: the guard is lost at t=9 and stays lost; its release reports the loss and
-/// still releases the token the late renewal extended.
+/// not accepted: the guard is at risk at t=6 (the renewal unanswered halfway to the deadline),
+/// lost at t=9, and stays lost; its release reports the loss and still releases the token the
+/// late renewal extended.
 #[tokio::test(start_paused = true)]
 async fn a_renewal_answered_after_the_deadline_is_not_accepted() {
     let w = World::new();
@@ -282,7 +283,8 @@ async fn a_renewal_answered_after_the_deadline_is_not_accepted() {
     assert!(reason.is_unconfirmed(), "{reason:?}");
     w.sleep_until(secs(11)).await;
     assert!(unconfirmed(&guard.status()), "{:?}", guard.status());
-    assert_eq!(history.phases(), ["lost"]);
+    assert_eq!(history.phases(), ["at-risk", "lost"]);
+    assert_eq!(history.entries()[0].0, secs(6));
     let released = guard.release().await.unwrap_err();
     assert!(lost_unconfirmed(&released), "{released:?}");
     assert!(matches!(w.state(&w.key()).await, StoredState::Released(_)));
