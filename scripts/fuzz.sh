@@ -5,6 +5,8 @@
 # never into the repository.
 #
 #   scripts/fuzz.sh [SECONDS]
+#   scripts/fuzz.sh --build-only     (builds the targets, runs none: scripts/test.sh builds them
+#                                     in the background while the tests run)
 #
 # A target that panics (a property that does not hold) fails the run: its input is saved
 # under fuzz/artifacts/TARGET/ or fuzz/sdk/artifacts/TARGET/ (ignored by git), and the message says how to replay it.
@@ -18,9 +20,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+build_only=false
+if [ "${1:-}" = "--build-only" ]; then
+  build_only=true
+  shift
+fi
 seconds="${1:-15}"
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
-  echo "usage: scripts/fuzz.sh [SECONDS]   (seconds per target, default 15)" >&2
+  echo "usage: scripts/fuzz.sh [--build-only] [SECONDS]   (seconds per target, default 15)" >&2
   exit 64
 fi
 
@@ -62,6 +69,9 @@ for dir in fuzz fuzz/sdk; do
   fi
   echo "fuzz.sh: built the targets of $dir/ in $((SECONDS - started)) s"
 done
+if $build_only; then
+  exit 0
+fi
 
 stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -n 1; }
 

@@ -74,6 +74,14 @@ for info in "$target_dir"/debug/deps/lease_*.d; do
 done
 cargo package --workspace --locked --allow-dirty --exclude lease-sim --exclude lease-contract-tests
 
+# The fuzz targets build in the background while the tests run (the tests wait on the servers
+# more than they use the two cores; the SDK's fuzz target alone is about three minutes of
+# building from cold). The fuzz step below waits for the build and shows its output.
+fuzz_build_log="$(mktemp)"
+nice scripts/fuzz.sh --build-only >"$fuzz_build_log" 2>&1 &
+fuzz_build=$!
+trap 'kill "$fuzz_build" 2>/dev/null || true; scripts/servers.sh stop' EXIT
+
 step "cargo test (contract suite on memory, dynalite, moto)"
 cargo test --workspace --locked
 
@@ -89,6 +97,13 @@ step "fuzz: each fuzz target (lease-core's four, the SDK store's) for 10 s from 
 # without it the step is skipped with a message) and runs each on a temporary copy of
 # fuzz/corpus/: a property that does not hold fails here, with the input saved under
 # fuzz/artifacts/.
+if ! wait "$fuzz_build"; then
+  cat "$fuzz_build_log" >&2
+  echo "the fuzz targets did not build" >&2
+  exit 1
+fi
+cat "$fuzz_build_log" >&2
+rm -f "$fuzz_build_log"
 scripts/fuzz.sh 10
 
 step "main job: ISR regeneration example on memory and on dynalite (0 duplicate regenerations)"

@@ -2,7 +2,8 @@
 # SDK needs to talk to the local test servers, and starts them (stopped again on exit).
 # shellcheck shell=bash
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+# Each step says when it began, in seconds since the script started.
+step() { printf '\n==> [%s s] %s\n' "$SECONDS" "$*" >&2; }
 
 # The servers accept any credentials, but the SDK needs some, and a region.
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
