@@ -54,6 +54,18 @@ fuzz_dir() { if [ "$1" = sdk_answers ]; then echo fuzz/sdk; else echo fuzz; fi; 
 # forbid unsafe code (the SDK target checks what is shown, not memory), and without
 # AddressSanitizer the targets run about twice as fast.
 flags=(--debug-assertions --sanitizer none)
+# The flags of the targets of one fuzz crate. FUZZ_SDK_DEV=1 builds the SDK's target
+# unoptimised (--dev): half the CPU of an optimised build of the AWS SDK (which cargo-fuzz makes
+# with one codegen unit and debug info), for a target that then runs some 25 inputs a second
+# instead of 900: enough to replay its committed corpus, which is what scripts/test.sh wants
+# of it. Long runs leave it unset.
+crate_flags() {
+  if [ "$1" = fuzz/sdk ] && [ "${FUZZ_SDK_DEV:-0}" = 1 ]; then
+    echo "${flags[@]}" --dev
+  else
+    echo "${flags[@]}"
+  fi
+}
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -62,7 +74,8 @@ trap 'rm -rf "$work"' EXIT
 # builds the AWS SDK with the fuzzer's instrumentation: about three minutes from cold.
 for dir in fuzz fuzz/sdk; do
   started=$SECONDS
-  if ! cargo +nightly fuzz build --fuzz-dir "$dir" "${flags[@]}" >"$work/build.log" 2>&1; then
+  # shellcheck disable=SC2046 # the flags are words
+  if ! cargo +nightly fuzz build --fuzz-dir "$dir" $(crate_flags "$dir") >"$work/build.log" 2>&1; then
     cat "$work/build.log" >&2
     echo "fuzz.sh: the fuzz targets of $dir/ did not build" >&2
     exit 1
@@ -82,7 +95,10 @@ run() {
   if [ -d "fuzz/corpus/$target" ]; then
     cp -R "fuzz/corpus/$target/." "$corpus/"
   fi
-  cargo +nightly fuzz run --fuzz-dir "$(fuzz_dir "$target")" "${flags[@]}" "$target" "$corpus" -- \
+  local dir
+  dir="$(fuzz_dir "$target")"
+  # shellcheck disable=SC2046 # the flags are words
+  cargo +nightly fuzz run --fuzz-dir "$dir" $(crate_flags "$dir") "$target" "$corpus" -- \
     -max_total_time="$seconds" -print_final_stats=1 -close_fd_mask=1 >"$work/$target.log" 2>&1
 }
 
@@ -120,7 +136,7 @@ for target in "${targets[@]}"; do
     grep -E "panicked at|^thread '|Test unit written|SUMMARY" -A 2 "$log" | head -n 40 >&2 || tail -n 40 "$log" >&2
     artifact="$(sed -nE 's/.*Test unit written to (.*)$/\1/p' "$log" | tail -n 1)"
     dir="$(fuzz_dir "$target")"
-    echo "fuzz.sh: replay with: cargo +nightly fuzz run --fuzz-dir $dir ${flags[*]} $target ${artifact:-$dir/artifacts/$target/<file>}" >&2
+    echo "fuzz.sh: replay with: cargo +nightly fuzz run --fuzz-dir $dir $(crate_flags "$dir") $target ${artifact:-$dir/artifacts/$target/<file>}" >&2
   fi
 done
 

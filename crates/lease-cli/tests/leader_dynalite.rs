@@ -16,6 +16,17 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
 
+/// A child process killed when the test ends, whether it passes or panics (a failed assertion
+/// must not leave `lease leader --follow` running).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn json(output: &std::process::Output) -> Value {
     assert!(output.status.success(), "{}", describe(output));
     serde_json::from_slice(&output.stdout).unwrap()
@@ -49,15 +60,17 @@ async fn leader_shows_and_follows_the_leader_of_an_election() {
     );
 
     // Following: the leader now, then no leader once it resigns.
-    let mut child = server
-        .lease(&[
-            "leader", "shard-7", "--follow", "--every", "100ms", "--output", "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(
+        server
+            .lease(&[
+                "leader", "shard-7", "--follow", "--every", "100ms", "--output", "json",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
     let (tx, lines) = channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -78,11 +91,11 @@ async fn leader_shows_and_follows_the_leader_of_an_election() {
     assert_eq!(after["leading"], false, "{after}");
 
     kill(
-        Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        Pid::from_raw(i32::try_from(child.0.id()).unwrap()),
         Signal::SIGINT,
     )
     .unwrap();
-    let status = wait_within(&mut child, Duration::from_secs(20));
+    let status = wait_within(&mut child.0, Duration::from_secs(20));
     assert_eq!(status.code(), Some(0));
 
     // An election whose value attribute is renamed is read with --value-attribute.
