@@ -262,35 +262,7 @@ pub(crate) async fn acquire_guard<S: Store + 'static>(
             }
         }
     };
-    guard_with(manager, key.clone(), duration, &options, acquire).await
-}
-
-/// A guard of the lease `acquire` gives (for `key`, for errors): see [`guard_kept`].
-pub(crate) async fn guard_with<S: Store + 'static, F>(
-    manager: &LeaseManager<S>,
-    key: LeaseKey,
-    duration: Duration,
-    options: &GuardOptions,
-    acquire: impl FnOnce() -> F,
-) -> Result<LeaseGuard<S>, LeaseError>
-where
-    F: Future<Output = Result<Lease, LeaseError>>,
-{
-    guard_kept(manager, key, duration, options, acquire).await
-}
-
-/// A guard of the lease set `acquire` gives: see [`guard_kept`].
-pub(crate) async fn guard_set_with<S: Store + 'static, F>(
-    manager: &LeaseManager<S>,
-    key: LeaseKey,
-    duration: Duration,
-    options: &GuardOptions,
-    acquire: impl FnOnce() -> F,
-) -> Result<LeaseGuard<S, LeaseSet>, LeaseError>
-where
-    F: Future<Output = Result<LeaseSet, LeaseError>>,
-{
-    guard_kept(manager, key, duration, options, acquire).await
+    guard_kept(manager, key.clone(), duration, &options, acquire).await
 }
 
 /// A guard of the lease `acquire` gives (for `key`, for errors): the renew period is checked

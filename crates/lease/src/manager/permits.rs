@@ -114,6 +114,6 @@ impl<S: Store> LeaseManager<S> {
         let name = name.into();
         let key = lease_core::LeaseKey::new(name.clone(), lease_core::PERMIT_SORT_KEY_PREFIX);
         let acquire = || self.permit(name, permits, duration, options.wait.as_ref());
-        guard::guard_with(self, key, duration, &options, acquire).await
+        guard::guard_kept(self, key, duration, &options, acquire).await
     }
 }

@@ -87,7 +87,7 @@ impl<S: Store> LeaseManager<S> {
             .first()
             .map_or_else(|| LeaseKey::new("", ""), |k| self.planner().resolve(k));
         let acquire = || self.set(keys, duration, options.wait.as_ref());
-        guard::guard_set_with(self, key, duration, &options, acquire).await
+        guard::guard_kept(self, key, duration, &options, acquire).await
     }
 
     async fn set(
